@@ -1,0 +1,335 @@
+"""The shared vocabulary: what a call was, what we decided, what a sender answered.
+
+Every layer speaks these types: sources produce `CallRecord`s, the policy returns a
+`Decision`, senders return a `SendResult`, every driver reports a `Health`. The string
+values of the enums are the ones stored in SQLite, written in logs and served by the
+status API, so they never change meaning.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """How an inbound call ended, one value for every PBX."""
+
+    ANSWERED = "answered"
+    MISSED = "missed"
+    VOICEMAIL = "voicemail"
+    ABANDONED_IVR = "abandoned_ivr"
+    ABANDONED_QUEUE = "abandoned_queue"
+    BUSY = "busy"
+    SHORT_ABANDON = "short_abandon"
+    UNKNOWN = "unknown"
+
+    @property
+    def unanswered(self) -> bool:
+        """True for the outcomes that count as a missed call in the reports."""
+        return self in UNANSWERED
+
+
+UNANSWERED = frozenset(
+    {
+        Outcome.MISSED,
+        Outcome.VOICEMAIL,
+        Outcome.ABANDONED_IVR,
+        Outcome.ABANDONED_QUEUE,
+        Outcome.BUSY,
+    }
+)
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    INTERNAL = "internal"
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One finished call, normalised by its source.
+
+    Times are timezone-aware UTC. `caller_raw` is what the PBX delivered; `caller_e164`
+    is filled by the pipeline when the source leaves it empty. For an outbound call the
+    customer is `dialed`. `extensions` lists the extensions or ring groups that rang,
+    in order, for department routing. Department and after-hours are decided by the
+    pipeline, never by sources.
+    """
+
+    source: str
+    call_id: str
+    started_at: datetime
+    ended_at: datetime
+    direction: Direction
+    outcome: Outcome
+    caller_raw: str = ""
+    caller_e164: str | None = None
+    caller_name: str | None = None
+    dialed: str | None = None
+    queue: str | None = None
+    ivr_path: str = ""
+    ring_seconds: float = 0.0
+    ivr_seconds: float = 0.0
+    queue_seconds: float = 0.0
+    talk_seconds: float = 0.0
+    answered_by: str | None = None
+    extensions: tuple[str, ...] = ()
+
+    @property
+    def remote_raw(self) -> str:
+        """The customer's number as the PBX gave it: caller inbound, dialled outbound."""
+        if self.direction is Direction.OUTBOUND:
+            return self.dialed or ""
+        return self.caller_raw
+
+    @property
+    def duration_seconds(self) -> float:
+        return max(0.0, (self.ended_at - self.started_at).total_seconds())
+
+
+class MessageState(StrEnum):
+    """Life of an outbox row.
+
+    pending -> sending -> sent | retry_wait | failed | unknown; pending or retry_wait
+    -> suppressed when the policy withdraws it (recovered, opted out, too old).
+    """
+
+    PENDING = "pending"
+    SENDING = "sending"
+    RETRY_WAIT = "retry_wait"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+    UNKNOWN = "unknown"
+
+
+OPEN_STATES = frozenset({MessageState.PENDING, MessageState.RETRY_WAIT})
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One outbox row as the dispatcher sees it."""
+
+    id: int
+    call_id: int | None
+    to_e164: str
+    department: str
+    template: str
+    state: MessageState
+    not_before: datetime
+    expires_at: datetime
+    attempts: int
+    created_at: datetime
+    body: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingText:
+    """What a sender is asked to deliver. `message_id` is stable across retries."""
+
+    message_id: int
+    to_e164: str
+    body: str
+    attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class InboundText:
+    """A text a caller sent back, as a sender received it."""
+
+    from_e164: str
+    body: str
+    received_at: datetime
+    sender: str
+
+
+# --- sender results ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """Accepted by the carrier or provider."""
+
+    provider_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RetryLater:
+    """Not sent now; may succeed later. `after` is seconds to wait (0 = no opinion).
+
+    `ambiguous` is True when the text may have left (a timeout after the modem or the
+    provider received it): the chain must not hand it to another sender blindly.
+    """
+
+    after: float
+    reason: str
+    ambiguous: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """Permanently refused for this number. `opt_out` is True when the carrier or the
+    provider says the recipient unsubscribed."""
+
+    reason: str
+    opt_out: bool = False
+
+
+SendResult = Sent | RetryLater | Rejected
+
+
+# --- policy decisions ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """Queue a text: `template` is "open" or "after_hours"."""
+
+    department: str
+    template: str
+    not_before: datetime
+    expires_at: datetime
+    language: str = "fr"
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Defer:
+    """Queue a text that may leave only at `until` (quiet hours)."""
+
+    department: str
+    template: str
+    until: datetime
+    expires_at: datetime
+    language: str = "fr"
+
+
+Decision = Notify | Skip | Defer
+
+
+def decision_label(decision: Decision) -> str:
+    """`notify`, `skip:<reason>` or `defer:<until>`: the form stored and displayed."""
+    if isinstance(decision, Skip):
+        return f"skip:{decision.reason}"
+    if isinstance(decision, Defer):
+        return f"defer:{decision.until.isoformat()}"
+    return "notify"
+
+
+# --- health and counters -------------------------------------------------------------
+
+
+class HealthState(StrEnum):
+    OK = "ok"
+    STARTING = "starting"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """A driver's self-report. `details` holds JSON-ready facts (no secrets, no full
+    phone numbers); `counters` the bad-input and event counts for `/metrics`."""
+
+    state: HealthState
+    summary: str = ""
+    since: datetime | None = None
+    details: Mapping[str, object] = field(default_factory=dict)
+    counters: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def usable(self) -> bool:
+        return self.state in (HealthState.OK, HealthState.DEGRADED)
+
+
+class Counters:
+    """Named monotonic counters owned by one component (thread-safe, cheap).
+
+    Names are metric-ready snake case: `bad_frame_no_event`, `line_garbled`.
+    """
+
+    __slots__ = ("_lock", "_values")
+
+    def __init__(self, *names: str) -> None:
+        self._values: dict[str, int] = dict.fromkeys(names, 0)
+        self._lock = threading.Lock()
+
+    def inc(self, name: str, by: int = 1) -> None:
+        with self._lock:
+            self._values[name] = self._values.get(name, 0) + by
+
+    def get(self, name: str) -> int:
+        return self._values.get(name, 0)
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._values)
+
+
+# --- JSON form of a call record (replay files, `ringback replay`, the status API) ---
+
+_RECORD_FIELDS = CallRecord.__dataclass_fields__
+
+
+def record_to_json(record: CallRecord) -> dict[str, object]:
+    """The JSON object for a call record: times in RFC 3339 UTC, enums as strings."""
+    out: dict[str, object] = {}
+    for name in _RECORD_FIELDS:
+        value = getattr(record, name)
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[name] = value
+    return out
+
+
+def record_from_json(data: Mapping[str, object]) -> CallRecord:
+    """Inverse of `record_to_json`. Raises ValueError naming the bad field."""
+    unknown = set(data) - set(_RECORD_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    kwargs: dict[str, object] = {}
+    for name, value in data.items():
+        try:
+            kwargs[name] = _coerce(name, value)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"field {name}: {err}") from None
+    for required in ("source", "call_id", "started_at", "ended_at", "direction", "outcome"):
+        if required not in kwargs:
+            raise ValueError(f"field {required} is missing")
+    return CallRecord(**kwargs)  # type: ignore[arg-type]
+
+
+def _coerce(name: str, value: object) -> object:
+    if name in ("started_at", "ended_at"):
+        if not isinstance(value, str):
+            raise TypeError("expected an RFC 3339 timestamp")
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError("timestamp has no time zone")
+        return parsed.astimezone(UTC)
+    if name == "direction":
+        return Direction(str(value))
+    if name == "outcome":
+        return Outcome(str(value))
+    if name == "extensions":
+        if not isinstance(value, list | tuple):
+            raise TypeError("expected a list")
+        return tuple(str(v) for v in value)
+    if name.endswith("_seconds"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError("expected a number")
+        return float(value)
+    if value is not None and not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value

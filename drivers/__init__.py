@@ -1,0 +1,1 @@
+"""PBX-side sources and SMS-side senders. Imports only `agent.model` and `agent.errors`."""

@@ -1,0 +1,199 @@
+"""What a driver is: the two protocols, the context it is built with, its config base.
+
+A driver module imports only `agent.model`, `agent.errors` and this module. The daemon
+finds drivers by their `type:` name in `drivers.sources.SOURCES` and
+`drivers.senders.SENDERS`; each entry names the driver's options model (imported
+eagerly, it is light) and its factory (imported only when the driver is built).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from types import TracebackType
+from typing import Annotated, Any, ClassVar, Protocol, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, SecretStr, model_validator
+
+from agent.model import CallRecord, Health, InboundText, OutgoingText, SendResult
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteContext:
+    """Facts about the site every driver may need."""
+
+    name: str
+    tz: tzinfo
+    country: str = "CA"
+    clock: Callable[[], datetime] = utc_now
+
+
+async def _ignore_inbound(text: InboundText) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class SenderContext:
+    """What a sender is built with. `on_inbound` receives the texts callers send back
+    (the policy turns STOP/ARRET into an opt-out); it never raises."""
+
+    site: SiteContext
+    on_inbound: Callable[[InboundText], Awaitable[None]] = field(default=_ignore_inbound)
+
+
+class Source(Protocol):
+    """A PBX connection that yields finished calls.
+
+    `records()` runs until cancelled: it connects, reconnects with capped backoff when
+    the PBX goes away, and yields one `CallRecord` per finished call. It never raises
+    for bad input or a lost connection (it counts and logs them and reports them in
+    `health()`); cancellation closes the connection. `health()` is cheap and never
+    blocks.
+    """
+
+    name: str
+
+    def records(self) -> AsyncIterator[CallRecord]: ...
+
+    def health(self) -> Health: ...
+
+
+class Sender(Protocol):
+    """One way to deliver a text (a modem, a cloud API, a dry-run log).
+
+    Used as an async context manager: `__aenter__` opens what it needs but must not
+    fail because the peer is down (it reports that in `health()` and answers
+    `RetryLater`); after `__aexit__` nothing it started is left running.
+    `send()` returns `Sent`, `RetryLater` or `Rejected` and raises nothing but
+    `CancelledError`.
+    """
+
+    name: str
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def send(self, text: OutgoingText) -> SendResult: ...
+
+    def health(self) -> Health: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DriverEntry:
+    """One row of a driver table: the options model and where the factory lives."""
+
+    config: type[DriverConfig]
+    factory: str  # "package.module:Class", called as Class(config, context)
+    # Sources only: "package.module:function" called as function(data: bytes, config,
+    # site) -> Iterable[CallRecord], the offline parse behind `ringback replay`.
+    replay: str | None = None
+
+    def load(self) -> Callable[..., Any]:
+        return _import(self.factory)
+
+    def load_replay(self) -> Callable[..., Any] | None:
+        return _import(self.replay) if self.replay else None
+
+
+def _import(ref: str) -> Callable[..., Any]:
+    module_name, _, attr = ref.partition(":")
+    target: Callable[..., Any] = getattr(importlib.import_module(module_name), attr)
+    return target
+
+
+# --- options models ------------------------------------------------------------------
+
+
+def _readable_file(path: Path) -> Path:
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as err:
+        raise ValueError(f"cannot read secret file {path}: {err.strerror}") from None
+    return path
+
+
+ReadableFile = Annotated[Path, AfterValidator(_readable_file)]
+
+_NAME_RE = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+
+
+def _env_key(*parts: str) -> str:
+    return "RINGBACK_" + "_".join(re.sub(r"[^A-Za-z0-9]", "_", p).upper() for p in parts)
+
+
+def read_secret(name: str, field_name: str, value: SecretStr | None, path: Path | None) -> (
+    SecretStr | None
+):
+    """Resolve one secret: the YAML value, then `<field>_file`, then the environment
+    variable `RINGBACK_<NAME>_<FIELD>`, then `$CREDENTIALS_DIRECTORY/<name>.<field>`
+    (systemd `LoadCredential=`). Trailing newlines of files are stripped."""
+    if value is not None:
+        return value
+    if path is not None:
+        return SecretStr(path.read_text(encoding="utf-8").rstrip("\r\n"))
+    env = os.environ.get(_env_key(name, field_name))
+    if env:
+        return SecretStr(env)
+    cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
+    if cred_dir:
+        cred = Path(cred_dir) / f"{name}.{field_name}"
+        if cred.is_file():
+            return SecretStr(cred.read_text(encoding="utf-8").rstrip("\r\n"))
+    return None
+
+
+class DriverConfig(BaseModel):
+    """Base of every driver's options: `type` and `name`, unknown keys refused.
+
+    A subclass lists its secrets in `secret_fields`; for each secret `x` it declares
+    `x: SecretStr | None = None` and `x_file: ReadableFile | None = None`, and the
+    secret is resolved by `read_secret`. Secrets in `required_secrets` must resolve.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    type: str
+    name: Annotated[str, AfterValidator(lambda v: _check_name(v))]
+
+    secret_fields: ClassVar[tuple[str, ...]] = ()
+    required_secrets: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _resolve_secrets(self) -> Self:
+        for field_name in self.secret_fields:
+            value = read_secret(
+                self.name, field_name, getattr(self, field_name), getattr(self, f"{field_name}_file")
+            )
+            object.__setattr__(self, field_name, value)
+            if value is None and field_name in self.required_secrets:
+                raise ValueError(
+                    f"{field_name} is missing (set {field_name} or {field_name}_file, the "
+                    f"environment variable {_env_key(self.name, field_name)} or the systemd "
+                    f"credential {self.name}.{field_name})"
+                )
+        return self
+
+
+def _check_name(value: str) -> str:
+    if not re.match(_NAME_RE, value):
+        raise ValueError(
+            "must be 1-32 characters of lowercase letters, digits, '-' or '_', "
+            "starting with a letter or digit"
+        )
+    return value

@@ -1,0 +1,8 @@
+"""The table of PBX sources, by `type:` name. Adding one is a module and a line here."""
+
+from drivers.base import DriverEntry
+from drivers.sources.replay.config import ReplayConfig
+
+SOURCES: dict[str, DriverEntry] = {
+    "replay": DriverEntry(ReplayConfig, "drivers.sources.replay.source:ReplaySource"),
+}
