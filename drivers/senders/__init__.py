@@ -2,7 +2,11 @@
 
 from drivers.base import DriverEntry
 from drivers.senders.log_config import LogConfig
+from drivers.senders.twilio_config import TwilioConfig
+from drivers.senders.webhook_config import WebhookConfig
 
 SENDERS: dict[str, DriverEntry] = {
     "log": DriverEntry(LogConfig, "drivers.senders.log:LogSender"),
+    "twilio": DriverEntry(TwilioConfig, "drivers.senders.twilio:TwilioSender"),
+    "webhook": DriverEntry(WebhookConfig, "drivers.senders.webhook:WebhookSender"),
 }

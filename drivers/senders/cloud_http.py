@@ -1,0 +1,297 @@
+"""What the cloud senders share: the verdict vocabulary, transport failures, Retry-After,
+backoff with jitter and the health they report.
+
+Transport failures are named events so that each sender's error table can map them
+like HTTP statuses:
+
+    connect_error   DNS failure, refused, unreachable, TLS handshake: never reached the peer
+    connect_timeout the TCP connect did not finish in time: never reached the peer
+    pool_timeout    no connection slot free: never left this process
+    write_error     the request was cut while being written (may have arrived)
+    read_timeout    sent, no answer in time: the peer may have acted on it
+    read_error      sent, then the connection reset or closed mid-answer
+    protocol_error  sent, then an answer that is not HTTP or was truncated
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import httpx
+
+from agent.model import Counters, Health, HealthState, Rejected, RetryLater, SendResult
+
+log = logging.getLogger(__name__)
+
+
+class Verdict(StrEnum):
+    """What one row of an error table decides."""
+
+    SENT = "sent"
+    REJECT = "reject"  # Rejected: this number will never get it
+    OPT_OUT = "opt_out"  # Rejected(opt_out=True)
+    ALARM = "alarm"  # configuration problem: RetryLater, queue kept, health DOWN
+    RETRY = "retry"  # RetryLater, provably not acted on: the next sender may try
+    AMBIGUOUS = "ambiguous"  # RetryLater(ambiguous=True): it may have left
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One row: the verdict, a stable reason and a default wait (seconds)."""
+
+    verdict: Verdict
+    reason: str
+    after: float = 0.0
+
+
+def transport_event(err: httpx.TransportError) -> str:
+    """The event name of an httpx transport failure (see the module docstring)."""
+    if isinstance(err, httpx.ConnectTimeout):
+        return "connect_timeout"
+    if isinstance(err, httpx.PoolTimeout):
+        return "pool_timeout"
+    if isinstance(err, httpx.ConnectError):
+        return "connect_error"
+    if isinstance(err, httpx.ReadTimeout):
+        return "read_timeout"
+    if isinstance(err, httpx.WriteError | httpx.WriteTimeout):
+        return "write_error"
+    if isinstance(err, httpx.ReadError):
+        return "read_error"
+    return "protocol_error"
+
+
+Key = tuple[str, int | None]
+
+
+def lookup(table: Mapping[Key, Rule], status: int | str, code: int | None) -> Rule:
+    """The row of an error table for an HTTP status (int) or a transport event (str)
+    and a provider code, most specific first: (status, code), ("*", code),
+    (status, None), ("4xx", None), ("*", None). A code matched only by a row without
+    one is appended to that row's reason."""
+    exact, family = (
+        (str(status), f"{status // 100}xx") if isinstance(status, int) else (status,) * 2
+    )
+    for key in ((exact, code), ("*", code), (exact, None), (family, None), ("*", None)):
+        rule = table.get(key)
+        if rule is None:
+            continue
+        if key[1] is None and code is not None:
+            return Rule(rule.verdict, f"{rule.reason} (code {code})", rule.after)
+        return rule
+    raise KeyError(f"error table has no ('*', None) row for {status!r}")
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds or an HTTP date), else None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - now).total_seconds())
+
+
+def backoff_seconds(attempt: int, base: float = 2.0, cap: float = 60.0) -> float:
+    """Exponential backoff with full jitter for the store's schedule: in [base/2, cap]."""
+    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
+    return random.uniform(min(base / 2, ceiling), ceiling)
+
+
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]+")
+
+
+def peer_text(value: object, limit: int = 120) -> str:
+    """A peer-supplied string made safe for a reason or a log line: printable ASCII,
+    bounded length."""
+    text = _UNPRINTABLE.sub(" ", str(value)).strip()
+    return text[:limit] + ("..." if len(text) > limit else "")
+
+
+def mask_number(e164: str) -> str:
+    """`+1514*****00`: enough to recognise a number in a log, not to dial it."""
+    if len(e164) <= 6:
+        return "*" * len(e164)
+    return e164[:5] + "*" * (len(e164) - 7) + e164[-2:]
+
+
+def result_of(rule: Rule, after: float | None = None) -> SendResult:
+    """The SendResult for a non-SENT rule; `after` overrides the rule's wait."""
+    wait = rule.after if after is None else after
+    if rule.verdict is Verdict.REJECT:
+        return Rejected(rule.reason)
+    if rule.verdict is Verdict.OPT_OUT:
+        return Rejected(rule.reason, opt_out=True)
+    ambiguous = rule.verdict is Verdict.AMBIGUOUS
+    return RetryLater(wait, rule.reason, ambiguous=ambiguous)
+
+
+COUNTER_NAMES = (
+    "sent",
+    "rejected",
+    "opt_out",
+    "retry",
+    "ambiguous",
+    "alarm",
+    "rate_limited",
+    "bad_response",
+    "reconciled",
+)
+
+
+class CloudHealth:
+    """The health a cloud sender reports, updated after every send."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.counters = Counters(*COUNTER_NAMES)
+        self.state = "idle"
+        self.last_success_at: datetime | None = None
+        self.last_http_status: int | None = None
+        self.rate_limited_until: datetime | None = None
+        self.alarm: str | None = None
+        self.last_problem: str | None = None
+        self.since: datetime | None = None
+
+    def record(self, result: SendResult, rule: Rule | None, now: datetime) -> None:
+        """Fold one send's outcome in (rule None = sent)."""
+        verdict = Verdict.SENT if rule is None else rule.verdict
+        self.counters.inc(_COUNTER_OF[verdict])
+        if verdict is Verdict.SENT or verdict is Verdict.REJECT or verdict is Verdict.OPT_OUT:
+            self._set("ok", now)
+            self.alarm = None
+            self.last_problem = None
+            if verdict is Verdict.SENT:
+                self.last_success_at = now
+            return
+        reason = result.reason if isinstance(result, RetryLater) else ""
+        self.last_problem = reason
+        if verdict is Verdict.ALARM:
+            self.alarm = reason
+            self._set("alarm", now)
+        else:
+            self._set("failing", now)
+
+    def _set(self, state: str, now: datetime) -> None:
+        if state != self.state:
+            self.state = state
+            self.since = now
+
+    def snapshot(self, now: datetime) -> Health:
+        limited = self.rate_limited_until is not None and self.rate_limited_until > now
+        if self.alarm:
+            state, summary = HealthState.DOWN, f"alarm: {self.alarm}"
+        elif self.state == "failing" or limited:
+            state, summary = HealthState.DEGRADED, self.last_problem or "rate limited"
+        else:
+            state, summary = HealthState.OK, "ready" if self.state == "idle" else "ok"
+        details: dict[str, object] = {
+            "provider": self.provider,
+            "state": "rate_limited" if limited and self.state != "alarm" else self.state,
+            "last_success_at": _iso(self.last_success_at),
+            "last_http_status": self.last_http_status,
+            "rate_limited_until": _iso(self.rate_limited_until) if limited else None,
+            "alarm": self.alarm,
+        }
+        return Health(state, summary, self.since, details, self.counters.snapshot())
+
+
+_COUNTER_OF = {
+    Verdict.SENT: "sent",
+    Verdict.REJECT: "rejected",
+    Verdict.OPT_OUT: "opt_out",
+    Verdict.ALARM: "alarm",
+    Verdict.RETRY: "retry",
+    Verdict.AMBIGUOUS: "ambiguous",
+}
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat().replace("+00:00", "Z") if when else None
+
+
+def make_client(
+    base_url: str,
+    connect_timeout: float,
+    read_timeout: float,
+    auth: httpx.Auth | None = None,
+) -> httpx.AsyncClient:
+    """One client per sender: redirects are not followed (they are a verdict), proxies
+    come from the environment (HTTPS_PROXY, NO_PROXY) as sites behind one need."""
+    timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout)
+    return httpx.AsyncClient(
+        base_url=base_url,
+        auth=auth,
+        timeout=timeout,
+        follow_redirects=False,
+        headers={"User-Agent": "ringback/0.1"},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request's answer: HTTP status or transport event, JSON body, Retry-After."""
+
+    status: int | str
+    data: dict[str, object] | None = None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return isinstance(self.status, int) and 200 <= self.status < 300
+
+
+def parse_json(raw: bytes) -> dict[str, object] | None:
+    """The JSON object of an answer, or None when it is not one."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+async def exchange(
+    client: httpx.AsyncClient,
+    health: CloudHealth,
+    driver: str,
+    method: str,
+    path: str,
+    **kwargs: Any,
+) -> Exchange:
+    """One request; every failure becomes an `Exchange` with a transport event."""
+    try:
+        response = await client.request(method, path, **kwargs)
+    except httpx.TransportError as err:
+        event = transport_event(err)
+        log.info("driver=%s %s failed: %s (%s)", driver, method, event, type(err).__name__)
+        return Exchange(event)
+    except httpx.HTTPError as err:  # a body that cannot be decoded and the like
+        log.info("driver=%s %s answer unreadable: %s", driver, method, type(err).__name__)
+        return Exchange("protocol_error")
+    health.last_http_status = response.status_code
+    data = parse_json(response.content)
+    if data is None and response.content.strip():
+        health.counters.inc("bad_response")
+        log.warning(
+            "driver=%s HTTP %d answer is not a JSON object (%d bytes)",
+            driver,
+            response.status_code,
+            len(response.content),
+        )
+    wait = retry_after_seconds(response.headers.get("Retry-After"), datetime.now(UTC))
+    return Exchange(response.status_code, data, wait)

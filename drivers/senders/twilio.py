@@ -1,0 +1,218 @@
+"""The `twilio` sender: one text = one `POST .../Messages.json`, mapped by the error
+table in `twilio_codes`.
+
+Exactly-once-ish: Twilio's create is not idempotent. A request that provably never
+reached Twilio (connect error, 429) is retried freely; one that may have been acted on
+(5xx, read timeout, reset, unreadable 2xx) answers `RetryLater(ambiguous=True)`, and
+before such a text is sent again (or any text with `attempt > 1`) the sender looks for
+it with `GET .../Messages.json?To=...` and reports the earlier message as `Sent`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
+from tenacity.wait import wait_exponential_jitter
+
+from agent.model import Health, OutgoingText, Rejected, RetryLater, SendResult, Sent
+from drivers.base import SenderContext
+from drivers.senders import twilio_api as api
+from drivers.senders.cloud_http import (
+    CloudHealth,
+    Exchange,
+    Rule,
+    Verdict,
+    backoff_seconds,
+    exchange,
+    make_client,
+    mask_number,
+    result_of,
+)
+from drivers.senders.twilio_codes import classify
+from drivers.senders.twilio_config import TwilioConfig
+
+log = logging.getLogger(__name__)
+
+_IN_CALL_RETRY = frozenset({429, "connect_error", "connect_timeout", "pool_timeout"})
+_CLOCK_SKEW = timedelta(minutes=2)
+_AMBIGUOUS_KEPT = 1000
+
+
+class TwilioSender:
+    """Sends through Twilio's REST API; see the module docstring for the contract."""
+
+    def __init__(self, config: TwilioConfig, context: SenderContext) -> None:
+        self.name = config.name
+        self.rate_per_minute = config.rate_per_minute
+        self.breaker_failures = config.breaker_failures
+        self.breaker_cooldown_seconds = config.breaker_cooldown_seconds
+        self._config = config
+        self._clock = context.site.clock
+        self._health = CloudHealth("twilio")
+        self._client: httpx.AsyncClient | None = None
+        self._ambiguous: dict[int, datetime] = {}
+
+    async def __aenter__(self) -> Self:
+        token = self._config.auth_token
+        assert token is not None  # required_secrets guarantees it
+        auth = httpx.BasicAuth(self._config.account_sid, token.get_secret_value())
+        self._client = make_client(
+            str(self._config.base_url).rstrip("/"),
+            self._config.connect_timeout_seconds,
+            self._config.read_timeout_seconds,
+            auth,
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def health(self) -> Health:
+        return self._health.snapshot(self._clock())
+
+    async def send(self, text: OutgoingText) -> SendResult:
+        try:
+            result, rule = await self._send(text)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # a bug of ours: reported, never raised
+            log.error("driver=%s internal error: %s", self.name, type(err).__name__)
+            rule = Rule(Verdict.RETRY, f"twilio sender internal error: {type(err).__name__}", 60)
+            result = result_of(rule)
+        self._note(text, result, rule)
+        return result
+
+    async def _send(self, text: OutgoingText) -> tuple[SendResult, Rule | None]:
+        if self._client is None:
+            idle = Rule(Verdict.RETRY, "twilio sender not started", 5.0)
+            return result_of(idle), idle
+        if text.attempt > 1 or text.message_id in self._ambiguous:
+            earlier = await self._reconcile(text)
+            if earlier is not None:
+                return earlier
+        result, rule = await self._create(text)
+        if isinstance(result, RetryLater) and result.ambiguous:
+            self._ambiguous.setdefault(text.message_id, self._clock())
+            earlier = await self._reconcile(text)
+            if earlier is not None and isinstance(earlier[0], Sent):
+                return earlier
+        return result, rule
+
+    # --- create ---------------------------------------------------------------------
+
+    async def _create(self, text: OutgoingText) -> tuple[SendResult, Rule | None]:
+        assert self._client is not None
+        form = api.create_form(self._config, text)
+        path = api.messages_path(self._config)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._config.retry_attempts),
+            wait=self._in_call_wait,
+            retry=retry_if_result(self._retry_in_call),
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        )
+        answer: Exchange = await retrying(self._exchange, "POST", path, data=form)
+        if answer.ok:
+            sid = api.message_sid(answer.data)
+            if sid is not None:
+                return Sent(sid), None
+            answer = Exchange("2xx_unreadable")
+        rule = classify(answer.status, api.error_code(answer.data))
+        return result_of(rule, self._wait_for(rule, answer, text)), rule
+
+    def _retry_in_call(self, answer: Exchange) -> bool:
+        if answer.status not in _IN_CALL_RETRY:
+            return False
+        return (
+            answer.retry_after is None or answer.retry_after <= self._config.retry_max_wait_seconds
+        )
+
+    def _in_call_wait(self, state: RetryCallState) -> float:
+        answer = state.outcome.result() if state.outcome else None
+        if isinstance(answer, Exchange) and answer.retry_after is not None:
+            return answer.retry_after
+        cap = self._config.retry_max_wait_seconds
+        return float(wait_exponential_jitter(initial=cap / 4, max=cap, jitter=cap / 4)(state))
+
+    def _wait_for(self, rule: Rule, answer: Exchange, text: OutgoingText) -> float:
+        if answer.status != 429 and api.error_code(answer.data) != 20429:
+            return rule.after
+        after = answer.retry_after
+        if after is None:
+            after = backoff_seconds(text.attempt)
+        self._health.rate_limited_until = self._clock() + timedelta(seconds=after)
+        return after
+
+    # --- reconciliation -------------------------------------------------------------
+
+    async def _reconcile(self, text: OutgoingText) -> tuple[SendResult, Rule | None] | None:
+        """Sent(earlier sid), a RetryLater when the lookup fails, None when not found."""
+        assert self._client is not None
+        params = api.lookup_params(text)
+        answer = await self._exchange("GET", api.messages_path(self._config), params=params)
+        if answer.ok and answer.data is not None and isinstance(answer.data.get("messages"), list):
+            sid = api.find_earlier(answer.data, self._config, text, self._since(text))
+            if sid is None:
+                return None
+            self._health.counters.inc("reconciled")
+            log.info(
+                "driver=%s message_id=%d found sent earlier as %s", self.name, text.message_id, sid
+            )
+            return Sent(sid), None
+        failed = classify(
+            answer.status if not answer.ok else "2xx_unreadable", api.error_code(answer.data)
+        )
+        verdict = Verdict.ALARM if failed.verdict is Verdict.ALARM else Verdict.RETRY
+        if text.message_id in self._ambiguous and verdict is Verdict.RETRY:
+            verdict = Verdict.AMBIGUOUS
+        rule = Rule(
+            verdict,
+            f"cannot check for an earlier attempt: {failed.reason}",
+            max(failed.after, 30.0),
+        )
+        return result_of(rule), rule
+
+    def _since(self, text: OutgoingText) -> datetime:
+        first = self._ambiguous.get(text.message_id)
+        if first is not None:
+            return first - _CLOCK_SKEW
+        return self._clock() - timedelta(seconds=self._config.reconcile_lookback_seconds)
+
+    # --- transport ------------------------------------------------------------------
+
+    async def _exchange(self, method: str, path: str, **kwargs: Any) -> Exchange:
+        assert self._client is not None
+        return await exchange(self._client, self._health, self.name, method, path, **kwargs)
+
+    # --- bookkeeping ----------------------------------------------------------------
+
+    def _note(self, text: OutgoingText, result: SendResult, rule: Rule | None) -> None:
+        before = self._health.alarm
+        self._health.record(result, rule, self._clock())
+        if isinstance(result, Sent | Rejected):
+            self._ambiguous.pop(text.message_id, None)
+        while len(self._ambiguous) > _AMBIGUOUS_KEPT:
+            self._ambiguous.pop(next(iter(self._ambiguous)))
+        if self._health.alarm and self._health.alarm != before:
+            log.error("driver=%s alarm: %s", self.name, self._health.alarm)
+        elif before and not self._health.alarm:
+            log.warning("driver=%s alarm cleared", self.name)
+        log.debug(
+            "driver=%s message_id=%d to=%s result=%s",
+            self.name,
+            text.message_id,
+            mask_number(text.to_e164),
+            type(result).__name__,
+        )
