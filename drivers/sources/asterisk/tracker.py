@@ -1,0 +1,274 @@
+"""The call tracker: AMI events -> one `CallRecord` per finished call. Pure, no I/O.
+
+Events are grouped by `Linkedid`, which every channel of a call shares (trunk leg,
+phone legs, both halves of Local channels, queue members, transfer targets). The
+originating channel is the one whose `Uniqueid` equals the `Linkedid`: direction,
+caller and DID come from it only. A call is finished when its last channel hangs up.
+When Asterisk moves a channel to another Linkedid (bridging propagates the oldest
+one: call pickup, attended transfer), the channel follows. Bridges are tracked
+across calls, so a pickup is seen as an answer whichever Linkedid the events carry.
+
+Anything malformed (missing fields, a channel or Linkedid never seen) is reported
+through `report(kind, detail)` and skipped; it never raises.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+from agent.model import CallRecord, Counters, Direction
+from drivers.sources.asterisk import events as ev
+from drivers.sources.asterisk.call import Call, Leg
+from drivers.sources.asterisk.config import AsteriskConfig
+from drivers.sources.asterisk.dialplan import Dialplan, extension_of, is_local
+from drivers.sources.asterisk.frames import Frame, Report
+from drivers.sources.asterisk.outcome import build_record
+
+Handler = Callable[[Frame, Call, Leg, float], None]
+
+
+def event_time(frame: Frame, received_at: float) -> float:
+    """The event's `Timestamp` header (timestampevents=yes), else when it arrived."""
+    stamp = frame.get("Timestamp")
+    if stamp:
+        try:
+            value = float(stamp)
+        except ValueError:
+            return received_at
+        if math.isfinite(value):
+            return value
+    return received_at
+
+
+class CallTracker:
+    """Feed it events; it returns the calls they finish."""
+
+    def __init__(self, config: AsteriskConfig, counters: Counters, report: Report) -> None:
+        self.source = config.name
+        self._short = config.short_abandon_seconds
+        self._idle = config.call_idle_timeout_seconds
+        self.dialplan = Dialplan(config)
+        self._counters = counters
+        self.report = report
+        self.calls: dict[str, Call] = {}
+        self._index: dict[str, str] = {}  # Uniqueid -> Linkedid
+        self.bridges: dict[str, set[str]] = {}  # BridgeUniqueid -> Uniqueids
+        self._out: list[CallRecord] = []
+        self._handlers: dict[str, Handler] = ev.handlers(self)
+
+    # --- feeding -------------------------------------------------------------------
+
+    def feed(self, frame: Frame, received_at: float) -> list[CallRecord]:
+        """Apply one event; returns the records of the calls it finished (often [])."""
+        name = frame.get("Event", "")
+        at = event_time(frame, received_at)
+        if name == "Newchannel":
+            self._newchannel(frame, at, received_at)
+        else:
+            handler = self._handlers.get(name)
+            if handler is None:
+                self._counters.inc("events_ignored")
+                return []
+            found = self._find(frame, at, received_at)
+            if found is not None:
+                handler(frame, found[0], found[1], at)
+        return self._take()
+
+    def _take(self) -> list[CallRecord]:
+        if not self._out:
+            return []
+        out, self._out = self._out, []
+        return out
+
+    def _find(self, frame: Frame, at: float, received_at: float) -> tuple[Call, Leg] | None:
+        uid = frame.get("Uniqueid")
+        lid = frame.get("Linkedid")
+        if not uid or not lid:
+            self.report("event_missing_fields", f"{frame.get('Event')} without Uniqueid/Linkedid")
+            return None
+        owner = self._index.get(uid)
+        if owner is None:
+            kind = "unknown_channel" if lid in self.calls else "unknown_linkedid"
+            self.report(kind, f"{frame.get('Event')} for a channel never announced")
+            return None
+        call = self.calls[owner] if owner == lid else self._move(uid, owner, lid, at, received_at)
+        call.last_event_at = max(call.last_event_at, at)
+        call.touched_at = received_at
+        return call, call.legs[uid]
+
+    # --- channels ------------------------------------------------------------------
+
+    def _newchannel(self, frame: Frame, at: float, received_at: float) -> None:
+        uid, lid = frame.get("Uniqueid"), frame.get("Linkedid")
+        channel = frame.get("Channel", "")
+        if not uid or not lid or not channel:
+            self.report("event_missing_fields", "Newchannel without Uniqueid/Linkedid/Channel")
+            return
+        if uid in self._index:
+            return
+        call = self.calls.get(lid)
+        if call is None:
+            call = self._open(lid, at, received_at)
+            if uid != lid:
+                call.gap = True
+                self.report("unknown_linkedid", "Newchannel joins a call never announced")
+        self._attach(call, Leg(uid, channel, is_local(channel), extension_of(channel)))
+        if uid == lid:
+            self.set_origin(call, frame, at)
+
+    def _open(self, lid: str, at: float, received_at: float) -> Call:
+        call = Call(lid, at, at, received_at)
+        self.calls[lid] = call
+        return call
+
+    def _attach(self, call: Call, leg: Leg) -> None:
+        call.legs[leg.uniqueid] = leg
+        self._index[leg.uniqueid] = call.linkedid
+
+    def set_origin(self, call: Call, frame: Frame, at: float) -> None:
+        """The channel that started the call: caller, DID, direction."""
+        dp = self.dialplan
+        call.origin = frame.get("Uniqueid")
+        context, exten = frame.get("Context", ""), frame.get("Exten", "")
+        channel = frame.get("Channel", "")
+        call.origin_context = context
+        call.caller_num = ev.clean_number(frame.get("CallerIDNum"))
+        call.caller_name = ev.clean_name(frame.get("CallerIDName"))
+        if dp.inbound_context(context) or dp.trunk_channel(channel):
+            call.direction = Direction.INBOUND
+        elif dp.external_number(exten) or dp.outbound_context(context):
+            call.direction = Direction.OUTBOUND
+        if exten not in ev.NON_NUMBERS:
+            call.dialed = exten
+        if dp.ivr_context(context):
+            call.ivr.open(at)
+
+    def _move(self, uid: str, old_lid: str, new_lid: str, at: float, rcv: float) -> Call:
+        """Asterisk gave this channel another Linkedid: it now belongs to that call."""
+        old = self.calls[old_lid]
+        leg = old.legs.pop(uid)
+        old.ringing.discard(uid)
+        if uid == old.origin:
+            old.absorbed = True
+        new = self.calls.get(new_lid)
+        if new is None:
+            new = self._open(new_lid, at, rcv)
+            new.gap = True
+        self._attach(new, leg)
+        if not old.legs:
+            self.finish(old, at)
+        return new
+
+    def remove_leg(self, call: Call, leg: Leg, at: float) -> None:
+        """A channel hung up; the call finishes with its last channel."""
+        uid = leg.uniqueid
+        call.legs.pop(uid, None)
+        self._index.pop(uid, None)
+        self.leave_bridge(leg)
+        if uid in call.ringing:
+            call.ringing.discard(uid)
+            if not call.ringing:
+                call.ring.close(at)
+        if not call.legs:
+            self.finish(call, at)
+
+    def leave_bridge(self, leg: Leg) -> None:
+        if leg.bridge is None:
+            return
+        members = self.bridges.get(leg.bridge)
+        if members is not None:
+            members.discard(leg.uniqueid)
+            if not members:
+                del self.bridges[leg.bridge]
+        leg.bridge = None
+
+    def enter_bridge(self, leg: Leg, bridge: str, at: float) -> None:
+        """Join a bridge; every call with a channel in it and a person's channel
+        (not a Local channel, not that call's own originating channel) is answered."""
+        self.leave_bridge(leg)
+        leg.bridge = bridge
+        members = self.bridges.setdefault(bridge, set())
+        members.add(leg.uniqueid)
+        if len(members) < 2:
+            return
+        legs = [(c, c.legs[u]) for u in members if (c := self._call_of(u)) is not None]
+        for call, _ in legs:
+            if call.answered_at is not None:
+                continue
+            for _, other in legs:
+                if not other.local and other.uniqueid != call.origin:
+                    ev.mark_answered(call, other.label, at)
+                    break
+
+    def _call_of(self, uid: str) -> Call | None:
+        lid = self._index.get(uid)
+        return self.calls.get(lid) if lid is not None else None
+
+    # --- finishing -----------------------------------------------------------------
+
+    def finish(self, call: Call, at: float) -> None:
+        if self.calls.pop(call.linkedid, None) is None:
+            return
+        for leg in list(call.legs.values()):
+            self._index.pop(leg.uniqueid, None)
+            self.leave_bridge(leg)
+        if call.absorbed and call.answered_at is None:
+            self._counters.inc("calls_merged")
+            return
+        record = build_record(call, self.source, max(at, call.last_event_at), self._short)
+        self._counters.inc("records")
+        if call.gap:
+            self._counters.inc("records_with_gap")
+        self._out.append(record)
+
+    def evict(self, now: float) -> list[CallRecord]:
+        """Finish (outcome unknown unless answered) calls silent for the idle timeout."""
+        for call in [c for c in self.calls.values() if now - c.touched_at > self._idle]:
+            call.gap = True
+            self.report("calls_evicted", f"call_id={call.linkedid} silent too long, evicted")
+            self.finish(call, call.last_event_at)
+        return self._take()
+
+    # --- link loss and resync ------------------------------------------------------
+
+    def connection_lost(self) -> None:
+        """Events may be lost from now on: every call in progress has a gap."""
+        for call in self.calls.values():
+            call.gap = True
+            call.stale = True
+
+    def resync(self, channels: Iterable[Frame], received_at: float) -> list[CallRecord]:
+        """Reconcile with a `CoreShowChannels` snapshot taken after (re)connecting.
+
+        Calls tracked before the link went down lose the channels Asterisk no longer
+        has (and finish when none is left); channels of calls never seen are learned,
+        with a gap (their beginning is unknown), so they are not misjudged.
+        """
+        snapshot = {f["Uniqueid"]: f for f in channels if f.get("Uniqueid") and f.get("Linkedid")}
+        for call in [c for c in self.calls.values() if c.stale]:
+            call.stale = False
+            for leg in [lg for u, lg in call.legs.items() if u not in snapshot]:
+                self.remove_leg(call, leg, received_at)
+        for uid, frame in snapshot.items():
+            if uid not in self._index:
+                ev.learn_channel(self, frame, received_at)
+        return self._take()
+
+    def learn(self, frame: Frame, started_at: float, received_at: float) -> tuple[Call, Leg]:
+        """A channel from a snapshot joins its call (opened with a gap if new)."""
+        uid, lid, channel = frame["Uniqueid"], frame["Linkedid"], frame.get("Channel", "")
+        call = self.calls.get(lid)
+        if call is None:
+            call = self._open(lid, started_at, received_at)
+            call.gap = True
+        leg = Leg(uid, channel, is_local(channel), extension_of(channel))
+        self._attach(call, leg)
+        if uid == lid:
+            call.started_at = min(call.started_at, started_at)
+            self.set_origin(call, frame, received_at)
+        return call, leg
+
+    @property
+    def calls_in_progress(self) -> int:
+        return len(self.calls)
