@@ -103,6 +103,7 @@ class TwilioSender:
             earlier = await self._reconcile(text)
             if earlier is not None:
                 return earlier
+            self._ambiguous.pop(text.message_id, None)  # looked up: it never arrived
         result, rule = await self._create(text)
         if isinstance(result, RetryLater) and result.ambiguous:
             self._ambiguous.setdefault(text.message_id, self._clock())

@@ -28,7 +28,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
-from agent.model import Health, OutgoingText, SendResult, Sent
+from agent.model import Health, OutgoingText, RetryLater, SendResult, Sent
 from drivers.base import SenderContext
 from drivers.senders.cloud_http import (
     CloudHealth,
@@ -98,6 +98,7 @@ class WebhookSender:
         self._site = context.site
         self._health = CloudHealth("webhook")
         self._client: httpx.AsyncClient | None = None
+        self._ambiguous: set[int] = set()  # messages that may have arrived already
 
     async def __aenter__(self) -> Self:
         self._client = make_client(
@@ -127,6 +128,7 @@ class WebhookSender:
             log.error("driver=%s internal error: %s", self.name, type(err).__name__)
             rule = Rule(RTY, f"webhook sender internal error: {type(err).__name__}", 60.0)
             result = result_of(rule)
+        result = self._remember(text, result)
         before = self._health.alarm
         self._health.record(result, rule, self._site.clock())
         if self._health.alarm and self._health.alarm != before:
@@ -150,6 +152,22 @@ class WebhookSender:
         if answer.status == 429:
             self._health.rate_limited_until = self._site.clock() + _seconds(after)
         return result_of(rule, after), rule
+
+    def _remember(self, text: OutgoingText, result: SendResult) -> SendResult:
+        """Once an attempt may have arrived, every later failure of that text is
+        ambiguous too: only this receiver (same key) may take it, no other sender."""
+        if not isinstance(result, RetryLater):
+            self._ambiguous.discard(text.message_id)
+            return result
+        if result.ambiguous:
+            if len(self._ambiguous) >= 1000:
+                self._ambiguous.pop()
+            self._ambiguous.add(text.message_id)
+            return result
+        if text.message_id in self._ambiguous:
+            reason = f"{result.reason} (an earlier attempt may have arrived)"
+            return RetryLater(result.after, reason, ambiguous=True)
+        return result
 
     def _body(self, text: OutgoingText) -> bytes:
         payload = {
