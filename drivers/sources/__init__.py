@@ -2,7 +2,13 @@
 
 from drivers.base import DriverEntry
 from drivers.sources.replay.config import ReplayConfig
+from drivers.sources.smdr.config import SmdrConfig
 
 SOURCES: dict[str, DriverEntry] = {
     "replay": DriverEntry(ReplayConfig, "drivers.sources.replay.source:ReplaySource"),
+    "smdr": DriverEntry(
+        SmdrConfig,
+        "drivers.sources.smdr.source:SmdrSource",
+        replay="drivers.sources.smdr.replay:replay",
+    ),
 }

@@ -1,0 +1,211 @@
+"""Avaya IP Office SMDR: comma-separated, no quoting, 17 to 35+ fields.
+
+A call may span records sharing Call ID and Call Start; `Continuation` = 1 means
+more follow. `feed()` holds those segments and emits one call when the record with
+Continuation 0 arrives, or after `continuation_timeout_seconds` (outcome `unknown`
+unless a person answered). Parties: `E<ext>` extension, `T<9000+n>` trunk, `V<...>`
+voicemail/auto-attendant channel; sites list which V devices or called numbers are
+auto-attendants (`auto_attendant:`), otherwise a V-only call counts as voicemail.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from agent.model import CallRecord, Direction, Outcome
+from drivers.sources.smdr.clock import make_date, parse_clock, to_utc
+from drivers.sources.smdr.parsing import (
+    CONTINUATION,
+    IGNORED,
+    BadLine,
+    CallFacts,
+    LineParser,
+    ParseContext,
+    ParsedLine,
+    finish,
+    hms_seconds,
+    int_field,
+    strip_host,
+)
+
+MIN_FIELDS = 17
+MAX_PENDING = 5000
+_START = re.compile(r"^(\d{4})/(\d{2})/(\d{2}) (\d{2}:\d{2}:\d{2})$")
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One SMDR record: one leg of a call."""
+
+    start_text: str
+    started_at: datetime
+    connected: float
+    ring: float
+    hold_park: float
+    caller: str
+    inbound: bool
+    internal: bool
+    called: str
+    call_id: str
+    more: bool
+    parties: tuple[tuple[str, str], ...]  # (device, name) for Party1, Party2
+
+    @property
+    def seconds(self) -> float:
+        return self.connected + self.ring + self.hold_park
+
+
+def read_segment(line: str, ctx: ParseContext) -> Segment | None:
+    """The record's fields, or None for a header line. Raises BadLine."""
+    fields = line.split(",")
+    if fields[0].strip().lower() == "call start":
+        return None
+    start = _START.match(fields[0])
+    if not start:
+        raise BadLine("line_garbled", "does not start with a YYYY/MM/DD HH:MM:SS call start")
+    if len(fields) < MIN_FIELDS:
+        raise BadLine("line_truncated", f"{len(fields)} fields, at least {MIN_FIELDS} expected")
+    day = make_date(int(start[1]), int(start[2]), int(start[3]))
+    direction = fields[4].strip()
+    if direction not in ("I", "O"):
+        raise BadLine("field_impossible", f"direction {direction!r} is neither I nor O")
+    return Segment(
+        start_text=fields[0],
+        started_at=to_utc(day, parse_clock(start[4]), ctx.tz),
+        connected=hms_seconds(fields[1], "connected time"),
+        ring=int_field(fields[2], "ring time"),
+        hold_park=int_field(fields[15] or "0", "hold") + int_field(fields[16] or "0", "park"),
+        caller=strip_host(fields[3]),
+        inbound=direction == "I",
+        internal=fields[8].strip() == "1",
+        called=fields[5].strip(),
+        call_id=int_field(fields[9], "call id").__str__(),
+        more=fields[10].strip() == "1",
+        parties=((fields[11].strip(), fields[12]), (fields[13].strip(), fields[14])),
+    )
+
+
+def _person(device: str, ctx: ParseContext) -> bool:
+    return device.startswith("E") and ctx.roles.role(device, device[1:]) is None
+
+
+def _machine(device: str, ctx: ParseContext) -> bool:
+    return device.startswith("V") or (
+        device.startswith("E") and ctx.roles.role(device, device[1:]) is not None
+    )
+
+
+def _answered(seg: Segment, ctx: ParseContext) -> str | None:
+    """The extension that talked in this segment, or the forward target trunk."""
+    if seg.connected <= 0:
+        return None
+    for device, _ in seg.parties:
+        if _person(device, ctx):
+            return device[1:]
+    (d1, _), (d2, _) = seg.parties
+    if d1.startswith("T") and d2.startswith("T"):
+        return d1  # forwarded off switch (twinning, forward on no answer) and answered
+    return None
+
+
+def inbound_outcome(segments: list[Segment], ctx: ParseContext) -> tuple[Outcome, str | None]:
+    """Call-level outcome: a person answered > a machine answered > nobody."""
+    for seg in segments:
+        who = _answered(seg, ctx)
+        if who is not None:
+            return Outcome.ANSWERED, who
+    machines = [(d, s) for s in segments for d, _ in s.parties if _machine(d, ctx)]
+    if machines:
+        ids = [d for d, _ in machines] + [m[1:] for m, _ in machines]
+        ids += [s.called for s in segments]
+        return ctx.roles.role(*ids) or Outcome.VOICEMAIL, None
+    return Outcome.MISSED, None
+
+
+def call_facts(segments: list[Segment], ctx: ParseContext, complete: bool) -> CallFacts:
+    first = segments[0]
+    if first.internal:
+        direction, outcome, who = Direction.INTERNAL, Outcome.ANSWERED, None
+    elif not first.inbound:
+        direction, outcome, who = Direction.OUTBOUND, Outcome.ANSWERED, None
+    else:
+        direction = Direction.INBOUND
+        outcome, who = inbound_outcome(segments, ctx)
+        if not complete and outcome is not Outcome.ANSWERED:
+            outcome = Outcome.UNKNOWN  # the last record never came: do not guess
+    if direction is not Direction.INBOUND and sum(s.connected for s in segments) <= 0:
+        outcome = Outcome.MISSED
+    extensions = tuple(
+        dict.fromkeys(d[1:] for s in segments for d, _ in s.parties if d.startswith("E"))
+    )
+    stamp = first.start_text.replace("/", "").replace(" ", "T").replace(":", "")
+    return CallFacts(
+        call_id=f"ipo-{first.call_id}-{stamp}",
+        started_at=first.started_at,
+        direction=direction,
+        outcome=outcome,
+        caller=first.caller,
+        dialed=first.called,
+        ring_seconds=sum(s.ring for s in segments),
+        talk_seconds=sum(s.connected for s in segments),
+        other_seconds=sum(s.hold_park for s in segments),
+        answered_by=who,
+        extensions=extensions,
+    )
+
+
+class IpOfficeParser(LineParser):
+    """Per line: the segment alone. Per call (`feed`): segments joined by Call ID."""
+
+    def __init__(self, ctx: ParseContext) -> None:
+        super().__init__(ctx)
+        # (call id, call start) -> (first received, segments), oldest first
+        self._pending: OrderedDict[tuple[str, str], tuple[datetime, list[Segment]]] = OrderedDict()
+
+    def parse(self, line: str, received_at: datetime) -> ParsedLine:
+        seg = read_segment(line, self.ctx)
+        if seg is None:
+            return IGNORED
+        if seg.more:
+            return ParsedLine(CONTINUATION, seg.caller, seg.called)
+        return finish(self.ctx, call_facts([seg], self.ctx, True), received_at)
+
+    def feed(self, line: str, received_at: datetime) -> list[CallRecord]:
+        seg = read_segment(line, self.ctx)
+        if seg is None:
+            return []
+        key = (seg.call_id, seg.start_text)
+        first_seen, segments = self._pending.pop(key, (received_at, []))
+        segments.append(seg)
+        if seg.more:
+            self._pending[key] = (first_seen, segments)
+            return self._evict(received_at)
+        return [self._emit(segments, received_at, complete=True)]
+
+    def flush(self, now: datetime, *, everything: bool = False) -> list[CallRecord]:
+        limit = timedelta(seconds=self.ctx.config.continuation_timeout_seconds)
+        out: list[CallRecord] = []
+        for key, (first_seen, segments) in list(self._pending.items()):
+            if everything or now - first_seen >= limit:
+                del self._pending[key]
+                out.append(self._emit(segments, now, complete=False))
+        return out
+
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def _evict(self, now: datetime) -> list[CallRecord]:
+        out: list[CallRecord] = []
+        while len(self._pending) > MAX_PENDING:  # memory stays flat on a broken stream
+            _, (_, segments) = self._pending.popitem(last=False)
+            out.append(self._emit(segments, now, complete=False))
+        return out
+
+    def _emit(self, segments: list[Segment], now: datetime, *, complete: bool) -> CallRecord:
+        parsed = finish(self.ctx, call_facts(segments, self.ctx, complete), now)
+        self.notes.extend(parsed.notes)
+        assert parsed.record is not None
+        return parsed.record

@@ -1,0 +1,118 @@
+"""From raw records to call records, with every bad line counted, logged and kept.
+
+`Ingest` is the one place where bytes meet a family parser: it decodes with the
+configured encoding, rejects line noise (control characters, undecodable bytes:
+the signature of a wrong baud rate), hands the text to the parser and catches its
+`BadLine`. Each bad line gets a counter named after its reason, one WARNING log
+line (rate-limited per reason), the raw bytes at DEBUG, and a place among the last
+`bad_lines_kept` bad lines shown in `health().details`. Pure apart from logging.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import deque
+from datetime import datetime, timedelta
+
+from agent.model import CallRecord, Counters
+from drivers.sources.smdr.config import SmdrConfig
+from drivers.sources.smdr.parsing import BadLine, LineParser
+
+log = logging.getLogger("drivers.sources.smdr")
+
+BAD_REASONS = (
+    "line_garbled",
+    "line_truncated",
+    "line_too_long",
+    "field_impossible",
+    "record_unknown",
+)
+COUNTERS = (
+    "lines",
+    "records",
+    *BAD_REASONS,
+    "time_in_future",
+    "continuation_timeout",
+)
+_NOISE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ufffd]")
+_LOG_EVERY = timedelta(seconds=10)
+_WINDOW = 50
+
+
+class Ingest:
+    def __init__(self, parser: LineParser, config: SmdrConfig, counters: Counters) -> None:
+        self.parser = parser
+        self._config = config
+        self._encoding = config.encoding
+        self._counters = counters
+        self.bad_lines: deque[dict[str, str]] = deque(maxlen=config.bad_lines_kept)
+        self._recent: deque[bool] = deque(maxlen=_WINDOW)  # True = bad
+        self._last_log: dict[str, datetime] = {}
+        self._quiet: dict[str, int] = {}
+
+    def lines(self, raws: list[bytes], received_at: datetime) -> list[CallRecord]:
+        out: list[CallRecord] = []
+        for raw in raws:
+            out.extend(self.line(raw, received_at))
+        return out
+
+    def line(self, raw: bytes, received_at: datetime) -> list[CallRecord]:
+        self._counters.inc("lines")
+        try:
+            text = raw.decode(self._encoding)
+        except UnicodeDecodeError:
+            self.bad("line_garbled", raw, f"not {self._encoding} text", received_at)
+            return []
+        if _NOISE.search(text):
+            self.bad("line_garbled", raw, "control characters (noise or wrong baud rate?)",
+                     received_at)  # fmt: skip
+            return []
+        try:
+            records = self.parser.feed(text, received_at)
+        except BadLine as err:
+            self.bad(err.reason, raw, err.detail, received_at)
+            return []
+        self._recent.append(False)
+        return self._count(records, received_at)
+
+    def flush(self, now: datetime, *, everything: bool = False) -> list[CallRecord]:
+        records = self.parser.flush(now, everything=everything)
+        if records:
+            self._counters.inc("continuation_timeout", len(records))
+            log.warning("smdr %s: %d call(s) emitted without their last record (timeout)",
+                        self._config.name, len(records))  # fmt: skip
+        return self._count(records, now)
+
+    def _count(self, records: list[CallRecord], received_at: datetime) -> list[CallRecord]:
+        if records:
+            self._counters.inc("records", len(records))
+        if self.parser.notes:
+            for note in self.parser.notes:
+                self._counters.inc(note)
+                log.warning("smdr %s: %s: the PBX clock is ahead of ours; record pulled back "
+                            "to the receive time", self._config.name, note)  # fmt: skip
+            self.parser.notes.clear()
+        return records
+
+    def bad(self, reason: str, raw: bytes, detail: str, at: datetime) -> None:
+        """Count, log and keep one bad raw record."""
+        self._counters.inc(reason)
+        self._recent.append(True)
+        self.bad_lines.append(
+            {"at": at.isoformat(), "reason": reason, "detail": detail, "raw": repr(raw)[2:-1]}
+        )
+        log.debug("smdr %s: %s: raw %r", self._config.name, reason, raw)
+        last = self._last_log.get(reason)
+        if last is not None and at - last < _LOG_EVERY:
+            self._quiet[reason] = self._quiet.get(reason, 0) + 1
+            return
+        self._last_log[reason] = at
+        more = self._quiet.pop(reason, 0)
+        suffix = f" ({more} more since the last report)" if more else ""
+        log.warning("smdr %s: %s, %d bytes skipped: %s%s",
+                    self._config.name, reason, len(raw), detail, suffix)  # fmt: skip
+
+    def noisy(self) -> bool:
+        """Most recent lines were bad: a wrong baud rate, parity or format is likely."""
+        return len(self._recent) >= 10 and sum(self._recent) * 2 > len(self._recent)

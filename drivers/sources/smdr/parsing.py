@@ -1,0 +1,201 @@
+"""What every family parser shares: the per-line result, the bad-line error, the
+facts a family extracts from a record and how they become a `CallRecord`.
+
+Pure: no I/O, no clock. A family module subclasses `LineParser`, implements
+`parse()` for one decoded line and, if its calls span several records, overrides
+`feed()` and `flush()`.
+
+Per-line `classification` uses the fixtures' vocabulary: an `Outcome` value for an
+inbound call (before the short-abandon policy), `internal`, `outbound`,
+`continuation` (a non-final segment) or `ignore` (headers, non-call lines).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from agent.model import CallRecord, Direction, Outcome
+from drivers.sources.smdr.config import SmdrConfig
+
+IGNORE = "ignore"
+CONTINUATION = "continuation"
+
+
+class BadLine(Exception):
+    """A line that cannot be read. `reason` is the counter name (`line_garbled`,
+    `line_truncated`, `field_impossible`, `record_unknown`)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedLine:
+    """One line read on its own. `record` is the call this line finishes, if any."""
+
+    classification: str
+    caller: str | None = None
+    dialed: str | None = None
+    record: CallRecord | None = None
+    notes: tuple[str, ...] = ()  # counter names of oddities that did not stop the line
+
+
+IGNORED = ParsedLine(IGNORE)
+
+
+class DeviceRoles:
+    """Which devices, extensions or called numbers are voicemail or auto-attendant."""
+
+    def __init__(self, voicemail: tuple[str, ...], auto_attendant: tuple[str, ...]) -> None:
+        self._vm = _patterns(voicemail)
+        self._aa = _patterns(auto_attendant)
+
+    def role(self, *ids: str | None) -> Outcome | None:
+        """ABANDONED_IVR if any id is an auto-attendant, VOICEMAIL if a mailbox."""
+        present = [i for i in ids if i]
+        if self._aa and any(self._aa.match(i) for i in present):
+            return Outcome.ABANDONED_IVR
+        if self._vm and any(self._vm.match(i) for i in present):
+            return Outcome.VOICEMAIL
+        return None
+
+
+def _patterns(globs: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not globs:
+        return None
+    return re.compile("|".join(fnmatch.translate(g) for g in globs))
+
+
+@dataclass(frozen=True, slots=True)
+class ParseContext:
+    """Everything a parser needs, fixed at start: no clock, no I/O."""
+
+    config: SmdrConfig
+    tz: tzinfo
+    roles: DeviceRoles
+
+    @classmethod
+    def build(cls, config: SmdrConfig, tz: tzinfo) -> ParseContext:
+        return cls(config, tz, DeviceRoles(config.voicemail, config.auto_attendant))
+
+
+@dataclass(frozen=True, slots=True)
+class CallFacts:
+    """What a family read from a record, in the shared vocabulary."""
+
+    call_id: str
+    started_at: datetime
+    direction: Direction
+    outcome: Outcome
+    caller: str | None
+    dialed: str | None
+    ring_seconds: float = 0.0
+    talk_seconds: float = 0.0
+    other_seconds: float = 0.0
+    caller_name: str | None = None
+    answered_by: str | None = None
+    extensions: tuple[str, ...] = ()
+    ended_at: datetime | None = None
+
+    @property
+    def classification(self) -> str:
+        return self.outcome.value if self.direction is Direction.INBOUND else self.direction
+
+
+def finish(ctx: ParseContext, facts: CallFacts, received_at: datetime) -> ParsedLine:
+    """Build the line result and its `CallRecord` (short-abandon and clock checks)."""
+    ended = facts.ended_at or facts.started_at + timedelta(
+        seconds=facts.ring_seconds + facts.talk_seconds + facts.other_seconds
+    )
+    started = facts.started_at
+    notes: tuple[str, ...] = ()
+    if ended - received_at > timedelta(seconds=ctx.config.clock_tolerance_seconds):
+        shift = ended - received_at  # a finished call cannot end in the future
+        started, ended, notes = started - shift, received_at, ("time_in_future",)
+    record = CallRecord(
+        source=ctx.config.name,
+        call_id=facts.call_id,
+        started_at=started,
+        ended_at=ended,
+        direction=facts.direction,
+        outcome=short_abandon(ctx, facts.outcome, facts.ring_seconds),
+        caller_raw=facts.caller or "",
+        caller_name=facts.caller_name or None,
+        dialed=facts.dialed or None,
+        ring_seconds=facts.ring_seconds,
+        talk_seconds=facts.talk_seconds,
+        answered_by=facts.answered_by,
+        extensions=facts.extensions,
+    )
+    return ParsedLine(facts.classification, facts.caller, facts.dialed, record, notes)
+
+
+def short_abandon(ctx: ParseContext, outcome: Outcome, ring_seconds: float) -> Outcome:
+    limit = ctx.config.short_abandon_seconds
+    if outcome is Outcome.MISSED and limit > 0 and ring_seconds < limit:
+        return Outcome.SHORT_ABANDON
+    return outcome
+
+
+def content_id(prefix: str, line: str) -> str:
+    """A call id stable across re-sends: a hash of the record with spacing normalised."""
+    digest = hashlib.blake2b(" ".join(line.split()).encode(), digest_size=10).hexdigest()
+    return f"{prefix}-{digest}"
+
+
+def strip_host(number: str) -> str:
+    """`5145551234@10.0.0.1` -> `5145551234` (SIP caller IDs on IP Office)."""
+    return number.partition("@")[0].strip()
+
+
+_HMS = re.compile(r"^(\d{1,4}):([0-5]\d):([0-5]\d)$")
+
+
+def hms_seconds(text: str, what: str) -> float:
+    """`hh:mm:ss` (hours may take 4 digits) -> seconds; BadLine if impossible."""
+    match = _HMS.match(text.strip())
+    if not match:
+        raise BadLine("field_impossible", f"{what} {text.strip()!r} is not hh:mm:ss")
+    h, m, s = (int(g) for g in match.groups())
+    return float(h * 3600 + m * 60 + s)
+
+
+def int_field(text: str, what: str) -> int:
+    value = text.strip()
+    if not value.isdigit():
+        raise BadLine("field_impossible", f"{what} {value!r} is not a number")
+    return int(value)
+
+
+class LineParser(ABC):
+    """A family parser. `parse` reads one line alone; `feed` also joins calls that
+    span records; `flush(now)` releases joins whose last record never came."""
+
+    def __init__(self, ctx: ParseContext) -> None:
+        self.ctx = ctx
+        self.notes: list[str] = []  # oddities of fed lines (counter names), drained by caller
+
+    @abstractmethod
+    def parse(self, line: str, received_at: datetime) -> ParsedLine:
+        """Read one decoded line (no line ending). Raises `BadLine`."""
+
+    def feed(self, line: str, received_at: datetime) -> list[CallRecord]:
+        parsed = self.parse(line, received_at)
+        if parsed.notes:
+            self.notes.extend(parsed.notes)
+        return [parsed.record] if parsed.record is not None else []
+
+    def flush(self, now: datetime, *, everything: bool = False) -> list[CallRecord]:
+        """Calls held for a continuation older than the timeout (all if `everything`)."""
+        return []
+
+    def pending(self) -> int:
+        """How many calls are waiting for their last record."""
+        return 0
