@@ -126,6 +126,7 @@ class Message:
     attempts: int
     created_at: datetime
     body: str | None = None
+    language: str = "fr"
 
 
 @dataclass(frozen=True, slots=True)

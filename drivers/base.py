@@ -18,7 +18,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Annotated, Any, ClassVar, Protocol, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, SecretStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    SecretStr,
+    ValidationInfo,
+    model_validator,
+)
 
 from agent.model import CallRecord, Health, InboundText, OutgoingText, SendResult
 
@@ -175,13 +182,14 @@ class DriverConfig(BaseModel):
     required_secrets: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="after")
-    def _resolve_secrets(self) -> Self:
+    def _resolve_secrets(self, info: ValidationInfo) -> Self:
+        offline = bool(info.context and info.context.get("offline"))
         for field_name in self.secret_fields:
             value = read_secret(
                 self.name, field_name, getattr(self, field_name), getattr(self, f"{field_name}_file")
             )
             object.__setattr__(self, field_name, value)
-            if value is None and field_name in self.required_secrets:
+            if value is None and field_name in self.required_secrets and not offline:
                 raise ValueError(
                     f"{field_name} is missing (set {field_name} or {field_name}_file, the "
                     f"environment variable {_env_key(self.name, field_name)} or the systemd "

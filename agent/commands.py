@@ -1,0 +1,85 @@
+"""The small subcommands; the bigger ones live in their own modules (demo, replay)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from agent.config import LoadedConfig, load, resolve_path
+from agent.errors import ConfigError
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from agent.daemon import run
+
+    return run(args.config)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from agent.demo import run_demo
+
+    return run_demo(speed=args.speed, keep=args.keep)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from agent.replay import run_replay
+
+    return run_replay(args.source, args.file, args.format, args.config, args.decisions)
+
+
+def load_or_report(path: object) -> LoadedConfig | None:
+    try:
+        return load(path)  # type: ignore[arg-type]
+    except ConfigError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        return None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from agent.config_summary import summary
+
+    loaded = load_or_report(args.path)
+    if loaded is None:
+        return 2
+    print(f"{resolve_path(args.path)}: configuration is valid")
+    for line in summary(loaded.settings):
+        print(line)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from agent.status_client import fetch_status, human_status
+
+    loaded = load_or_report(args.config)
+    if loaded is None:
+        return 2
+    code, doc, error = fetch_status(loaded.settings.status)
+    if doc is None:
+        print(f"ringback status: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(doc, indent=2) if args.json else human_status(doc))
+    return 0 if code == 200 else 1
+
+
+def cmd_sms_preview(args: argparse.Namespace) -> int:
+    from drivers.senders.gsm.preview import format_preview, preview
+
+    try:
+        data = preview(args.text, args.to, args.pdu or args.json)
+    except ValueError as err:
+        print(f"sms-preview: {err}", file=sys.stderr)
+        return 2
+    print(format_preview(data, args.json))
+    return 0
+
+
+def cmd_send_test(args: argparse.Namespace) -> int:
+    from agent.send_test import run_send_test
+
+    loaded = load_or_report(args.config)
+    if loaded is None:
+        return 2
+    return asyncio.run(run_send_test(loaded, args.to, args.sender))

@@ -1,0 +1,167 @@
+"""YAML with line numbers, and validation errors a technician can act on.
+
+`yaml_problem()` parses the text once into plain data plus a map from key paths to
+the line they start on; `format_errors()` turns pydantic's errors into
+`PATH:LINE: key.path: what is wrong (what is expected)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from agent.errors import ConfigError
+
+LinePath = tuple[str | int, ...]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that also records the line of every mapping key and list item."""
+
+
+def yaml_problem(text: str, origin: Path) -> tuple[dict[str, Any], dict[LinePath, int]]:
+    """Parse YAML text; return (data, lines) or raise ConfigError pointing at the line."""
+    try:
+        node = yaml.compose(text, Loader=_LineLoader)
+    except yaml.YAMLError as err:
+        raise ConfigError([_yaml_error(err, origin)]) from None
+    if node is None:
+        raise ConfigError([f"{origin}:1: the file is empty (expected the ringback settings)"])
+    lines: dict[LinePath, int] = {}
+    _walk(node, (), lines)
+    try:
+        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as err:
+        raise ConfigError([_yaml_error(err, origin)]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [f"{origin}:1: the top level is not a mapping (expected keys such as site:, pbx:)"]
+        )
+    return data, lines
+
+
+def _yaml_error(err: yaml.YAMLError, origin: Path) -> str:
+    mark = getattr(err, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else 1
+    problem = getattr(err, "problem", None) or str(err)
+    context = getattr(err, "context", None)
+    where = f" {context}" if context else ""
+    return f"{origin}:{line}: YAML syntax: {problem}{where} (expected valid YAML; check indentation)"
+
+
+def _walk(node: yaml.Node, path: LinePath, lines: dict[LinePath, int]) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            key_path = (*path, str(key.value))
+            lines[key_path] = key.start_mark.line + 1
+            _walk(value, key_path, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, (*path, index), lines)
+
+
+def format_errors(
+    err: ValidationError, origin: Path, lines: Mapping[LinePath, int]
+) -> list[str]:
+    problems = []
+    for detail in err.errors(include_url=False):
+        loc = _clean_loc(detail["loc"])
+        line = _line_for(loc, lines)
+        dotted = ".".join(str(p) for p in loc) or "(top level)"
+        where = f"{origin}:{line}" if line else f"{origin}: environment override"
+        if _is_secret(loc):
+            detail = {**detail, "input": "(hidden)"}
+        problems.append(f"{where}: {dotted}: {_explain(detail)}")
+    return problems
+
+
+def _clean_loc(loc: Sequence[str | int]) -> LinePath:
+    """Drop the union tag pydantic inserts after a list index (`pbx.0.asterisk.port`)
+    and the `function-after[...]` steps of validators."""
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(part, str) and ("[" in part or part.startswith("function-")):
+            continue
+        if out and isinstance(out[-1], int) and isinstance(part, str) and _is_tag(part):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+_SECRET_WORDS = ("secret", "token", "pin", "password")
+
+
+def _is_secret(loc: LinePath) -> bool:
+    """Never echo what a technician typed under a secret's key."""
+    return any(isinstance(p, str) and any(w in p for w in _SECRET_WORDS) for p in loc)
+
+
+def _is_tag(part: str) -> bool:
+    from drivers.senders import SENDERS
+    from drivers.sources import SOURCES
+
+    return part in SOURCES or part in SENDERS
+
+
+def _line_for(loc: LinePath, lines: Mapping[LinePath, int]) -> int | None:
+    for end in range(len(loc), -1, -1):
+        found = lines.get(loc[:end])
+        if found is not None:
+            return found
+    return None
+
+
+_EXPECTED = {
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "string_type": "text",
+    "list_type": "a list",
+    "dict_type": "a mapping of keys",
+    "model_type": "a mapping of keys",
+    "model_attributes_type": "a mapping of keys",
+    "path_type": "a file path",
+}
+
+
+def _explain(detail: ErrorDetails) -> str:
+    kind = detail["type"]
+    value = detail.get("input")
+    ctx = detail.get("ctx") or {}
+    if kind == "missing":
+        return "required key is missing (expected a value here)"
+    if kind == "extra_forbidden":
+        return "unknown key (check its spelling and indentation; see ringback.example.yaml)"
+    if kind == "union_tag_invalid":
+        return f"unknown type {value_text(ctx.get('tag'))} (expected one of: {ctx.get('expected_tags')})"
+    if kind == "union_tag_not_found":
+        return "no type: given (expected type: and name: on every item)"
+    if kind == "literal_error":
+        return f"{value_text(value)} is not allowed (expected {ctx.get('expected')})"
+    if kind in _EXPECTED:
+        return f"{value_text(value)} is not valid (expected {_EXPECTED[kind]})"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return f"{value_text(value)} is out of range ({detail['msg'].lower()})"
+    if kind == "too_short":
+        return f"is empty or too short ({detail['msg'].lower()})"
+    if kind == "value_error":
+        return str(ctx.get("error", detail["msg"]))
+    return f"{detail['msg']} (got {value_text(value)})"
+
+
+def value_text(value: object) -> str:
+    if isinstance(value, dict | list):
+        return "a " + type(value).__name__.replace("dict", "mapping")
+    if value is None:
+        return "nothing"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,195 @@
+"""Claims due texts from the outbox and sends them through the sender chain.
+
+Loop: claim what is due (committed as `sending` first), re-check just before sending
+(expired, opted out, recovered: the caller called again and was answered, or the
+dealership called them), render the template, send through the chain, record the
+attempt. `RetryLater` reschedules with capped exponential backoff (or the sender's
+own wait when it gave one) until `sms.retry.max_attempts`; `Rejected` fails the
+message (and opts the number out when the provider says so); an ambiguous result
+(the text may have left) parks it as `unknown` for a technician.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from agent.chain import ChainResult, SenderChain
+from agent.config import Settings
+from agent.model import Message, MessageState, OutgoingText, Rejected, RetryLater, Sent
+from agent.numbers import mask
+from agent.policy import schedule_for
+from agent.store import Store
+from agent.texts import render
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        chain: SenderChain,
+        clock: Callable[[], datetime],
+        holidays: Callable[[int], set[str]] = lambda year: set(),
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.chain = chain
+        self.clock = clock
+        self.holidays = holidays
+        self._wake = asyncio.Event()
+        self.last_error: dict[str, object] | None = None
+        self.heartbeat_at: datetime | None = None
+        self._random = random.Random()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Send until `stop()`. Wakes on `wake()` or when the next message is due."""
+        self._task = asyncio.current_task()
+        try:
+            while not self._stopping:
+                self.heartbeat_at = self.clock()
+                await self.run_once()
+                if not self._stopping:
+                    await self._sleep_until_due()
+        finally:
+            self._stopped.set()
+
+    async def stop(self, deadline: float) -> None:
+        """Let the text in hand finish (up to `deadline` seconds), then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(self._stopped.wait(), deadline)
+        except TimeoutError:
+            log.warning("dispatcher did not finish its send within %.0fs: cancelling", deadline)
+            self._task.cancel()
+
+    async def run_once(self) -> int:
+        """Send everything due now; returns how many messages were handled."""
+        handled = 0
+        while not self._stopping:
+            batch = await self.store.claim_due(self.clock(), limit=1)
+            if not batch:
+                break
+            for message in batch:
+                await self._handle(message)
+                handled += 1
+        return handled
+
+    async def _sleep_until_due(self) -> None:
+        self._wake.clear()
+        due = await self.store.next_due_at()
+        timeout = 30.0
+        if due is not None:
+            timeout = min(timeout, max(0.0, (due - self.clock()).total_seconds()))
+        if timeout <= 0:
+            return
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    async def _handle(self, message: Message) -> None:
+        now = self.clock()
+        reason = await self._withdraw_reason(message, now)
+        if reason:
+            await self.store.suppress(message.id, reason, now)
+            log.info("message_id=%d suppressed: %s", message.id, reason)
+            return
+        body = message.body or self._render(message, now)
+        text = OutgoingText(message.id, message.to_e164, body, message.attempts)
+        outcome = await self.chain.send(text)
+        await self._record(message, body, outcome, now)
+
+    async def _withdraw_reason(self, message: Message, now: datetime) -> str:
+        if now >= message.expires_at:
+            return "too_old"
+        if message.template == "help":
+            return ""
+        if await self.store.is_opted_out(message.to_e164):
+            return "opted_out"
+        called_at = await self._call_ended_at(message)
+        if called_at and await self.store.answered_between(message.to_e164, called_at, now):
+            return "recovered"
+        return ""
+
+    async def _call_ended_at(self, message: Message) -> datetime | None:
+        if message.call_id is None:
+            return None
+        value = await self.store.scalar("SELECT ended_at FROM calls WHERE id = ?", (message.call_id,))
+        return datetime.fromisoformat(value) if value else None
+
+    def _render(self, message: Message, now: datetime) -> str:
+        local = now.astimezone(self.settings.site.tz)
+        holidays = self.holidays(local.year) | self.holidays(local.year + 1)
+        schedule = schedule_for(message.department, self.settings, local, holidays)
+        return render(
+            self.settings, message.department, message.template, message.language,
+            schedule.next_opening, local,
+        )
+
+    async def _record(self, message: Message, body: str, outcome: ChainResult, started: datetime) -> None:
+        result, now = outcome.result, self.clock()
+        common = {"sender": outcome.sender, "started_at": started, "now": now, "body": body}
+        if isinstance(result, Sent):
+            await self.store.finish(
+                message.id, state=MessageState.SENT, result="sent",
+                provider_id=result.provider_id, **common,  # type: ignore[arg-type]
+            )
+            log.info("message_id=%d sent driver=%s to=%s", message.id, outcome.sender, mask(message.to_e164))
+            return
+        if isinstance(result, Rejected):
+            await self._rejected(message, result, common)
+            return
+        await self._retry(message, result, common, now)
+
+    async def _rejected(self, message: Message, result: Rejected, common: dict[str, object]) -> None:
+        await self.store.finish(
+            message.id, state=MessageState.FAILED, result="rejected", detail=result.reason,
+            **common,  # type: ignore[arg-type]
+        )
+        self._note_error(message, str(common["sender"]), "permanent", result.reason)
+        if result.opt_out:
+            await self.store.set_opt_out(message.to_e164, "provider", str(common["sender"]), self.clock())
+        log.warning("message_id=%d rejected driver=%s: %s", message.id, common["sender"], result.reason)
+
+    async def _retry(
+        self, message: Message, result: RetryLater, common: dict[str, object], now: datetime
+    ) -> None:
+        retry = self.settings.sms.retry
+        wait = min(retry.max_seconds, retry.first_seconds * 2 ** (message.attempts - 1))
+        wait = max(result.after, wait * (0.8 + 0.4 * self._random.random()))
+        next_at = now + timedelta(seconds=wait)
+        if result.ambiguous:
+            state, label = MessageState.UNKNOWN, "unknown"
+        elif message.attempts >= retry.max_attempts or next_at >= message.expires_at:
+            state, label = MessageState.FAILED, "gave_up"
+        else:
+            state, label = MessageState.RETRY_WAIT, "retry"
+        await self.store.finish(
+            message.id, state=state, result=label, detail=result.reason, not_before=next_at,
+            **common,  # type: ignore[arg-type]
+        )
+        self._note_error(message, str(common["sender"]), "ambiguous" if result.ambiguous else "transient", result.reason)
+        log.warning(
+            "message_id=%d %s after attempt %d: %s", message.id, state.value, message.attempts, result.reason
+        )
+
+    def _note_error(self, message: Message, sender: str, kind: str, reason: str) -> None:
+        self.last_error = {
+            "at": self.clock(), "channel": sender, "message_id": message.id,
+            "to_last2": message.to_e164[-2:], "class": kind, "message": reason,
+        }

@@ -1,0 +1,224 @@
+"""From a finished call to a decision and, maybe, an outbox row.
+
+`accept(record)` commits the call before anything else happens to it, then routes it
+to a department, reads the facts the policy needs, decides, queues the text (the
+outbox's unique dedup key makes a second queueing impossible) and stores the
+decision on the call. `inbound(text)` handles what callers text back: STOP/ARRET opts
+out, START/DEBUT opts back in, HELP/AIDE gets an information reply, anything else is
+stored as a reply that counts as a recovery.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import holidays as holidays_lib
+
+from agent.config import Settings
+from agent.model import (
+    CallRecord,
+    Counters,
+    Decision,
+    Defer,
+    Direction,
+    InboundText,
+    Notify,
+    Outcome,
+    Skip,
+    decision_label,
+)
+from agent.numbers import mask, normalize, region_of
+from agent.policy import Facts, decide, schedule_for
+from agent.store import Store
+
+log = logging.getLogger(__name__)
+
+STOP_WORDS = frozenset({"stop", "arret", "arreter", "unsubscribe", "fin", "cancel", "end", "quit",
+                        "stopall", "desabonner", "desinscrire"})
+START_WORDS = frozenset({"start", "debut", "unstop", "yes", "oui"})
+HELP_WORDS = frozenset({"help", "aide", "info"})
+
+
+def keyword(body: str) -> str:
+    """The reply's first word, lower case, accents removed: `ARRÊT` -> `arret`."""
+    words = body.strip().split()
+    if not words:
+        return ""
+    folded = unicodedata.normalize("NFKD", words[0]).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in folded.lower() if ch.isalnum())
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    call_id: int
+    new: bool
+    department: str | None
+    decision: Decision | None
+    message_id: int | None
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        clock: Callable[[], datetime],
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.wake = wake
+        self.counters = Counters(
+            "calls", "calls_duplicate", "missed_calls", "messages_queued", "skips",
+            "global_cap_hits", "replies", "opt_outs", "opt_ins",
+        )
+        self.global_cap_hit_at: datetime | None = None
+        self._holidays: dict[int, set[str]] = {}
+
+    def holiday_dates(self, year: int) -> set[str]:
+        if year not in self._holidays:
+            site = self.settings.site
+            found = {d.isoformat() for d in _country_holidays(site.country, site.province, year)}
+            found |= {d for d in site.holidays if d.startswith(str(year))}
+            self._holidays[year] = found
+        return self._holidays[year]
+
+    async def accept(self, record: CallRecord) -> Accepted:
+        now = self.clock()
+        country = self.settings.site.country
+        e164, problem = normalize(record.remote_raw, country)
+        if record.direction is Direction.INBOUND and record.caller_e164 is None:
+            record = replace(record, caller_e164=e164)
+        call_id, new = await self.store.insert_call(record, e164, now)
+        self.counters.inc("calls" if new else "calls_duplicate")
+        if not new:
+            return Accepted(call_id, False, None, None, None)
+        if record.outcome.unanswered and record.direction is Direction.INBOUND:
+            self.counters.inc("missed_calls")
+        if record.outcome is Outcome.ANSWERED and e164:
+            how = "callback" if record.direction is Direction.OUTBOUND else "answered_again"
+            await self.store.mark_recovered(e164, record.started_at, how)
+        return await self._decide(record, call_id, e164, problem, now)
+
+    async def _decide(
+        self, record: CallRecord, call_id: int, e164: str | None, problem: str, now: datetime
+    ) -> Accepted:
+        settings = self.settings
+        department = settings.departments.route(record)
+        local = record.ended_at.astimezone(settings.site.tz)
+        holidays = self.holiday_dates(local.year) | self.holiday_dates(local.year + 1)
+        schedule = schedule_for(department, settings, local, holidays)
+        facts = await self._facts(e164, problem, record.ended_at, now)
+        decision = decide(record, facts, schedule, settings, now)
+        message_id = None
+        if isinstance(decision, Notify | Defer):
+            message_id = await self._enqueue(record, call_id, e164 or "", decision, now)
+            if message_id is None:
+                decision = Skip("duplicate")
+        if isinstance(decision, Skip):
+            self.counters.inc("skips")
+            if decision.reason == "global_cap":
+                self._global_cap_hit(now)
+        await self.store.set_decision(
+            call_id, department, not schedule.open_now, decision_label(decision)
+        )
+        log.info(
+            "call_id=%s source=%s outcome=%s from=%s department=%s decision=%s",
+            record.call_id, record.source, record.outcome.value, mask(e164 or record.caller_raw),
+            department, decision_label(decision),
+        )
+        return Accepted(call_id, True, department, decision, message_id)
+
+    async def _facts(
+        self, e164: str | None, problem: str, ended_at: datetime, now: datetime
+    ) -> Facts:
+        if e164 is None:
+            return Facts(None, problem, None)
+        sms = self.settings.sms
+        window = timedelta(hours=sms.dedup_window_hours)
+        return Facts(
+            number_e164=e164,
+            number_problem="",
+            region=region_of(e164),
+            opted_out=await self.store.is_opted_out(e164),
+            texts_in_dedup_window=await self.store.messages_to_since(e164, ended_at - window),
+            texts_to_number_today=await self.store.messages_to_since(e164, now - timedelta(days=1)),
+            texts_last_hour=await self.store.messages_since(now - timedelta(hours=1)),
+        )
+
+    async def _enqueue(
+        self, record: CallRecord, call_id: int, e164: str, decision: Notify | Defer, now: datetime
+    ) -> int | None:
+        window = self.settings.sms.dedup_window_hours * 3600
+        bucket = int(record.ended_at.timestamp() // window)
+        not_before = decision.until if isinstance(decision, Defer) else decision.not_before
+        message_id = await self.store.enqueue(
+            call_id=call_id, to_e164=e164, department=decision.department,
+            template=decision.template, language=decision.language,
+            dedup_key=f"{e164}:{bucket}", not_before=not_before,
+            expires_at=decision.expires_at, now=now,
+        )
+        if message_id is not None:
+            self.counters.inc("messages_queued")
+            self.wake()
+        return message_id
+
+    def _global_cap_hit(self, now: datetime) -> None:
+        self.counters.inc("global_cap_hits")
+        if self.global_cap_hit_at is None or now - self.global_cap_hit_at > timedelta(hours=1):
+            log.error(
+                "global hourly cap of %d texts reached: sending stops until the hour passes "
+                "(possible SMS pumping)", self.settings.sms.global_hourly_cap,
+            )
+        self.global_cap_hit_at = now
+
+    async def inbound(self, text: InboundText) -> None:
+        """A text a caller sent back (called by senders; never raises)."""
+        try:
+            await self._inbound(text)
+        except Exception:
+            log.exception("could not record a reply from %s", mask(text.from_e164))
+
+    async def _inbound(self, text: InboundText) -> None:
+        word = keyword(text.body)
+        now = self.clock()
+        number = normalize(text.from_e164, self.settings.site.country)[0] or text.from_e164
+        kind = "reply"
+        if word in STOP_WORDS:
+            kind = "opt_out"
+            await self.store.set_opt_out(number, word, text.sender, now)
+            self.counters.inc("opt_outs")
+        elif word in START_WORDS:
+            kind = "opt_in"
+            await self.store.clear_opt_out(number)
+            self.counters.inc("opt_ins")
+        elif word in HELP_WORDS:
+            kind = "help"
+            await self._queue_help(number, now)
+        await self.store.add_reply(number, text.body, text.received_at, text.sender, kind)
+        self.counters.inc("replies")
+        if kind == "reply":
+            await self.store.mark_recovered(number, text.received_at, "reply")
+        log.info("reply from=%s kind=%s driver=%s", mask(number), kind, text.sender)
+
+    async def _queue_help(self, number: str, now: datetime) -> None:
+        await self.store.enqueue(
+            call_id=None, to_e164=number, department=self.settings.departments.default,
+            template="help", language=self.settings.departments.language,
+            dedup_key=f"help:{number}:{int(now.timestamp() // 3600)}", not_before=now,
+            expires_at=now + timedelta(hours=1), now=now,
+        )
+        self.wake()
+
+
+def _country_holidays(country: str, province: str | None, year: int) -> list[object]:
+    try:
+        calendar = holidays_lib.country_holidays(country, subdiv=province, years=year)
+    except (NotImplementedError, KeyError):
+        return []
+    return list(calendar.keys())

@@ -1,0 +1,124 @@
+"""`ringback replay`: a recorded PBX stream through the same parser, tracker and policy,
+sending nothing. One JSON object per finished call on standard output."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from agent.config import LoadedConfig, load, load_text
+from agent.demo import demo_config_text
+from agent.errors import ConfigError
+from agent.model import CallRecord, decision_label, record_to_json
+from agent.store import Store
+from drivers.base import DriverConfig, SiteContext
+from drivers.sources import SOURCES
+
+RECORD_FIELDS = (
+    "call_id", "source", "direction", "outcome", "caller_raw", "caller_e164", "caller_name",
+    "dialed", "queue", "ivr_path", "ring_seconds", "ivr_seconds", "queue_seconds",
+    "talk_seconds", "answered_by", "started_at", "ended_at",
+)
+
+
+def _settings(config_path: Path | None) -> LoadedConfig:
+    if config_path is not None:
+        return load(config_path)
+    text = demo_config_text(Path(tempfile.gettempdir()) / "ringback-replay.db")
+    return load_text(text, Path("(built-in defaults)"))
+
+
+def _source_config(loaded: LoadedConfig, kind: str, family: str | None) -> DriverConfig:
+    for cfg in loaded.settings.pbx:
+        if cfg.type == kind and (family is None or getattr(cfg, "format", family) == family):
+            return cfg
+    data: dict[str, Any] = {"type": kind, "name": kind}
+    if family:
+        data["format"] = family
+    return SOURCES[kind].config.model_validate(data, context={"offline": True})
+
+
+def run_replay(
+    kind: str, path: Path, family: str | None, config_path: Path | None, decisions: bool
+) -> int:
+    if kind not in SOURCES or SOURCES[kind].replay is None and kind != "replay":
+        known = ", ".join(sorted(SOURCES))
+        print(f"replay: unknown source type {kind!r} (expected one of: {known})", file=sys.stderr)
+        return 2
+    try:
+        loaded = _settings(config_path)
+        source_config = _source_config(loaded, kind, family)
+        data = path.read_bytes()
+    except ConfigError as err:
+        print("\n".join(err.problems), file=sys.stderr)
+        return 2
+    except ValidationError as err:
+        print(f"replay: {err.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"replay: cannot read {path}: {err.strerror}", file=sys.stderr)
+        return 1
+    settings = loaded.settings
+    site = SiteContext(settings.site.name, settings.site.tz, settings.site.country)
+    records = _parse(kind, data, source_config, site, str(path))
+    if decisions:
+        return asyncio.run(_with_decisions(loaded, records))
+    for record in records:
+        print(json.dumps(_fields(record), ensure_ascii=False), flush=True)
+    return 0
+
+
+def _parse(
+    kind: str, data: bytes, config: DriverConfig, site: SiteContext, origin: str
+) -> Iterable[CallRecord]:
+    if kind == "replay":
+        from agent.model import Counters
+        from drivers.sources.replay.source import read_records
+
+        return read_records(data.decode("utf-8", errors="replace"), origin, Counters())
+    parse = SOURCES[kind].load_replay()
+    assert parse is not None
+    records: Iterable[CallRecord] = parse(data, config, site)
+    return records
+
+
+def _fields(record: CallRecord) -> dict[str, object]:
+    full = record_to_json(record)
+    return {name: full[name] for name in RECORD_FIELDS}
+
+
+async def _with_decisions(loaded: LoadedConfig, records: Iterable[CallRecord]) -> int:
+    from agent.pipeline import Pipeline
+    from agent.texts import render
+
+    settings = loaded.settings
+    with tempfile.TemporaryDirectory(prefix="ringback-replay-") as tmp:
+        async with Store(Path(tmp) / "replay.db") as store:
+            clock_now = [None]
+            pipeline = Pipeline(settings, store, lambda: clock_now[0])  # type: ignore[arg-type,return-value]
+            for record in records:
+                clock_now[0] = record.ended_at  # type: ignore[call-overload]
+                accepted = await pipeline.accept(record)
+                out = _fields(record)
+                out["caller_e164"] = (
+                    await store.scalar("SELECT caller_e164 FROM calls WHERE id = ?", (accepted.call_id,))
+                )
+                decision = accepted.decision
+                out["department"] = accepted.department
+                out["decision"] = decision_label(decision).split(":", 1)[0] if decision else "duplicate"
+                out["reason"] = decision.reason if decision is not None and hasattr(decision, "reason") else None
+                out["text"] = None
+                if accepted.message_id is not None and decision is not None:
+                    local = record.ended_at.astimezone(settings.site.tz)
+                    template = getattr(decision, "template", "open")
+                    language = getattr(decision, "language", "fr")
+                    out["text"] = render(settings, accepted.department or "", template, language, None, local)
+                print(json.dumps(out, ensure_ascii=False), flush=True)
+    return 0

@@ -1,0 +1,95 @@
+"""The store's schema as forward-only migrations. `PRAGMA user_version` = applied count.
+
+Never edit a released migration: append a new one. Timestamps are UTC ISO 8601 text
+(`2026-11-26T12:00:00.000000+00:00`), so they sort and compare as strings.
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: calls, outbox, attempts, opt-outs, replies
+    """
+    CREATE TABLE calls (
+        id              INTEGER PRIMARY KEY,
+        source          TEXT NOT NULL,
+        pbx_call_id     TEXT NOT NULL,
+        started_at      TEXT NOT NULL,
+        ended_at        TEXT NOT NULL,
+        received_at     TEXT NOT NULL,
+        direction       TEXT NOT NULL,
+        outcome         TEXT NOT NULL,
+        caller_raw      TEXT NOT NULL DEFAULT '',
+        caller_e164     TEXT,
+        remote_e164     TEXT,
+        caller_name     TEXT,
+        dialed          TEXT,
+        queue           TEXT,
+        ivr_path        TEXT NOT NULL DEFAULT '',
+        ring_seconds    REAL NOT NULL DEFAULT 0,
+        ivr_seconds     REAL NOT NULL DEFAULT 0,
+        queue_seconds   REAL NOT NULL DEFAULT 0,
+        talk_seconds    REAL NOT NULL DEFAULT 0,
+        answered_by     TEXT,
+        extensions      TEXT NOT NULL DEFAULT '',
+        department      TEXT,
+        after_hours     INTEGER NOT NULL DEFAULT 0,
+        decision        TEXT,
+        recovered_at    TEXT,
+        recovered_by    TEXT,
+        UNIQUE (source, pbx_call_id)
+    );
+    CREATE INDEX calls_ended ON calls (ended_at);
+    CREATE INDEX calls_remote ON calls (remote_e164, ended_at);
+
+    CREATE TABLE messages (
+        id              INTEGER PRIMARY KEY,
+        call_id         INTEGER REFERENCES calls (id) ON DELETE SET NULL,
+        to_e164         TEXT NOT NULL,
+        department      TEXT NOT NULL,
+        template        TEXT NOT NULL,
+        language        TEXT NOT NULL,
+        dedup_key       TEXT NOT NULL UNIQUE,
+        state           TEXT NOT NULL,
+        not_before      TEXT NOT NULL,
+        expires_at      TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        interruptions   INTEGER NOT NULL DEFAULT 0,
+        body            TEXT,
+        sender          TEXT,
+        provider_id     TEXT,
+        last_error      TEXT,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        sent_at         TEXT
+    );
+    CREATE INDEX messages_due ON messages (state, not_before);
+    CREATE INDEX messages_to ON messages (to_e164, created_at);
+    CREATE INDEX messages_created ON messages (created_at);
+
+    CREATE TABLE attempts (
+        id              INTEGER PRIMARY KEY,
+        message_id      INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        sender          TEXT,
+        started_at      TEXT NOT NULL,
+        finished_at     TEXT NOT NULL,
+        result          TEXT NOT NULL,
+        detail          TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX attempts_message ON attempts (message_id);
+
+    CREATE TABLE opt_outs (
+        number_e164     TEXT PRIMARY KEY,
+        at              TEXT NOT NULL,
+        keyword         TEXT NOT NULL,
+        origin          TEXT NOT NULL
+    );
+
+    CREATE TABLE replies (
+        id              INTEGER PRIMARY KEY,
+        from_e164       TEXT NOT NULL,
+        body            TEXT NOT NULL,
+        received_at     TEXT NOT NULL,
+        sender          TEXT NOT NULL,
+        kind            TEXT NOT NULL
+    );
+    CREATE INDEX replies_from ON replies (from_e164, received_at);
+    """,
+)

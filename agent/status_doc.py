@@ -1,0 +1,170 @@
+"""The `/v1/status` document and the readiness checks, built from the daemon's state.
+
+Stable field names, RFC 3339 UTC timestamps, durations in seconds, `null` for
+unknown or never, phone numbers never in full. `schema` lets the cloud evolve.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+from datetime import UTC, datetime, time
+from typing import TYPE_CHECKING, Any
+
+from agent import __version__
+from agent.model import Health
+from agent.store import ts
+
+if TYPE_CHECKING:
+    from agent.daemon import Daemon
+
+SCHEMA = "ringback.status/1"
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def health_json(health: Health) -> dict[str, Any]:
+    details = {k: (iso(v) if isinstance(v, datetime) else v) for k, v in health.details.items()}
+    return {
+        "state": health.state.value,
+        "summary": health.summary,
+        "state_since": iso(health.since),
+        "details": details,
+        "counters": dict(health.counters),
+    }
+
+
+async def readiness(daemon: Daemon) -> dict[str, tuple[bool, str]]:
+    checks: dict[str, tuple[bool, str]] = {"config": (True, "")}
+    checks["database"] = await _store_writable(daemon)
+    runtime = daemon.runtime
+    if runtime is None:
+        checks["pbx"] = (False, "starting")
+        checks["sender"] = (False, "starting")
+        return checks
+    sources = runtime.source_health()
+    connected = [n for n, h in sources.items() if h.usable]
+    checks["pbx"] = (bool(connected), "" if connected else "no PBX source connected")
+    senders = runtime.sender_health()
+    usable = [n for n, h in senders.items() if h.usable]
+    checks["sender"] = (bool(usable), "" if usable else "no sender usable")
+    return checks
+
+
+async def _store_writable(daemon: Daemon) -> tuple[bool, str]:
+    store = daemon.store
+    if store is None:
+        return False, "store not open"
+    try:
+        async with store.transaction() as conn:
+            await conn.execute("PRAGMA user_version")
+    except Exception as err:
+        return False, f"store not writable: {err}"
+    return True, ""
+
+
+async def status_document(daemon: Daemon) -> dict[str, Any]:
+    now = daemon.clock()
+    settings = daemon.loaded.settings
+    runtime = daemon.runtime
+    checks = await readiness(daemon)
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "generated_at": iso(now),
+        "agent": {
+            "version": __version__,
+            "python_version": platform.python_version(),
+            "site": settings.site.name,
+            "hostname": platform.node(),
+            "pid": os.getpid(),
+            "started_at": iso(daemon.started_at),
+            "uptime_seconds": round((now - daemon.started_at).total_seconds(), 1),
+            "config": {
+                "path": str(daemon.loaded.path),
+                "loaded_at": iso(daemon.loaded_at),
+                "sha256": daemon.loaded.sha256,
+                "last_reload_ok": daemon.last_reload_ok,
+                "last_reload_error": daemon.last_reload_error,
+            },
+        },
+        "health": {
+            "live": runtime is not None and runtime.loops_alive(),
+            "ready": all(ok for ok, _ in checks.values()),
+            "checks": {name: "ok" if ok else why for name, (ok, why) in checks.items()},
+        },
+        "pbx": {},
+        "senders": {},
+        "alerts": {},
+    }
+    if runtime is not None:
+        doc["pbx"] = {name: health_json(h) for name, h in runtime.source_health().items()}
+        doc["senders"] = {name: health_json(h) for name, h in runtime.sender_health().items()}
+        doc["pipeline"] = runtime.pipeline.counters.snapshot()
+        cap = runtime.pipeline.global_cap_hit_at
+        doc["alerts"]["global_cap_hit_at"] = iso(cap)
+        last = runtime.dispatcher.last_error if runtime.dispatcher else None
+        doc["last_send_error"] = (
+            {k: iso(v) if isinstance(v, datetime) else v for k, v in last.items()} if last else None
+        )
+    doc["queue"] = await _queue(daemon, now)
+    doc["today"] = await _today(daemon, now)
+    doc["storage"] = _storage(daemon)
+    return doc
+
+
+async def _queue(daemon: Daemon, now: datetime) -> dict[str, Any]:
+    store = daemon.store
+    if store is None:
+        return {}
+    oldest = await store.oldest_open_created_at()
+    return {
+        "by_state": await store.message_counts(),
+        "oldest_pending_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0,
+    }
+
+
+async def _today(daemon: Daemon, now: datetime) -> dict[str, Any]:
+    store = daemon.store
+    tz = daemon.loaded.settings.site.tz
+    local = now.astimezone(tz)
+    midnight = datetime.combine(local.date(), time(0), tz)
+    if store is None:
+        return {}
+    calls = await store.fetchone(
+        "SELECT COUNT(*), SUM(direction = 'inbound'), SUM(direction = 'inbound' AND outcome IN "
+        "('missed','voicemail','abandoned_ivr','abandoned_queue','busy')) "
+        "FROM calls WHERE ended_at >= ?",
+        (ts(midnight),),
+    )
+    msgs = dict(
+        await store.fetchall(
+            "SELECT state, COUNT(*) FROM messages WHERE created_at >= ? GROUP BY state",
+            (ts(midnight),),
+        )
+    )
+    return {
+        "date": local.date().isoformat(),
+        "timezone": daemon.loaded.settings.site.timezone,
+        "calls": calls[0] or 0,
+        "inbound_calls": calls[1] or 0,
+        "missed_calls": calls[2] or 0,
+        "sms_enqueued": sum(msgs.values()),
+        "sms_sent": msgs.get("sent", 0),
+        "sms_failed": msgs.get("failed", 0),
+        "sms_suppressed": msgs.get("suppressed", 0),
+    }
+
+
+def _storage(daemon: Daemon) -> dict[str, Any]:
+    path = daemon.loaded.settings.storage.path
+    wal = path.with_name(path.name + "-wal")
+    return {
+        "db_bytes": path.stat().st_size if path.exists() else 0,
+        "wal_bytes": wal.stat().st_size if wal.exists() else 0,
+        "free_bytes": shutil.disk_usage(path.parent).free if path.parent.exists() else None,
+    }

@@ -1,0 +1,431 @@
+"""The SQLite store: calls, the outbox, attempts, opt-outs, replies. The only shared state.
+
+One aiosqlite connection owned by one `Store`, WAL journal, `synchronous=FULL`
+(dealerships lose power in storms). Writes go through `transaction()`, which holds an
+asyncio lock so two tasks never interleave statements of one transaction.
+
+Crash rule for the outbox: a message claimed for sending is committed as `sending`
+(with its attempt counted) before any sender sees it. A message found `sending` at
+start-up was interrupted mid-send: it is requeued once (`retry_wait`, attempt recorded
+as `interrupted`); if it had already been interrupted before, it goes to `unknown`
+for a technician, so a message that crashes the daemon cannot loop.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiosqlite
+
+from agent.errors import StoreError
+from agent.model import CallRecord, Message, MessageState
+from agent.schema import MIGRATIONS
+
+Row = tuple[Any, ...]
+
+
+def ts(moment: datetime) -> str:
+    """The stored form of a timestamp: UTC ISO 8601 with microseconds."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_ts(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+class Store:
+    """Open with `async with Store(path) as store:`; raises StoreError when unusable."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: aiosqlite.Connection | None = None
+        self._lock: Any = None
+
+    async def __aenter__(self) -> Self:
+        import asyncio
+
+        self._lock = asyncio.Lock()
+        _check_directory(self.path)
+        try:
+            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+            await self._configure()
+            await self._migrate()
+        except sqlite3.DatabaseError as err:
+            await self.close()
+            raise StoreError(_explain_db_error(self.path, err)) from None
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise StoreError("the store is not open")
+        return self._conn
+
+    async def _configure(self) -> None:
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=FULL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=5000",
+        ):
+            await self.conn.execute(pragma)
+        rows = await self.conn.execute_fetchall("PRAGMA quick_check")
+        if rows and rows[0][0] != "ok":
+            raise sqlite3.DatabaseError(f"integrity check failed: {rows[0][0]}")
+
+    async def _migrate(self) -> None:
+        version = (await self.fetchone("PRAGMA user_version"))[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path} was written by a newer ringback (schema {version}, this one knows "
+                f"{len(MIGRATIONS)}); upgrade ringback or restore the backup"
+            )
+        if version < len(MIGRATIONS) and version > 0:
+            backup = self.path.with_name(f"{self.path.name}.schema{version}.bak")
+            await self.conn.execute(f"VACUUM INTO '{backup}'")
+        for number in range(version, len(MIGRATIONS)):
+            await self.conn.executescript(
+                f"BEGIN IMMEDIATE; {MIGRATIONS[number]}; PRAGMA user_version={number + 1}; COMMIT;"
+            )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row:
+        async with self.conn.execute(sql, tuple(params)) as cursor:
+            row = await cursor.fetchone()
+        return tuple(row) if row is not None else ()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        rows = await self.conn.execute_fetchall(sql, tuple(params))
+        return [tuple(r) for r in rows]
+
+    async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return row[0] if row else None
+
+    # --- calls -----------------------------------------------------------------------
+
+    async def insert_call(
+        self, record: CallRecord, remote_e164: str | None, received_at: datetime
+    ) -> tuple[int, bool]:
+        """Store a finished call; (row id, True) or (existing row id, False) if seen."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                _INSERT_CALL, _call_params(record, remote_e164, received_at)
+            )
+            if cursor.rowcount == 1 and cursor.lastrowid is not None:
+                return cursor.lastrowid, True
+            row = await self.fetchone(
+                "SELECT id FROM calls WHERE source = ? AND pbx_call_id = ?",
+                (record.source, record.call_id),
+            )
+            return int(row[0]), False
+
+    async def set_decision(
+        self, call_id: int, department: str, after_hours: bool, decision: str
+    ) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(
+                "UPDATE calls SET department = ?, after_hours = ?, decision = ? WHERE id = ?",
+                (department, int(after_hours), decision, call_id),
+            )
+
+    async def mark_recovered(self, remote_e164: str, at: datetime, how: str) -> int:
+        """Mark earlier unanswered calls from this number recovered; returns how many."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE calls SET recovered_at = ?, recovered_by = ? "
+                "WHERE remote_e164 = ? AND direction = 'inbound' AND recovered_at IS NULL "
+                "AND outcome IN ('missed','voicemail','abandoned_ivr','abandoned_queue','busy') "
+                "AND ended_at <= ? AND ended_at >= ?",
+                (ts(at), how, remote_e164, ts(at), ts(at.replace(year=at.year - 1))),
+            )
+            return cursor.rowcount
+
+    async def answered_between(self, remote_e164: str, since: datetime, until: datetime) -> bool:
+        """Did an answered call with this number (either way) end in [since, until]?"""
+        row = await self.fetchone(
+            "SELECT 1 FROM calls WHERE remote_e164 = ? AND outcome = 'answered' "
+            "AND direction IN ('inbound','outbound') AND ended_at >= ? AND ended_at <= ? LIMIT 1",
+            (remote_e164, ts(since), ts(until)),
+        )
+        return bool(row)
+
+    # --- outbox ----------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        *,
+        call_id: int | None,
+        to_e164: str,
+        department: str,
+        template: str,
+        language: str,
+        dedup_key: str,
+        not_before: datetime,
+        expires_at: datetime,
+        now: datetime,
+    ) -> int | None:
+        """Queue a text; None when the dedup key already has one (never queued twice)."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT OR IGNORE INTO messages (call_id, to_e164, department, template, "
+                "language, dedup_key, state, not_before, expires_at, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+                (
+                    call_id, to_e164, department, template, language, dedup_key,
+                    ts(not_before), ts(expires_at), ts(now), ts(now),
+                ),
+            )
+            return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    async def claim_due(self, now: datetime, limit: int = 10) -> list[Message]:
+        """Move due messages to `sending` (attempts + 1) and return them, committed."""
+        async with self.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "UPDATE messages SET state = 'sending', attempts = attempts + 1, updated_at = ? "
+                "WHERE id IN (SELECT id FROM messages WHERE state IN ('pending','retry_wait') "
+                "AND not_before <= ? ORDER BY not_before, id LIMIT ?) "
+                f"RETURNING {_MESSAGE_COLUMNS}",
+                (ts(now), ts(now), limit),
+            )
+        return sorted((_message(tuple(r)) for r in rows), key=lambda m: (m.not_before, m.id))
+
+    async def next_due_at(self) -> datetime | None:
+        value = await self.scalar(
+            "SELECT MIN(not_before) FROM messages WHERE state IN ('pending','retry_wait')"
+        )
+        return parse_ts(value) if value else None
+
+    async def finish(
+        self,
+        message_id: int,
+        *,
+        state: MessageState,
+        sender: str | None,
+        started_at: datetime,
+        now: datetime,
+        result: str,
+        detail: str = "",
+        body: str | None = None,
+        provider_id: str | None = None,
+        not_before: datetime | None = None,
+    ) -> None:
+        """Record one attempt and the message's new state in one transaction."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO attempts (message_id, sender, started_at, finished_at, result, "
+                "detail) VALUES (?, ?, ?, ?, ?, ?)",
+                (message_id, sender, ts(started_at), ts(now), result, detail),
+            )
+            await conn.execute(
+                "UPDATE messages SET state = ?, sender = COALESCE(?, sender), "
+                "body = COALESCE(?, body), provider_id = COALESCE(?, provider_id), "
+                "last_error = CASE WHEN ? = 'sent' THEN last_error ELSE ? END, "
+                "not_before = COALESCE(?, not_before), updated_at = ?, "
+                "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
+                (
+                    state.value, sender, body, provider_id, state.value, detail or None,
+                    ts(not_before) if not_before else None, ts(now),
+                    state.value, ts(now), message_id,
+                ),
+            )
+
+    async def suppress(self, message_id: int, reason: str, now: datetime) -> None:
+        """Withdraw a message that was claimed or still open (recovered, opted out...)."""
+        await self.finish(
+            message_id,
+            state=MessageState.SUPPRESSED,
+            sender=None,
+            started_at=now,
+            now=now,
+            result="suppressed",
+            detail=reason,
+        )
+
+    async def recover_interrupted(self, now: datetime) -> tuple[int, int]:
+        """Apply the crash rule; returns (requeued, moved to unknown)."""
+        async with self.transaction() as conn:
+            stuck = await conn.execute_fetchall(
+                "SELECT id, interruptions FROM messages WHERE state = 'sending'"
+            )
+            requeued = unknown = 0
+            for message_id, interruptions in stuck:
+                again = interruptions == 0
+                await conn.execute(
+                    "INSERT INTO attempts (message_id, sender, started_at, finished_at, result, "
+                    "detail) VALUES (?, NULL, ?, ?, 'interrupted', ?)",
+                    (message_id, ts(now), ts(now), "ringback stopped during the send"),
+                )
+                await conn.execute(
+                    "UPDATE messages SET state = ?, interruptions = interruptions + 1, "
+                    "not_before = ?, updated_at = ?, last_error = ? WHERE id = ?",
+                    (
+                        "retry_wait" if again else "unknown", ts(now), ts(now),
+                        "interrupted during send" if again else
+                        "interrupted twice during send: may or may not have been delivered",
+                        message_id,
+                    ),
+                )
+                requeued, unknown = requeued + again, unknown + (not again)
+        return requeued, unknown
+
+    # --- policy look-ups -------------------------------------------------------------
+
+    async def is_opted_out(self, number_e164: str) -> bool:
+        return bool(await self.fetchone("SELECT 1 FROM opt_outs WHERE number_e164 = ?", (number_e164,)))
+
+    async def set_opt_out(self, number_e164: str, keyword: str, origin: str, now: datetime) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(
+                "INSERT OR REPLACE INTO opt_outs (number_e164, at, keyword, origin) "
+                "VALUES (?, ?, ?, ?)",
+                (number_e164, ts(now), keyword, origin),
+            )
+            await conn.execute(
+                "UPDATE messages SET state = 'suppressed', last_error = 'opted out', "
+                "updated_at = ? WHERE to_e164 = ? AND state IN ('pending','retry_wait')",
+                (ts(now), number_e164),
+            )
+
+    async def clear_opt_out(self, number_e164: str) -> bool:
+        async with self.transaction() as conn:
+            cursor = await conn.execute("DELETE FROM opt_outs WHERE number_e164 = ?", (number_e164,))
+            return cursor.rowcount > 0
+
+    async def messages_to_since(self, number_e164: str, since: datetime) -> int:
+        """Texts queued or sent to a number since a time (suppressed/failed not counted)."""
+        return int(
+            await self.scalar(
+                "SELECT COUNT(*) FROM messages WHERE to_e164 = ? AND created_at >= ? "
+                "AND state NOT IN ('suppressed','failed')",
+                (number_e164, ts(since)),
+            )
+        )
+
+    async def messages_since(self, since: datetime) -> int:
+        return int(
+            await self.scalar(
+                "SELECT COUNT(*) FROM messages WHERE created_at >= ? "
+                "AND state NOT IN ('suppressed','failed')",
+                (ts(since),),
+            )
+        )
+
+    async def add_reply(
+        self, from_e164: str, body: str, received_at: datetime, sender: str, kind: str
+    ) -> int:
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO replies (from_e164, body, received_at, sender, kind) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (from_e164, body, ts(received_at), sender, kind),
+            )
+            return int(cursor.lastrowid or 0)
+
+    async def message_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys((s.value for s in MessageState), 0)
+        for state, count in await self.fetchall(
+            "SELECT state, COUNT(*) FROM messages GROUP BY state"
+        ):
+            counts[state] = count
+        return counts
+
+    async def oldest_open_created_at(self) -> datetime | None:
+        value = await self.scalar(
+            "SELECT MIN(created_at) FROM messages WHERE state IN ('pending','retry_wait','sending')"
+        )
+        return parse_ts(value) if value else None
+
+
+def _check_directory(path: Path) -> None:
+    directory = path.parent
+    if not directory.is_dir():
+        raise StoreError(f"cannot open the store {path}: directory {directory} does not exist")
+    probe = directory / f".ringback-write-test-{path.name}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise StoreError(
+            f"cannot open the store {path}: directory {directory} is not writable ({err.strerror})"
+        ) from None
+    if shutil.disk_usage(directory).free < 1024 * 1024:
+        raise StoreError(f"cannot open the store {path}: the disk of {directory} is full")
+
+
+def _explain_db_error(path: Path, err: sqlite3.DatabaseError) -> str:
+    text = str(err)
+    if "not a database" in text or "malformed" in text or "integrity" in text:
+        return (
+            f"the store {path} is corrupt or not a ringback database ({text}); stop ringback, "
+            "move the file aside and start again, or restore a backup"
+        )
+    return f"cannot open the store {path}: {text}"
+
+
+_INSERT_CALL = (
+    "INSERT OR IGNORE INTO calls (source, pbx_call_id, started_at, ended_at, received_at, "
+    "direction, outcome, caller_raw, caller_e164, remote_e164, caller_name, dialed, queue, "
+    "ivr_path, ring_seconds, ivr_seconds, queue_seconds, talk_seconds, answered_by, extensions) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _call_params(record: CallRecord, remote_e164: str | None, received_at: datetime) -> Row:
+    return (
+        record.source, record.call_id, ts(record.started_at), ts(record.ended_at),
+        ts(received_at), record.direction.value, record.outcome.value, record.caller_raw,
+        record.caller_e164, remote_e164, record.caller_name, record.dialed, record.queue,
+        record.ivr_path, record.ring_seconds, record.ivr_seconds, record.queue_seconds,
+        record.talk_seconds, record.answered_by, ",".join(record.extensions),
+    )
+
+
+_MESSAGE_COLUMNS = (
+    "id, call_id, to_e164, department, template, state, not_before, expires_at, attempts, "
+    "created_at, body, language"
+)
+
+
+def _message(row: Row) -> Message:
+    return Message(
+        id=row[0],
+        call_id=row[1],
+        to_e164=row[2],
+        department=row[3],
+        template=row[4],
+        state=MessageState(row[5]),
+        not_before=parse_ts(row[6]),
+        expires_at=parse_ts(row[7]),
+        attempts=row[8],
+        created_at=parse_ts(row[9]),
+        body=row[10],
+        language=row[11],
+    )
