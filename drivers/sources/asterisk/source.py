@@ -1,0 +1,108 @@
+"""The `asterisk` source: the AMI connection feeding the call tracker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from agent.model import CallRecord, Counters, Health, HealthState
+from drivers.base import SiteContext
+from drivers.sources.asterisk.badinput import BadInput
+from drivers.sources.asterisk.config import AsteriskConfig
+from drivers.sources.asterisk.connection import AmiConnection
+from drivers.sources.asterisk.frames import Frame
+from drivers.sources.asterisk.tracker import CallTracker
+
+COUNTERS = (
+    "records",
+    "records_with_gap",
+    "events_ignored",
+    "bad_frame_no_event",
+    "bad_frame_oversize",
+    "bad_frame_utf8",
+    "bad_line",
+    "event_missing_fields",
+    "unknown_linkedid",
+    "unknown_channel",
+    "calls_evicted",
+    "calls_merged",
+    "login_refused",
+    "ping_timeouts",
+)
+FAILURES_BEFORE_DOWN = 3
+
+
+class AsteriskSource:
+    """A `drivers.base.Source` reading calls from the Asterisk Manager Interface."""
+
+    def __init__(self, config: AsteriskConfig, site: SiteContext) -> None:
+        self.name = config.name
+        self._config = config
+        self._site = site
+        self._counters = Counters(*COUNTERS)
+        report = BadInput(self._counters, config.name)
+        self._tracker = CallTracker(config, self._counters, report)
+        self._connection = AmiConnection(config, self, self._counters, report, self._now)
+        self._queue: asyncio.Queue[CallRecord] = asyncio.Queue()
+
+    def _now(self) -> float:
+        return self._site.clock().timestamp()
+
+    async def records(self) -> AsyncIterator[CallRecord]:
+        """Finished calls, until cancelled. Connection trouble is retried inside."""
+        runner = asyncio.create_task(self._connection.run(), name=f"asterisk-ami:{self.name}")
+        interval = min(60.0, self._config.call_idle_timeout_seconds / 10)
+        try:
+            while True:
+                getter = asyncio.ensure_future(self._queue.get())
+                done, _ = await asyncio.wait(
+                    {getter, runner}, timeout=interval, return_when=asyncio.FIRST_COMPLETED
+                )
+                if getter in done:
+                    yield getter.result()
+                    continue
+                getter.cancel()
+                if runner in done:
+                    runner.result()  # a bug in the connection loop: let it surface
+                self._push(self._tracker.evict(self._now()))
+        finally:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+
+    def _push(self, records: list[CallRecord]) -> None:
+        for record in records:
+            self._queue.put_nowait(record)
+
+    # --- FrameSink -----------------------------------------------------------------
+
+    def on_events(self, frames: list[Frame], received_at: float) -> None:
+        feed = self._tracker.feed
+        for frame in frames:
+            out = feed(frame, received_at)
+            if out:
+                self._push(out)
+
+    def on_session(self, channels: list[Frame], received_at: float) -> None:
+        self._push(self._tracker.resync(channels, received_at))
+
+    def on_lost(self) -> None:
+        self._tracker.connection_lost()
+
+    # --- health --------------------------------------------------------------------
+
+    def health(self) -> Health:
+        conn = self._connection
+        details = conn.details()
+        details["calls_in_progress"] = self._tracker.calls_in_progress
+        since = datetime.fromtimestamp(conn.since, UTC) if conn.since is not None else None
+        if conn.connected:
+            state = HealthState.OK if conn.resync_ok else HealthState.DEGRADED
+            summary = "connected" if conn.resync_ok else "connected, resync refused"
+        elif conn.ever_connected or conn.failures >= FAILURES_BEFORE_DOWN:
+            state, summary = HealthState.DOWN, f"AMI unavailable: {conn.last_error or 'lost'}"
+        else:
+            state, summary = HealthState.STARTING, "connecting to AMI"
+        return Health(state, summary, since, details, self._counters.snapshot())
