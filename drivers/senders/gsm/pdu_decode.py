@@ -128,7 +128,8 @@ def _timestamp(data: bytes) -> datetime | None:
     offset = timedelta(minutes=15 * quarters) * (-1 if zone & 0x08 else 1)
     try:
         century = 1900 if fields[0] >= 90 else 2000
-        local = datetime(century + fields[0], *fields[1:6], tzinfo=timezone(offset))
+        year, month, day, hour, minute, second = fields
+        local = datetime(century + year, month, day, hour, minute, second, tzinfo=timezone(offset))
     except ValueError:
         return None
     return local.astimezone(UTC)

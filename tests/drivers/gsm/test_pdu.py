@@ -154,7 +154,7 @@ def test_garbage_deliver_is_pdu_error(bad: str) -> None:
 
 
 _GSM_CHARS = st.sampled_from(gsm7.DEFAULT_TABLE.replace("\x1b", "") + "^{}\\[~]|€\f")
-_ANY_CHARS = st.characters(blacklist_categories=("Cs",))
+_ANY_CHARS = st.characters(exclude_categories=["Cs"])
 
 
 @settings(max_examples=300, deadline=None)
