@@ -18,7 +18,10 @@ log = logging.getLogger("ringback")
 
 def _config_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-c", "--config", type=Path, default=None,
+        "-c",
+        "--config",
+        type=Path,
+        default=None,
         help="configuration file (default: $RINGBACK_CONFIG or /etc/ringback/ringback.yaml)",
     )
 
@@ -35,10 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(run)
 
     demo = sub.add_parser("demo", help="run the real pipeline on bundled recorded calls")
-    demo.add_argument("--speed", type=float, default=0.0,
-                      help="replay speed (0 = as fast as possible, 1 = recorded pace)")
-    demo.add_argument("--keep", action="store_true",
-                      help="keep running with the status API up until Ctrl-C")
+    demo.add_argument(
+        "--speed",
+        type=float,
+        default=0.0,
+        help="replay speed (0 = as fast as possible, 1 = recorded pace)",
+    )
+    demo.add_argument(
+        "--keep", action="store_true", help="keep running with the status API up until Ctrl-C"
+    )
 
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("path", nargs="?", type=Path, default=None)
@@ -46,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="run a recorded PBX stream through the parser")
     replay.add_argument("--source", required=True, help="source type (asterisk, smdr, replay)")
     replay.add_argument("--format", default=None, help="SMDR family (avaya_ipoffice, nec, ...)")
-    replay.add_argument("--decisions", action="store_true",
-                        help="also print department, decision, reason and text")
+    replay.add_argument(
+        "--decisions", action="store_true", help="also print department, decision, reason and text"
+    )
     replay.add_argument("file", type=Path)
     _config_arg(replay)
 

@@ -61,6 +61,13 @@ else:
     SenderConfig = _union(SENDERS)
 
 
+TextedOutcome = Literal["missed", "voicemail", "abandoned_ivr", "abandoned_queue", "busy"]
+
+
+def _all_texted() -> list[TextedOutcome]:
+    return ["missed", "voicemail", "abandoned_ivr", "abandoned_queue", "busy"]
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -113,11 +120,7 @@ class SmsConfig(Section):
     global_hourly_cap: int = Field(default=60, ge=1)
     allowed_countries: list[Country] = Field(default_factory=lambda: ["CA", "US"])
     blocklist: list[str] = Field(default_factory=list)
-    texted_outcomes: list[
-        Literal["missed", "voicemail", "abandoned_ivr", "abandoned_queue", "busy"]
-    ] = Field(
-        default_factory=lambda: ["missed", "voicemail", "abandoned_ivr", "abandoned_queue", "busy"]
-    )
+    texted_outcomes: list[TextedOutcome] = Field(default_factory=_all_texted)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     senders: list[SenderConfig] = Field(min_length=1)
 

@@ -35,7 +35,7 @@ def yaml_problem(text: str, origin: Path) -> tuple[dict[str, Any], dict[LinePath
     lines: dict[LinePath, int] = {}
     _walk(node, (), lines)
     try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
+        data = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as err:
         raise ConfigError([_yaml_error(err, origin)]) from None
     if not isinstance(data, dict):
@@ -51,7 +51,9 @@ def _yaml_error(err: yaml.YAMLError, origin: Path) -> str:
     problem = getattr(err, "problem", None) or str(err)
     context = getattr(err, "context", None)
     where = f" {context}" if context else ""
-    return f"{origin}:{line}: YAML syntax: {problem}{where} (expected valid YAML; check indentation)"
+    return (
+        f"{origin}:{line}: YAML syntax: {problem}{where} (expected valid YAML; check indentation)"
+    )
 
 
 def _walk(node: yaml.Node, path: LinePath, lines: dict[LinePath, int]) -> None:
@@ -66,9 +68,7 @@ def _walk(node: yaml.Node, path: LinePath, lines: dict[LinePath, int]) -> None:
             _walk(item, (*path, index), lines)
 
 
-def format_errors(
-    err: ValidationError, origin: Path, lines: Mapping[LinePath, int]
-) -> list[str]:
+def format_errors(err: ValidationError, origin: Path, lines: Mapping[LinePath, int]) -> list[str]:
     problems = []
     for detail in err.errors(include_url=False):
         loc = _clean_loc(detail["loc"])
@@ -142,7 +142,8 @@ def _explain(detail: ErrorDetails) -> str:
     if kind == "extra_forbidden":
         return "unknown key (check its spelling and indentation; see ringback.example.yaml)"
     if kind == "union_tag_invalid":
-        return f"unknown type {value_text(ctx.get('tag'))} (expected one of: {ctx.get('expected_tags')})"
+        tag, expected = value_text(ctx.get("tag")), ctx.get("expected_tags")
+        return f"unknown type {tag} (expected one of: {expected})"
     if kind == "union_tag_not_found":
         return "no type: given (expected type: and name: on every item)"
     if kind == "literal_error":

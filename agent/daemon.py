@@ -80,7 +80,9 @@ class Daemon:
             requeued, unknown = await store.recover_interrupted(self.clock())
             if requeued or unknown:
                 log.warning(
-                    "outbox: %d interrupted send(s) requeued, %d moved to unknown", requeued, unknown
+                    "outbox: %d interrupted send(s) requeued, %d moved to unknown",
+                    requeued,
+                    unknown,
                 )
             status = StatusServer(self)
             await status.start()

@@ -58,8 +58,10 @@ async def _demo(loaded: LoadedConfig, path: Path, keep: bool) -> int:
         if task.done():
             return task.result()
         await asyncio.sleep(0.05)
-    print(f"ringback demo: {settings.site.name} ({settings.site.timezone}), recorded calls, "
-          f"dry-run sender")
+    print(
+        f"ringback demo: {settings.site.name} ({settings.site.timezone}), recorded calls, "
+        f"dry-run sender"
+    )
     print(f"status API: http://127.0.0.1:{daemon.status_port}/v1/status  (also /metrics, /readyz)")
     print()
     await _wait_until_done(daemon)

@@ -10,6 +10,7 @@ Routing precedence, first match wins:
 
 from __future__ import annotations
 
+import itertools
 import re
 import string
 from datetime import datetime, time, timedelta
@@ -65,7 +66,7 @@ def parse_ranges(text: str) -> list[tuple[time, time]]:
             raise ValueError(f"{part.strip()!r} ends before it starts (expected start < end)")
         ranges.append((start, end))
     ranges.sort()
-    for (_, end1), (start2, _) in zip(ranges, ranges[1:], strict=False):
+    for (_, end1), (start2, _) in itertools.pairwise(ranges):
         if start2 < end1:
             raise ValueError(f"{text!r} has overlapping ranges (expected separate ranges)")
     return ranges
@@ -131,14 +132,15 @@ class DepartmentConfig(_Section):
         """Opening ranges per weekday (0 = Monday), or None for "always open"."""
         if not self.hours:
             return None
-        return {i: parse_ranges(self.hours.get(day, "closed")) for i, day in enumerate(DAYS)}
+        hours: dict[str, str] = {str(k): v for k, v in self.hours.items()}
+        return {i: parse_ranges(hours.get(day, "closed")) for i, day in enumerate(DAYS)}
 
 
 class DepartmentsConfig(BaseModel):
     """`default`, `language`, then one key per department (service, sales, parts...)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
-    __pydantic_extra__: dict[str, DepartmentConfig] = Field(init=False)  # type: ignore[assignment]
+    __pydantic_extra__: dict[str, DepartmentConfig] = Field(init=False)
 
     default: str = "main"
     language: Language = "fr"
@@ -187,7 +189,9 @@ def _same_number(a: str | None, b: str) -> bool:
 
 
 def _by_did(record: CallRecord, deps: dict[str, DepartmentConfig]) -> str | None:
-    return next((n for n, d in deps.items() if any(_same_number(record.dialed, x) for x in d.dids)), None)
+    return next(
+        (n for n, d in deps.items() if any(_same_number(record.dialed, x) for x in d.dids)), None
+    )
 
 
 def _by_queue(record: CallRecord, deps: dict[str, DepartmentConfig]) -> str | None:

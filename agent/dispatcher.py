@@ -12,9 +12,11 @@ message (and opts the number out when the provider says so); an ambiguous result
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from agent.chain import ChainResult, SenderChain
@@ -26,6 +28,15 @@ from agent.store import Store
 from agent.texts import render
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    message: Message
+    sender: str | None
+    started: datetime
+    now: datetime
+    body: str
 
 
 class Dispatcher:
@@ -97,10 +108,8 @@ class Dispatcher:
             timeout = min(timeout, max(0.0, (due - self.clock()).total_seconds()))
         if timeout <= 0:
             return
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
-        except TimeoutError:
-            pass
 
     async def _handle(self, message: Message) -> None:
         now = self.clock()
@@ -129,7 +138,9 @@ class Dispatcher:
     async def _call_ended_at(self, message: Message) -> datetime | None:
         if message.call_id is None:
             return None
-        value = await self.store.scalar("SELECT ended_at FROM calls WHERE id = ?", (message.call_id,))
+        value = await self.store.scalar(
+            "SELECT ended_at FROM calls WHERE id = ?", (message.call_id,)
+        )
         return datetime.fromisoformat(value) if value else None
 
     def _render(self, message: Message, now: datetime) -> str:
@@ -137,59 +148,94 @@ class Dispatcher:
         holidays = self.holidays(local.year) | self.holidays(local.year + 1)
         schedule = schedule_for(message.department, self.settings, local, holidays)
         return render(
-            self.settings, message.department, message.template, message.language,
-            schedule.next_opening, local,
+            self.settings,
+            message.department,
+            message.template,
+            message.language,
+            schedule.next_opening,
+            local,
         )
 
-    async def _record(self, message: Message, body: str, outcome: ChainResult, started: datetime) -> None:
-        result, now = outcome.result, self.clock()
-        common = {"sender": outcome.sender, "started_at": started, "now": now, "body": body}
-        if isinstance(result, Sent):
-            await self.store.finish(
-                message.id, state=MessageState.SENT, result="sent",
-                provider_id=result.provider_id, **common,  # type: ignore[arg-type]
-            )
-            log.info("message_id=%d sent driver=%s to=%s", message.id, outcome.sender, mask(message.to_e164))
-            return
-        if isinstance(result, Rejected):
-            await self._rejected(message, result, common)
-            return
-        await self._retry(message, result, common, now)
-
-    async def _rejected(self, message: Message, result: Rejected, common: dict[str, object]) -> None:
-        await self.store.finish(
-            message.id, state=MessageState.FAILED, result="rejected", detail=result.reason,
-            **common,  # type: ignore[arg-type]
-        )
-        self._note_error(message, str(common["sender"]), "permanent", result.reason)
-        if result.opt_out:
-            await self.store.set_opt_out(message.to_e164, "provider", str(common["sender"]), self.clock())
-        log.warning("message_id=%d rejected driver=%s: %s", message.id, common["sender"], result.reason)
-
-    async def _retry(
-        self, message: Message, result: RetryLater, common: dict[str, object], now: datetime
+    async def _record(
+        self, message: Message, body: str, outcome: ChainResult, started: datetime
     ) -> None:
-        retry = self.settings.sms.retry
+        result, now = outcome.result, self.clock()
+        attempt = _Attempt(message, outcome.sender, started, now, body)
+        if isinstance(result, Sent):
+            await self._finish(attempt, MessageState.SENT, "sent", provider_id=result.provider_id)
+            log.info(
+                "message_id=%d sent driver=%s to=%s",
+                message.id,
+                outcome.sender,
+                mask(message.to_e164),
+            )
+        elif isinstance(result, Rejected):
+            await self._rejected(attempt, result)
+        else:
+            await self._retry(attempt, result)
+
+    async def _finish(
+        self,
+        attempt: _Attempt,
+        state: MessageState,
+        label: str,
+        detail: str = "",
+        provider_id: str | None = None,
+        not_before: datetime | None = None,
+    ) -> None:
+        await self.store.finish(
+            attempt.message.id,
+            state=state,
+            sender=attempt.sender,
+            started_at=attempt.started,
+            now=attempt.now,
+            result=label,
+            detail=detail,
+            body=attempt.body,
+            provider_id=provider_id,
+            not_before=not_before,
+        )
+
+    async def _rejected(self, attempt: _Attempt, result: Rejected) -> None:
+        message = attempt.message
+        await self._finish(attempt, MessageState.FAILED, "rejected", result.reason)
+        self._note_error(message, attempt.sender, "permanent", result.reason)
+        if result.opt_out:
+            await self.store.set_opt_out(
+                message.to_e164, "provider", attempt.sender or "", attempt.now
+            )
+        log.warning(
+            "message_id=%d rejected driver=%s: %s", message.id, attempt.sender, result.reason
+        )
+
+    async def _retry(self, attempt: _Attempt, result: RetryLater) -> None:
+        message, retry = attempt.message, self.settings.sms.retry
         wait = min(retry.max_seconds, retry.first_seconds * 2 ** (message.attempts - 1))
         wait = max(result.after, wait * (0.8 + 0.4 * self._random.random()))
-        next_at = now + timedelta(seconds=wait)
+        next_at = attempt.now + timedelta(seconds=wait)
         if result.ambiguous:
             state, label = MessageState.UNKNOWN, "unknown"
         elif message.attempts >= retry.max_attempts or next_at >= message.expires_at:
             state, label = MessageState.FAILED, "gave_up"
         else:
             state, label = MessageState.RETRY_WAIT, "retry"
-        await self.store.finish(
-            message.id, state=state, result=label, detail=result.reason, not_before=next_at,
-            **common,  # type: ignore[arg-type]
-        )
-        self._note_error(message, str(common["sender"]), "ambiguous" if result.ambiguous else "transient", result.reason)
+        await self._finish(attempt, state, label, result.reason, not_before=next_at)
+        kind = "ambiguous" if result.ambiguous else "transient"
+        self._note_error(message, attempt.sender, kind, result.reason)
         log.warning(
-            "message_id=%d %s after attempt %d: %s", message.id, state.value, message.attempts, result.reason
+            "message_id=%d %s after attempt %d: %s",
+            message.id,
+            state.value,
+            message.attempts,
+            result.reason,
         )
 
-    def _note_error(self, message: Message, sender: str, kind: str, reason: str) -> None:
+    def _note_error(self, message: Message, sender: str | None, kind: str, reason: str) -> None:
         self.last_error = {
-            "at": self.clock(), "channel": sender, "message_id": message.id,
-            "to_last2": message.to_e164[-2:], "class": kind, "message": reason,
+            "at": self.clock(),
+            "channel": sender,
+            "message_id": message.id,
+            "to_last2": message.to_e164[-2:],
+            "class": kind,
+            "message": reason,
         }

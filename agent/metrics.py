@@ -46,11 +46,15 @@ class Exposition:
 async def render_metrics(daemon: Daemon) -> str:
     out = Exposition()
     out.family(
-        "ringback_build_info", "gauge", "Build information.",
+        "ringback_build_info",
+        "gauge",
+        "Build information.",
         [({"version": __version__, "python_version": platform.python_version()}, 1)],
     )
     out.family(
-        "ringback_start_time_seconds", "gauge", "Start time of the daemon, Unix seconds.",
+        "ringback_start_time_seconds",
+        "gauge",
+        "Start time of the daemon, Unix seconds.",
         [({}, daemon.started_at.timestamp())],
     )
     runtime = daemon.runtime
@@ -58,7 +62,9 @@ async def render_metrics(daemon: Daemon) -> str:
     if store is not None:
         counts = await store.message_counts()
         out.family(
-            "ringback_outbox_messages", "gauge", "Outbox messages by state.",
+            "ringback_outbox_messages",
+            "gauge",
+            "Outbox messages by state.",
             [({"state": s}, n) for s, n in sorted(counts.items())],
         )
     if runtime is None:
@@ -66,11 +72,15 @@ async def render_metrics(daemon: Daemon) -> str:
     sources = runtime.source_health()
     senders = runtime.sender_health()
     out.family(
-        "ringback_pbx_connected", "gauge", "1 when the PBX source is connected.",
+        "ringback_pbx_connected",
+        "gauge",
+        "1 when the PBX source is connected.",
         [({"pbx": n}, 1 if h.usable else 0) for n, h in sources.items()],
     )
     out.family(
-        "ringback_sender_usable", "gauge", "1 when the sender can send now.",
+        "ringback_sender_usable",
+        "gauge",
+        "1 when the sender can send now.",
         [({"sender": n}, 1 if h.usable else 0) for n, h in senders.items()],
     )
     driver_events = [
@@ -79,11 +89,15 @@ async def render_metrics(daemon: Daemon) -> str:
         for event, value in sorted(health.counters.items())
     ]
     out.family(
-        "ringback_driver_events_total", "counter",
-        "Events and bad input counted by each driver, by kind.", driver_events,
+        "ringback_driver_events_total",
+        "counter",
+        "Events and bad input counted by each driver, by kind.",
+        driver_events,
     )
     out.family(
-        "ringback_pipeline_events_total", "counter", "Calls, decisions and replies handled.",
+        "ringback_pipeline_events_total",
+        "counter",
+        "Calls, decisions and replies handled.",
         [({"event": k}, v) for k, v in sorted(runtime.pipeline.counters.snapshot().items())],
     )
     return out.text()

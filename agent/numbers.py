@@ -12,8 +12,19 @@ import re
 import phonenumbers
 
 WITHHELD = frozenset(
-    {"", "anonymous", "restricted", "private", "unknown", "<unknown>", "unavailable",
-     "withheld", "blocked", "o", "p"}
+    {
+        "",
+        "anonymous",
+        "restricted",
+        "private",
+        "unknown",
+        "<unknown>",
+        "unavailable",
+        "withheld",
+        "blocked",
+        "o",
+        "p",
+    }
 )
 
 

@@ -14,7 +14,7 @@ import logging
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import holidays as holidays_lib
 
@@ -37,8 +37,21 @@ from agent.store import Store
 
 log = logging.getLogger(__name__)
 
-STOP_WORDS = frozenset({"stop", "arret", "arreter", "unsubscribe", "fin", "cancel", "end", "quit",
-                        "stopall", "desabonner", "desinscrire"})
+STOP_WORDS = frozenset(
+    {
+        "stop",
+        "arret",
+        "arreter",
+        "unsubscribe",
+        "fin",
+        "cancel",
+        "end",
+        "quit",
+        "stopall",
+        "desabonner",
+        "desinscrire",
+    }
+)
 START_WORDS = frozenset({"start", "debut", "unstop", "yes", "oui"})
 HELP_WORDS = frozenset({"help", "aide", "info"})
 
@@ -74,8 +87,15 @@ class Pipeline:
         self.clock = clock
         self.wake = wake
         self.counters = Counters(
-            "calls", "calls_duplicate", "missed_calls", "messages_queued", "skips",
-            "global_cap_hits", "replies", "opt_outs", "opt_ins",
+            "calls",
+            "calls_duplicate",
+            "missed_calls",
+            "messages_queued",
+            "skips",
+            "global_cap_hits",
+            "replies",
+            "opt_outs",
+            "opt_ins",
         )
         self.global_cap_hit_at: datetime | None = None
         self._holidays: dict[int, set[str]] = {}
@@ -129,8 +149,12 @@ class Pipeline:
         )
         log.info(
             "call_id=%s source=%s outcome=%s from=%s department=%s decision=%s",
-            record.call_id, record.source, record.outcome.value, mask(e164 or record.caller_raw),
-            department, decision_label(decision),
+            record.call_id,
+            record.source,
+            record.outcome.value,
+            mask(e164 or record.caller_raw),
+            department,
+            decision_label(decision),
         )
         return Accepted(call_id, True, department, decision, message_id)
 
@@ -158,10 +182,15 @@ class Pipeline:
         bucket = int(record.ended_at.timestamp() // window)
         not_before = decision.until if isinstance(decision, Defer) else decision.not_before
         message_id = await self.store.enqueue(
-            call_id=call_id, to_e164=e164, department=decision.department,
-            template=decision.template, language=decision.language,
-            dedup_key=f"{e164}:{bucket}", not_before=not_before,
-            expires_at=decision.expires_at, now=now,
+            call_id=call_id,
+            to_e164=e164,
+            department=decision.department,
+            template=decision.template,
+            language=decision.language,
+            dedup_key=f"{e164}:{bucket}",
+            not_before=not_before,
+            expires_at=decision.expires_at,
+            now=now,
         )
         if message_id is not None:
             self.counters.inc("messages_queued")
@@ -173,7 +202,8 @@ class Pipeline:
         if self.global_cap_hit_at is None or now - self.global_cap_hit_at > timedelta(hours=1):
             log.error(
                 "global hourly cap of %d texts reached: sending stops until the hour passes "
-                "(possible SMS pumping)", self.settings.sms.global_hourly_cap,
+                "(possible SMS pumping)",
+                self.settings.sms.global_hourly_cap,
             )
         self.global_cap_hit_at = now
 
@@ -208,15 +238,20 @@ class Pipeline:
 
     async def _queue_help(self, number: str, now: datetime) -> None:
         await self.store.enqueue(
-            call_id=None, to_e164=number, department=self.settings.departments.default,
-            template="help", language=self.settings.departments.language,
-            dedup_key=f"help:{number}:{int(now.timestamp() // 3600)}", not_before=now,
-            expires_at=now + timedelta(hours=1), now=now,
+            call_id=None,
+            to_e164=number,
+            department=self.settings.departments.default,
+            template="help",
+            language=self.settings.departments.language,
+            dedup_key=f"help:{number}:{int(now.timestamp() // 3600)}",
+            not_before=now,
+            expires_at=now + timedelta(hours=1),
+            now=now,
         )
         self.wake()
 
 
-def _country_holidays(country: str, province: str | None, year: int) -> list[object]:
+def _country_holidays(country: str, province: str | None, year: int) -> list[date]:
     try:
         calendar = holidays_lib.country_holidays(country, subdiv=province, years=year)
     except (NotImplementedError, KeyError):

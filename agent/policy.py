@@ -77,12 +77,18 @@ def decide(
     quiet_end = quiet_hours_end(sms.quiet_hours, due.astimezone(tz))
     if quiet_end is not None:
         return Defer(
-            schedule.department, template, quiet_end,
-            quiet_end + timedelta(minutes=sms.max_age_minutes), schedule.language,
+            schedule.department,
+            template,
+            quiet_end,
+            quiet_end + timedelta(minutes=sms.max_age_minutes),
+            schedule.language,
         )
     return Notify(
-        schedule.department, template, due,
-        record.ended_at + timedelta(minutes=sms.max_age_minutes), schedule.language,
+        schedule.department,
+        template,
+        due,
+        record.ended_at + timedelta(minutes=sms.max_age_minutes),
+        schedule.language,
     )
 
 
@@ -154,7 +160,9 @@ def schedule_for(
     dep = settings.departments.by_name().get(department)
     weekly = dep.weekly() if dep else None
     open_now, next_opening = opening_after(weekly, local, holidays)
-    return Schedule(department, settings.departments.language_of(department), open_now, next_opening)
+    return Schedule(
+        department, settings.departments.language_of(department), open_now, next_opening
+    )
 
 
 _HHMM = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")

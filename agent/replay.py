@@ -22,9 +22,23 @@ from drivers.base import DriverConfig, SiteContext
 from drivers.sources import SOURCES
 
 RECORD_FIELDS = (
-    "call_id", "source", "direction", "outcome", "caller_raw", "caller_e164", "caller_name",
-    "dialed", "queue", "ivr_path", "ring_seconds", "ivr_seconds", "queue_seconds",
-    "talk_seconds", "answered_by", "started_at", "ended_at",
+    "call_id",
+    "source",
+    "direction",
+    "outcome",
+    "caller_raw",
+    "caller_e164",
+    "caller_name",
+    "dialed",
+    "queue",
+    "ivr_path",
+    "ring_seconds",
+    "ivr_seconds",
+    "queue_seconds",
+    "talk_seconds",
+    "answered_by",
+    "started_at",
+    "ended_at",
 )
 
 
@@ -48,7 +62,7 @@ def _source_config(loaded: LoadedConfig, kind: str, family: str | None) -> Drive
 def run_replay(
     kind: str, path: Path, family: str | None, config_path: Path | None, decisions: bool
 ) -> int:
-    if kind not in SOURCES or SOURCES[kind].replay is None and kind != "replay":
+    if kind not in SOURCES or (SOURCES[kind].replay is None and kind != "replay"):
         known = ", ".join(sorted(SOURCES))
         print(f"replay: unknown source type {kind!r} (expected one of: {known})", file=sys.stderr)
         return 2
@@ -107,18 +121,26 @@ async def _with_decisions(loaded: LoadedConfig, records: Iterable[CallRecord]) -
                 clock_now[0] = record.ended_at  # type: ignore[call-overload]
                 accepted = await pipeline.accept(record)
                 out = _fields(record)
-                out["caller_e164"] = (
-                    await store.scalar("SELECT caller_e164 FROM calls WHERE id = ?", (accepted.call_id,))
+                out["caller_e164"] = await store.scalar(
+                    "SELECT caller_e164 FROM calls WHERE id = ?", (accepted.call_id,)
                 )
                 decision = accepted.decision
                 out["department"] = accepted.department
-                out["decision"] = decision_label(decision).split(":", 1)[0] if decision else "duplicate"
-                out["reason"] = decision.reason if decision is not None and hasattr(decision, "reason") else None
+                out["decision"] = (
+                    decision_label(decision).split(":", 1)[0] if decision else "duplicate"
+                )
+                out["reason"] = (
+                    decision.reason
+                    if decision is not None and hasattr(decision, "reason")
+                    else None
+                )
                 out["text"] = None
                 if accepted.message_id is not None and decision is not None:
                     local = record.ended_at.astimezone(settings.site.tz)
                     template = getattr(decision, "template", "open")
                     language = getattr(decision, "language", "fr")
-                    out["text"] = render(settings, accepted.department or "", template, language, None, local)
+                    out["text"] = render(
+                        settings, accepted.department or "", template, language, None, local
+                    )
                 print(json.dumps(out, ensure_ascii=False), flush=True)
     return 0

@@ -54,7 +54,9 @@ class Runtime:
     def __post_init__(self) -> None:
         settings = self.loaded.settings
         self.site = SiteContext(
-            name=settings.site.name, tz=settings.site.tz, country=settings.site.country,
+            name=settings.site.name,
+            tz=settings.site.tz,
+            country=settings.site.country,
             clock=self.clock,
         )
         self.pipeline = Pipeline(settings, self.store, self.clock)
@@ -117,9 +119,13 @@ class Runtime:
             try:
                 accepted = await self.pipeline.accept(record)
             except RingbackError as err:
-                log.error("call_id=%s not stored yet, retrying in %.0fs: %s", record.call_id, delay, err)
+                log.error(
+                    "call_id=%s not stored yet, retrying in %.0fs: %s", record.call_id, delay, err
+                )
             except Exception:
-                log.exception("call_id=%s: unexpected error, retrying in %.0fs", record.call_id, delay)
+                log.exception(
+                    "call_id=%s: unexpected error, retrying in %.0fs", record.call_id, delay
+                )
             else:
                 if self.observer is not None:
                     self.observer(record, accepted)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 import logging
 import ssl
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -68,7 +69,9 @@ class StatusServer:
             await self._runner.cleanup()
 
     @web.middleware
-    async def _auth(self, request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    async def _auth(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         config = self.daemon.loaded.settings.status
         tokens = config.tokens()
         if request.path in OPEN_ON_LOOPBACK and config.loopback:
@@ -81,9 +84,7 @@ class StatusServer:
         for expected in tokens:  # no early exit: constant time across tokens
             matched |= hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
         if scheme.lower() != "bearer" or not matched:
-            return web.Response(
-                status=401, headers={"WWW-Authenticate": 'Bearer realm="ringback"'}
-            )
+            return web.Response(status=401, headers={"WWW-Authenticate": 'Bearer realm="ringback"'})
         return await handler(request)
 
     async def _livez(self, request: web.Request) -> web.Response:

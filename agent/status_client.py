@@ -18,9 +18,13 @@ def fetch_status(config: StatusConfig) -> tuple[int, dict[str, Any] | None, str]
     if tokens:
         headers["Authorization"] = f"Bearer {tokens[0].get_secret_value()}"
     try:
-        response = httpx.get(url, headers=headers, timeout=5.0, verify=False)  # noqa: S501
+        response = httpx.get(url, headers=headers, timeout=5.0, verify=False)
     except httpx.HTTPError as err:
-        return 0, None, f"cannot reach the status API at {url}: {type(err).__name__} (is ringback running?)"
+        return (
+            0,
+            None,
+            f"cannot reach the status API at {url}: {type(err).__name__} (is ringback running?)",
+        )
     if response.status_code == 401:
         return 401, None, "the status API refused the token (check status.token_file)"
     try:
@@ -33,19 +37,25 @@ def human_status(doc: dict[str, Any]) -> str:
     agent = doc.get("agent", {})
     health = doc.get("health", {})
     lines = [
-        f"ringback {agent.get('version')} at {agent.get('site')}, up {agent.get('uptime_seconds')} s",
+        f"ringback {agent.get('version')} at {agent.get('site')}, "
+        f"up {agent.get('uptime_seconds')} s",
         f"ready: {'yes' if health.get('ready') else 'NO'}  "
         + "  ".join(f"{k}={v}" for k, v in health.get("checks", {}).items()),
     ]
     for kind in ("pbx", "senders"):
         for name, item in doc.get(kind, {}).items():
-            lines.append(f"{kind[:-1] if kind == 'senders' else kind} {name}: {item['state']} {item['summary']}")
+            label = "sender" if kind == "senders" else "pbx"
+            lines.append(f"{label} {name}: {item['state']} {item['summary']}")
     queue = doc.get("queue", {})
     by_state = queue.get("by_state", {})
-    lines.append("outbox: " + ", ".join(f"{k} {v}" for k, v in by_state.items() if v) or "outbox: empty")
+    lines.append(
+        "outbox: " + ", ".join(f"{k} {v}" for k, v in by_state.items() if v) or "outbox: empty"
+    )
     last = doc.get("last_send_error")
     if last:
-        lines.append(f"last send error: {last.get('at')} via {last.get('channel')}: {last.get('message')}")
+        lines.append(
+            f"last send error: {last.get('at')} via {last.get('channel')}: {last.get('message')}"
+        )
     today = doc.get("today", {})
     lines.append(
         f"today: {today.get('missed_calls', 0)} missed of {today.get('inbound_calls', 0)} inbound, "

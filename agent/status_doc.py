@@ -141,7 +141,7 @@ async def _today(daemon: Daemon, now: datetime) -> dict[str, Any]:
         "FROM calls WHERE ended_at >= ?",
         (ts(midnight),),
     )
-    msgs = dict(
+    msgs: dict[str, int] = dict(
         await store.fetchall(
             "SELECT state, COUNT(*) FROM messages WHERE created_at >= ? GROUP BY state",
             (ts(midnight),),

@@ -86,9 +86,9 @@ class Store:
             "PRAGMA busy_timeout=5000",
         ):
             await self.conn.execute(pragma)
-        rows = await self.conn.execute_fetchall("PRAGMA quick_check")
-        if rows and rows[0][0] != "ok":
-            raise sqlite3.DatabaseError(f"integrity check failed: {rows[0][0]}")
+        verdict = await self.scalar("PRAGMA quick_check")
+        if verdict != "ok":
+            raise sqlite3.DatabaseError(f"integrity check failed: {verdict}")
 
     async def _migrate(self) -> None:
         version = (await self.fetchone("PRAGMA user_version"))[0]
@@ -117,6 +117,7 @@ class Store:
             await self.conn.execute("COMMIT")
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row:
+        """The first row, or () when there is none."""
         async with self.conn.execute(sql, tuple(params)) as cursor:
             row = await cursor.fetchone()
         return tuple(row) if row is not None else ()
@@ -199,8 +200,16 @@ class Store:
                 "language, dedup_key, state, not_before, expires_at, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
                 (
-                    call_id, to_e164, department, template, language, dedup_key,
-                    ts(not_before), ts(expires_at), ts(now), ts(now),
+                    call_id,
+                    to_e164,
+                    department,
+                    template,
+                    language,
+                    dedup_key,
+                    ts(not_before),
+                    ts(expires_at),
+                    ts(now),
+                    ts(now),
                 ),
             )
             return cursor.lastrowid if cursor.rowcount == 1 else None
@@ -251,9 +260,17 @@ class Store:
                 "not_before = COALESCE(?, not_before), updated_at = ?, "
                 "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
                 (
-                    state.value, sender, body, provider_id, state.value, detail or None,
-                    ts(not_before) if not_before else None, ts(now),
-                    state.value, ts(now), message_id,
+                    state.value,
+                    sender,
+                    body,
+                    provider_id,
+                    state.value,
+                    detail or None,
+                    ts(not_before) if not_before else None,
+                    ts(now),
+                    state.value,
+                    ts(now),
+                    message_id,
                 ),
             )
 
@@ -287,9 +304,12 @@ class Store:
                     "UPDATE messages SET state = ?, interruptions = interruptions + 1, "
                     "not_before = ?, updated_at = ?, last_error = ? WHERE id = ?",
                     (
-                        "retry_wait" if again else "unknown", ts(now), ts(now),
-                        "interrupted during send" if again else
-                        "interrupted twice during send: may or may not have been delivered",
+                        "retry_wait" if again else "unknown",
+                        ts(now),
+                        ts(now),
+                        "interrupted during send"
+                        if again
+                        else "interrupted twice during send: may or may not have been delivered",
                         message_id,
                     ),
                 )
@@ -299,7 +319,9 @@ class Store:
     # --- policy look-ups -------------------------------------------------------------
 
     async def is_opted_out(self, number_e164: str) -> bool:
-        return bool(await self.fetchone("SELECT 1 FROM opt_outs WHERE number_e164 = ?", (number_e164,)))
+        return bool(
+            await self.fetchone("SELECT 1 FROM opt_outs WHERE number_e164 = ?", (number_e164,))
+        )
 
     async def set_opt_out(self, number_e164: str, keyword: str, origin: str, now: datetime) -> None:
         async with self.transaction() as conn:
@@ -316,7 +338,9 @@ class Store:
 
     async def clear_opt_out(self, number_e164: str) -> bool:
         async with self.transaction() as conn:
-            cursor = await conn.execute("DELETE FROM opt_outs WHERE number_e164 = ?", (number_e164,))
+            cursor = await conn.execute(
+                "DELETE FROM opt_outs WHERE number_e164 = ?", (number_e164,)
+            )
             return cursor.rowcount > 0
 
     async def messages_to_since(self, number_e164: str, since: datetime) -> int:
@@ -400,11 +424,26 @@ _INSERT_CALL = (
 
 def _call_params(record: CallRecord, remote_e164: str | None, received_at: datetime) -> Row:
     return (
-        record.source, record.call_id, ts(record.started_at), ts(record.ended_at),
-        ts(received_at), record.direction.value, record.outcome.value, record.caller_raw,
-        record.caller_e164, remote_e164, record.caller_name, record.dialed, record.queue,
-        record.ivr_path, record.ring_seconds, record.ivr_seconds, record.queue_seconds,
-        record.talk_seconds, record.answered_by, ",".join(record.extensions),
+        record.source,
+        record.call_id,
+        ts(record.started_at),
+        ts(record.ended_at),
+        ts(received_at),
+        record.direction.value,
+        record.outcome.value,
+        record.caller_raw,
+        record.caller_e164,
+        remote_e164,
+        record.caller_name,
+        record.dialed,
+        record.queue,
+        record.ivr_path,
+        record.ring_seconds,
+        record.ivr_seconds,
+        record.queue_seconds,
+        record.talk_seconds,
+        record.answered_by,
+        ",".join(record.extensions),
     )
 
 

@@ -29,7 +29,9 @@ def notify(*states: str) -> bool:
 
 def reloading() -> bool:
     """RELOADING=1 with the monotonic timestamp systemd 253+ asks for."""
-    return notify("RELOADING=1", f"MONOTONIC_USEC={time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000}")
+    return notify(
+        "RELOADING=1", f"MONOTONIC_USEC={time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000}"
+    )
 
 
 def watchdog_interval() -> float | None:

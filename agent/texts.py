@@ -64,7 +64,7 @@ def render(
     now_local: datetime,
 ) -> str:
     dep = settings.departments.by_name().get(department)
-    label = (dep.label if dep and dep.label else department)
+    label = dep.label if dep and dep.label else department
     values = {
         "site": settings.site.name,
         "department": label,
