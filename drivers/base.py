@@ -144,9 +144,9 @@ def _env_key(*parts: str) -> str:
     return "RINGBACK_" + "_".join(re.sub(r"[^A-Za-z0-9]", "_", p).upper() for p in parts)
 
 
-def read_secret(name: str, field_name: str, value: SecretStr | None, path: Path | None) -> (
-    SecretStr | None
-):
+def read_secret(
+    name: str, field_name: str, value: SecretStr | None, path: Path | None
+) -> SecretStr | None:
     """Resolve one secret: the YAML value, then `<field>_file`, then the environment
     variable `RINGBACK_<NAME>_<FIELD>`, then `$CREDENTIALS_DIRECTORY/<name>.<field>`
     (systemd `LoadCredential=`). Trailing newlines of files are stripped."""
@@ -165,6 +165,15 @@ def read_secret(name: str, field_name: str, value: SecretStr | None, path: Path 
     return None
 
 
+def _check_name(value: str) -> str:
+    if not re.match(_NAME_RE, value):
+        raise ValueError(
+            "must be 1-32 characters of lowercase letters, digits, '-' or '_', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
 class DriverConfig(BaseModel):
     """Base of every driver's options: `type` and `name`, unknown keys refused.
 
@@ -176,7 +185,7 @@ class DriverConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     type: str
-    name: Annotated[str, AfterValidator(lambda v: _check_name(v))]
+    name: Annotated[str, AfterValidator(_check_name)]
 
     secret_fields: ClassVar[tuple[str, ...]] = ()
     required_secrets: ClassVar[tuple[str, ...]] = ()
@@ -186,7 +195,10 @@ class DriverConfig(BaseModel):
         offline = bool(info.context and info.context.get("offline"))
         for field_name in self.secret_fields:
             value = read_secret(
-                self.name, field_name, getattr(self, field_name), getattr(self, f"{field_name}_file")
+                self.name,
+                field_name,
+                getattr(self, field_name),
+                getattr(self, f"{field_name}_file"),
             )
             object.__setattr__(self, field_name, value)
             if value is None and field_name in self.required_secrets and not offline:
@@ -196,12 +208,3 @@ class DriverConfig(BaseModel):
                     f"credential {self.name}.{field_name})"
                 )
         return self
-
-
-def _check_name(value: str) -> str:
-    if not re.match(_NAME_RE, value):
-        raise ValueError(
-            "must be 1-32 characters of lowercase letters, digits, '-' or '_', "
-            "starting with a letter or digit"
-        )
-    return value
