@@ -5,8 +5,6 @@ options live in one optional block per family; a block for another family than
 `format` is refused so that a copy-pasted section fails loudly.
 """
 
-from __future__ import annotations
-
 import codecs
 import re
 from typing import Literal, Self
