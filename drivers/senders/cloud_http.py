@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 import httpx
+from tenacity import RetryCallState
 
 from agent.model import Counters, Health, HealthState, Rejected, RetryLater, SendResult
 
@@ -81,7 +82,8 @@ def lookup(table: Mapping[Key, Rule], status: int | str, code: int | None) -> Ru
     exact, family = (
         (str(status), f"{status // 100}xx") if isinstance(status, int) else (status,) * 2
     )
-    for key in ((exact, code), ("*", code), (exact, None), (family, None), ("*", None)):
+    coded = ((exact, code), ("*", code)) if code is not None else ()
+    for key in (*coded, (exact, None), (family, None), ("*", None)):
         rule = table.get(key)
         if rule is None:
             continue
@@ -107,10 +109,21 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+def in_call_wait(state: RetryCallState, cap: float) -> float:
+    """Tenacity `wait` of the short in-call retries: the answer's Retry-After when it
+    gave one, else exponential backoff with jitter up to `cap`."""
+    answer = state.outcome.result() if state.outcome and not state.outcome.failed else None
+    if isinstance(answer, Exchange) and answer.retry_after is not None:
+        return answer.retry_after
+    ceiling = min(cap, cap / 4 * 2 ** max(0, state.attempt_number - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
 def backoff_seconds(attempt: int, base: float = 2.0, cap: float = 60.0) -> float:
-    """Exponential backoff with full jitter for the store's schedule: in [base/2, cap]."""
+    """Exponential backoff with jitter for the store's schedule: the ceiling doubles
+    with each attempt up to `cap`, the wait is drawn from [ceiling/2, ceiling]."""
     ceiling = min(cap, base * 2 ** max(0, attempt - 1))
-    return random.uniform(min(base / 2, ceiling), ceiling)
+    return random.uniform(ceiling / 2, ceiling)
 
 
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]+")

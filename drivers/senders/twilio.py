@@ -18,7 +18,6 @@ from typing import Any, Self
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
-from tenacity.wait import wait_exponential_jitter
 
 from agent.model import Health, OutgoingText, Rejected, RetryLater, SendResult, Sent
 from drivers.base import SenderContext
@@ -30,6 +29,7 @@ from drivers.senders.cloud_http import (
     Verdict,
     backoff_seconds,
     exchange,
+    in_call_wait,
     make_client,
     mask_number,
     result_of,
@@ -89,7 +89,7 @@ class TwilioSender:
         except asyncio.CancelledError:
             raise
         except Exception as err:  # a bug of ours: reported, never raised
-            log.error("driver=%s internal error: %s", self.name, type(err).__name__)
+            log.error("driver=%s internal error: %s", self.name, type(err).__name__, exc_info=True)
             rule = Rule(Verdict.RETRY, f"twilio sender internal error: {type(err).__name__}", 60)
             result = result_of(rule)
         self._note(text, result, rule)
@@ -141,11 +141,7 @@ class TwilioSender:
         )
 
     def _in_call_wait(self, state: RetryCallState) -> float:
-        answer = state.outcome.result() if state.outcome else None
-        if isinstance(answer, Exchange) and answer.retry_after is not None:
-            return answer.retry_after
-        cap = self._config.retry_max_wait_seconds
-        return float(wait_exponential_jitter(initial=cap / 4, max=cap, jitter=cap / 4)(state))
+        return in_call_wait(state, self._config.retry_max_wait_seconds)
 
     def _wait_for(self, rule: Rule, answer: Exchange, text: OutgoingText) -> float:
         if answer.status != 429 and api.error_code(answer.data) != 20429:

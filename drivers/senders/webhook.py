@@ -26,7 +26,6 @@ from typing import Self
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
-from tenacity.wait import wait_exponential_jitter
 
 from agent.model import Health, OutgoingText, RetryLater, SendResult, Sent
 from drivers.base import SenderContext
@@ -37,6 +36,7 @@ from drivers.senders.cloud_http import (
     Rule,
     Verdict,
     exchange,
+    in_call_wait,
     lookup,
     make_client,
     peer_text,
@@ -125,7 +125,7 @@ class WebhookSender:
         except asyncio.CancelledError:
             raise
         except Exception as err:  # a bug of ours: reported, never raised
-            log.error("driver=%s internal error: %s", self.name, type(err).__name__)
+            log.error("driver=%s internal error: %s", self.name, type(err).__name__, exc_info=True)
             rule = Rule(RTY, f"webhook sender internal error: {type(err).__name__}", 60.0)
             result = result_of(rule)
         result = self._remember(text, result)
@@ -218,11 +218,7 @@ class WebhookSender:
         return wait is None or wait <= self._config.retry_max_wait_seconds
 
     def _in_call_wait(self, state: RetryCallState) -> float:
-        answer = state.outcome.result() if state.outcome else None
-        if isinstance(answer, Exchange) and answer.retry_after is not None:
-            return answer.retry_after
-        cap = self._config.retry_max_wait_seconds
-        return float(wait_exponential_jitter(initial=cap / 4, max=cap, jitter=cap / 4)(state))
+        return in_call_wait(state, self._config.retry_max_wait_seconds)
 
     def _provider_id(self, answer: Exchange, text: OutgoingText) -> str:
         given = answer.data.get("id") if answer.data else None

@@ -1,0 +1,74 @@
+"""The Twilio error table, row by row, over HTTP against the fake Twilio."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.model import Health, HealthState, OutgoingText, Rejected, RetryLater, SendResult
+from drivers.senders.cloud_http import Verdict
+from drivers.senders.twilio_codes import TWILIO_TABLE, classify
+from tests.drivers.cloud.conftest import TO, TwilioFactory
+from tests.peers.cloud_api import FakeTwilio, Step
+
+TEXT = OutgoingText(41, TO, "Sorry we missed your call - Garage Tremblay")
+
+
+@pytest.mark.parametrize(("key", "rule"), list(TWILIO_TABLE.items()), ids=str)
+def test_every_row_is_reachable(key: tuple[str, int | None], rule: object) -> None:
+    """Pins the lookup order: no row of the table is shadowed by a more general one."""
+    status: int | str = int(key[0]) if key[0].isdigit() else key[0]
+    if key[0] in ("*", "3xx", "4xx", "5xx"):
+        status = {"*": 102, "3xx": 301, "4xx": 418, "5xx": 500}[key[0]]
+    assert classify(status, key[1]) == rule
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (400, 21211, Verdict.REJECT, "21211"),
+        (400, 21614, Verdict.REJECT, "not a mobile"),
+        (400, 21612, Verdict.REJECT, "21612"),
+        (400, 21608, Verdict.REJECT, "trial"),
+        (400, 21610, Verdict.OPT_OUT, "STOP"),
+        (400, 21408, Verdict.ALARM, "Geo Permissions"),
+        (401, 20003, Verdict.ALARM, "authentication"),
+        (400, 21606, Verdict.ALARM, "'from'"),
+        (400, 21611, Verdict.RETRY, "queue full"),
+        (429, 20429, Verdict.RETRY, "20429"),
+        (400, 21999, Verdict.REJECT, "unclassified) (code 21999)"),
+        (500, 20500, Verdict.AMBIGUOUS, "server error"),
+        (503, None, Verdict.AMBIGUOUS, "server error"),
+        (418, None, Verdict.REJECT, "unclassified"),
+    ],
+    ids=lambda case: f"{case[0]}-{case[1]}",
+)
+async def test_error_code_over_http(
+    twilio: FakeTwilio, make_twilio: TwilioFactory, case: tuple[int, int | None, Verdict, str]
+) -> None:
+    """Pins each listed (HTTP status, Twilio code) to its result: rejected, opted out,
+    alarm (RetryLater + health DOWN, queue kept), retried, or ambiguous."""
+    status, code, verdict, words = case
+    step = Step.error(status, code) if code else Step.reply(status, {"status": status})
+    twilio.script(step, step)  # a retried 429 meets the same answer again
+    async with make_twilio() as sender:
+        result = await sender.send(TEXT)
+        health = sender.health()
+    assert words in _reason(result)
+    assert _verdict(result, health) is verdict
+    assert (health.state is HealthState.DOWN) == (verdict is Verdict.ALARM)
+    assert (health.details["alarm"] is not None) == (verdict is Verdict.ALARM)
+    assert twilio.created == []
+
+
+def _reason(result: SendResult) -> str:
+    return result.reason if isinstance(result, RetryLater | Rejected) else ""
+
+
+def _verdict(result: SendResult, health: Health) -> Verdict:
+    """An alarm is a RetryLater while the sender's health carries the alarm."""
+    if isinstance(result, Rejected):
+        return Verdict.OPT_OUT if result.opt_out else Verdict.REJECT
+    assert isinstance(result, RetryLater), result
+    if result.ambiguous:
+        return Verdict.AMBIGUOUS
+    return Verdict.ALARM if health.details["alarm"] else Verdict.RETRY
