@@ -1,8 +1,6 @@
 """Options of the `asterisk` source (light: pydantic only, imported by the table)."""
 
-from __future__ import annotations
-
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 
@@ -77,7 +75,7 @@ class AsteriskConfig(DriverConfig):
     required_secrets: ClassVar[tuple[str, ...]] = ("secret",)
 
     @model_validator(mode="after")
-    def _check_backoff(self) -> AsteriskConfig:
+    def _check_backoff(self) -> Self:
         if self.reconnect_max_seconds < self.reconnect_min_seconds:
             raise ValueError("reconnect_max_seconds must be >= reconnect_min_seconds")
         return self

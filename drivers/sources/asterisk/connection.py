@@ -81,7 +81,7 @@ class AmiConnection:
         while True:
             retrying = AsyncRetrying(
                 wait=wait_exponential_jitter(
-                    initial=cfg.reconnect_min_seconds,
+                    multiplier=cfg.reconnect_min_seconds,
                     max=cfg.reconnect_max_seconds,
                     jitter=cfg.reconnect_min_seconds,
                 ),

@@ -54,6 +54,7 @@ class AsteriskSource:
         """Finished calls, until cancelled. Connection trouble is retried inside."""
         runner = asyncio.create_task(self._connection.run(), name=f"asterisk-ami:{self.name}")
         interval = min(60.0, self._config.call_idle_timeout_seconds / 10)
+        getter: asyncio.Future[CallRecord] | None = None
         try:
             while True:
                 getter = asyncio.ensure_future(self._queue.get())
@@ -68,6 +69,8 @@ class AsteriskSource:
                     runner.result()  # a bug in the connection loop: let it surface
                 self._push(self._tracker.evict(self._now()))
         finally:
+            if getter is not None:
+                getter.cancel()
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await runner
