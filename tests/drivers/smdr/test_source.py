@@ -183,4 +183,3 @@ async def test_dead_pass_through_consumer_never_blocks_ingestion(site: SiteConte
     assert health.counters["pass_through_dropped"] > 0
     assert health.details["pass_through"]["connected"] is False  # type: ignore[index]
     await pbx.close()
-
