@@ -37,7 +37,7 @@ Outcome = int | str  # a +CMS ERROR number, "ERROR", "silence" or "ok"
 @dataclass
 class Behaviour:
     echo: bool = True
-    pin: str | None = "1234"
+    pin: str | None = "8642"
     sim: str = "present"  # present, absent, puk
     cfun: int = 1
     registration: int = 1

@@ -142,7 +142,8 @@ class GsmSender:
 
     async def _initialise(self) -> None:
         assert self._channel is not None
-        self._set_phase("initialising", None)
+        if self._state.phase != "fault":  # a known fault stays reported until cleared
+            self._set_phase("initialising", None)
         async with self._work:
             await initialise(self._channel, self._config, self._state, self._guard)
         self._fault = None
@@ -155,10 +156,11 @@ class GsmSender:
 
     def _on_init_failed(self, err: InitFailed) -> None:
         if err.device:
-            self._counters.inc("device_fault")
+            if err.reason != self._state.fault:
+                self._counters.inc("device_fault")
+                log.error("gsm: ALERT modem %s unusable: %s (queue kept)", self.name, err.reason)
             self._state.fault = err.reason
             self._set_phase("fault", err.reason)
-            log.error("gsm: ALERT modem %s unusable: %s (queue kept)", self.name, err.reason)
         else:
             self._set_phase("starting", err.reason)
             log.warning("gsm: initialisation failed: %s", err.reason)
