@@ -1,0 +1,143 @@
+"""The real `ringback run` process: READY, texts sent, auth, reload, graceful stop."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.daemon import DaemonProcess, config_text, free_port, write_calls
+
+pytestmark = pytest.mark.slow
+
+TOKEN = "t0k3n-for-tests-only-4f9a8c7e1b2d3e4f5a6b7c8d9e0f1a2b"
+
+
+def missed_call(call_id: str, caller: str, ended_at: str = "2026-11-23T15:00:20Z") -> dict[str, Any]:
+    return {
+        "source": "x", "call_id": call_id, "started_at": "2026-11-23T15:00:00Z",
+        "ended_at": ended_at, "direction": "inbound", "outcome": "missed",
+        "caller_raw": caller, "dialed": "5145550102", "ring_seconds": 20.0,
+    }
+
+
+def _setup(tmp_path: Path, calls: list[dict[str, Any]], senders: str | None = None) -> tuple[Path, int, Path]:
+    calls_file = write_calls(tmp_path / "calls.jsonl", calls)
+    token_file = tmp_path / "status.token"
+    token_file.write_text(TOKEN + "\n")
+    port = free_port()
+    pbx = f"  - type: replay\n    name: drill\n    path: {calls_file}\n"
+    senders = senders or "    - type: log\n      name: dry-run\n"
+    config = tmp_path / "ringback.yaml"
+    config.write_text(config_text(tmp_path, port, pbx, senders, token_file))
+    return config, port, calls_file
+
+
+def _sent(doc: dict[str, Any]) -> int:
+    count: int = doc["queue"]["by_state"]["sent"]
+    return count
+
+
+def test_daemon_sends_texts_and_serves_status(tmp_path: Path) -> None:
+    """Two missed calls from two numbers, one withheld: READY is notified, two texts
+    leave through the dry-run sender, /v1/status counts them, every call has a decision."""
+    calls = [missed_call("a", "4385550111"), missed_call("b", "5145550122"),
+             missed_call("c", "anonymous")]
+    config, port, _ = _setup(tmp_path, calls)
+    with DaemonProcess(config, port, TOKEN) as daemon:
+        daemon.wait_notification("READY=1")
+        doc = daemon.wait_status(lambda d: _sent(d) == 2)
+        assert doc["schema"] == "ringback.status/1"
+        assert doc["today"]["sms_sent"] == 2  # created now, so today in site time
+        assert doc["pipeline"]["calls"] == 3
+        assert doc["pipeline"]["skips"] == 1
+        assert "4385550111" not in str(doc) and "5145550122" not in str(doc)
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait_exit() == 0
+        daemon.wait_notification("STOPPING=1", timeout=2)
+    out = daemon.output()
+    assert out.count("SMS to +1") == 2
+    assert "Traceback" not in out
+
+
+def test_status_api_requires_the_token(tmp_path: Path) -> None:
+    """With a token configured, /v1/status and /metrics answer 401 with
+    WWW-Authenticate to no or a wrong token; /livez stays open on loopback."""
+    config, port, _ = _setup(tmp_path, [])
+    with DaemonProcess(config, port, TOKEN) as daemon:
+        daemon.wait_notification("READY=1")
+        for path in ("/v1/status", "/metrics", "/readyz"):
+            for token in (None, "wrong", TOKEN[:-1]):
+                response = daemon.get(path, token=token)
+                assert response.status_code == 401, (path, token)
+                assert response.headers["WWW-Authenticate"] == 'Bearer realm="ringback"'
+                assert response.text == ""
+        assert daemon.get("/livez", token=None).status_code == 200
+        assert daemon.get("/metrics").text.startswith("# HELP ringback_build_info")
+
+
+def test_sighup_refuses_an_invalid_config_and_keeps_running(tmp_path: Path) -> None:
+    """An invalid config on SIGHUP is refused with a log line, the daemon keeps serving
+    with the old one; a valid one is then applied (its checksum changes)."""
+    config, port, _ = _setup(tmp_path, [])
+    good = config.read_text()
+    with DaemonProcess(config, port, TOKEN) as daemon:
+        daemon.wait_notification("READY=1")
+        before = daemon.status()["agent"]["config"]["sha256"]
+        config.write_text(good.replace("grace_seconds: 0", "grace_seconds: soon"))
+        daemon.signal(signal.SIGHUP)
+        doc = daemon.wait_status(lambda d: d["agent"]["config"]["last_reload_ok"] is False)
+        assert doc["agent"]["config"]["sha256"] == before
+        config.write_text(good.replace("grace_seconds: 0", "grace_seconds: 5"))
+        daemon.signal(signal.SIGHUP)
+        doc = daemon.wait_status(lambda d: d["agent"]["config"]["sha256"] != before)
+        assert doc["agent"]["config"]["last_reload_ok"] is True
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait_exit() == 0
+    assert "reload refused" in daemon.output()
+    assert "sms.grace_seconds" in daemon.output()
+
+
+def test_invalid_config_exits_2_with_the_line(tmp_path: Path) -> None:
+    """`ringback run` on a bad file exits 2 with PATH:LINE: key: problem, no traceback."""
+    config, _, _ = _setup(tmp_path, [])
+    text = config.read_text().replace("country: CA", "country: Canada")
+    config.write_text(text)
+    line = text.splitlines().index("  country: Canada") + 1
+    result = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "run", "-c", str(config)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert result.returncode == 2
+    assert f"{config}:{line}: site.country: 'Canada' is not a country code" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unwritable_store_directory_exits_1_with_a_message(tmp_path: Path) -> None:
+    """A store path in a missing directory stops the daemon with exit 1 and one line."""
+    config, _, _ = _setup(tmp_path, [])
+    config.write_text(config.read_text().replace(str(tmp_path / "ringback.db"), "/nonexistent/dir/r.db"))
+    result = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "run", "-c", str(config)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert result.returncode == 1
+    assert "directory /nonexistent/dir does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_corrupt_store_exits_1_with_a_message(tmp_path: Path) -> None:
+    """A store file that is not SQLite gives a specific 'corrupt' message, exit 1."""
+    config, _, _ = _setup(tmp_path, [])
+    (tmp_path / "ringback.db").write_bytes(b"this is not a database" * 100)
+    result = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "run", "-c", str(config)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert result.returncode == 1
+    assert "corrupt or not a ringback database" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,57 @@
+"""The README's first command and the systemd unit's promises."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_demo_prints_verdicts_texts_and_summary() -> None:
+    """`ringback demo` runs the real pipeline on the bundled calls: every recorded
+    unanswered inbound call gets a printed text, the answered and internal ones are
+    skipped with their reason, and the summary counts match."""
+    result = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "demo"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert re.search(r"status API: http://127\.0\.0\.1:\d+/v1/status", out)
+    texts = [line for line in out.splitlines() if line.lstrip().startswith("SMS to +1")]
+    assert "skip:answered" in out
+    assert "skip:internal" in out
+    summary = re.search(r"summary: (\d+) calls, (\d+) inbound, (\d+) unanswered; (\d+) text", out)
+    assert summary is not None, out
+    calls, inbound, unanswered, sent = (int(g) for g in summary.groups())
+    assert calls >= 7 and unanswered >= 5
+    assert sent == len(texts) == unanswered
+    assert "Traceback" not in result.stderr
+
+
+def test_unit_file_hardening_score() -> None:
+    """`systemd-analyze security --offline=yes` scores the unit at 2.0 or better while
+    it keeps serial devices (dialout, DeviceAllow) and IPv4/IPv6 sockets."""
+    if shutil.which("systemd-analyze") is None:
+        pytest.fail("systemd-analyze is missing: .ci/run installs the systemd package")
+    unit = ROOT / "systemd" / "ringback.service"
+    result = subprocess.run(
+        ["systemd-analyze", "security", "--offline=yes", str(unit)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    match = re.search(r"Overall exposure level for ringback\.service: (\d+\.\d+)", result.stdout)
+    assert match is not None, result.stdout + result.stderr
+    assert float(match.group(1)) <= 2.0
+    text = unit.read_text()
+    assert "Type=notify" in text and "WatchdogSec=" in text
+    assert "SupplementaryGroups=dialout" in text
+    assert "DeviceAllow=char-ttyUSB rw" in text
+    assert "AF_INET AF_INET6" in text
+    assert "PrivateUsers=yes" not in text  # would unmap the dialout group from serial ports
