@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from io import StringIO
 from pathlib import Path
 
@@ -121,13 +122,18 @@ async def test_prompt_without_space_and_slow_answers(
             assert isinstance(await s.send(text()), Sent)
 
 
-async def test_garbage_and_unexpected_lines(sender: GsmSender, modem: FakeModem) -> None:
-    """Line noise and unexpected text are counted and dropped; sending goes on."""
-    modem.write_raw(b"\r\n\xff\xfe\x01noise\r\n")
-    modem.inject("HELLO FROM NOWHERE")
-    await wait_for(lambda: sender.health().counters["unexpected_line"] == 1)
-    assert sender.health().counters["garbled_line"] == 1
-    assert isinstance(await sender.send(text()), Sent)
+async def test_garbage_and_unexpected_lines(modem: FakeModem, context: SenderContext) -> None:
+    """Line noise and text while no command is pending are counted and dropped;
+    sending goes on. (Polls are slowed so that nothing is pending.)"""
+    config = make_config(modem.path, health_poll_seconds=60, inbox_poll_seconds=60)
+    async with GsmSender(config, context) as sender:
+        await wait_for(lambda: sender.health().state.value == "ok")
+        await asyncio.sleep(0.1)
+        modem.write_raw(b"\r\n\xff\xfe\x01noise\r\n")
+        modem.inject("HELLO FROM NOWHERE")
+        await wait_for(lambda: sender.health().counters["unexpected_line"] == 1)
+        assert sender.health().counters["garbled_line"] == 1
+        assert isinstance(await sender.send(text()), Sent)
 
 
 async def test_invalid_number_and_too_long(sender: GsmSender) -> None:
