@@ -14,10 +14,12 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays as holidays_lib
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -25,6 +27,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -38,6 +41,7 @@ from pydantic_settings import (
 from agent.config_errors import format_errors, yaml_problem
 from agent.departments import DepartmentsConfig
 from agent.errors import ConfigError
+from agent.numbers import normalize
 from agent.policy import validate_quiet_hours
 from drivers.base import DriverConfig, DriverEntry, ReadableFile, read_secret
 from drivers.senders import SENDERS
@@ -91,6 +95,12 @@ def _country(value: str) -> str:
 Country = Annotated[str, AfterValidator(_country)]
 
 
+def _phone_number(value: str) -> str:
+    if normalize(value, "CA")[0] is None:
+        raise ValueError(f"{value!r} is not a valid phone number (expected e.g. +15145550123)")
+    return value
+
+
 class SiteConfig(Section):
     name: str = Field(min_length=1)
     timezone: Annotated[str, AfterValidator(_zone)] = "America/Toronto"
@@ -98,7 +108,31 @@ class SiteConfig(Section):
     province: str | None = None
     callback_number: str = ""
     booking_url: str = ""
-    holidays: list[str] = Field(default_factory=list)
+    holidays: list[date] = Field(default_factory=list)
+
+    @field_validator("country")
+    @classmethod
+    def _has_calendar(cls, value: str) -> str:
+        try:
+            holidays_lib.country_holidays(value)
+        except NotImplementedError:
+            raise ValueError(
+                f"no public holiday calendar for {value!r} (expected a country code such as CA)"
+            ) from None
+        return value
+
+    @field_validator("province")
+    @classmethod
+    def _known_province(cls, value: str | None, info: ValidationInfo) -> str | None:
+        country = info.data.get("country")
+        if value is None or country is None:
+            return value
+        known = holidays_lib.country_holidays(country).subdivisions
+        if value.upper() not in known:
+            raise ValueError(
+                f"unknown province {value!r} for {country} (expected one of: {', '.join(known)})"
+            )
+        return value.upper()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -119,7 +153,8 @@ class SmsConfig(Section):
     per_number_daily_cap: int = Field(default=2, ge=1)
     global_hourly_cap: int = Field(default=60, ge=1)
     allowed_countries: list[Country] = Field(default_factory=lambda: ["CA", "US"])
-    blocklist: list[str] = Field(default_factory=list)
+    blocklist: list[Annotated[str, AfterValidator(_phone_number)]] = Field(default_factory=list)
+    segment_warning: int = Field(default=2, ge=1)
     texted_outcomes: list[TextedOutcome] = Field(default_factory=_all_texted)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     senders: list[SenderConfig] = Field(min_length=1)
@@ -219,6 +254,23 @@ class Settings(BaseSettings):
     def _unique_sources(cls, sources: list[DriverConfig]) -> list[DriverConfig]:
         _check_unique([s.name for s in sources], "pbx source")
         return sources
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_language(cls, data: Any) -> Any:
+        """French first for a Quebec site (or a Canadian one with no province), else
+        English, unless `departments.language` says otherwise."""
+        if not isinstance(data, dict):
+            return data
+        site, deps = data.get("site"), data.get("departments")
+        if not isinstance(site, dict) or not isinstance(deps, dict | None):
+            return data
+        if deps is not None and "language" in deps:
+            return data
+        country = str(site.get("country") or "CA").upper()
+        province = str(site.get("province") or "").upper()
+        french = province == "QC" or (country == "CA" and not province)
+        return {**data, "departments": {**(deps or {}), "language": "fr" if french else "en"}}
 
     @model_validator(mode="after")
     def _templates_known(self) -> Self:

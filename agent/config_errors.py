@@ -75,9 +75,14 @@ def format_errors(err: ValidationError, origin: Path, lines: Mapping[LinePath, i
         line = _line_for(loc, lines)
         dotted = ".".join(str(p) for p in loc) or "(top level)"
         where = f"{origin}:{line}" if line else f"{origin}: environment override"
+        explained = _explain(detail)
         if _is_secret(loc):
-            detail = {**detail, "input": "(hidden)"}
-        problems.append(f"{where}: {dotted}: {_explain(detail)}")
+            explained = _explain({**detail, "input": "(hidden)"})
+            typed = detail.get("input")
+            if isinstance(typed, str) and typed.strip():
+                # a secret typed where its file's path belongs is echoed by the check
+                explained = explained.replace(typed, "(hidden)")
+        problems.append(f"{where}: {dotted}: {explained}")
     return problems
 
 

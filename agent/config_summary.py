@@ -6,8 +6,6 @@ from __future__ import annotations
 from agent.config import Settings
 from agent.texts import template_text
 
-SEGMENT_WARNING = 2
-
 
 def text_cost(text: str) -> tuple[str, int]:
     """(encoding, segments) as the GSM codec would send it."""
@@ -56,7 +54,8 @@ def _template_line(settings: Settings, department: str, template: str, language:
     now = datetime.now(settings.site.tz)
     rendered = render(settings, department, template, language, now, now)
     encoding, segments = text_cost(rendered)
-    warn = f"  WARNING: more than {SEGMENT_WARNING} segments" if segments > SEGMENT_WARNING else ""
+    limit = settings.sms.segment_warning
+    warn = f"  WARNING: more than {limit} segments" if segments > limit else ""
     return [
         f"template {department}.{template}.{language}: {encoding}, {segments} segment(s), "
         f"{len(rendered)} characters{warn}"

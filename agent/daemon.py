@@ -17,6 +17,7 @@ import signal
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent import systemd
 from agent.config import LoadedConfig, load
@@ -24,8 +25,10 @@ from agent.errors import ConfigError, StoreError
 from agent.model import CallRecord
 from agent.pipeline import Accepted
 from agent.runtime import Runtime, wait_first
-from agent.status import StatusServer
 from agent.store import Store
+
+if TYPE_CHECKING:
+    from agent.status import StatusServer
 from drivers.base import utc_now
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,7 @@ class Daemon:
         self._signals = 0
         self.observer: Callable[[CallRecord, Accepted], None] | None = None
         self.status_port: int | None = None
+        self.status: StatusServer | None = None
 
     def request_stop(self) -> None:
         self._signals += 1
@@ -84,13 +88,11 @@ class Daemon:
                     requeued,
                     unknown,
                 )
-            status = StatusServer(self)
-            await status.start()
-            self.status_port = status.port
             try:
                 await self._serve()
             finally:
-                await status.stop()
+                if self.status is not None:
+                    await self.status.stop()
         log.info("stopped")
         return 0
 
@@ -104,6 +106,7 @@ class Daemon:
                 self.runtime = rt
                 if first:
                     self._ready()
+                    await self._start_status()
                     first = False
                 else:
                     systemd.notify("READY=1", "STATUS=configuration reloaded")
@@ -117,6 +120,16 @@ class Daemon:
             self.loaded = new
             self.loaded_at = self.clock()
             log.info("configuration reloaded (sha256 %s)", new.sha256[:12])
+
+    async def _start_status(self) -> None:
+        """The status API starts right after READY: importing its web server costs more
+        than the rest of start-up, and nothing waits on it to begin catching calls."""
+        from agent.status import StatusServer
+
+        
+        self.status = StatusServer(self)
+        await self.status.start()
+        self.status_port = self.status.port
 
     def _store(self) -> Store:
         if self.store is None:

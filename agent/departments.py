@@ -6,6 +6,11 @@ Routing precedence, first match wins:
 3. the IVR keys pressed start with one of its `ivr_keys` (longest match);
 4. one of its `extensions` (phones or ring groups) rang, in ringing order;
 5. otherwise `departments.default`.
+
+The same DID, queue, IVR keys or extension may not be listed by two departments (a
+config error: the precedence would hide one). The language of a text is the one of
+the DID dialled (`departments.did_languages`), else the department's, else
+`departments.language` (French for a Quebec site, English elsewhere by default).
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ import itertools
 import re
 import string
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from agent.model import CallRecord
 
@@ -26,6 +31,8 @@ if TYPE_CHECKING:
 Language = Literal["fr", "en"]
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PLACEHOLDERS = frozenset({"site", "department", "booking_url", "callback_number", "opens_at"})
+# The longest body a cloud provider accepts (Twilio: 1600 characters, ~10 segments).
+MAX_TEMPLATE_CHARS = 1600
 
 DEFAULT_TEMPLATES = {
     "open": {
@@ -80,26 +87,44 @@ def template_fields(text: str) -> set[str]:
         raise ValueError(f"broken template: {err} (expected {{placeholder}} pairs)") from None
 
 
-class TemplateSet(_Section):
-    fr: str | None = None
-    en: str | None = None
+def check_template(text: str) -> str:
+    """A template must use known placeholders only, format cleanly and fit one text."""
+    unknown = template_fields(text) - PLACEHOLDERS
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder {{{sorted(unknown)[0]}}} "
+            f"(expected one of: {', '.join('{' + p + '}' for p in sorted(PLACEHOLDERS))})"
+        )
+    try:
+        text.format(**dict.fromkeys(PLACEHOLDERS, "x"))
+    except (ValueError, KeyError, IndexError, AttributeError) as err:
+        raise ValueError(f"broken template: {err} (expected plain {{placeholder}})") from None
+    if not text.strip():
+        raise ValueError("the template is empty (expected a text, or leave the language out)")
+    if len(text) > MAX_TEMPLATE_CHARS:
+        raise ValueError(
+            f"the template is {len(text)} characters long "
+            f"(expected at most {MAX_TEMPLATE_CHARS}, the longest text providers accept)"
+        )
+    return text
 
-    @field_validator("fr", "en")
-    @classmethod
-    def _known_placeholders(cls, text: str | None) -> str | None:
-        if text is None:
-            return None
-        unknown = template_fields(text) - PLACEHOLDERS
-        if unknown:
-            raise ValueError(
-                f"unknown placeholder {{{sorted(unknown)[0]}}} "
-                f"(expected one of: {', '.join('{' + p + '}' for p in sorted(PLACEHOLDERS))})"
-            )
-        return text
+
+def _valid_ranges(text: str) -> str:
+    parse_ranges(text)
+    return text
+
+
+class TemplateSet(_Section):
+    fr: Annotated[str, AfterValidator(check_template)] | None = None
+    en: Annotated[str, AfterValidator(check_template)] | None = None
 
     def pick(self, language: str) -> str | None:
         preferred = self.fr if language == "fr" else self.en
         return preferred or self.fr or self.en
+
+    @property
+    def empty(self) -> bool:
+        return not (self.fr or self.en)
 
 
 class Templates(_Section):
@@ -116,17 +141,11 @@ class DepartmentConfig(_Section):
     ivr_keys: list[str] = Field(default_factory=list)
     extensions: list[str] = Field(default_factory=list)
     language: Language | None = None
-    hours: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], str] = Field(
-        default_factory=dict
-    )
+    hours: dict[
+        Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        Annotated[str, AfterValidator(_valid_ranges)],
+    ] = Field(default_factory=dict)
     templates: Templates = Field(default_factory=Templates)
-
-    @field_validator("hours")
-    @classmethod
-    def _hours(cls, hours: dict[str, str]) -> dict[str, str]:
-        for text in hours.values():
-            parse_ranges(text)
-        return hours
 
     def weekly(self) -> dict[int, list[tuple[time, time]]] | None:
         """Opening ranges per weekday (0 = Monday), or None for "always open"."""
@@ -144,6 +163,7 @@ class DepartmentsConfig(BaseModel):
 
     default: str = "main"
     language: Language = "fr"
+    did_languages: dict[str, Language] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _default_exists(self) -> Self:
@@ -153,6 +173,29 @@ class DepartmentsConfig(BaseModel):
                 f"default department {self.default!r} is not defined "
                 f"(expected one of: {', '.join(sorted(names))})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _routes_unique(self) -> Self:
+        problems = []
+        for what, key in (
+            ("DID", "dids"),
+            ("queue", "queues"),
+            ("IVR keys", "ivr_keys"),
+            ("extension", "extensions"),
+        ):
+            owner: dict[str, str] = {}
+            for name, dep in self.by_name().items():
+                for value in getattr(dep, key):
+                    norm = (_digits(value)[-10:] or value) if key == "dids" else value
+                    if norm in owner and owner[norm] != name:
+                        problems.append(
+                            f"{what} {value!r} is listed by both {owner[norm]} and {name} "
+                            f"(expected it under one department's {key})"
+                        )
+                    owner.setdefault(norm, name)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def by_name(self) -> dict[str, DepartmentConfig]:
@@ -172,7 +215,11 @@ class DepartmentsConfig(BaseModel):
                 return found
         return self.default
 
-    def language_of(self, department: str) -> str:
+    def language_of(self, department: str, dialed: str | None = None) -> str:
+        """The DID's language, else the department's, else the site default."""
+        for did, language in self.did_languages.items():
+            if _same_number(dialed, did):
+                return language
         config = self.by_name().get(department)
         return (config.language if config else None) or self.language
 

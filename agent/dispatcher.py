@@ -3,8 +3,10 @@
 Loop: claim what is due (committed as `sending` first), re-check just before sending
 (expired, opted out, recovered: the caller called again and was answered, or the
 dealership called them), render the template, send through the chain, record the
-attempt. `RetryLater` reschedules with capped exponential backoff (or the sender's
-own wait when it gave one) until `sms.retry.max_attempts`; `Rejected` fails the
+attempt. A text that comes due inside quiet hours (it waited for a retry, or the
+daemon was down) is put back until they end, or withdrawn as `too_old` when that
+is past its expiry. `RetryLater` reschedules with capped exponential backoff (or the
+sender's own longer wait) until `sms.retry.max_attempts`; `Rejected` fails the
 message (and opts the number out when the provider says so); an ambiguous result
 (the text may have left) parks it as `unknown` for a technician.
 """
@@ -23,7 +25,7 @@ from agent.chain import ChainResult, SenderChain
 from agent.config import Settings
 from agent.model import Message, MessageState, OutgoingText, Rejected, RetryLater, Sent
 from agent.numbers import mask
-from agent.policy import schedule_for
+from agent.policy import quiet_hours_end, schedule_for
 from agent.store import Store
 from agent.texts import render
 
@@ -114,9 +116,16 @@ class Dispatcher:
     async def _handle(self, message: Message) -> None:
         now = self.clock()
         reason = await self._withdraw_reason(message, now)
+        quiet_end = self._quiet_end(message, now)
+        if not reason and quiet_end is not None and quiet_end >= message.expires_at:
+            reason = "too_old"
         if reason:
             await self.store.suppress(message.id, reason, now)
             log.info("message_id=%d suppressed: %s", message.id, reason)
+            return
+        if quiet_end is not None:
+            await self.store.defer_claimed(message.id, quiet_end, now)
+            log.info("message_id=%d deferred to %s: quiet hours", message.id, quiet_end)
             return
         body = message.body or self._render(message, now)
         text = OutgoingText(message.id, message.to_e164, body, message.attempts)
@@ -134,6 +143,14 @@ class Dispatcher:
         if called_at and await self.store.answered_between(message.to_e164, called_at, now):
             return "recovered"
         return ""
+
+    def _quiet_end(self, message: Message, now: datetime) -> datetime | None:
+        """When quiet hours hold now (a late or retried text), the time they end.
+        A HELP reply answers the caller's own text and is not held back."""
+        if message.template == "help":
+            return None
+        local = now.astimezone(self.settings.site.tz)
+        return quiet_hours_end(self.settings.sms.quiet_hours, local)
 
     async def _call_ended_at(self, message: Message) -> datetime | None:
         if message.call_id is None:
@@ -210,8 +227,10 @@ class Dispatcher:
 
     async def _retry(self, attempt: _Attempt, result: RetryLater) -> None:
         message, retry = attempt.message, self.settings.sms.retry
-        wait = min(retry.max_seconds, retry.first_seconds * 2 ** (message.attempts - 1))
-        wait = max(result.after, wait * (0.8 + 0.4 * self._random.random()))
+        backoff = retry.first_seconds * 2 ** min(message.attempts - 1, 40)
+        jitter = 0.8 + 0.4 * self._random.random()
+        # The cap holds after the jitter; a wait the sender asked for (Retry-After) wins.
+        wait = max(result.after, min(retry.max_seconds, backoff * jitter))
         next_at = attempt.now + timedelta(seconds=wait)
         if result.ambiguous:
             state, label = MessageState.UNKNOWN, "unknown"

@@ -4,13 +4,15 @@
 to a department, reads the facts the policy needs, decides, queues the text (the
 outbox's unique dedup key makes a second queueing impossible) and stores the
 decision on the call. `inbound(text)` handles what callers text back: STOP/ARRET opts
-out, START/DEBUT opts back in, HELP/AIDE gets an information reply, anything else is
-stored as a reply that counts as a recovery.
+out, START/DEBUT opts back in, HELP/AIDE gets an information reply (a keyword is the
+whole reply, case, accents and punctuation aside), anything else is stored as a reply
+that counts as a recovery.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -53,16 +55,21 @@ STOP_WORDS = frozenset(
     }
 )
 START_WORDS = frozenset({"start", "debut", "unstop", "yes", "oui"})
+# "yes"/"oui" opt back in only a number that opted out; otherwise they are a reply.
+START_IF_OPTED_OUT = frozenset({"yes", "oui"})
 HELP_WORDS = frozenset({"help", "aide", "info"})
+_POLITE = frozenset({"svp", "stp", "please", "plz", "merci", "thanks", "thank", "you", "all"})
 
 
 def keyword(body: str) -> str:
-    """The reply's first word, lower case, accents removed: `ARRÊT` -> `arret`."""
-    words = body.strip().split()
-    if not words:
+    """The keyword a reply consists of, lower case, accents and punctuation removed:
+    `ARRÊT !` -> `arret`, `Stop please` -> `stop`. A sentence that merely starts with
+    one (`Fin de semaine?`, `Cancel my appointment`) is a reply, not a keyword: ``."""
+    folded = unicodedata.normalize("NFKD", body).encode("ascii", "ignore").decode().lower()
+    words: list[str] = re.findall(r"[a-z0-9]+", folded)
+    if not words or not all(w in _POLITE for w in words[1:]):
         return ""
-    folded = unicodedata.normalize("NFKD", words[0]).encode("ascii", "ignore").decode()
-    return "".join(ch for ch in folded.lower() if ch.isalnum())
+    return words[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +111,7 @@ class Pipeline:
         if year not in self._holidays:
             site = self.settings.site
             found = {d.isoformat() for d in _country_holidays(site.country, site.province, year)}
-            found |= {d for d in site.holidays if d.startswith(str(year))}
+            found |= {d.isoformat() for d in site.holidays if d.year == year}
             self._holidays[year] = found
         return self._holidays[year]
 
@@ -115,11 +122,15 @@ class Pipeline:
         if record.direction is Direction.INBOUND and record.caller_e164 is None:
             record = replace(record, caller_e164=e164)
         call_id, new = await self.store.insert_call(record, e164, now)
-        self.counters.inc("calls" if new else "calls_duplicate")
-        if not new:
+        if not new and await self.store.call_decision(call_id) is not None:
+            self.counters.inc("calls_duplicate")
             return Accepted(call_id, False, None, None, None)
-        if record.outcome.unanswered and record.direction is Direction.INBOUND:
-            self.counters.inc("missed_calls")
+        # A call stored by an earlier attempt that failed before its decision is
+        # decided now, so no call is left without one.
+        if new:
+            self.counters.inc("calls")
+            if record.outcome.unanswered and record.direction is Direction.INBOUND:
+                self.counters.inc("missed_calls")
         if record.outcome is Outcome.ANSWERED and e164:
             how = "callback" if record.direction is Direction.OUTBOUND else "answered_again"
             await self.store.mark_recovered(e164, record.started_at, how)
@@ -129,12 +140,20 @@ class Pipeline:
         self, record: CallRecord, call_id: int, e164: str | None, problem: str, now: datetime
     ) -> Accepted:
         settings = self.settings
-        department = settings.departments.route(record)
-        local = record.ended_at.astimezone(settings.site.tz)
-        holidays = self.holiday_dates(local.year) | self.holiday_dates(local.year + 1)
-        schedule = schedule_for(department, settings, local, holidays)
+        department = settings.departments.default
+        after_hours = False
         facts = await self._facts(e164, problem, record.ended_at, now)
-        decision = decide(record, facts, schedule, settings, now)
+        decision: Decision
+        try:
+            department = settings.departments.route(record)
+            local = record.ended_at.astimezone(settings.site.tz)
+            holidays = self.holiday_dates(local.year) | self.holiday_dates(local.year + 1)
+            schedule = schedule_for(department, settings, local, holidays, record.dialed)
+            after_hours = not schedule.open_now
+            decision = decide(record, facts, schedule, settings, now)
+        except Exception:  # a bug must not block the calls behind this one
+            log.exception("call_id=%s: the policy failed on this call", record.call_id)
+            decision = Skip("policy_error")
         message_id = None
         if isinstance(decision, Notify | Defer):
             message_id = await self._enqueue(record, call_id, e164 or "", decision, now)
@@ -144,9 +163,7 @@ class Pipeline:
             self.counters.inc("skips")
             if decision.reason == "global_cap":
                 self._global_cap_hit(now)
-        await self.store.set_decision(
-            call_id, department, not schedule.open_now, decision_label(decision)
-        )
+        await self.store.set_decision(call_id, department, after_hours, decision_label(decision))
         log.info(
             "call_id=%s source=%s outcome=%s from=%s department=%s decision=%s",
             record.call_id,
@@ -223,7 +240,9 @@ class Pipeline:
             kind = "opt_out"
             await self.store.set_opt_out(number, word, text.sender, now)
             self.counters.inc("opt_outs")
-        elif word in START_WORDS:
+        elif word in START_WORDS and (
+            word not in START_IF_OPTED_OUT or await self.store.is_opted_out(number)
+        ):
             kind = "opt_in"
             await self.store.clear_opt_out(number)
             self.counters.inc("opt_ins")

@@ -15,6 +15,7 @@ that applies gives the reason):
     caps        per-number daily, global hourly     -> skip:number_cap, skip:global_cap
     hours       department closed (hours, holiday)  -> after_hours template, or
                                                        skip:after_hours_no_template
+                (a department whose `open` set has no text -> skip:open_no_template)
     timing      hang-up + grace; inside quiet hours -> defer until they end
 """
 
@@ -70,8 +71,11 @@ def decide(
     sms = settings.sms
     template = "open" if schedule.open_now else "after_hours"
     dep = settings.departments.by_name().get(schedule.department)
-    if template == "after_hours" and (dep is None or dep.templates.after_hours is None):
-        return Skip("after_hours_no_template")
+    chosen = None
+    if dep is not None:
+        chosen = dep.templates.open if schedule.open_now else dep.templates.after_hours
+    if chosen is None or chosen.empty:
+        return Skip(f"{template}_no_template")
     tz = settings.site.tz
     due = max(record.ended_at + timedelta(seconds=sms.grace_seconds), now)
     quiet_end = quiet_hours_end(sms.quiet_hours, due.astimezone(tz))
@@ -155,14 +159,17 @@ def _quiet_bounds(quiet: str) -> tuple[time, time]:
 
 
 def schedule_for(
-    department: str, settings: Settings, local: datetime, holidays: set[str]
+    department: str,
+    settings: Settings,
+    local: datetime,
+    holidays: set[str],
+    dialed: str | None = None,
 ) -> Schedule:
     dep = settings.departments.by_name().get(department)
     weekly = dep.weekly() if dep else None
     open_now, next_opening = opening_after(weekly, local, holidays)
-    return Schedule(
-        department, settings.departments.language_of(department), open_now, next_opening
-    )
+    language = settings.departments.language_of(department, dialed)
+    return Schedule(department, language, open_now, next_opening)
 
 
 _HHMM = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")

@@ -17,7 +17,7 @@ import shutil
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -29,6 +29,9 @@ from agent.model import CallRecord, Message, MessageState
 from agent.schema import MIGRATIONS
 
 Row = tuple[Any, ...]
+
+# How far back an answered call or a reply marks earlier unanswered calls recovered.
+RECOVERY_LOOKBACK = timedelta(days=365)
 
 
 def ts(moment: datetime) -> str:
@@ -60,6 +63,9 @@ class Store:
         except sqlite3.DatabaseError as err:
             await self.close()
             raise StoreError(_explain_db_error(self.path, err)) from None
+        except BaseException:
+            await self.close()
+            raise
         return self
 
     async def __aexit__(
@@ -98,8 +104,7 @@ class Store:
                 f"{len(MIGRATIONS)}); upgrade ringback or restore the backup"
             )
         if version < len(MIGRATIONS) and version > 0:
-            backup = self.path.with_name(f"{self.path.name}.schema{version}.bak")
-            await self.conn.execute(f"VACUUM INTO '{backup}'")
+            await self.conn.execute("VACUUM INTO ?", (str(_backup_path(self.path, version)),))
         for number in range(version, len(MIGRATIONS)):
             await self.conn.executescript(
                 f"BEGIN IMMEDIATE; {MIGRATIONS[number]}; PRAGMA user_version={number + 1}; COMMIT;"
@@ -148,6 +153,11 @@ class Store:
             )
             return int(row[0]), False
 
+    async def call_decision(self, call_id: int) -> str | None:
+        """The decision recorded for a call, None while it has none."""
+        value = await self.scalar("SELECT decision FROM calls WHERE id = ?", (call_id,))
+        return str(value) if value is not None else None
+
     async def set_decision(
         self, call_id: int, department: str, after_hours: bool, decision: str
     ) -> None:
@@ -165,7 +175,7 @@ class Store:
                 "WHERE remote_e164 = ? AND direction = 'inbound' AND recovered_at IS NULL "
                 "AND outcome IN ('missed','voicemail','abandoned_ivr','abandoned_queue','busy') "
                 "AND ended_at <= ? AND ended_at >= ?",
-                (ts(at), how, remote_e164, ts(at), ts(at.replace(year=at.year - 1))),
+                (ts(at), how, remote_e164, ts(at), ts(at - RECOVERY_LOOKBACK)),
             )
             return cursor.rowcount
 
@@ -274,6 +284,17 @@ class Store:
                 ),
             )
 
+    async def defer_claimed(self, message_id: int, until: datetime, now: datetime) -> None:
+        """Put a claimed message back, due at `until`, without counting an attempt
+        (quiet hours began while it waited)."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                "UPDATE messages SET state = CASE WHEN attempts > 1 THEN 'retry_wait' "
+                "ELSE 'pending' END, attempts = attempts - 1, not_before = ?, updated_at = ? "
+                "WHERE id = ? AND state = 'sending'",
+                (ts(until), ts(now), message_id),
+            )
+
     async def suppress(self, message_id: int, reason: str, now: datetime) -> None:
         """Withdraw a message that was claimed or still open (recovered, opted out...)."""
         await self.finish(
@@ -344,11 +365,12 @@ class Store:
             return cursor.rowcount > 0
 
     async def messages_to_since(self, number_e164: str, since: datetime) -> int:
-        """Texts queued or sent to a number since a time (suppressed/failed not counted)."""
+        """Texts about missed calls queued or sent to a number since a time (suppressed,
+        failed and HELP replies not counted)."""
         return int(
             await self.scalar(
                 "SELECT COUNT(*) FROM messages WHERE to_e164 = ? AND created_at >= ? "
-                "AND state NOT IN ('suppressed','failed')",
+                "AND state NOT IN ('suppressed','failed') AND template != 'help'",
                 (number_e164, ts(since)),
             )
         )
@@ -386,6 +408,16 @@ class Store:
             "SELECT MIN(created_at) FROM messages WHERE state IN ('pending','retry_wait','sending')"
         )
         return parse_ts(value) if value else None
+
+
+def _backup_path(path: Path, version: int) -> Path:
+    """A backup name not yet taken: an earlier backup of the same schema is kept."""
+    backup = path.with_name(f"{path.name}.schema{version}.bak")
+    n = 1
+    while backup.exists():
+        backup = path.with_name(f"{path.name}.schema{version}.{n}.bak")
+        n += 1
+    return backup
 
 
 def _check_directory(path: Path) -> None:

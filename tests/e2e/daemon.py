@@ -108,6 +108,20 @@ class DaemonProcess:
             self.notifications.extend(data.splitlines())
         raise AssertionError(f"no {prefix} within {timeout}s; got {self.notifications}")
 
+    def wait_ready(self, timeout: float = 15.0) -> None:
+        """READY=1 from systemd's point of view, then the status API answering
+        (it starts right after READY)."""
+        self.wait_notification("READY=1", timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{self.port}/livez", timeout=1)
+                return
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
     def get(self, path: str, token: str | None = "default") -> httpx.Response:
         headers = {}
         chosen = self.token if token == "default" else token

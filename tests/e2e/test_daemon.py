@@ -49,7 +49,7 @@ def test_daemon_sends_texts_and_serves_status(tmp_path: Path) -> None:
              missed_call("c", "anonymous")]
     config, port, _ = _setup(tmp_path, calls)
     with DaemonProcess(config, port, TOKEN) as daemon:
-        daemon.wait_notification("READY=1")
+        daemon.wait_ready()
         doc = daemon.wait_status(lambda d: _sent(d) == 2)
         assert doc["schema"] == "ringback.status/1"
         assert doc["today"]["sms_sent"] == 2  # created now, so today in site time
@@ -69,7 +69,7 @@ def test_status_api_requires_the_token(tmp_path: Path) -> None:
     WWW-Authenticate to no or a wrong token; /livez stays open on loopback."""
     config, port, _ = _setup(tmp_path, [])
     with DaemonProcess(config, port, TOKEN) as daemon:
-        daemon.wait_notification("READY=1")
+        daemon.wait_ready()
         for path in ("/v1/status", "/metrics", "/readyz"):
             for token in (None, "wrong", TOKEN[:-1]):
                 response = daemon.get(path, token=token)
@@ -86,7 +86,7 @@ def test_sighup_refuses_an_invalid_config_and_keeps_running(tmp_path: Path) -> N
     config, port, _ = _setup(tmp_path, [])
     good = config.read_text()
     with DaemonProcess(config, port, TOKEN) as daemon:
-        daemon.wait_notification("READY=1")
+        daemon.wait_ready()
         before = daemon.status()["agent"]["config"]["sha256"]
         config.write_text(good.replace("grace_seconds: 0", "grace_seconds: soon"))
         daemon.signal(signal.SIGHUP)
