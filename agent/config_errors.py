@@ -7,6 +7,7 @@ the line they start on; `format_errors()` turns pydantic's errors into
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,14 @@ LinePath = tuple[str | int, ...]
 
 
 class _LineLoader(yaml.SafeLoader):
-    """A safe loader that also records the line of every mapping key and list item."""
+    """A safe loader that leaves dates as text: pydantic parses them, so an impossible
+    date (`2026-13-45`) is an error at its line instead of a crash of the parser."""
+
+
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def yaml_problem(text: str, origin: Path) -> tuple[dict[str, Any], dict[LinePath, int]]:
@@ -68,10 +76,21 @@ def _walk(node: yaml.Node, path: LinePath, lines: dict[LinePath, int]) -> None:
             _walk(item, (*path, index), lines)
 
 
+_SUBPATH = re.compile(r"^\[([\w.-]+)\] ")
+
+
 def format_errors(err: ValidationError, origin: Path, lines: Mapping[LinePath, int]) -> list[str]:
+    """One line per problem. A cross-field check points below the model it checks by
+    starting its message with `[sub.key.path] `."""
     problems = []
     for detail in err.errors(include_url=False):
         loc = _clean_loc(detail["loc"])
+        ctx_error = str((detail.get("ctx") or {}).get("error", ""))
+        sub = _SUBPATH.match(ctx_error)
+        if detail["type"] == "value_error" and sub:
+            extra = tuple(int(p) if p.isdigit() else p for p in sub.group(1).split("."))
+            loc = (*loc, *extra)
+            detail = {**detail, "ctx": {"error": ctx_error[sub.end() :]}}
         line = _line_for(loc, lines)
         dotted = ".".join(str(p) for p in loc) or "(top level)"
         where = f"{origin}:{line}" if line else f"{origin}: environment override"

@@ -1,14 +1,18 @@
 """`ringback demo`: the real daemon on bundled recorded calls, with nothing to set up.
 
-A temporary store, the `log` sender printing what it would send, the status API on a
-free loopback port. Prints each call's verdict and decision, then a summary.
+A fake AMI server on loopback plays the calls recorded from a real Asterisk; the real
+Asterisk driver connects to it over TCP. A temporary store, the `log` sender printing
+what it would send, the status API on a free loopback port. Prints each call's
+verdict and decision, then a summary.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import tempfile
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -19,27 +23,90 @@ from agent.numbers import mask
 from agent.pipeline import Accepted
 
 DEMO_CONFIG = "demo.yaml"
+DEMO_SECRET = "demo-only-secret"
 
 
-def demo_config_text(store_path: Path) -> str:
+def demo_config_text(store_path: Path, ami_port: int = 5038) -> str:
     text = resources.files("agent.resources").joinpath(DEMO_CONFIG).read_text(encoding="utf-8")
+    text = text.replace("port: 5038", f"port: {ami_port}")
     return text.replace("/tmp/ringback-demo.db", str(store_path))
+
+
+_STAMP = re.compile(rb"^Timestamp: (\d+\.\d+)\r$", re.MULTILINE)
+
+
+def shift_to_now(streams: dict[str, bytes]) -> dict[str, bytes]:
+    """Move the recordings' `Timestamp:` headers so that the last call ends now, and
+    order them as they were recorded: the demo's calls are always fresh."""
+    firsts = {name: _stamps(data) for name, data in streams.items()}
+    latest = max((s[-1] for s in firsts.values() if s), default=time.time())
+    shift = time.time() - latest
+
+    def moved(match: re.Match[bytes]) -> bytes:
+        return b"Timestamp: %.6f\r" % (float(match.group(1)) + shift)
+
+    ordered = sorted(streams, key=lambda n: firsts[n][0] if firsts[n] else 0.0)
+    return {name: _STAMP.sub(moved, streams[name]) for name in ordered}
+
+
+def _stamps(data: bytes) -> list[float]:
+    return [float(m.group(1)) for m in _STAMP.finditer(data)]
 
 
 def run_demo(speed: float = 0.0, keep: bool = False) -> int:
     logging.getLogger().setLevel(logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="ringback-demo-") as tmp:
-        path = Path(tmp) / "ringback.yaml"
-        text = demo_config_text(Path(tmp) / "ringback.db")
-        if speed:
-            text = text.replace("speed: 0", f"speed: {speed}")
-        path.write_text(text, encoding="utf-8")
-        loaded = load(path)
-        return asyncio.run(_demo(loaded, path, keep))
+    return asyncio.run(_demo(speed, keep))
 
 
-def _print_call(record: CallRecord, accepted: Accepted, tz: object) -> None:
-    local = record.ended_at.astimezone(tz)  # type: ignore[arg-type]
+async def _demo(speed: float, keep: bool) -> int:
+    from drivers.sources.asterisk.fake_server import FakeAmiServer, demo_streams
+
+    streams = shift_to_now(demo_streams())
+    async with FakeAmiServer(username="ringback", secret=DEMO_SECRET, seed=1) as ami:
+        with tempfile.TemporaryDirectory(prefix="ringback-demo-") as tmp:
+            path = Path(tmp) / "ringback.yaml"
+            path.write_text(demo_config_text(Path(tmp) / "ringback.db", ami.port), "utf-8")
+            loaded = load(path)
+            daemon = Daemon(loaded, path)
+            daemon.observer = lambda record, accepted: _print_call(record, accepted, loaded)
+            task = asyncio.create_task(daemon.run(), name="daemon")
+            try:
+                code = await _session(daemon, task, ami, streams, speed, keep)
+            finally:
+                if not task.done():
+                    daemon.request_stop()
+                    await task
+            return code
+
+
+async def _session(
+    daemon: Daemon, task: asyncio.Task[int], ami: object, streams: dict[str, bytes],
+    speed: float, keep: bool,
+) -> int:
+    settings = daemon.loaded.settings
+    while daemon.status_port is None:
+        if task.done():
+            return task.result()
+        await asyncio.sleep(0.05)
+    print(
+        f"ringback demo: {settings.site.name} ({settings.site.timezone}), "
+        f"{len(streams)} calls recorded on a real Asterisk, played by a fake AMI server"
+    )
+    print(f"status API: http://127.0.0.1:{daemon.status_port}/v1/status  (also /metrics, /readyz)")
+    print()
+    await ami.wait_logins(1, within=30.0)  # type: ignore[attr-defined]
+    for data in streams.values():
+        await ami.play(data, speed=speed or None)  # type: ignore[attr-defined]
+    await _wait_until_done(daemon, len(streams))
+    await _print_summary(daemon)
+    if keep:
+        print("\nstatus API stays up; Ctrl-C to stop")
+        await daemon.stop_requested.wait()
+    return 0
+
+
+def _print_call(record: CallRecord, accepted: Accepted, loaded: LoadedConfig) -> None:
+    local = record.ended_at.astimezone(loaded.settings.site.tz)
     decision = decision_label(accepted.decision) if accepted.decision else "seen before"
     print(
         f"{local:%H:%M:%S}  {record.direction.value:<8} {mask(record.caller_raw):<13} "
@@ -49,39 +116,19 @@ def _print_call(record: CallRecord, accepted: Accepted, tz: object) -> None:
     )
 
 
-async def _demo(loaded: LoadedConfig, path: Path, keep: bool) -> int:
-    settings = loaded.settings
-    daemon = Daemon(loaded, path)
-    daemon.observer = lambda record, accepted: _print_call(record, accepted, settings.site.tz)
-    task = asyncio.create_task(daemon.run(), name="daemon")
-    while daemon.runtime is None or daemon.status_port is None:
-        if task.done():
-            return task.result()
-        await asyncio.sleep(0.05)
-    print(
-        f"ringback demo: {settings.site.name} ({settings.site.timezone}), recorded calls, "
-        f"dry-run sender"
-    )
-    print(f"status API: http://127.0.0.1:{daemon.status_port}/v1/status  (also /metrics, /readyz)")
-    print()
-    await _wait_until_done(daemon)
-    await _print_summary(daemon)
-    if keep:
-        print("\nstatus API stays up; Ctrl-C to stop")
-        await daemon.stop_requested.wait()
-    else:
-        daemon.request_stop()
-    return await task
-
-
-async def _wait_until_done(daemon: Daemon) -> None:
-    while True:
+async def _wait_until_done(daemon: Daemon, calls: int, timeout: float = 60.0) -> None:
+    """Until every played call is stored and no text is still waiting to leave."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
         runtime, store = daemon.runtime, daemon.store
-        if runtime is not None and store is not None and all(s.finished for s in runtime.sources):
+        if runtime is not None and store is not None:
+            stored = runtime.pipeline.counters.get("calls")
             counts = await store.message_counts()
-            if not any(counts[s] for s in ("pending", "sending")) and not counts["retry_wait"]:
+            if stored >= calls and not (counts["pending"] or counts["sending"]):
                 return
         await asyncio.sleep(0.1)
+    print(f"demo: not every call was finished within {timeout:.0f} s")
 
 
 async def _print_summary(daemon: Daemon) -> None:

@@ -170,14 +170,14 @@ class DepartmentsConfig(BaseModel):
         names = set(self.by_name())
         if self.default not in names:
             raise ValueError(
-                f"default department {self.default!r} is not defined "
+                f"[default] department {self.default!r} is not defined "
                 f"(expected one of: {', '.join(sorted(names))})"
             )
         return self
 
     @model_validator(mode="after")
     def _routes_unique(self) -> Self:
-        problems = []
+        problems: list[tuple[str, str]] = []
         for what, key in (
             ("DID", "dids"),
             ("queue", "queues"),
@@ -186,16 +186,20 @@ class DepartmentsConfig(BaseModel):
         ):
             owner: dict[str, str] = {}
             for name, dep in self.by_name().items():
-                for value in getattr(dep, key):
+                for index, value in enumerate(getattr(dep, key)):
                     norm = (_digits(value)[-10:] or value) if key == "dids" else value
                     if norm in owner and owner[norm] != name:
                         problems.append(
-                            f"{what} {value!r} is listed by both {owner[norm]} and {name} "
-                            f"(expected it under one department's {key})"
+                            (
+                                f"{name}.{key}.{index}",
+                                f"{what} {value!r} is listed by both {owner[norm]} and {name}",
+                            )
                         )
                     owner.setdefault(norm, name)
         if problems:
-            raise ValueError("; ".join(problems))
+            where = problems[0][0]
+            listed = "; ".join(text for _, text in problems)
+            raise ValueError(f"[{where}] {listed} (expected each under one department)")
         return self
 
     def by_name(self) -> dict[str, DepartmentConfig]:

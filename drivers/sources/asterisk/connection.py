@@ -12,6 +12,7 @@ right after it, so the sink sees a consistent order.
 from __future__ import annotations
 
 import asyncio
+import sys
 import logging
 import time
 from collections.abc import Callable
@@ -128,7 +129,7 @@ class AmiConnection:
             if proto is not None:
                 proto.close()
             self._held = None
-            self._stop()
+            self._stop(deliberate=sys.exc_info()[0] is asyncio.CancelledError)
         if time.monotonic() - started < STABLE_SESSION_SECONDS:
             raise SessionLost(self.last_error or "AMI connection lost")
 
@@ -153,11 +154,14 @@ class AmiConnection:
         if held:
             self._sink.on_events(held, now)
 
-    def _stop(self) -> None:
+    def _stop(self, deliberate: bool = False) -> None:
         if self.connected:
             self.connected = False
             self.since = self._clock()
-            log.warning("asterisk: driver=%s AMI link lost", self._config.name)
+            if deliberate:
+                log.info("asterisk: driver=%s AMI link closed", self._config.name)
+            else:
+                log.warning("asterisk: driver=%s AMI link lost", self._config.name)
             self._sink.on_lost()
 
     def _deliver(self, frames: list[Frame]) -> None:
