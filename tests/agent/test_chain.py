@@ -130,8 +130,7 @@ async def test_breaker_benches_then_tries_again(
         assert len(webhook.requests) == 2
         forced = await chain.send(OutgoingText(4, TO, "x"), only="hook")
         ticks.now += 61
-        webhook.script(Step.after_create(200))
-        webhook._steps.clear()  # the rest of the script: behave
+        webhook.behave()
         trial = await chain.send(OutgoingText(5, TO, "x"))
         closed = chain.health()["hook"]
     assert [name for name, _ in third.tried] == ["log"]

@@ -322,6 +322,10 @@ class FakeWebhook(HttpPeer):
     def script(self, *steps: Step) -> None:
         self._steps.extend(steps)
 
+    def behave(self) -> None:
+        """Drop what is left of the script: deliver everything from now on."""
+        self._steps.clear()
+
     async def handle(self, request: Request, writer: asyncio.StreamWriter) -> None:
         expected = "sha256=" + hmac.new(self.secret.encode(), request.body, "sha256").hexdigest()
         given = request.headers.get(self.signature_header, "")
