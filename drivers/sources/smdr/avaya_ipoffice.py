@@ -36,9 +36,9 @@ MAX_PENDING = 5000
 _START = re.compile(r"^(\d{4})/(\d{2})/(\d{2}) (\d{2}:\d{2}:\d{2})$")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Segment:
-    """One SMDR record: one leg of a call."""
+    """One SMDR record: one leg of a call (not frozen: built once per line, hot path)."""
 
     start_text: str
     started_at: datetime
@@ -68,13 +68,12 @@ def read_segment(line: str, ctx: ParseContext) -> Segment | None:
         raise BadLine("line_garbled", "does not start with a YYYY/MM/DD HH:MM:SS call start")
     if len(fields) < MIN_FIELDS:
         raise BadLine("line_truncated", f"{len(fields)} fields, at least {MIN_FIELDS} expected")
-    day = make_date(int(start[1]), int(start[2]), int(start[3]))
     direction = fields[4].strip()
     if direction not in ("I", "O"):
         raise BadLine("field_impossible", f"direction {direction!r} is neither I nor O")
     return Segment(
         start_text=fields[0],
-        started_at=to_utc(day, parse_clock(start[4]), ctx.tz),
+        started_at=_start_utc(fields[0], start, ctx),
         connected=hms_seconds(fields[1], "connected time"),
         ring=int_field(fields[2], "ring time"),
         hold_park=int_field(fields[15] or "0", "hold") + int_field(fields[16] or "0", "park"),
@@ -86,6 +85,22 @@ def read_segment(line: str, ctx: ParseContext) -> Segment | None:
         more=fields[10].strip() == "1",
         parties=((fields[11].strip(), fields[12]), (fields[13].strip(), fields[14])),
     )
+
+
+_utc_cache: dict[tuple[str, object], datetime] = {}
+
+
+def _start_utc(text: str, start: re.Match[str], ctx: ParseContext) -> datetime:
+    """Call Start -> UTC, memoised: every segment of a call repeats it (bounded)."""
+    key = (text, ctx.tz)
+    cached = _utc_cache.get(key)
+    if cached is None:
+        day = make_date(int(start[1]), int(start[2]), int(start[3]))
+        cached = to_utc(day, parse_clock(start[4]), ctx.tz)
+        if len(_utc_cache) > 1024:
+            _utc_cache.clear()
+        _utc_cache[key] = cached
+    return cached
 
 
 def _person(device: str, ctx: ParseContext) -> bool:
@@ -136,11 +151,10 @@ def call_facts(segments: list[Segment], ctx: ParseContext, complete: bool) -> Ca
         outcome, who = inbound_outcome(segments, ctx)
         if not complete and outcome is not Outcome.ANSWERED:
             outcome = Outcome.UNKNOWN  # the last record never came: do not guess
-    if direction is not Direction.INBOUND and sum(s.connected for s in segments) <= 0:
+    talk = first.connected if len(segments) == 1 else sum(s.connected for s in segments)
+    if direction is not Direction.INBOUND and talk <= 0:
         outcome = Outcome.MISSED
-    extensions = tuple(
-        dict.fromkeys(d[1:] for s in segments for d, _ in s.parties if d.startswith("E"))
-    )
+    extensions = tuple(dict.fromkeys(d[1:] for s in segments for d, _ in s.parties if d[:1] == "E"))
     stamp = first.start_text.replace("/", "").replace(" ", "T").replace(":", "")
     return CallFacts(
         call_id=f"ipo-{first.call_id}-{stamp}",
@@ -149,9 +163,9 @@ def call_facts(segments: list[Segment], ctx: ParseContext, complete: bool) -> Ca
         outcome=outcome,
         caller=first.caller,
         dialed=first.called,
-        ring_seconds=sum(s.ring for s in segments),
-        talk_seconds=sum(s.connected for s in segments),
-        other_seconds=sum(s.hold_park for s in segments),
+        ring_seconds=first.ring if len(segments) == 1 else sum(s.ring for s in segments),
+        talk_seconds=talk,
+        other_seconds=sum(s.hold_park for s in segments) if len(segments) > 1 else first.hold_park,
         answered_by=who,
         extensions=extensions,
     )

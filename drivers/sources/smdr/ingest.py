@@ -53,12 +53,17 @@ class Ingest:
 
     def lines(self, raws: list[bytes], received_at: datetime) -> list[CallRecord]:
         out: list[CallRecord] = []
+        if raws:
+            self._counters.inc("lines", len(raws))
         for raw in raws:
-            out.extend(self.line(raw, received_at))
+            out.extend(self._line(raw, received_at))
         return out
 
     def line(self, raw: bytes, received_at: datetime) -> list[CallRecord]:
         self._counters.inc("lines")
+        return self._line(raw, received_at)
+
+    def _line(self, raw: bytes, received_at: datetime) -> list[CallRecord]:
         try:
             text = raw.decode(self._encoding)
         except UnicodeDecodeError:

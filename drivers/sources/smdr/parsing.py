@@ -86,9 +86,10 @@ class ParseContext:
         return cls(config, tz, DeviceRoles(config.voicemail, config.auto_attendant))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallFacts:
-    """What a family read from a record, in the shared vocabulary."""
+    """What a family read from a record, in the shared vocabulary (not frozen: one
+    is built per line on the hot path and never shared)."""
 
     call_id: str
     started_at: datetime
@@ -160,6 +161,13 @@ _HMS = re.compile(r"^(\d{1,4}):([0-5]\d):([0-5]\d)$")
 
 def hms_seconds(text: str, what: str) -> float:
     """`hh:mm:ss` (hours may take 4 digits) -> seconds; BadLine if impossible."""
+    if len(text) == 8 and text[2] == ":" and text[5] == ":" and text.isascii():
+        try:
+            h, m, s = int(text[:2]), int(text[3:5]), int(text[6:])
+            if m < 60 and s < 60:
+                return float(h * 3600 + m * 60 + s)
+        except ValueError:
+            pass
     match = _HMS.match(text.strip())
     if not match:
         raise BadLine("field_impossible", f"{what} {text.strip()!r} is not hh:mm:ss")
@@ -168,6 +176,8 @@ def hms_seconds(text: str, what: str) -> float:
 
 
 def int_field(text: str, what: str) -> int:
+    if text.isdigit():  # the common case, no copy
+        return int(text)
     value = text.strip()
     if not value.isdigit():
         raise BadLine("field_impossible", f"{what} {value!r} is not a number")
