@@ -154,6 +154,10 @@ _EXPECTED = {
     "model_type": "a mapping of keys",
     "model_attributes_type": "a mapping of keys",
     "path_type": "a file path",
+    "date_parsing": "a date such as 2026-12-24",
+    "date_type": "a date such as 2026-12-24",
+    "date_from_datetime_parsing": "a date such as 2026-12-24",
+    "date_from_datetime_inexact": "a date such as 2026-12-24",
 }
 
 
@@ -164,7 +168,10 @@ def _explain(detail: ErrorDetails) -> str:
     if kind == "missing":
         return "required key is missing (expected a value here)"
     if kind == "extra_forbidden":
-        return "unknown key (check its spelling and indentation; see ringback.example.yaml)"
+        return (
+            "unknown key (expected a key of ringback.example.yaml; check its spelling and "
+            "indentation)"
+        )
     if kind == "union_tag_invalid":
         tag, expected = value_text(ctx.get("tag")), ctx.get("expected_tags")
         return f"unknown type {tag} (expected one of: {expected})"
@@ -180,7 +187,7 @@ def _explain(detail: ErrorDetails) -> str:
         return f"is empty or too short ({detail['msg'].lower()})"
     if kind == "value_error":
         return str(ctx.get("error", detail["msg"]))
-    return f"{detail['msg']} (got {value_text(value)})"
+    return f"{value_text(value)} is not valid: {detail['msg']} (expected a valid value here)"
 
 
 def value_text(value: object) -> str:
