@@ -77,9 +77,40 @@ def cmd_sms_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_send_test(args: argparse.Namespace) -> int:
-    from agent.send_test import run_send_test
-
     loaded = load_or_report(args.config)
     if loaded is None:
         return 2
-    return asyncio.run(run_send_test(loaded, args.to, args.sender))
+    return asyncio.run(_send_test(loaded, args.to, args.sender))
+
+
+async def _send_test(loaded: LoadedConfig, to: str, only: str | None, wait: float = 30.0) -> int:
+    """Open the configured senders (a modem needs a few seconds to register), then send
+    one test text through the chain or the named sender and say what happened."""
+    from contextlib import AsyncExitStack
+    from datetime import datetime
+
+    from agent.chain import SenderChain
+    from agent.numbers import normalize
+    from agent.send_test import send_test
+    from drivers.base import SenderContext, SiteContext
+    from drivers.senders import SENDERS
+
+    settings = loaded.settings
+    site = SiteContext(settings.site.name, settings.site.tz, settings.site.country)
+    e164 = normalize(to, settings.site.country)[0] or to
+    async with AsyncExitStack() as stack:
+        senders = [
+            await stack.enter_async_context(SENDERS[c.type].load()(c, SenderContext(site)))
+            for c in settings.sms.senders
+            if only is None or c.name == only
+        ]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while not any(s.health().usable for s in senders) and loop.time() < deadline:
+            await asyncio.sleep(0.25)
+        body = (
+            f"{settings.site.name}: ringback test {datetime.now(settings.site.tz):%Y-%m-%d %H:%M}"
+        )
+        code, text = await send_test(SenderChain(senders), e164, only, body)
+    print(text)
+    return code

@@ -126,7 +126,6 @@ class Daemon:
         than the rest of start-up, and nothing waits on it to begin catching calls."""
         from agent.status import StatusServer
 
-        
         self.status = StatusServer(self)
         await self.status.start()
         self.status_port = self.status.port

@@ -80,8 +80,12 @@ async def _demo(speed: float, keep: bool) -> int:
 
 
 async def _session(
-    daemon: Daemon, task: asyncio.Task[int], ami: object, streams: dict[str, bytes],
-    speed: float, keep: bool,
+    daemon: Daemon,
+    task: asyncio.Task[int],
+    ami: object,
+    streams: dict[str, bytes],
+    speed: float,
+    keep: bool,
 ) -> int:
     settings = daemon.loaded.settings
     while daemon.status_port is None:
