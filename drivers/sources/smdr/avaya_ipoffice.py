@@ -75,7 +75,7 @@ def read_segment(line: str, ctx: ParseContext) -> Segment | None:
         start_text=fields[0],
         started_at=_start_utc(fields[0], start, ctx),
         connected=hms_seconds(fields[1], "connected time"),
-        ring=int_field(fields[2], "ring time"),
+        ring=float(int_field(fields[2], "ring time")),
         hold_park=int_field(fields[15] or "0", "hold") + int_field(fields[16] or "0", "park"),
         caller=strip_host(fields[3]),
         inbound=direction == "I",

@@ -80,3 +80,12 @@ def test_family_table_matches_the_format_names_and_fixtures() -> None:
     assert entry.load().__name__ == "SmdrSource"
     replay = entry.load_replay()
     assert replay is not None and replay.__name__ == "replay"
+
+
+def test_offline_replay_config_needs_no_endpoint() -> None:
+    """Pins that `ringback replay --source smdr --format F` (validation context
+    offline) builds a config without url or listen, while a live one still needs it."""
+    data = {"type": "smdr", "name": "smdr", "format": "nec"}
+    assert SmdrConfig.model_validate(data, context={"offline": True}).url is None
+    with pytest.raises(ValidationError, match="exactly one of"):
+        SmdrConfig.model_validate(data)
