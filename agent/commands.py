@@ -106,7 +106,7 @@ async def _send_test(loaded: LoadedConfig, to: str, only: str | None, wait: floa
         ]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
-        while not any(s.health().usable for s in senders) and loop.time() < deadline:
+        while not any(s.health().usable for s in senders) and loop.time() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.25)
         body = (
             f"{settings.site.name}: ringback test {datetime.now(settings.site.tz):%Y-%m-%d %H:%M}"

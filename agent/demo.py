@@ -120,10 +120,10 @@ def _print_call(record: CallRecord, accepted: Accepted, loaded: LoadedConfig) ->
     )
 
 
-async def _wait_until_done(daemon: Daemon, calls: int, timeout: float = 60.0) -> None:
+async def _wait_until_done(daemon: Daemon, calls: int, within: float = 60.0) -> None:
     """Until every played call is stored and no text is still waiting to leave."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while loop.time() < deadline:
         runtime, store = daemon.runtime, daemon.store
         if runtime is not None and store is not None:
@@ -132,7 +132,7 @@ async def _wait_until_done(daemon: Daemon, calls: int, timeout: float = 60.0) ->
             if stored >= calls and not (counts["pending"] or counts["sending"]):
                 return
         await asyncio.sleep(0.1)
-    print(f"demo: not every call was finished within {timeout:.0f} s")
+    print(f"demo: not every call was finished within {within:.0f} s")
 
 
 async def _print_summary(daemon: Daemon) -> None:

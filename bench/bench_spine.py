@@ -44,9 +44,15 @@ async def enqueue_rate(path: Path) -> float:
         start = time.perf_counter()
         for i in range(N):
             await store.enqueue(
-                call_id=None, to_e164=f"+1514555{i:04d}", department="service",
-                template="open", language="fr", dedup_key=f"+1514555{i:04d}:1",
-                not_before=now, expires_at=now + timedelta(hours=1), now=now,
+                call_id=None,
+                to_e164=f"+1514555{i:04d}",
+                department="service",
+                template="open",
+                language="fr",
+                dedup_key=f"+1514555{i:04d}:1",
+                not_before=now,
+                expires_at=now + timedelta(hours=1),
+                now=now,
             )
         elapsed = time.perf_counter() - start
     return N / elapsed
@@ -77,7 +83,9 @@ def startup(tmp: Path) -> tuple[float, float]:
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "agent.cli", "run", "-c", str(config)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         while b"READY=1" not in sock.recv(4096):

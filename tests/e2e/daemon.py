@@ -63,7 +63,9 @@ storage:
 class DaemonProcess:
     """`ringback run -c CONFIG` with a NOTIFY_SOCKET the test reads."""
 
-    def __init__(self, config: Path, port: int, token: str | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, config: Path, port: int, token: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.config = config
         self.port = port
         self.token = token
@@ -82,11 +84,16 @@ class DaemonProcess:
         env.pop("RINGBACK_CONFIG", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "agent.cli", "run", "-c", str(self.config)],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         return self
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
@@ -103,7 +110,9 @@ class DaemonProcess:
                 data = self.notify.recv(4096).decode()
             except TimeoutError:
                 if self.proc and self.proc.poll() is not None:
-                    raise AssertionError(f"daemon exited {self.proc.returncode}: {self.output()}") from None
+                    raise AssertionError(
+                        f"daemon exited {self.proc.returncode}: {self.output()}"
+                    ) from None
                 continue
             self.notifications.extend(data.splitlines())
         raise AssertionError(f"no {prefix} within {timeout}s; got {self.notifications}")

@@ -17,15 +17,25 @@ pytestmark = pytest.mark.slow
 TOKEN = "t0k3n-for-tests-only-4f9a8c7e1b2d3e4f5a6b7c8d9e0f1a2b"
 
 
-def missed_call(call_id: str, caller: str, ended_at: str = "2026-11-23T15:00:20Z") -> dict[str, Any]:
+def missed_call(
+    call_id: str, caller: str, ended_at: str = "2026-11-23T15:00:20Z"
+) -> dict[str, Any]:
     return {
-        "source": "x", "call_id": call_id, "started_at": "2026-11-23T15:00:00Z",
-        "ended_at": ended_at, "direction": "inbound", "outcome": "missed",
-        "caller_raw": caller, "dialed": "5145550102", "ring_seconds": 20.0,
+        "source": "x",
+        "call_id": call_id,
+        "started_at": "2026-11-23T15:00:00Z",
+        "ended_at": ended_at,
+        "direction": "inbound",
+        "outcome": "missed",
+        "caller_raw": caller,
+        "dialed": "5145550102",
+        "ring_seconds": 20.0,
     }
 
 
-def _setup(tmp_path: Path, calls: list[dict[str, Any]], senders: str | None = None) -> tuple[Path, int, Path]:
+def _setup(
+    tmp_path: Path, calls: list[dict[str, Any]], senders: str | None = None
+) -> tuple[Path, int, Path]:
     calls_file = write_calls(tmp_path / "calls.jsonl", calls)
     token_file = tmp_path / "status.token"
     token_file.write_text(TOKEN + "\n")
@@ -45,8 +55,11 @@ def _sent(doc: dict[str, Any]) -> int:
 def test_daemon_sends_texts_and_serves_status(tmp_path: Path) -> None:
     """Two missed calls from two numbers, one withheld: READY is notified, two texts
     leave through the dry-run sender, /v1/status counts them, every call has a decision."""
-    calls = [missed_call("a", "4385550111"), missed_call("b", "5145550122"),
-             missed_call("c", "anonymous")]
+    calls = [
+        missed_call("a", "4385550111"),
+        missed_call("b", "5145550122"),
+        missed_call("c", "anonymous"),
+    ]
     config, port, _ = _setup(tmp_path, calls)
     with DaemonProcess(config, port, TOKEN) as daemon:
         daemon.wait_ready()
@@ -110,7 +123,10 @@ def test_invalid_config_exits_2_with_the_line(tmp_path: Path) -> None:
     line = text.splitlines().index("  country: Canada") + 1
     result = subprocess.run(
         [sys.executable, "-m", "agent.cli", "run", "-c", str(config)],
-        capture_output=True, text=True, timeout=30, check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert result.returncode == 2
     assert f"{config}:{line}: site.country: 'Canada' is not a country code" in result.stderr
@@ -120,10 +136,15 @@ def test_invalid_config_exits_2_with_the_line(tmp_path: Path) -> None:
 def test_unwritable_store_directory_exits_1_with_a_message(tmp_path: Path) -> None:
     """A store path in a missing directory stops the daemon with exit 1 and one line."""
     config, _, _ = _setup(tmp_path, [])
-    config.write_text(config.read_text().replace(str(tmp_path / "ringback.db"), "/nonexistent/dir/r.db"))
+    config.write_text(
+        config.read_text().replace(str(tmp_path / "ringback.db"), "/nonexistent/dir/r.db")
+    )
     result = subprocess.run(
         [sys.executable, "-m", "agent.cli", "run", "-c", str(config)],
-        capture_output=True, text=True, timeout=30, check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert result.returncode == 1
     assert "directory /nonexistent/dir does not exist" in result.stderr
@@ -136,7 +157,10 @@ def test_corrupt_store_exits_1_with_a_message(tmp_path: Path) -> None:
     (tmp_path / "ringback.db").write_bytes(b"this is not a database" * 100)
     result = subprocess.run(
         [sys.executable, "-m", "agent.cli", "run", "-c", str(config)],
-        capture_output=True, text=True, timeout=30, check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert result.returncode == 1
     assert "corrupt or not a ringback database" in result.stderr

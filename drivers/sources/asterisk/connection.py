@@ -12,8 +12,8 @@ right after it, so the sink sees a consistent order.
 from __future__ import annotations
 
 import asyncio
-import sys
 import logging
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
