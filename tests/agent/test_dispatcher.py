@@ -1,0 +1,318 @@
+"""The dispatcher on a real store: due texts go out rendered, recovered callers are
+not texted, quiet hours hold, RetryLater backs off, Rejected stops, ambiguity parks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Self
+
+import pytest
+
+from agent.chain import SenderChain
+from agent.config import Settings
+from agent.dispatcher import Dispatcher
+from agent.model import (
+    Direction,
+    Health,
+    HealthState,
+    Outcome,
+    OutgoingText,
+    Rejected,
+    RetryLater,
+    SendResult,
+    Sent,
+)
+from agent.pipeline import Pipeline
+from agent.store import Store
+from drivers.base import Sender, SenderContext, SiteContext
+from drivers.senders.log import LogSender
+from drivers.senders.log_config import LogConfig
+from tests.agent.conftest import TZ, SettingsFactory, call, clock_at, local
+from tests.conftest import FrozenClock
+
+
+class ScriptedPeer:
+    """A stand-in for a provider that answers each send from a script (the last
+    answer repeats) and remembers what it was asked to deliver."""
+
+    def __init__(self, name: str, *answers: SendResult) -> None:
+        self.name = name
+        self.answers = list(answers)
+        self.texts: list[OutgoingText] = []
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    async def send(self, text: OutgoingText) -> SendResult:
+        self.texts.append(text)
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+    def health(self) -> Health:
+        return Health(HealthState.OK)
+
+
+def log_sender(fail_every: int = 0) -> LogSender:
+    config = LogConfig(name="dry-run", print=False, fail_every=fail_every)
+    return LogSender(config, SenderContext(SiteContext("Garage Laval", TZ, "CA")))
+
+
+class Rig:
+    """Pipeline and dispatcher sharing one store and one frozen clock."""
+
+    def __init__(self, settings: Settings, store: Store, sender: Sender, when: str) -> None:
+        self.clock: FrozenClock = clock_at(when)
+        self.store = store
+        self.pipeline = Pipeline(settings, store, self.clock)
+        self.chain = SenderChain([sender], clock=self.seconds)
+        self.dispatcher = Dispatcher(
+            settings, store, self.chain, self.clock, self.pipeline.holiday_dates
+        )
+
+    def seconds(self) -> float:
+        """The chain's monotonic clock, driven by the frozen one."""
+        return self.clock.now.timestamp()
+
+    def at(self, when: str) -> None:
+        self.clock.now = local(when)
+
+    async def message(self) -> tuple[object, ...]:
+        return await self.store.fetchone(
+            "SELECT state, attempts, body, not_before, last_error FROM messages"
+        )
+
+
+@pytest.fixture
+def peer() -> ScriptedPeer:
+    return ScriptedPeer("peer", Sent("p-1"))
+
+
+async def test_text_goes_out_after_the_grace_delay(
+    settings: Settings, store: Store, peer: ScriptedPeer
+) -> None:
+    """Nothing leaves during the grace delay; then the department's template is sent
+    with its placeholders filled, in the department's language."""
+    rig = Rig(settings, store, peer, "2026-11-23 10:00")
+    await rig.pipeline.accept(call("2026-11-23 10:00"))
+    rig.at("2026-11-23 10:01:29")
+    assert await rig.dispatcher.run_once() == 0
+    rig.at("2026-11-23 10:01:30")
+    assert await rig.dispatcher.run_once() == 1
+    (text,) = peer.texts
+    assert text.to_e164 == "+15145550123"
+    assert text.body == (
+        "Garage Laval : désolé d'avoir manqué votre appel au service. "
+        "Répondez à ce texto ou rappelez-nous au 514-555-0100."
+    )
+    state = await rig.message()
+    assert state[:2] == ("sent", 1)
+
+
+async def test_caller_id_name_never_reaches_the_text(
+    settings: Settings, store: Store, peer: ScriptedPeer
+) -> None:
+    """Whatever the caller-ID name holds, it is not in the text."""
+    rig = Rig(settings, store, peer, "2026-11-23 10:05")
+    name = "{site} Visit evil.example NOW"
+    await rig.pipeline.accept(call("2026-11-23 10:00", caller_name=name))
+    await rig.dispatcher.run_once()
+    assert "evil" not in peer.texts[0].body
+
+
+async def test_english_did_gets_english_text(
+    settings: Settings, store: Store, peer: ScriptedPeer
+) -> None:
+    """A call to the DID marked English is answered in English."""
+    rig = Rig(settings, store, peer, "2026-11-23 10:05")
+    await rig.pipeline.accept(call("2026-11-23 10:00", dialed="5145550199"))
+    await rig.dispatcher.run_once()
+    assert peer.texts[0].body.startswith("Garage Laval: sorry we missed your call to service.")
+
+
+RECOVERED = [
+    ({"outcome": Outcome.ANSWERED}, "the caller called again and was answered"),
+    (
+        {"outcome": Outcome.ANSWERED, "direction": Direction.OUTBOUND, "dialed": "5145550123"},
+        "the dealership called back and was answered",
+    ),
+]
+
+
+@pytest.mark.parametrize(("fields", "why"), RECOVERED)
+async def test_callback_during_grace_cancels_the_text(
+    settings: Settings, store: Store, peer: ScriptedPeer, fields: dict[str, object], why: str
+) -> None:
+    """A queued text is withdrawn as `recovered` when an answered call with the
+    number ended before it went out."""
+    rig = Rig(settings, store, peer, "2026-11-23 10:00")
+    await rig.pipeline.accept(call("2026-11-23 10:00"))
+    rig.at("2026-11-23 10:01:10")
+    await rig.pipeline.accept(call("2026-11-23 10:01:10", ring_seconds=50, **fields))  # type: ignore[arg-type]
+    rig.at("2026-11-23 10:01:30")
+    await rig.dispatcher.run_once()
+    assert peer.texts == []
+    assert (await rig.message())[0] == "suppressed"
+    assert await store.scalar("SELECT detail FROM attempts") == "recovered"
+
+
+async def test_unanswered_callback_does_not_cancel(
+    settings: Settings, store: Store, peer: ScriptedPeer
+) -> None:
+    """A second missed call is not a recovery: the text still goes."""
+    rig = Rig(settings, store, peer, "2026-11-23 10:00")
+    await rig.pipeline.accept(call("2026-11-23 10:00"))
+    rig.at("2026-11-23 10:01")
+    await rig.pipeline.accept(call("2026-11-23 10:01"))
+    rig.at("2026-11-23 10:02")
+    await rig.dispatcher.run_once()
+    assert len(peer.texts) == 1
+
+
+async def test_eve_of_holiday_text_waits_for_morning_and_names_next_opening(
+    settings: Settings, store: Store, peer: ScriptedPeer
+) -> None:
+    """Missed at 20:59 on 23 December: nothing at night; at 08:00 on the 24th (a YAML
+    holiday, then Christmas) the after-hours text names Saturday's opening."""
+    rig = Rig(settings, store, peer, "2026-12-23 20:59")
+    await rig.pipeline.accept(call("2026-12-23 20:59"))
+    for night in ("2026-12-23 21:00:30", "2026-12-24 03:00", "2026-12-24 07:59:59"):
+        rig.at(night)
+        assert await rig.dispatcher.run_once() == 0
+    rig.at("2026-12-24 08:00")
+    assert await rig.dispatcher.run_once() == 1
+    assert "Nous vous rappelons dès samedi 8 h 00" in peer.texts[0].body
+    assert "le service est fermé" in peer.texts[0].body
+
+
+async def test_text_due_before_quiet_hours_but_sent_late_waits(
+    make_settings: SettingsFactory, store: Store, peer: ScriptedPeer
+) -> None:
+    """A text that was due at 20:59:30 but is only picked up at 21:30 (the daemon was
+    down) is not sent at night: it is put back until quiet hours end, without
+    counting an attempt."""
+    rig = Rig(make_settings(sms={"max_age_minutes": 720}), store, peer, "2026-11-23 20:58")
+    await rig.pipeline.accept(call("2026-11-23 20:58", dialed="5145550101"))  # sales open
+    rig.at("2026-11-23 21:30")
+    assert await rig.dispatcher.run_once() == 1
+    assert peer.texts == []
+    state, attempts, _, not_before, _ = await rig.message()
+    assert (state, attempts) == ("pending", 0)
+    assert not_before == local("2026-11-24 08:00").isoformat(timespec="microseconds")
+    rig.at("2026-11-24 08:00")
+    await rig.dispatcher.run_once()
+    assert len(peer.texts) == 1
+    assert (await rig.message())[:2] == ("sent", 1)
+
+
+async def test_late_text_past_its_expiry_at_quiet_end_is_withdrawn(
+    settings: Settings, store: Store, peer: ScriptedPeer
+) -> None:
+    """When quiet hours end after the text's expiry (20:58 + 4 h), it is withdrawn as
+    `too_old` instead of waiting for the morning."""
+    rig = Rig(settings, store, peer, "2026-11-23 20:58")
+    await rig.pipeline.accept(call("2026-11-23 20:58", dialed="5145550101"))
+    rig.at("2026-11-23 21:30")
+    await rig.dispatcher.run_once()
+    assert peer.texts == []
+    assert (await rig.message())[0] == "suppressed"
+    assert await store.scalar("SELECT detail FROM attempts") == "too_old"
+
+
+async def test_retry_later_backs_off_capped_then_gives_up(
+    make_settings: SettingsFactory, store: Store
+) -> None:
+    """With the log sender's `fail_every` drill every send answers RetryLater: the text
+    is rescheduled with exponential backoff (30 s, then 60 s, jittered ±20 %) never
+    above `retry.max_seconds`, and fails after `retry.max_attempts`."""
+    settings = make_settings(
+        sms={"retry": {"first_seconds": 30, "max_seconds": 50, "max_attempts": 3}}
+    )
+    rig = Rig(settings, store, log_sender(fail_every=1), "2026-11-23 10:00")
+    await rig.pipeline.accept(call("2026-11-23 10:00"))
+    rig.at("2026-11-23 10:01:30")
+    waits = []
+    for attempt in range(1, 4):
+        assert await rig.dispatcher.run_once() == 1
+        state, attempts, _, not_before, error = await rig.message()
+        assert (attempts, error) == (attempt, "dry-run: drill: fail_every")
+        assert state == ("failed" if attempt == 3 else "retry_wait")
+        due = datetime.fromisoformat(str(not_before))
+        waits.append((due - rig.clock.now).total_seconds())
+        rig.clock.now = due
+    assert 24 <= waits[0] <= 36
+    assert 48 <= waits[1] <= 50
+    assert await rig.dispatcher.run_once() == 0
+    results = [r[0] for r in await store.fetchall("SELECT result FROM attempts ORDER BY id")]
+    assert results == ["retry", "retry", "gave_up"]
+
+
+async def test_retry_later_then_sent(make_settings: SettingsFactory, store: Store) -> None:
+    """After a RetryLater the same text, same body, goes out on the next attempt."""
+    peer = ScriptedPeer("peer", RetryLater(0, "modem busy"), Sent("p-2"))
+    rig = Rig(make_settings(), store, peer, "2026-11-23 10:05")
+    await rig.pipeline.accept(call("2026-11-23 10:00"))
+    await rig.dispatcher.run_once()
+    rig.clock.advance(3600)
+    await rig.dispatcher.run_once()
+    assert [t.attempt for t in peer.texts] == [1, 2]
+    assert peer.texts[0].body == peer.texts[1].body
+    assert (await rig.message())[:2] == ("sent", 2)
+
+
+async def test_rejected_stops_and_opt_out_is_recorded(settings: Settings, store: Store) -> None:
+    """A Rejected result fails the text for good; when the provider says the number
+    opted out, it joins the opt-out list."""
+    peer = ScriptedPeer("peer", Rejected("21610: unsubscribed recipient", opt_out=True))
+    rig = Rig(settings, store, peer, "2026-11-23 10:05")
+    await rig.pipeline.accept(call("2026-11-23 10:00"))
+    await rig.dispatcher.run_once()
+    rig.clock.advance(7200)
+    assert await rig.dispatcher.run_once() == 0
+    assert len(peer.texts) == 1
+    assert (await rig.message())[0] == "failed"
+    assert await store.is_opted_out("+15145550123")
+    assert rig.dispatcher.last_error is not None
+    assert rig.dispatcher.last_error["class"] == "permanent"
+
+
+async def test_ambiguous_result_parks_the_text_as_unknown(settings: Settings, store: Store) -> None:
+    """When the text may have left (a timeout after the provider took it), it is not
+    retried blindly: it waits in `unknown` for a technician."""
+    peer = ScriptedPeer("peer", RetryLater(5, "timeout after submit", ambiguous=True))
+    rig = Rig(settings, store, peer, "2026-11-23 10:05")
+    await rig.pipeline.accept(call("2026-11-23 10:00"))
+    await rig.dispatcher.run_once()
+    rig.clock.advance(600)
+    assert await rig.dispatcher.run_once() == 0
+    assert (await rig.message())[0] == "unknown"
+
+
+async def test_expired_text_is_withdrawn(
+    settings: Settings, store: Store, peer: ScriptedPeer
+) -> None:
+    """A text still queued after its expiry (max age) is withdrawn as `too_old`."""
+    rig = Rig(settings, store, peer, "2026-11-23 10:00")
+    await rig.pipeline.accept(call("2026-11-23 10:00"))
+    rig.clock.advance(timedelta(minutes=241).total_seconds())
+    await rig.dispatcher.run_once()
+    assert peer.texts == [] and (await rig.message())[0] == "suppressed"
+
+
+async def test_help_reply_is_sent_even_at_night(
+    settings: Settings, store: Store, peer: ScriptedPeer
+) -> None:
+    """HELP/AIDE is answered at once, quiet hours or not, and names the opt-out word."""
+    from agent.model import InboundText
+
+    rig = Rig(settings, store, peer, "2026-11-23 23:00")
+    await rig.pipeline.inbound(InboundText("+15145550123", "aide", rig.clock(), "peer"))
+    await rig.dispatcher.run_once()
+    assert "ARRET" in peer.texts[0].body
