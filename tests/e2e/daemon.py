@@ -117,6 +117,17 @@ class DaemonProcess:
             self.notifications.extend(data.splitlines())
         raise AssertionError(f"no {prefix} within {timeout}s; got {self.notifications}")
 
+    def wait_count(self, line: str, count: int, timeout: float = 15.0) -> None:
+        """Until `line` was notified at least `count` times."""
+        deadline = time.monotonic() + timeout
+        while self.notifications.count(line) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{line} seen {self.notifications.count(line)} times")
+            try:
+                self.notifications.extend(self.notify.recv(4096).decode().splitlines())
+            except TimeoutError:
+                continue
+
     def wait_ready(self, timeout: float = 15.0) -> None:
         """READY=1 from systemd's point of view, then the status API answering
         (it starts right after READY)."""

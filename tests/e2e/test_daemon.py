@@ -165,3 +165,15 @@ def test_corrupt_store_exits_1_with_a_message(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "corrupt or not a ringback database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_watchdog_pings_while_the_loops_are_alive(tmp_path: Path) -> None:
+    """Under a systemd watchdog (WATCHDOG_USEC), the daemon keeps sending WATCHDOG=1 at
+    half the interval while its loops are alive, and STATUS= says what it runs."""
+    config, port, _ = _setup(tmp_path, [missed_call("a", "4385550111")])
+    with DaemonProcess(config, port, TOKEN, env={"WATCHDOG_USEC": "600000"}) as daemon:
+        daemon.wait_ready()
+        daemon.wait_status(lambda d: _sent(d) == 1)
+        daemon.wait_count("WATCHDOG=1", 4, timeout=10)
+        status = daemon.wait_notification("STATUS=running")
+    assert "1 PBX source(s), 1 sender(s)" in status
