@@ -11,6 +11,7 @@ config is refused with a log line and the running one stays.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -28,6 +29,7 @@ from agent.runtime import Runtime, wait_first
 from agent.store import Store
 
 if TYPE_CHECKING:
+    from agent.heartbeat import Heartbeat
     from agent.status import StatusServer
 from drivers.base import utc_now
 
@@ -60,6 +62,8 @@ class Daemon:
         self.observer: Callable[[CallRecord, Accepted], None] | None = None
         self.status_port: int | None = None
         self.status: StatusServer | None = None
+        self.heartbeat: Heartbeat | None = None
+        self._heartbeat_task: asyncio.Task[None] | None = None
 
     def request_stop(self) -> None:
         self._signals += 1
@@ -91,8 +95,7 @@ class Daemon:
             try:
                 await self._serve()
             finally:
-                if self.status is not None:
-                    await self.status.stop()
+                await self._stop_status()
         log.info("stopped")
         return 0
 
@@ -124,11 +127,23 @@ class Daemon:
     async def _start_status(self) -> None:
         """The status API starts right after READY: importing its web server costs more
         than the rest of start-up, and nothing waits on it to begin catching calls."""
+        from agent.heartbeat import Heartbeat
         from agent.status import StatusServer
 
         self.status = StatusServer(self)
         await self.status.start()
         self.status_port = self.status.port
+        self.heartbeat = Heartbeat(self)
+        self._heartbeat_task = asyncio.create_task(self.heartbeat.run(), name="heartbeat")
+
+    async def _stop_status(self) -> None:
+        """The heartbeat first (it reads the store), then the status API."""
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat_task
+        if self.status is not None:
+            await self.status.stop()
 
     def _store(self) -> Store:
         if self.store is None:

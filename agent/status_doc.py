@@ -102,8 +102,12 @@ async def status_document(daemon: Daemon) -> dict[str, Any]:
         "alerts": {},
     }
     if runtime is not None:
-        doc["pbx"] = {name: health_json(h) for name, h in runtime.source_health().items()}
-        doc["senders"] = {name: health_json(h) for name, h in runtime.sender_health().items()}
+        doc["pbx"] = _sources(daemon)
+        kinds = {cfg.name: cfg.type for cfg in settings.sms.senders}
+        doc["senders"] = {
+            name: {"kind": kinds.get(name), **health_json(h)}
+            for name, h in runtime.sender_health().items()
+        }
         doc["pipeline"] = runtime.pipeline.counters.snapshot()
         cap = runtime.pipeline.global_cap_hit_at
         doc["alerts"]["global_cap_hit_at"] = iso(cap)
@@ -114,7 +118,28 @@ async def status_document(daemon: Daemon) -> dict[str, Any]:
     doc["queue"] = await _queue(daemon, now)
     doc["today"] = await _today(daemon, now)
     doc["storage"] = _storage(daemon)
+    doc["heartbeat"] = daemon.heartbeat.json() if daemon.heartbeat is not None else None
     return doc
+
+
+def _sources(daemon: Daemon) -> dict[str, Any]:
+    """Each PBX source's health plus what the runtime saw of it (the last call it
+    delivered; `details.last_event_at` is the driver's own last event, if it has one)."""
+    runtime = daemon.runtime
+    if runtime is None:
+        return {}
+    kinds = {cfg.name: cfg.type for cfg in daemon.loaded.settings.pbx}
+    health = runtime.source_health()
+    out: dict[str, Any] = {}
+    for state in runtime.sources:
+        name = state.source.name
+        out[name] = {
+            "kind": kinds.get(name),
+            **health_json(health[name]),
+            "last_call_at": iso(state.last_record_at),
+            "calls_delivered": state.records,
+        }
+    return out
 
 
 async def _queue(daemon: Daemon, now: datetime) -> dict[str, Any]:

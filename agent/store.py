@@ -409,6 +409,35 @@ class Store:
         )
         return parse_ts(value) if value else None
 
+    # --- read-only views for the status API -----------------------------------------
+
+    async def rows_after(
+        self, table: str, columns: str, after_id: int, limit: int
+    ) -> tuple[list[Row], int]:
+        """Rows of an append-only feed table with `id > after_id` in id order (at most
+        `limit`) and the table's highest id, read under the write lock: between
+        transactions of this connection, so never a row that may still roll back
+        (see agent/paging.py for why that makes cursors gap-free)."""
+        if table not in _FEED_TABLES:
+            raise StoreError(f"{table} is not a feed table")
+        async with self._lock:
+            rows = await self.fetchall(
+                f"SELECT {columns} FROM {table} WHERE id > ? ORDER BY id LIMIT ?",
+                (after_id, limit),
+            )
+            highest = await self.scalar(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+        return rows, int(highest)
+
+    async def attempt_counts(self) -> list[tuple[str, str, int]]:
+        """(sender, result, count) over every attempt ever recorded (`-` for none)."""
+        rows = await self.fetchall(
+            "SELECT COALESCE(sender, '-'), result, COUNT(*) FROM attempts GROUP BY 1, 2"
+        )
+        return [(str(s), str(r), int(n)) for s, r, n in rows]
+
+
+_FEED_TABLES = frozenset({"calls", "messages", "replies"})
+
 
 def _backup_path(path: Path, version: int) -> Path:
     """A backup name not yet taken: an earlier backup of the same schema is kept."""

@@ -1,0 +1,264 @@
+"""The feeds the cloud pulls: `/v1/calls`, `/v1/messages`, `/v1/replies`, paged.
+
+A page is `{"items": [...], "next_cursor": "...", "has_more": bool}`. The cloud keeps
+`next_cursor` and sends it back as `?cursor=` on its next pull; with no cursor the
+feed starts at the beginning. The cursor is opaque (urlsafe base64 of the feed name
+and the last row id served); a cursor of one feed is refused by another.
+
+Why there is no gap and no duplicate
+------------------------------------
+Each feed is one table keyed by `INTEGER PRIMARY KEY` (SQLite's rowid, no
+AUTOINCREMENT) whose rows are never deleted, and a page is `id > cursor ORDER BY id`.
+A new row gets `max(id) + 1` *inside* its write transaction, and SQLite has one
+writer at a time, so ids are handed out in commit order: once a reader has seen row
+N committed, every row that will ever be committed later gets an id above N. A
+rolled-back insert frees its id for reuse, which is harmless only if nobody saw
+that row: the store's own connection could show its uncommitted rows to a query
+issued mid-transaction, so the feeds read under the store's write lock
+(`Store.rows_after`), between transactions, never inside one. Hence the cursor
+never skips a row that commits later (no gap) and never serves a row twice (no
+duplicate).
+
+Calls are written in two steps (the call, then its decision a moment later). A page
+of calls stops before the first call that has no decision yet and was received less
+than `SETTLE_SECONDS` ago, so the cloud does not pull a call whose decision is still
+being made; a call left undecided for longer (a crash between the two steps) is
+served as it is, with `decision: null`, rather than holding the feed back forever.
+
+Items show each row as it is when pulled. Later changes to a row already served (a
+message going from `pending` to `sent`, a call marked recovered hours later) are not
+re-served: the feed is a log of new rows, not of changes.
+
+A cursor pointing past the last row (the database was replaced, e.g. restored from
+an older backup) is refused with 409 rather than silently skipping the new rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from agent.numbers import mask
+from agent.store import Store, parse_ts
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+MAX_CURSOR_CHARS = 64
+SETTLE_SECONDS = 30.0
+_CURSOR_VERSION = "v1"
+_MAX_ID = 2**63 - 1
+_DIGITS = re.compile(r"\+?\d[\d\s().-]{5,}\d")
+
+
+class PageError(ValueError):
+    """A request the feed cannot serve; `reason` is a stable code, `status` the HTTP
+    status (400 bad cursor or limit, 409 cursor ahead of the store)."""
+
+    def __init__(self, reason: str, detail: str, status: int = 400) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+        self.status = status
+
+
+def encode_cursor(feed: str, last_id: int) -> str:
+    raw = f"{_CURSOR_VERSION}:{feed}:{last_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(feed: str, cursor: str | None) -> int:
+    """The last id served, 0 for no cursor; PageError("bad_cursor") for anything else
+    than a cursor this feed handed out."""
+    if cursor is None:
+        return 0
+    if not cursor or len(cursor) > MAX_CURSOR_CHARS:
+        raise PageError("bad_cursor", "cursor is not one this API handed out")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, ValueError):
+        raise PageError("bad_cursor", "cursor is not one this API handed out") from None
+    version, _, rest = raw.partition(":")
+    name, _, number = rest.partition(":")
+    if version != _CURSOR_VERSION or not number.isdigit() or not number.isascii():
+        raise PageError("bad_cursor", "cursor is not one this API handed out")
+    if name != feed:
+        raise PageError("bad_cursor", f"cursor belongs to the {name or '?'} feed, not {feed}")
+    value = int(number)
+    if value > _MAX_ID:
+        raise PageError("bad_cursor", "cursor is not one this API handed out")
+    return value
+
+
+def parse_limit(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_LIMIT
+    if not text.isdigit() or not text.isascii() or len(text) > 6:
+        raise PageError("bad_limit", f"limit must be an integer from 1 to {MAX_LIMIT}")
+    value = int(text)
+    if not 1 <= value <= MAX_LIMIT:
+        raise PageError("bad_limit", f"limit must be an integer from 1 to {MAX_LIMIT}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str
+    has_more: bool
+
+    def json(self) -> dict[str, Any]:
+        return {"items": self.items, "next_cursor": self.next_cursor, "has_more": self.has_more}
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    table: str
+    columns: tuple[str, ...]
+    item: Callable[[dict[str, Any], bool], dict[str, Any]]
+    settled: Callable[[dict[str, Any], datetime], bool] | None = None
+
+
+async def read_page(
+    store: Store, feed: Feed, cursor: str | None, limit: int, now: datetime, full_numbers: bool
+) -> Page:
+    after = decode_cursor(feed.table, cursor)
+    rows, highest = await store.rows_after(feed.table, ", ".join(feed.columns), after, limit + 1)
+    if after > highest:
+        raise PageError(
+            "cursor_ahead",
+            "cursor is past the last row of this store (was the database replaced?); "
+            "start again without a cursor",
+            status=409,
+        )
+    items: list[dict[str, Any]] = []
+    last = after
+    has_more = len(rows) > limit
+    for row in rows[:limit]:
+        record = dict(zip(feed.columns, row, strict=True))
+        if feed.settled is not None and not feed.settled(record, now):
+            has_more = True
+            break
+        items.append(feed.item(record, full_numbers))
+        last = int(record["id"])
+    return Page(items, encode_cursor(feed.table, last), has_more)
+
+
+# --- the three feeds -------------------------------------------------------------------
+
+
+def iso_text(stored: str | None) -> str | None:
+    """A stored UTC timestamp as RFC 3339 with `Z`."""
+    if stored is None:
+        return None
+    return parse_ts(stored).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def number(value: str | None, full: bool) -> str | None:
+    if value is None or value == "":
+        return value
+    return value if full else mask(value)
+
+
+def scrub(text: str | None, full: bool) -> str | None:
+    """Free text (a provider's error) with any phone number in it masked."""
+    if text is None or full:
+        return text
+    return _DIGITS.sub(lambda m: mask(re.sub(r"\D", "", m.group())), text)
+
+
+_CALL_COLUMNS = (
+    "id",
+    "source",
+    "pbx_call_id",
+    "started_at",
+    "ended_at",
+    "received_at",
+    "direction",
+    "outcome",
+    "caller_raw",
+    "caller_e164",
+    "remote_e164",
+    "caller_name",
+    "dialed",
+    "queue",
+    "ivr_path",
+    "ring_seconds",
+    "ivr_seconds",
+    "queue_seconds",
+    "talk_seconds",
+    "answered_by",
+    "extensions",
+    "department",
+    "after_hours",
+    "decision",
+    "recovered_at",
+    "recovered_by",
+)
+
+
+def _call_item(row: dict[str, Any], full: bool) -> dict[str, Any]:
+    item = dict(row)
+    for key in ("started_at", "ended_at", "received_at", "recovered_at"):
+        item[key] = iso_text(row[key])
+    for key in ("caller_raw", "caller_e164", "remote_e164"):
+        item[key] = number(row[key], full)
+    item["extensions"] = [e for e in str(row["extensions"] or "").split(",") if e]
+    item["after_hours"] = bool(row["after_hours"])
+    return item
+
+
+def _call_settled(row: dict[str, Any], now: datetime) -> bool:
+    if row["decision"] is not None:
+        return True
+    return now - parse_ts(row["received_at"]) >= timedelta(seconds=SETTLE_SECONDS)
+
+
+_MESSAGE_COLUMNS = (
+    "id",
+    "call_id",
+    "to_e164",
+    "department",
+    "template",
+    "language",
+    "state",
+    "not_before",
+    "expires_at",
+    "attempts",
+    "sender",
+    "provider_id",
+    "last_error",
+    "created_at",
+    "updated_at",
+    "sent_at",
+)
+
+
+def _message_item(row: dict[str, Any], full: bool) -> dict[str, Any]:
+    item = dict(row)
+    for key in ("not_before", "expires_at", "created_at", "updated_at", "sent_at"):
+        item[key] = iso_text(row[key])
+    item["to_e164"] = number(row["to_e164"], full)
+    item["last_error"] = scrub(row["last_error"], full)
+    return item
+
+
+_REPLY_COLUMNS = ("id", "from_e164", "body", "received_at", "sender", "kind")
+
+
+def _reply_item(row: dict[str, Any], full: bool) -> dict[str, Any]:
+    item = dict(row)
+    item["received_at"] = iso_text(row["received_at"])
+    item["from_e164"] = number(row["from_e164"], full)
+    return item
+
+
+FEEDS: dict[str, Feed] = {
+    "calls": Feed("calls", _CALL_COLUMNS, _call_item, _call_settled),
+    "messages": Feed("messages", _MESSAGE_COLUMNS, _message_item),
+    "replies": Feed("replies", _REPLY_COLUMNS, _reply_item),
+}
