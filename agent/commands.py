@@ -24,8 +24,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    import logging
+
     from agent.replay import run_replay
 
+    if not args.verbose:  # stdout carries the JSON; stderr only what went wrong
+        logging.getLogger().setLevel(logging.WARNING)
     return run_replay(args.source, args.file, args.format, args.config, args.decisions)
 
 

@@ -16,8 +16,11 @@ from pydantic import ValidationError
 from agent.config import LoadedConfig, load, load_text
 from agent.demo import demo_config_text
 from agent.errors import ConfigError
-from agent.model import CallRecord, decision_label, record_to_json
+from agent.model import CallRecord, Decision, Defer, Notify, Skip, record_to_json
+from agent.pipeline import Pipeline
+from agent.policy import schedule_for
 from agent.store import Store
+from agent.texts import render
 from drivers.base import DriverConfig, SiteContext
 from drivers.sources import SOURCES
 
@@ -103,15 +106,40 @@ def _parse(
     return records
 
 
+def _decision_fields(decision: Decision | None) -> tuple[str, str | None]:
+    """("notify", None), ("skip", reason), ("defer", until) or ("duplicate", None)."""
+    if decision is None:
+        return "duplicate", None
+    if isinstance(decision, Skip):
+        return "skip", decision.reason
+    if isinstance(decision, Defer):
+        return "defer", decision.until.isoformat()
+    return "notify", None
+
+
+def _text(pipeline: Pipeline, decision: Notify | Defer, record: CallRecord) -> str:
+    """The text as the dispatcher would render it when it leaves."""
+    settings = pipeline.settings
+    leaves = decision.until if isinstance(decision, Defer) else decision.not_before
+    local = leaves.astimezone(settings.site.tz)
+    holidays = pipeline.holiday_dates(local.year) | pipeline.holiday_dates(local.year + 1)
+    schedule = schedule_for(decision.department, settings, local, holidays)
+    return render(
+        settings,
+        decision.department,
+        decision.template,
+        decision.language,
+        schedule.next_opening,
+        local,
+    )
+
+
 def _fields(record: CallRecord) -> dict[str, object]:
     full = record_to_json(record)
     return {name: full[name] for name in RECORD_FIELDS}
 
 
 async def _with_decisions(loaded: LoadedConfig, records: Iterable[CallRecord]) -> int:
-    from agent.pipeline import Pipeline
-    from agent.texts import render
-
     settings = loaded.settings
     with tempfile.TemporaryDirectory(prefix="ringback-replay-") as tmp:
         async with Store(Path(tmp) / "replay.db") as store:
@@ -126,21 +154,9 @@ async def _with_decisions(loaded: LoadedConfig, records: Iterable[CallRecord]) -
                 )
                 decision = accepted.decision
                 out["department"] = accepted.department
-                out["decision"] = (
-                    decision_label(decision).split(":", 1)[0] if decision else "duplicate"
-                )
-                out["reason"] = (
-                    decision.reason
-                    if decision is not None and hasattr(decision, "reason")
-                    else None
-                )
+                out["decision"], out["reason"] = _decision_fields(decision)
                 out["text"] = None
-                if accepted.message_id is not None and decision is not None:
-                    local = record.ended_at.astimezone(settings.site.tz)
-                    template = getattr(decision, "template", "open")
-                    language = getattr(decision, "language", "fr")
-                    out["text"] = render(
-                        settings, accepted.department or "", template, language, None, local
-                    )
+                if accepted.message_id is not None and isinstance(decision, Notify | Defer):
+                    out["text"] = _text(pipeline, decision, record)
                 print(json.dumps(out, ensure_ascii=False), flush=True)
     return 0

@@ -85,7 +85,8 @@ def test_replay_with_built_in_settings(capsys: pytest.CaptureFixture[str]) -> No
 def test_replay_with_a_dealership_yaml(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """With real hours, quiet hours and a blocklist: the calls of 07:05-07:11 in
     Chicago find sales closed with no after-hours text, service open but inside quiet
-    hours (deferred), a blocklisted number skipped."""
+    hours (deferred until they end, which the reason gives), a blocklisted number
+    skipped."""
     config = tmp_path / "ringback.yaml"
     config.write_text(SUNRISE.replace("STORE", str(tmp_path / "rb.db")), encoding="utf-8")
     out = replay(capsys, "-c", str(config))
@@ -95,8 +96,8 @@ def test_replay_with_a_dealership_yaml(capsys: pytest.CaptureFixture[str], tmp_p
         "demo-2": ("sales", "skip", "after_hours_no_template"),
         "demo-3": ("sales", "skip", "after_hours_no_template"),
         "demo-4": ("sales", "skip", "blocklisted"),
-        "demo-5": ("service", "defer", None),
-        "demo-6": ("service", "defer", None),
+        "demo-5": ("service", "defer", "2026-11-23T08:00:00-06:00"),  # quiet hours end
+        "demo-6": ("service", "defer", "2026-11-23T08:00:00-06:00"),
         "demo-7": ("service", "skip", "internal"),
     }
     assert out["demo-6"]["text"]
