@@ -58,3 +58,32 @@ def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [s.type for s in settings.sms.senders] == ["gsm", "twilio"]
     assert set(settings.departments.by_name()) == {"service", "sales", "parts"}
     assert os.environ["RINGBACK_PBX_SECRET"] == "x"
+
+
+def test_every_core_option_is_in_the_example() -> None:
+    """Every option of the core sections appears (as a key, commented or not) in the
+    example configuration technicians start from."""
+    from pydantic import BaseModel
+
+    from agent import config, departments
+
+    text = EXAMPLE.read_text()
+    models: list[type[BaseModel]] = [
+        config.SiteConfig,
+        config.SmsConfig,
+        config.RetryConfig,
+        config.StatusConfig,
+        config.StorageConfig,
+        config.LoggingConfig,
+        departments.DepartmentsConfig,
+        departments.DepartmentConfig,
+        departments.Templates,
+        departments.TemplateSet,
+    ]
+    missing = [
+        f"{model.__name__}.{name}"
+        for model in models
+        for name, field in model.model_fields.items()
+        if f"{field.alias or name}:" not in text
+    ]
+    assert missing == []
