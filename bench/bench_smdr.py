@@ -1,17 +1,26 @@
 """SMDR parse rate and memory: `.venv/bin/python -m bench.bench_smdr` (< 60 s).
 
-Baseline, measured in the same run on the same bytes: read them in 64 KiB chunks,
-split into lines, decode each and split it into fields: the least any parser does.
+Baseline ("just reading and splitting the same lines", issue 4), measured in the
+same run on the same bytes: read them in 64 KiB chunks, split into lines, decode
+each line and split it into its comma fields. Decoding and the field split are in
+the baseline because no parser of a text record can skip them; the issue's figures
+(340-590 k lines/s) were taken with this baseline. For the record the bench also
+prints the bytes-only rate (chunks split into lines, nothing else) and the ratio
+against it, which is about 5 times stricter.
+
 Measured: the real path of the live source (framing, decoding, noise check, family
-parser, call joining, CallRecord building, counters). Limits: parse rate >= 0.5 x
-baseline; resident memory growth over 1 M records <= 16 MB (flat).
+parser, call joining, CallRecord building, counters). Every call has its own Call ID
+and start time, so no per-call cache can answer from an earlier copy of the block.
+Baseline and parse runs are interleaved and the best of each is kept (the machine
+is shared). Limits: parse rate >= 0.5 x baseline; resident memory growth over 1 M
+records <= 16 MB (flat).
 """
 
 from __future__ import annotations
 
 import gc
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from agent.model import Counters
@@ -24,21 +33,39 @@ from tests.drivers.smdr.helpers import fixture_lines
 
 CHUNK = 64 * 1024
 BLOCK_CALLS = 2000
+ROUNDS = 5
+RECORDS = 1_000_000
 RECEIVED = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
 
 
 def ipoffice_block() -> tuple[bytes, int]:
-    """IP Office lines with distinct call ids (continuations included): bytes, calls."""
+    """IP Office lines, each call with its own Call ID and Call Start (continuation
+    segments keep sharing both): bytes, calls."""
     lines: list[str] = []
     calls = 0
     template = fixture_lines("avaya-ipoffice")
     for n in range(BLOCK_CALLS // 11):
         for line in template:
             fields = line.split(",")
+            start = datetime.strptime(fields[0], "%Y/%m/%d %H:%M:%S") + timedelta(seconds=61 * n)
+            fields[0] = start.strftime("%Y/%m/%d %H:%M:%S")
             fields[9] = str(2_000_000 + n * 100 + int(fields[9]) % 100)
             lines.append(",".join(fields))
         calls += 11
     return ("\r\n".join(lines) + "\r\n").encode(), calls
+
+
+def split_only(data: bytes, repeat: int) -> float:
+    """Lines per second of read + split into lines (bytes, nothing else)."""
+    count = 0
+    start = time.perf_counter()
+    for _ in range(repeat):
+        tail = b""
+        for at in range(0, len(data), CHUNK):
+            parts = (tail + data[at : at + CHUNK]).split(b"\r\n")
+            tail = parts.pop()
+            count += len(parts)
+    return count / (time.perf_counter() - start)
 
 
 def baseline(data: bytes, repeat: int) -> float:
@@ -76,17 +103,23 @@ def main() -> None:
     )
     ingest = Ingest(make_parser(cfg, ZoneInfo("America/Toronto")), cfg, Counters(*COUNTERS))
     data, calls = ipoffice_block()
-    repeat = 1_000_000 // calls + 1
-    base = baseline(data, 10)
-    warm_rate, _ = parse(data, 3, ingest)
+    splits: list[float] = []
+    bases: list[float] = []
+    rates: list[float] = []
+    for _ in range(ROUNDS):  # interleaved, so a burst of load elsewhere hits every side
+        splits.append(split_only(data, 20))
+        bases.append(baseline(data, 5))
+        rates.append(parse(data, 2, ingest)[0])
+    split, base, rate = max(splits), max(bases), max(rates)
     gc.collect()
     rss_before = current_rss_mb()
-    rate, records = parse(data, repeat, ingest)
+    long_rate, records = parse(data, RECORDS // calls + 1, ingest)
     gc.collect()
     growth = current_rss_mb() - rss_before
-    megabytes = repeat * len(data) / 1e6
-    print(f"smdr bench: {records:,} records from {megabytes:.0f} MB; baseline {base:,.0f} lines/s,")
-    print(f"  parse {rate:,.0f} lines/s (warm-up {warm_rate:,.0f})")
+    print(f"smdr bench: best of {ROUNDS} interleaved rounds (lines/s): bytes split {split:,.0f},")
+    print(f"  baseline read+split+decode+fields {base:,.0f}, parse {rate:,.0f};")
+    print(f"  long run {records:,} records at {long_rate:,.0f} lines/s, RSS {rss_before:.1f} MB")
+    print(f"  strict ratio parse / bytes split: {rate / split:.3f}")
     report(
         [
             Figure("smdr parse rate / baseline read+split", rate / base, "x", 0.5, True),
