@@ -13,6 +13,8 @@ for a technician, so a message that crashes the daemon cannot loop.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import shutil
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
@@ -50,6 +52,7 @@ class Store:
         self.path = path
         self._conn: aiosqlite.Connection | None = None
         self._lock: Any = None
+        self._salt: str | None = None
 
     async def __aenter__(self) -> Self:
         import asyncio
@@ -121,6 +124,12 @@ class Store:
                 raise
             await self.conn.execute("COMMIT")
 
+    async def write_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
+        """One statement as its own transaction (SQLite autocommit, durable with
+        synchronous=FULL): one trip to the connection's thread instead of three."""
+        async with self._lock:
+            return await self.conn.execute(sql, tuple(params))
+
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row:
         """The first row, or () when there is none."""
         async with self.conn.execute(sql, tuple(params)) as cursor:
@@ -141,17 +150,14 @@ class Store:
         self, record: CallRecord, remote_e164: str | None, received_at: datetime
     ) -> tuple[int, bool]:
         """Store a finished call; (row id, True) or (existing row id, False) if seen."""
-        async with self.transaction() as conn:
-            cursor = await conn.execute(
-                _INSERT_CALL, _call_params(record, remote_e164, received_at)
-            )
-            if cursor.rowcount == 1 and cursor.lastrowid is not None:
-                return cursor.lastrowid, True
-            row = await self.fetchone(
-                "SELECT id FROM calls WHERE source = ? AND pbx_call_id = ?",
-                (record.source, record.call_id),
-            )
-            return int(row[0]), False
+        cursor = await self.write_one(_INSERT_CALL, _call_params(record, remote_e164, received_at))
+        if cursor.rowcount == 1 and cursor.lastrowid is not None:
+            return cursor.lastrowid, True
+        row = await self.fetchone(
+            "SELECT id FROM calls WHERE source = ? AND pbx_call_id = ?",
+            (record.source, record.call_id),
+        )
+        return int(row[0]), False
 
     async def call_decision(self, call_id: int) -> str | None:
         """The decision recorded for a call, None while it has none."""
@@ -161,11 +167,10 @@ class Store:
     async def set_decision(
         self, call_id: int, department: str, after_hours: bool, decision: str
     ) -> None:
-        async with self.transaction() as conn:
-            await conn.execute(
-                "UPDATE calls SET department = ?, after_hours = ?, decision = ? WHERE id = ?",
-                (department, int(after_hours), decision, call_id),
-            )
+        await self.write_one(
+            "UPDATE calls SET department = ?, after_hours = ?, decision = ? WHERE id = ?",
+            (department, int(after_hours), decision, call_id),
+        )
 
     async def mark_recovered(self, remote_e164: str, at: datetime, how: str) -> int:
         """Mark earlier unanswered calls from this number recovered; returns how many."""
@@ -204,25 +209,24 @@ class Store:
         now: datetime,
     ) -> int | None:
         """Queue a text; None when the dedup key already has one (never queued twice)."""
-        async with self.transaction() as conn:
-            cursor = await conn.execute(
-                "INSERT OR IGNORE INTO messages (call_id, to_e164, department, template, "
-                "language, dedup_key, state, not_before, expires_at, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-                (
-                    call_id,
-                    to_e164,
-                    department,
-                    template,
-                    language,
-                    dedup_key,
-                    ts(not_before),
-                    ts(expires_at),
-                    ts(now),
-                    ts(now),
-                ),
-            )
-            return cursor.lastrowid if cursor.rowcount == 1 else None
+        cursor = await self.write_one(
+            "INSERT OR IGNORE INTO messages (call_id, to_e164, department, template, "
+            "language, dedup_key, state, not_before, expires_at, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+            (
+                call_id,
+                to_e164,
+                department,
+                template,
+                language,
+                dedup_key,
+                ts(not_before),
+                ts(expires_at),
+                ts(now),
+                ts(now),
+            ),
+        )
+        return cursor.lastrowid if cursor.rowcount == 1 else None
 
     async def claim_due(self, now: datetime, limit: int = 10) -> list[Message]:
         """Move due messages to `sending` (attempts + 1) and return them, committed."""
@@ -340,9 +344,21 @@ class Store:
     # --- policy look-ups -------------------------------------------------------------
 
     async def is_opted_out(self, number_e164: str) -> bool:
+        """True for a number that said STOP, in clear or erased (kept as its token)."""
+        token = await self.erased_token(number_e164)
         return bool(
-            await self.fetchone("SELECT 1 FROM opt_outs WHERE number_e164 = ?", (number_e164,))
+            await self.fetchone(
+                "SELECT 1 FROM opt_outs WHERE number_e164 IN (?, ?)", (number_e164, token)
+            )
         )
+
+    async def erased_token(self, number_e164: str) -> str:
+        """What an erased opt-out keeps of a number: a keyed hash (the site's salt), so
+        the person is never texted again though the number is no longer stored."""
+        if self._salt is None:
+            self._salt = str(await self.scalar("SELECT value FROM meta WHERE key = 'optout_salt'"))
+        digest = hmac.new(self._salt.encode(), number_e164.encode(), hashlib.sha256)
+        return "erased:" + digest.hexdigest()
 
     async def set_opt_out(self, number_e164: str, keyword: str, origin: str, now: datetime) -> None:
         async with self.transaction() as conn:
@@ -394,6 +410,58 @@ class Store:
                 (from_e164, body, ts(received_at), sender, kind),
             )
             return int(cursor.lastrowid or 0)
+
+    # --- technician actions (ringback outbox), safe while the daemon runs ------------
+
+    async def retry_message(self, message_id: int, expires_at: datetime, now: datetime) -> str:
+        """A failed or unknown text back to `retry_wait`, due now. Returns the state it
+        was in; nothing changes unless that state was failed or unknown."""
+        return await self._technician(
+            message_id,
+            ("failed", "unknown"),
+            "UPDATE messages SET state = 'retry_wait', not_before = ?, updated_at = ?, "
+            "expires_at = MAX(expires_at, ?), last_error = 'retry asked by a technician' "
+            "WHERE id = ? AND state IN ('failed','unknown')",
+            (ts(now), ts(now), ts(expires_at), message_id),
+            "retry_requested",
+            now,
+        )
+
+    async def cancel_message(self, message_id: int, now: datetime) -> str:
+        """A text not sent yet (pending, retry_wait) or of unknown fate to `suppressed`.
+        Returns the state it was in; nothing changes for any other state."""
+        return await self._technician(
+            message_id,
+            ("pending", "retry_wait", "unknown"),
+            "UPDATE messages SET state = 'suppressed', updated_at = ?, "
+            "last_error = 'cancelled by a technician' "
+            "WHERE id = ? AND state IN ('pending','retry_wait','unknown')",
+            (ts(now), message_id),
+            "cancelled",
+            now,
+        )
+
+    async def _technician(
+        self,
+        message_id: int,
+        allowed: tuple[str, ...],
+        update: str,
+        params: Row,
+        result: str,
+        now: datetime,
+    ) -> str:
+        async with self.transaction() as conn:
+            row = await self.fetchone("SELECT state FROM messages WHERE id = ?", (message_id,))
+            if not row:
+                return ""
+            if row[0] in allowed:
+                await conn.execute(update, params)
+                await conn.execute(
+                    "INSERT INTO attempts (message_id, sender, started_at, finished_at, result, "
+                    "detail) VALUES (?, NULL, ?, ?, ?, 'ringback outbox')",
+                    (message_id, ts(now), ts(now), result),
+                )
+            return str(row[0])
 
     async def message_counts(self) -> dict[str, int]:
         counts = dict.fromkeys((s.value for s in MessageState), 0)

@@ -142,13 +142,14 @@ async def test_migration_keeps_a_backup(tmp_path: Path, monkeypatch: pytest.Monk
         await old.insert_call(call("2026-11-23 10:00"), "+15145550123", NOW)
     newer = (*MIGRATIONS, "CREATE TABLE reports (id INTEGER PRIMARY KEY)")
     monkeypatch.setattr(store_module, "MIGRATIONS", newer)
-    (tmp_path / "ringback.db.schema1.bak").write_bytes(b"an earlier backup")
+    current = len(MIGRATIONS)
+    (tmp_path / f"ringback.db.schema{current}.bak").write_bytes(b"an earlier backup")
     async with Store(path) as migrated:
         assert await migrated.scalar("PRAGMA user_version") == len(newer)
         assert await migrated.scalar("SELECT COUNT(*) FROM calls") == 1
-    assert (tmp_path / "ringback.db.schema1.bak").read_bytes() == b"an earlier backup"
-    backup = tmp_path / "ringback.db.schema1.1.bak"
-    assert row(backup, "PRAGMA user_version") == (1,)
+    assert (tmp_path / f"ringback.db.schema{current}.bak").read_bytes() == b"an earlier backup"
+    backup = tmp_path / f"ringback.db.schema{current}.1.bak"
+    assert row(backup, "PRAGMA user_version") == (current,)
     assert row(backup, "SELECT COUNT(*) FROM calls") == (1,)
 
 
