@@ -10,6 +10,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from agent import __version__
 
@@ -74,7 +75,55 @@ def build_parser() -> argparse.ArgumentParser:
     send_test.add_argument("--to", required=True, help="destination number")
     send_test.add_argument("--sender", default=None, help="only this sender (by name)")
     _config_arg(send_test)
+    _ops_commands(sub)
     return parser
+
+
+def _ops_commands(sub: Any) -> None:
+    """The technician's tools: install, uninstall, doctor, outbox, purge."""
+    install = sub.add_parser("install", help="install the service (as root; idempotent)")
+    install.add_argument("--root", type=Path, default=None, help="stage into DIR instead")
+    install.add_argument(
+        "--secret",
+        action="append",
+        metavar="NAME.FIELD",
+        help="store a secret as a credential file (value: one line of stdin, or prompted)",
+    )
+    install.add_argument("--no-enable", action="store_true", help="do not enable the unit")
+
+    uninstall = sub.add_parser("uninstall", help="remove the service (keeps data)")
+    uninstall.add_argument("--root", type=Path, default=None, help="the staged DIR")
+    uninstall.add_argument(
+        "--purge", action="store_true", help="also erase config, credentials, database, user"
+    )
+
+    doctor = sub.add_parser("doctor", help="check everything ringback needs, one line each")
+    _config_arg(doctor)
+    doctor.add_argument("--json", action="store_true")
+    doctor.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds per PBX/sender check (default 10)"
+    )
+
+    outbox = sub.add_parser("outbox", help="see and act on queued, failed and unknown texts")
+    _config_arg(outbox)
+    actions = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="open and stuck texts, newest first")
+    listing.add_argument("--state", action="append", help="only this state (repeatable)")
+    listing.add_argument("--limit", type=int, default=50)
+    for name, text in (
+        ("show", "one text and its attempts"),
+        ("retry", "send a failed or unknown text again, now"),
+        ("cancel", "withdraw a queued or unknown text"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("id", type=int)
+    for action in (listing, actions.choices["show"]):
+        action.add_argument("--json", action="store_true")
+        action.add_argument("--full", action="store_true", help="full phone numbers")
+
+    purge = sub.add_parser("purge", help="erase one person's data now (right to erasure)")
+    _config_arg(purge)
+    purge.add_argument("--number", required=True, help="the person's phone number")
 
 
 def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
@@ -88,6 +137,11 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "status": commands.cmd_status,
         "sms-preview": commands.cmd_sms_preview,
         "send-test": commands.cmd_send_test,
+        "install": commands.cmd_install,
+        "uninstall": commands.cmd_uninstall,
+        "doctor": commands.cmd_doctor,
+        "outbox": commands.cmd_outbox,
+        "purge": commands.cmd_purge,
     }
 
 

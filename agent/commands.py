@@ -118,3 +118,42 @@ async def _send_test(loaded: LoadedConfig, to: str, only: str | None, wait: floa
         code, text = await send_test(SenderChain(senders), e164, only, body)
     print(text)
     return code
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    from agent.install import cmd_install as install
+
+    return install(args)
+
+
+def cmd_uninstall(args: argparse.Namespace) -> int:
+    from agent.install import cmd_uninstall as uninstall
+
+    return uninstall(args)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from agent.doctor import cmd_doctor as doctor
+
+    return doctor(args)
+
+
+def _load_for_tools(path: object) -> LoadedConfig | None:
+    from agent.doctor import use_installed_credentials
+
+    use_installed_credentials(resolve_path(path))  # type: ignore[arg-type]
+    return load_or_report(path)
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    from agent.outbox_cli import cmd_outbox as outbox
+
+    loaded = _load_for_tools(args.config)
+    return 2 if loaded is None else outbox(args, loaded)
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from agent.retention import cmd_purge as purge
+
+    loaded = _load_for_tools(args.config)
+    return 2 if loaded is None else purge(args.number, loaded)

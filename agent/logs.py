@@ -2,12 +2,19 @@
 
 Under systemd (`$JOURNAL_STREAM` set) each line starts with a `<N>` syslog priority
 that journald maps to its own levels, and carries no timestamp (journald adds one).
+Elsewhere: `HH:MM:SS LEVEL logger: message`.
+
+The level comes from `logging.level` in the config; `--verbose` forces debug and stays
+in force when the daemon re-applies the config's level. At INFO and above, any E.164
+number that slipped into a message is masked (all but the last two digits), a safety
+net behind the masking each log call already does; DEBUG keeps them whole.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 
 _PRIORITY = {
@@ -17,9 +24,22 @@ _PRIORITY = {
     logging.ERROR: 3,
     logging.CRITICAL: 2,
 }
+_E164 = re.compile(r"\+[1-9]\d{6,14}\b")
+_verbose = False
 
 
-class JournalFormatter(logging.Formatter):
+def mask_numbers(text: str) -> str:
+    """Like `agent.numbers.mask` (not imported: phonenumbers is slow to load)."""
+    return _E164.sub(lambda m: "•" * (len(m.group(0)) - 2) + m.group(0)[-2:], text)
+
+
+class PlainFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return mask_numbers(text) if record.levelno >= logging.INFO else text
+
+
+class JournalFormatter(PlainFormatter):
     def format(self, record: logging.LogRecord) -> str:
         priority = _PRIORITY.get(record.levelno, 6)
         text = super().format(record)
@@ -27,15 +47,17 @@ class JournalFormatter(logging.Formatter):
 
 
 def setup(level: str = "info", verbose: bool = False) -> None:
+    global _verbose  # noqa: PLW0603 (the one process-wide switch of --verbose)
+    _verbose = _verbose or verbose
     handler = logging.StreamHandler(sys.stderr)
     if os.environ.get("JOURNAL_STREAM"):
         handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+            PlainFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else getattr(logging, level.upper(), logging.INFO))
+    root.setLevel(logging.DEBUG if _verbose else getattr(logging, level.upper(), logging.INFO))
     for noisy in ("aiosqlite", "asyncio", "aiohttp.access", "httpx", "httpcore", "panoramisk"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

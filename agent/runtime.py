@@ -24,6 +24,7 @@ from agent.dispatcher import Dispatcher
 from agent.errors import RingbackError
 from agent.model import CallRecord, Health, HealthState
 from agent.pipeline import Accepted, Pipeline
+from agent.retention import retention_loop
 from agent.store import Store
 from drivers.base import Sender, SenderContext, SiteContext, Source, utc_now
 from drivers.senders import SENDERS
@@ -64,6 +65,7 @@ class Runtime:
         self._group: asyncio.TaskGroup | None = None
         self.dispatcher: Dispatcher | None = None
         self.chain = SenderChain([])
+        self._retention: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
         settings = self.loaded.settings
@@ -80,6 +82,10 @@ class Runtime:
             self.pipeline.wake = self.dispatcher.wake
             self._group = await self._stack.enter_async_context(asyncio.TaskGroup())
             self._group.create_task(self.dispatcher.run(), name="dispatcher")
+            self._retention = self._group.create_task(
+                retention_loop(self.store, settings.storage.retention_days, self.clock),
+                name="retention",
+            )
             for cfg in settings.pbx:
                 state = SourceState(SOURCES[cfg.type].load()(cfg, self.site))
                 state.task = self._group.create_task(self._pump(state), name=f"source:{cfg.name}")
@@ -97,6 +103,8 @@ class Runtime:
 
     async def stop(self) -> None:
         """Front to back: sources first, then the dispatcher, under the deadline."""
+        if self._retention is not None:
+            self._retention.cancel()
         for state in self.sources:
             if state.task is not None:
                 state.task.cancel()

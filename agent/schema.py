@@ -92,4 +92,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX replies_from ON replies (from_e164, received_at);
     """,
+    # 2: site facts (the salt of erased opt-outs); when each call was anonymised
+    """
+    CREATE TABLE meta (
+        key             TEXT PRIMARY KEY,
+        value           TEXT NOT NULL
+    );
+    INSERT INTO meta (key, value) VALUES ('optout_salt', lower(hex(randomblob(32))));
+    ALTER TABLE calls ADD COLUMN anonymised_at TEXT;
+    ALTER TABLE messages ADD COLUMN anonymised_at TEXT;
+    """,
 )

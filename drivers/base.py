@@ -109,12 +109,29 @@ class DriverEntry:
     # Sources only: "package.module:function" called as function(data: bytes, config,
     # site) -> Iterable[CallRecord], the offline parse behind `ringback replay`.
     replay: str | None = None
+    # "package.module:function" called as `await function(config, site, limit)` by
+    # `ringback doctor`: one short check with the driver's own connection code, bounded
+    # by `limit` seconds, returning a `DoctorResult`. It raises nothing.
+    doctor: str | None = None
 
     def load(self) -> Callable[..., Any]:
         return _import(self.factory)
 
     def load_replay(self) -> Callable[..., Any] | None:
         return _import(self.replay) if self.replay else None
+
+    def load_doctor(self) -> Callable[..., Awaitable[DoctorResult]] | None:
+        return _import(self.doctor) if self.doctor else None
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorResult:
+    """What a driver's doctor check found: `message` says what was seen, `hint` how to
+    fix it when `ok` is False. Neither ever holds a secret or a full phone number."""
+
+    ok: bool
+    message: str
+    hint: str = ""
 
 
 def _import(ref: str) -> Callable[..., Any]:

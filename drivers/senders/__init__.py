@@ -8,7 +8,17 @@ from drivers.senders.webhook_config import WebhookConfig
 
 SENDERS: dict[str, DriverEntry] = {
     "log": DriverEntry(LogConfig, "drivers.senders.log:LogSender"),
-    "gsm": DriverEntry(GsmConfig, "drivers.senders.gsm.sender:GsmSender"),
-    "twilio": DriverEntry(TwilioConfig, "drivers.senders.twilio:TwilioSender"),
-    "webhook": DriverEntry(WebhookConfig, "drivers.senders.webhook:WebhookSender"),
+    "gsm": DriverEntry(
+        GsmConfig, "drivers.senders.gsm.sender:GsmSender", doctor="drivers.senders.gsm.doctor:check"
+    ),
+    "twilio": DriverEntry(
+        TwilioConfig,
+        "drivers.senders.twilio:TwilioSender",
+        doctor="drivers.senders.cloud_doctor:check_twilio",
+    ),
+    "webhook": DriverEntry(
+        WebhookConfig,
+        "drivers.senders.webhook:WebhookSender",
+        doctor="drivers.senders.cloud_doctor:check_webhook",
+    ),
 }

@@ -10,11 +10,13 @@ SOURCES: dict[str, DriverEntry] = {
         AsteriskConfig,
         "drivers.sources.asterisk.source:AsteriskSource",
         replay="drivers.sources.asterisk.replay:replay",
+        doctor="drivers.sources.asterisk.doctor:check",
     ),
     "replay": DriverEntry(ReplayConfig, "drivers.sources.replay.source:ReplaySource"),
     "smdr": DriverEntry(
         SmdrConfig,
         "drivers.sources.smdr.source:SmdrSource",
         replay="drivers.sources.smdr.replay:replay",
+        doctor="drivers.sources.smdr.doctor:check",
     ),
 }
