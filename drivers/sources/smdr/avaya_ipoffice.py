@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from agent.model import CallRecord, Direction, Outcome
-from drivers.sources.smdr.clock import make_date, parse_clock, to_utc
+from drivers.sources.smdr.clock import make_date, to_utc
 from drivers.sources.smdr.parsing import (
     CONTINUATION,
     IGNORED,
@@ -29,11 +29,12 @@ from drivers.sources.smdr.parsing import (
     hms_seconds,
     int_field,
     strip_host,
+    to_record,
 )
 
 MIN_FIELDS = 17
 MAX_PENDING = 5000
-_START = re.compile(r"^(\d{4})/(\d{2})/(\d{2}) (\d{2}:\d{2}:\d{2})$")
+_START = re.compile(r"^(\d{4})/(\d{2})/(\d{2}) (\d{2}):(\d{2}):(\d{2})$")
 
 
 @dataclass(slots=True)
@@ -61,10 +62,10 @@ class Segment:
 def read_segment(line: str, ctx: ParseContext) -> Segment | None:
     """The record's fields, or None for a header line. Raises BadLine."""
     fields = line.split(",")
-    if fields[0].strip().lower() == "call start":
-        return None
     start = _START.match(fields[0])
     if not start:
+        if fields[0].strip().lower() == "call start":
+            return None
         raise BadLine("line_garbled", "does not start with a YYYY/MM/DD HH:MM:SS call start")
     if len(fields) < MIN_FIELDS:
         raise BadLine("line_truncated", f"{len(fields)} fields, at least {MIN_FIELDS} expected")
@@ -73,7 +74,7 @@ def read_segment(line: str, ctx: ParseContext) -> Segment | None:
         raise BadLine("field_impossible", f"direction {direction!r} is neither I nor O")
     return Segment(
         start_text=fields[0],
-        started_at=_start_utc(fields[0], start, ctx),
+        started_at=_start_utc(start, ctx),
         connected=hms_seconds(fields[1], "connected time"),
         ring=float(int_field(fields[2], "ring time")),
         hold_park=int_field(fields[15] or "0", "hold") + int_field(fields[16] or "0", "park"),
@@ -87,20 +88,13 @@ def read_segment(line: str, ctx: ParseContext) -> Segment | None:
     )
 
 
-_utc_cache: dict[tuple[str, object], datetime] = {}
-
-
-def _start_utc(text: str, start: re.Match[str], ctx: ParseContext) -> datetime:
-    """Call Start -> UTC, memoised: every segment of a call repeats it (bounded)."""
-    key = (text, ctx.tz)
-    cached = _utc_cache.get(key)
-    if cached is None:
-        day = make_date(int(start[1]), int(start[2]), int(start[3]))
-        cached = to_utc(day, parse_clock(start[4]), ctx.tz)
-        if len(_utc_cache) > 1024:
-            _utc_cache.clear()
-        _utc_cache[key] = cached
-    return cached
+def _start_utc(start: re.Match[str], ctx: ParseContext) -> datetime:
+    """Call Start (matched by `_START`) -> UTC. Raises BadLine."""
+    year, month, mday, hour, minute, second = map(int, start.groups())
+    day = make_date(year, month, mday)
+    if hour > 23 or minute > 59 or second > 59:
+        raise BadLine("field_impossible", f"time {start[0][11:]!r} out of range")
+    return to_utc(day, (hour, minute, second), ctx.tz)
 
 
 def _person(device: str, ctx: ParseContext) -> bool:
@@ -151,10 +145,15 @@ def call_facts(segments: list[Segment], ctx: ParseContext, complete: bool) -> Ca
         outcome, who = inbound_outcome(segments, ctx)
         if not complete and outcome is not Outcome.ANSWERED:
             outcome = Outcome.UNKNOWN  # the last record never came: do not guess
-    talk = first.connected if len(segments) == 1 else sum(s.connected for s in segments)
+    if len(segments) == 1:
+        ring, talk, other = first.ring, first.connected, first.hold_park
+    else:
+        ring = sum(s.ring for s in segments)
+        talk = sum(s.connected for s in segments)
+        other = sum(s.hold_park for s in segments)
     if direction is not Direction.INBOUND and talk <= 0:
         outcome = Outcome.MISSED
-    extensions = tuple(dict.fromkeys(d[1:] for s in segments for d, _ in s.parties if d[:1] == "E"))
+    extensions = [d[1:] for s in segments for d, _ in s.parties if d[:1] == "E"]
     stamp = first.start_text.replace("/", "").replace(" ", "T").replace(":", "")
     return CallFacts(
         call_id=f"ipo-{first.call_id}-{stamp}",
@@ -163,11 +162,11 @@ def call_facts(segments: list[Segment], ctx: ParseContext, complete: bool) -> Ca
         outcome=outcome,
         caller=first.caller,
         dialed=first.called,
-        ring_seconds=first.ring if len(segments) == 1 else sum(s.ring for s in segments),
+        ring_seconds=ring,
         talk_seconds=talk,
-        other_seconds=sum(s.hold_park for s in segments) if len(segments) > 1 else first.hold_park,
+        other_seconds=other,
         answered_by=who,
-        extensions=extensions,
+        extensions=tuple(dict.fromkeys(extensions)),
     )
 
 
@@ -192,7 +191,10 @@ class IpOfficeParser(LineParser):
         if seg is None:
             return []
         key = (seg.call_id, seg.start_text)
-        first_seen, segments = self._pending.pop(key, (received_at, []))
+        held = self._pending.pop(key, None) if self._pending else None
+        if held is None and not seg.more:  # most calls: one record, nothing held
+            return [self._emit([seg], received_at, complete=True)]
+        first_seen, segments = held or (received_at, [])
         segments.append(seg)
         if seg.more:
             self._pending[key] = (first_seen, segments)
@@ -219,7 +221,7 @@ class IpOfficeParser(LineParser):
         return out
 
     def _emit(self, segments: list[Segment], now: datetime, *, complete: bool) -> CallRecord:
-        parsed = finish(self.ctx, call_facts(segments, self.ctx, complete), now)
-        self.notes.extend(parsed.notes)
-        assert parsed.record is not None
-        return parsed.record
+        record, notes = to_record(self.ctx, call_facts(segments, self.ctx, complete), now)
+        if notes:
+            self.notes.extend(notes)
+        return record

@@ -43,10 +43,28 @@ def full_year(two_digits: int, received_at: datetime) -> int:
     return year - 100 if year > received_at.year + 1 else year
 
 
+# The site's UTC offset for each local (zone, date, hour) seen. A zone lookup costs
+# more than the rest of a record's time handling, and calls arrive in the same few
+# hours; zones change offset on the hour, so one offset serves a whole local hour.
+# An hour whose first and last second disagree is never cached (odd historical
+# transitions). Bounded: cleared when full.
+_offsets: dict[tuple[tzinfo, int, int, int, int], timedelta] = {}
+_OFFSETS_MAX = 4096
+
+
 def to_utc(day: date, hms: tuple[int, int, int], tz: tzinfo) -> datetime:
     """Local wall time at the site -> UTC (earlier instant when DST repeats an hour)."""
-    local = datetime(day.year, day.month, day.day, *hms, tzinfo=tz)
-    return local.astimezone(UTC)
+    year, month, mday, hour = day.year, day.month, day.day, hms[0]
+    offset = _offsets.get((tz, year, month, mday, hour))
+    if offset is None:
+        local = datetime(year, month, mday, *hms, tzinfo=tz)
+        first = local.replace(minute=0, second=0).utcoffset()
+        if first is None or first != local.replace(minute=59, second=59).utcoffset():
+            return local.astimezone(UTC)
+        if len(_offsets) >= _OFFSETS_MAX:
+            _offsets.clear()
+        _offsets[tz, year, month, mday, hour] = offset = first
+    return datetime(year, month, mday, *hms, tzinfo=UTC) - offset
 
 
 def make_date(year: int, month: int, day: int) -> date:

@@ -52,24 +52,28 @@ class Ingest:
         self._quiet: dict[str, int] = {}
 
     def lines(self, raws: list[bytes], received_at: datetime) -> list[CallRecord]:
+        """The calls finished by a batch of raw records; counters move once per batch
+        (a locked increment per line costs as much as decoding the line)."""
         out: list[CallRecord] = []
         if raws:
             self._counters.inc("lines", len(raws))
         for raw in raws:
             out.extend(self._line(raw, received_at))
-        return out
+        return self._count(out)
 
     def line(self, raw: bytes, received_at: datetime) -> list[CallRecord]:
         self._counters.inc("lines")
-        return self._line(raw, received_at)
+        return self._count(self._line(raw, received_at))
 
     def _line(self, raw: bytes, received_at: datetime) -> list[CallRecord]:
+        """One raw record -> the calls it finishes (not yet counted)."""
         try:
             text = raw.decode(self._encoding)
         except UnicodeDecodeError:
             self.bad("line_garbled", raw, f"not {self._encoding} text", received_at)
             return []
-        if _NOISE.search(text):
+        # printable ASCII holds no noise: the regex only for the other lines
+        if not (text.isascii() and text.isprintable()) and _NOISE.search(text):
             self.bad("line_garbled", raw, "control characters (noise or wrong baud rate?)",
                      received_at)  # fmt: skip
             return []
@@ -79,7 +83,9 @@ class Ingest:
             self.bad(err.reason, raw, err.detail, received_at)
             return []
         self._recent.append(False)
-        return self._count(records, received_at)
+        if self.parser.notes:
+            self._log_notes()
+        return records
 
     def flush(self, now: datetime, *, everything: bool = False) -> list[CallRecord]:
         records = self.parser.flush(now, everything=everything)
@@ -87,18 +93,21 @@ class Ingest:
             self._counters.inc("continuation_timeout", len(records))
             log.warning("smdr %s: %d call(s) emitted without their last record (timeout)",
                         self._config.name, len(records))  # fmt: skip
-        return self._count(records, now)
+        if self.parser.notes:
+            self._log_notes()
+        return self._count(records)
 
-    def _count(self, records: list[CallRecord], received_at: datetime) -> list[CallRecord]:
+    def _count(self, records: list[CallRecord]) -> list[CallRecord]:
         if records:
             self._counters.inc("records", len(records))
-        if self.parser.notes:
-            for note in self.parser.notes:
-                self._counters.inc(note)
-                log.warning("smdr %s: %s: the PBX clock is ahead of ours; record pulled back "
-                            "to the receive time", self._config.name, note)  # fmt: skip
-            self.parser.notes.clear()
         return records
+
+    def _log_notes(self) -> None:
+        for note in self.parser.notes:
+            self._counters.inc(note)
+            log.warning("smdr %s: %s: the PBX clock is ahead of ours; record pulled back "
+                        "to the receive time", self._config.name, note)  # fmt: skip
+        self.parser.notes.clear()
 
     def bad(self, reason: str, raw: bytes, detail: str, at: datetime) -> None:
         """Count, log and keep one bad raw record."""

@@ -59,6 +59,8 @@ class DeviceRoles:
 
     def role(self, *ids: str | None) -> Outcome | None:
         """ABANDONED_IVR if any id is an auto-attendant, VOICEMAIL if a mailbox."""
+        if self._aa is None and self._vm is None:
+            return None  # no roles configured: asked per party on the hot path
         present = [i for i in ids if i]
         if self._aa and any(self._aa.match(i) for i in present):
             return Outcome.ABANDONED_IVR
@@ -80,10 +82,12 @@ class ParseContext:
     config: SmdrConfig
     tz: tzinfo
     roles: DeviceRoles
+    clock_tolerance: timedelta  # config.clock_tolerance_seconds, built once
 
     @classmethod
     def build(cls, config: SmdrConfig, tz: tzinfo) -> ParseContext:
-        return cls(config, tz, DeviceRoles(config.voicemail, config.auto_attendant))
+        roles = DeviceRoles(config.voicemail, config.auto_attendant)
+        return cls(config, tz, roles, timedelta(seconds=config.clock_tolerance_seconds))
 
 
 @dataclass(slots=True)
@@ -112,21 +116,33 @@ class CallFacts:
 
 def finish(ctx: ParseContext, facts: CallFacts, received_at: datetime) -> ParsedLine:
     """Build the line result and its `CallRecord` (short-abandon and clock checks)."""
+    record, notes = to_record(ctx, facts, received_at)
+    return ParsedLine(facts.classification, facts.caller, facts.dialed, record, notes)
+
+
+def to_record(
+    ctx: ParseContext, facts: CallFacts, received_at: datetime
+) -> tuple[CallRecord, tuple[str, ...]]:
+    """The `CallRecord` and the notes (`time_in_future`) of `finish`, without the line
+    result: what `feed()` needs."""
     ended = facts.ended_at or facts.started_at + timedelta(
         seconds=facts.ring_seconds + facts.talk_seconds + facts.other_seconds
     )
     started = facts.started_at
     notes: tuple[str, ...] = ()
-    if ended - received_at > timedelta(seconds=ctx.config.clock_tolerance_seconds):
+    if ended - received_at > ctx.clock_tolerance:
         shift = ended - received_at  # a finished call cannot end in the future
         started, ended, notes = started - shift, received_at, ("time_in_future",)
+    outcome = facts.outcome
+    if outcome is Outcome.MISSED:  # only a missed call can be a short abandon
+        outcome = short_abandon(ctx, outcome, facts.ring_seconds)
     record = CallRecord(
         source=ctx.config.name,
         call_id=facts.call_id,
         started_at=started,
         ended_at=ended,
         direction=facts.direction,
-        outcome=short_abandon(ctx, facts.outcome, facts.ring_seconds),
+        outcome=outcome,
         caller_raw=facts.caller or "",
         caller_name=facts.caller_name or None,
         dialed=facts.dialed or None,
@@ -135,7 +151,7 @@ def finish(ctx: ParseContext, facts: CallFacts, received_at: datetime) -> Parsed
         answered_by=facts.answered_by,
         extensions=facts.extensions,
     )
-    return ParsedLine(facts.classification, facts.caller, facts.dialed, record, notes)
+    return record, notes
 
 
 def short_abandon(ctx: ParseContext, outcome: Outcome, ring_seconds: float) -> Outcome:
