@@ -102,4 +102,21 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE calls ADD COLUMN anonymised_at TEXT;
     ALTER TABLE messages ADD COLUMN anonymised_at TEXT;
     """,
+    # 3: staffing alerts and daily digests sent to managers (last one per department
+    # survives restarts, so the once-per-period rule holds across them)
+    """
+    CREATE TABLE alerts (
+        id              INTEGER PRIMARY KEY,
+        kind            TEXT NOT NULL,
+        department      TEXT NOT NULL,
+        dedup_key       TEXT NOT NULL UNIQUE,
+        fired_at        TEXT NOT NULL,
+        missed          INTEGER,
+        usual           REAL,
+        score           REAL,
+        body            TEXT NOT NULL,
+        webhook_state   TEXT
+    );
+    CREATE INDEX alerts_last ON alerts (kind, department, fired_at);
+    """,
 )
