@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from agent.daemon import Daemon
 
 log = logging.getLogger(__name__)
+http_log = logging.getLogger(__name__ + ".http")
 
 OPEN_ON_LOOPBACK = frozenset({"/livez", "/healthz"})
 IDLE_SECONDS = 15.0
@@ -100,8 +101,13 @@ class StatusServer:
         if not config.loopback and (not self._token_required or tls is None):
             log.error("status API refused to listen on %s without token and TLS", config.listen)
             return
+        http_log.addFilter(self._one_line)
         self._runner = web.AppRunner(
-            self._app(), handle_signals=False, access_log=None, keepalive_timeout=IDLE_SECONDS
+            self._app(),
+            handle_signals=False,
+            access_log=None,
+            keepalive_timeout=IDLE_SECONDS,
+            logger=http_log,
         )
         await self._runner.setup()
         site = web.TCPSite(
@@ -119,6 +125,21 @@ class StatusServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        http_log.removeFilter(self._one_line)
+
+    def _one_line(self, record: logging.LogRecord) -> bool:
+        """aiohttp logs a malformed request (a header too long, garbage) with a
+        traceback at ERROR: make it one WARNING line naming the error class (its text
+        may quote the client's bytes, a token included) and count it."""
+        if record.exc_info and record.exc_info[1] is not None:
+            self.rejected.inc("bad_request")
+            record.msg, record.args = (
+                "bad HTTP request refused: %s",
+                (type(record.exc_info[1]).__name__,),
+            )
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
 
     # --- the guard: auth first, then bad input mapped to JSON 4xx -------------------
 
