@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,29 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--keep", action="store_true", help="keep running with the status API up until Ctrl-C"
     )
+    demo.add_argument(
+        "--history",
+        action="store_true",
+        help="instead: generate two years of a dealership's calls and print their report",
+    )
+    demo.add_argument(
+        "--html", type=Path, default=None, help="with --history: also write the HTML report here"
+    )
+
+    report = sub.add_parser("report", help="missed calls by department, hour, day, week, menu")
+    _config_arg(report)
+    report.add_argument(
+        "--since",
+        type=date.fromisoformat,
+        default=None,
+        help="first day (YYYY-MM-DD, site time; default: 52 weeks before --until)",
+    )
+    report.add_argument(
+        "--until", type=date.fromisoformat, default=None, help="last day, included (default: today)"
+    )
+    report.add_argument("--department", default=None, help="only this department")
+    report.add_argument("--format", choices=("text", "csv", "json", "html"), default="text")
+    report.add_argument("-o", "--output", type=Path, default=None, help="write to this file")
 
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("path", nargs="?", type=Path, default=None)
@@ -132,6 +156,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
     return {
         "run": commands.cmd_run,
         "demo": commands.cmd_demo,
+        "report": commands.cmd_report,
         "check-config": commands.cmd_check_config,
         "replay": commands.cmd_replay,
         "status": commands.cmd_status,

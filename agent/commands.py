@@ -20,7 +20,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from agent.demo import run_demo
 
+    if args.history:
+        from agent.report_demo import run_history_demo
+
+        return run_history_demo(args.html)
     return run_demo(speed=args.speed, keep=args.keep)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from agent.report import run_report
+
+    return run_report(
+        args.config, args.since, args.until, args.department, args.format, args.output
+    )
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

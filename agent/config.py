@@ -38,6 +38,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from agent.alerts import AlertsConfig
 from agent.config_errors import format_errors, yaml_problem
 from agent.departments import DepartmentsConfig
 from agent.errors import ConfigError
@@ -248,6 +249,7 @@ class Settings(BaseSettings):
     status: StatusConfig = Field(default_factory=StatusConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     @field_validator("pbx")
     @classmethod
@@ -275,6 +277,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _templates_known(self) -> Self:
         self.departments.check_against(self.site)
+        self.alerts.check_departments(set(self.departments.by_name()))
         return self
 
     @classmethod

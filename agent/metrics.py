@@ -80,6 +80,9 @@ async def render_metrics(daemon: Daemon, rejected: dict[str, int] | None = None)
                 for k, v in sorted(daemon.runtime.pipeline.counters.snapshot().items())
             ],
         )
+        if daemon.runtime.alerts is not None:
+            for family in daemon.runtime.alerts.metric_families():
+                out.family(*family)
     out.family(
         "ringback_status_api_rejected_total",
         "counter",

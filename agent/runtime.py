@@ -18,6 +18,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
+from agent.alerts_watch import AlertWatcher
 from agent.chain import SenderChain
 from agent.config import LoadedConfig
 from agent.dispatcher import Dispatcher
@@ -66,6 +67,7 @@ class Runtime:
         self.dispatcher: Dispatcher | None = None
         self.chain = SenderChain([])
         self._retention: asyncio.Task[None] | None = None
+        self.alerts: AlertWatcher | None = None
 
     async def __aenter__(self) -> Self:
         settings = self.loaded.settings
@@ -86,6 +88,9 @@ class Runtime:
                 retention_loop(self.store, settings.storage.retention_days, self.clock),
                 name="retention",
             )
+            if settings.alerts.enabled:
+                self.alerts = AlertWatcher(settings, self.store, self.clock, self.dispatcher.wake)
+                self._group.create_task(self.alerts.run(), name="alerts")
             for cfg in settings.pbx:
                 state = SourceState(SOURCES[cfg.type].load()(cfg, self.site))
                 state.task = self._group.create_task(self._pump(state), name=f"source:{cfg.name}")
@@ -105,6 +110,8 @@ class Runtime:
         """Front to back: sources first, then the dispatcher, under the deadline."""
         if self._retention is not None:
             self._retention.cancel()
+        if self.alerts is not None:
+            self.alerts.stop()
         for state in self.sources:
             if state.task is not None:
                 state.task.cancel()

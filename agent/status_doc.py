@@ -111,6 +111,8 @@ async def status_document(daemon: Daemon) -> dict[str, Any]:
         doc["pipeline"] = runtime.pipeline.counters.snapshot()
         cap = runtime.pipeline.global_cap_hit_at
         doc["alerts"]["global_cap_hit_at"] = iso(cap)
+        if runtime.alerts is not None:
+            doc["alerts"]["staffing"] = runtime.alerts.status()
         last = runtime.dispatcher.last_error if runtime.dispatcher else None
         doc["last_send_error"] = (
             {k: iso(v) if isinstance(v, datetime) else v for k, v in last.items()} if last else None
