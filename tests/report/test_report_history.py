@@ -1,0 +1,145 @@
+"""Known answers in generated histories: the storm day, the season shift, the peak,
+and every format of the same report (HTML parses and holds every section)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import date, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from agent.history import HistorySpec, dealership_history, write_history, write_history_file
+from agent.report import Report, build_report, render
+from agent.report_data import SITE
+from agent.report_score import season_shift, worst_days
+
+END = date(2026, 11, 29)  # a Sunday
+
+
+@pytest.fixture(scope="module")
+def two_years(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HistorySpec, Report]]:
+    spec = dealership_history(END, days=728, calls_per_day=40.0, seed=3)
+    path = tmp_path_factory.mktemp("history") / "ringback.db"
+    write_history_file(str(path), spec)
+    conn = sqlite3.connect(path)
+    rep = build_report(
+        conn, site="Garage", timezone=spec.timezone, since=END - timedelta(days=363), until=END
+    )
+    conn.close()
+    yield spec, rep
+
+
+def test_generator_is_deterministic_and_service_heavy(tmp_path: Path) -> None:
+    """Same spec, same rows; Service takes about 80 % of the calls."""
+    spec = dealership_history(END, days=21, calls_per_day=60.0, seed=11)
+    dumps = []
+    for name in ("a.db", "b.db"):
+        conn = sqlite3.connect(tmp_path / name, isolation_level=None)
+        facts = write_history(conn, spec)
+        dumps.append(list(conn.execute("SELECT * FROM calls ORDER BY id")))
+        conn.close()
+    assert dumps[0] == dumps[1]
+    assert 0.74 < facts.by_department["service"] / facts.calls < 0.86
+
+
+def test_storm_monday_is_the_worst_day(two_years: tuple[HistorySpec, Report]) -> None:
+    """The storm Monday tops the site's worst days, scored against other Mondays."""
+    spec, rep = two_years
+    worst = rep.section(SITE).worst
+    assert worst and worst[0].day == spec.storm_day
+    assert worst[0].score >= 3.5 and worst[0].day.weekday() == 0
+
+
+def test_season_shift_found(two_years: tuple[HistorySpec, Report]) -> None:
+    """The tyre rushes of the last 52 weeks came 3 weeks later than the year before;
+    the week-by-week comparison says so for Service and the site."""
+    _, rep = two_years
+    for name in (SITE, "service"):
+        shift = rep.section(name).shift
+        assert shift is not None and shift.weeks == 3, name
+
+
+def test_heat_map_peaks_where_the_story_says(two_years: tuple[HistorySpec, Report]) -> None:
+    """Service loses most calls on Monday mornings, Parts in the late afternoon,
+    Sales in the evening."""
+    _, rep = two_years
+    service = rep.section("service").scope.peak()
+    parts = rep.section("parts").scope.peak()
+    sales = rep.section("sales").scope.peak()
+    assert service is not None and (service[0], service[1]) in {(0, 8), (0, 9)}
+    assert parts is not None and parts[1] in (15, 16)
+    assert sales is not None and sales[1] >= 17
+
+
+def test_normal_mondays_are_not_worst_days() -> None:
+    """A flat history of Mondays with ordinary noise yields no worst day; the same
+    history with one storm Monday yields exactly that day."""
+    start = date(2026, 1, 5)
+    daily = {start + timedelta(days=7 * i): 50 + (i % 5) - 2 for i in range(20)}
+    assert worst_days(daily) == []
+    storm = start + timedelta(days=70)
+    daily[storm] = 95
+    assert [w.day for w in worst_days(daily)] == [storm]
+
+
+def test_season_shift_none_without_busy_weeks() -> None:
+    """Flat years have no busy weeks to line up: no shift is claimed."""
+    assert season_shift([100] * 52, [100] * 52) is None
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.tags: list[str] = []
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        for key, value in attrs:
+            if key == "id" and value:
+                self.ids.add(value)
+            if key in ("src", "href") and value:
+                self.urls.append(value)
+
+
+def test_html_is_self_contained_and_holds_every_section(
+    two_years: tuple[HistorySpec, Report],
+) -> None:
+    """The HTML parses, has the five blocks for the site and each department, inline
+    SVG charts, a viewport for phones and a print style, and nothing to fetch."""
+    _, rep = two_years
+    html = render(rep, "html")
+    parser = _Collector()
+    parser.feed(html)
+    parser.close()
+    for name in (SITE, "service", "sales", "parts"):
+        for block in ("dept", "totals", "heat", "worst", "weeks", "ivr"):
+            assert f"{block}-{name}" in parser.ids, f"{block}-{name}"
+    assert parser.tags.count("svg") == 2 * 4
+    assert "script" not in parser.tags and "link" not in parser.tags
+    assert parser.urls == []
+    assert 'name="viewport"' in html and "@media print" in html
+    assert "median absolute deviation" in html
+
+
+def test_text_csv_json_agree(two_years: tuple[HistorySpec, Report]) -> None:
+    """JSON, CSV and text carry the same totals and the explained rate and score."""
+    _, rep = two_years
+    doc = json.loads(render(rep, "json"))
+    site = doc["sections"][0]
+    assert doc["schema"] == "ringback.report/1" and site["name"] == SITE
+    missed = rep.section(SITE).scope.totals.missed
+    assert site["totals"]["missed_calls"] == missed
+    rows = list(csv.DictReader(io.StringIO(render(rep, "csv"))))
+    found = [r for r in rows if r["department"] == SITE and r["metric"] == "missed_calls"]
+    assert found and int(found[0]["value"]) == missed
+    text = render(rep, "text")
+    assert f"missed calls         {missed:>8}" in text
+    assert "short abandons" in text and "Worst days" in text
