@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from agent.model import CallRecord, Direction, Outcome
-from drivers.sources.smdr.clock import make_date, to_utc
+from drivers.sources.smdr.clock import hour_to_utc, make_date, to_utc
 from drivers.sources.smdr.parsing import (
     CONTINUATION,
     IGNORED,
@@ -88,13 +88,37 @@ def read_segment(line: str, ctx: ParseContext) -> Segment | None:
     )
 
 
+# Call Start -> UTC is split at the hour: records come in start order, so calls share
+# their local hour ("YYYY/MM/DD HH") with the ones before. Each hour is checked and
+# converted once (`_hours`, bounded); the "mm:ss" below it comes from a table of the
+# 3600 valid values. An hour whose UTC offset changes within it is never cached.
+_MM_SS = {f"{m:02}:{s:02}": timedelta(minutes=m, seconds=s) for m in range(60) for s in range(60)}
+_hours: dict[tuple[str, tzinfo], datetime] = {}
+
+
 def _start_utc(start: re.Match[str], ctx: ParseContext) -> datetime:
     """Call Start (matched by `_START`) -> UTC. Raises BadLine."""
+    text = start[0]
+    hour = _hours.get((text[:13], ctx.tz))
+    below = _MM_SS.get(text[14:])
+    if hour is None or below is None:
+        return _start_utc_first(start, ctx)
+    return hour + below
+
+
+def _start_utc_first(start: re.Match[str], ctx: ParseContext) -> datetime:
+    """The first Call Start seen in its local hour (or one not seen through the table)."""
     year, month, mday, hour, minute, second = map(int, start.groups())
     day = make_date(year, month, mday)
     if hour > 23 or minute > 59 or second > 59:
         raise BadLine("field_impossible", f"time {start[0][11:]!r} out of range")
-    return to_utc(day, (hour, minute, second), ctx.tz)
+    hour_start = hour_to_utc(day, hour, ctx.tz)
+    if hour_start is None:  # the offset changes within this hour
+        return to_utc(day, (hour, minute, second), ctx.tz)
+    if len(_hours) >= 4096:
+        _hours.clear()
+    _hours[start[0][:13], ctx.tz] = hour_start
+    return hour_start + timedelta(minutes=minute, seconds=second)
 
 
 def _person(device: str, ctx: ParseContext) -> bool:

@@ -52,19 +52,36 @@ _offsets: dict[tuple[tzinfo, int, int, int, int], timedelta] = {}
 _OFFSETS_MAX = 4096
 
 
-def to_utc(day: date, hms: tuple[int, int, int], tz: tzinfo) -> datetime:
-    """Local wall time at the site -> UTC (earlier instant when DST repeats an hour)."""
-    year, month, mday, hour = day.year, day.month, day.day, hms[0]
-    offset = _offsets.get((tz, year, month, mday, hour))
+def _hour_offset(tz: tzinfo, day: date, hour: int) -> timedelta | None:
+    """The UTC offset throughout that local hour, None if it changes within it."""
+    key = (tz, day.year, day.month, day.day, hour)
+    offset = _offsets.get(key)
     if offset is None:
-        local = datetime(year, month, mday, *hms, tzinfo=tz)
-        first = local.replace(minute=0, second=0).utcoffset()
-        if first is None or first != local.replace(minute=59, second=59).utcoffset():
-            return local.astimezone(UTC)
+        start = datetime(day.year, day.month, day.day, hour, tzinfo=tz)
+        offset = start.utcoffset()
+        if offset is None or offset != start.replace(minute=59, second=59).utcoffset():
+            return None
         if len(_offsets) >= _OFFSETS_MAX:
             _offsets.clear()
-        _offsets[tz, year, month, mday, hour] = offset = first
-    return datetime(year, month, mday, *hms, tzinfo=UTC) - offset
+        _offsets[key] = offset
+    return offset
+
+
+def to_utc(day: date, hms: tuple[int, int, int], tz: tzinfo) -> datetime:
+    """Local wall time at the site -> UTC (earlier instant when DST repeats an hour)."""
+    offset = _hour_offset(tz, day, hms[0])
+    if offset is None:
+        return datetime(day.year, day.month, day.day, *hms, tzinfo=tz).astimezone(UTC)
+    return datetime(day.year, day.month, day.day, *hms, tzinfo=UTC) - offset
+
+
+def hour_to_utc(day: date, hour: int, tz: tzinfo) -> datetime | None:
+    """Local `hour`:00:00 -> UTC when the whole hour has one offset (so any minute and
+    second of it can be added), else None."""
+    offset = _hour_offset(tz, day, hour)
+    if offset is None:
+        return None
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC) - offset
 
 
 def make_date(year: int, month: int, day: int) -> date:
