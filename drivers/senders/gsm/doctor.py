@@ -70,6 +70,8 @@ async def _inspect(channel: AtChannel, config: GsmConfig) -> DoctorResult:
         )
     state = ModemState(port=str(config.port))
     await refresh(channel, config, state)
+    if status == "SIM PIN":
+        sim = "waiting for its PIN (the service enters the configured one)"
     facts = f"SIM {sim}, registration {state.registration}, {state.operator or 'no operator'}"
     signal = f"signal {state.rssi_dbm} dBm (CSQ {state.csq})" if state.csq else "no signal"
     if status == "READY" and not state.registered:
