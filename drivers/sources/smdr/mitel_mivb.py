@@ -11,7 +11,6 @@ Dates have no year; a `p` after the time means PM on a 12-hour clock.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import datetime
 
 from agent.model import Direction, Outcome
@@ -126,4 +125,7 @@ class MitelMivbParser(LineParser):
 
 
 def _with_id(facts: CallFacts, line: str) -> CallFacts:
-    return replace(facts, call_id=content_id("mivb", line))
+    # set in place rather than `dataclasses.replace` (a copy per line): facts is this
+    # line's own, built just before
+    facts.call_id = content_id("mivb", line)
+    return facts

@@ -36,11 +36,12 @@ _RECORD = re.compile(
 _CALLER = re.compile(r"<I>\s*([0-9*#+]+)")
 _DID = re.compile(r"<D>\s*([0-9*#+]+)")
 _HEADER = re.compile(r"Date|Time|Page|^[\s=*-]*$", re.IGNORECASE)
+_TIME_SEPARATORS = re.compile(r"[:',]")
 
 
 def _seconds(text: str) -> float:
     """`00:07'48` -> 468; `0'10` or `00,10` (ring) -> 10."""
-    parts = re.split(r"[:',]", text)
+    parts = _TIME_SEPARATORS.split(text)
     total = 0
     for part in parts:
         total = total * 60 + int(part)
