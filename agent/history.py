@@ -23,8 +23,10 @@ Rows are generated in time order and inserted with `executemany` in one transact
 from __future__ import annotations
 
 import math
+import queue
 import random
 import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -358,14 +360,14 @@ _INSERT_CALL = (
     "SELECT a, b, c, s, e, e, d, f, g, h, h, NULL, i, j, k, l, m, 0, n, o, '', p, q, r, "
     f"{_TS}, ? FROM (SELECT ? AS a, ? AS b, ? AS c, {_TS} AS s, {_TS} AS e, ? AS d, ? AS f, "
     "? AS g, ? AS h, ? AS i, ? AS j, ? AS k, ? AS l, ? AS m, ? AS n, ? AS o, ? AS p, ? AS q, "
-    "? AS r)"
+    "? AS r LIMIT 1 OFFSET 0)"  # OFFSET: not flattened, each strftime runs once
 )
 _INSERT_MESSAGE = (
     "INSERT INTO messages (call_id, to_e164, department, template, language, dedup_key, state, "
     "not_before, expires_at, attempts, created_at, updated_at, sent_at) "
     "SELECT a, b, c, d, 'fr', b || ':' || a, f, s, x, g, k, s, CASE WHEN f = 'sent' THEN s END "
     f"FROM (SELECT ? AS a, ? AS b, ? AS c, ? AS d, ? AS f, {_TS} AS s, {_TS} AS x, ? AS g, "
-    f"{_TS} AS k)"
+    f"{_TS} AS k LIMIT 1 OFFSET 0)"
 )
 _INSERT_REPLY = (
     "INSERT INTO replies (from_e164, body, received_at, sender, kind) "
@@ -382,29 +384,74 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         )
 
 
+# Secondary indexes are dropped during the load and rebuilt once at the end (a sort
+# instead of a random b-tree insert per row), inside the same transaction.
+_SECONDARY = ("calls_ended", "calls_remote", "messages_due", "messages_to", "messages_created")
+
+
 def write_history(conn: sqlite3.Connection, spec: HistorySpec) -> HistoryFacts:
-    """Generate `spec` into the store behind `conn` in one transaction."""
+    """Generate `spec` into the store behind `conn` in one transaction. A thread
+    generates day after day while this one inserts (SQLite works without the GIL)."""
     ensure_schema(conn)
     first_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM calls").fetchone()[0])
     facts = HistoryFacts(spec)
-    generator = _Generator(spec, first_id)
+    days: queue.Queue[_Out | BaseException | None] = queue.Queue(maxsize=8)
+    producer = threading.Thread(
+        target=_produce, args=(_Generator(spec, first_id), days), name="history", daemon=True
+    )
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for out in generator.days():
-            conn.executemany(_INSERT_CALL, out.calls)
-            conn.executemany(_INSERT_MESSAGE, out.messages)
-            conn.executemany(_INSERT_REPLY, out.replies)
-            facts.calls += len(out.calls)
-            facts.messages += len(out.messages)
-            facts.replies += len(out.replies)
-            for row in out.calls:
-                dept = str(row[18])
-                facts.by_department[dept] = facts.by_department.get(dept, 0) + 1
+        indexes = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN "
+            f"({','.join('?' * len(_SECONDARY))})",
+            _SECONDARY,
+        ).fetchall()
+        for name, _ in indexes:
+            conn.execute(f"DROP INDEX {name}")
+        producer.start()
+        while (out := days.get()) is not None:
+            if isinstance(out, BaseException):
+                raise out
+            _insert(conn, out, facts)
+        for _, sql in indexes:
+            conn.execute(sql)
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    finally:
+        if producer.is_alive():
+            _drain(days)
+            producer.join()
     conn.execute("COMMIT")
     return facts
+
+
+def _produce(generator: _Generator, days: queue.Queue[_Out | BaseException | None]) -> None:
+    try:
+        for out in generator.days():
+            days.put(out)
+    except BaseException as err:  # handed to the inserting thread
+        days.put(err)
+        return
+    days.put(None)
+
+
+def _drain(days: queue.Queue[_Out | BaseException | None]) -> None:
+    """Unblock a producer whose consumer gave up (keeps taking until it ends)."""
+    while days.get() is not None:
+        pass
+
+
+def _insert(conn: sqlite3.Connection, out: _Out, facts: HistoryFacts) -> None:
+    conn.executemany(_INSERT_CALL, out.calls)
+    conn.executemany(_INSERT_MESSAGE, out.messages)
+    conn.executemany(_INSERT_REPLY, out.replies)
+    facts.calls += len(out.calls)
+    facts.messages += len(out.messages)
+    facts.replies += len(out.replies)
+    for row in out.calls:
+        dept = str(row[18])
+        facts.by_department[dept] = facts.by_department.get(dept, 0) + 1
 
 
 def write_history_file(path: str, spec: HistorySpec) -> HistoryFacts:

@@ -2,10 +2,11 @@
 the menu, not on the number of calls.
 
 The cost to beat is converting every call's time to the site's zone in Python. So
-SQLite groups nothing per row in Python: the cursor yields (department, UTC hour,
-outcome, after-hours, recovered, IVR path) and `collections.Counter` counts those
-tuples in C. Each distinct UTC hour is then converted to local time once; where the
-site's offset is not whole hours (St. John's, -3:30) the bucket is a quarter hour.
+nothing is done per row in Python: the cursor yields (department, UTC hour, outcome,
+after-hours, recovered, IVR path), `collections.Counter` counts those tuples in C, a
+chunk of rows at a time, and each distinct tuple is folded into the scopes. Each
+distinct UTC hour is converted to local time once; where the site's offset is not
+whole hours (St. John's, -3:30) the bucket is a quarter hour.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from agent.report_data import SITE, UNANSWERED_OUTCOMES, Cell, Scope
 
 _LOST = "(" + ",".join(f"'{o}'" for o in UNANSWERED_OUTCOMES) + ")"
 CUSTOMER_TEMPLATES = "('open','after_hours')"
+# Rows counted per step: the Counter of a step is folded into the scopes and dropped,
+# so memory stays bounded however many calls the period holds.
+CHUNK_ROWS = 20_000
 
 
 def _bucket_minutes(tz: ZoneInfo, since: datetime, until: datetime) -> int:
@@ -63,21 +67,20 @@ def scan(
     if department is not None:
         where += " AND department = ?"
         params.append(department)
-    counts = Counter(
-        conn.execute(
-            f"SELECT COALESCE(department, ''), {_hour_key(minutes)}, outcome, after_hours, "
-            f"recovered_at IS NOT NULL, ivr_path FROM calls WHERE {where}",
-            params,
-        )
+    cursor = conn.execute(
+        f"SELECT COALESCE(department, ''), {_hour_key(minutes)}, outcome, after_hours, "
+        f"recovered_at IS NOT NULL, ivr_path FROM calls WHERE {where}",
+        params,
     )
     local_of: dict[str, datetime] = {}
     start_day = since.astimezone(tz).date()
-    for (dept, key, outcome, after_hours, recovered, path), n in counts.items():
-        local = local_of.get(key)
-        if local is None:
-            local = local_of[key] = _local(key, tz)
-        for scope in (scopes[SITE], _scope(scopes, dept)):
-            _add(scope, local, start_day, outcome, after_hours, recovered, path, n)
+    while rows := cursor.fetchmany(CHUNK_ROWS):
+        for (dept, key, outcome, after_hours, recovered, path), n in Counter(rows).items():
+            local = local_of.get(key)
+            if local is None:
+                local = local_of[key] = _local(key, tz)
+            for scope in (scopes[SITE], _scope(scopes, dept)):
+                _add(scope, local, start_day, outcome, after_hours, recovered, path, n)
     _recovery(conn, scopes, where, [_ts(since), _ts(until), *params[2:]])
     _texts(conn, scopes, since, until, department)
     return scopes
