@@ -21,18 +21,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from agent.status_doc import iso, status_document
 
 if TYPE_CHECKING:
+    import httpx
+
     from agent.daemon import Daemon
 
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 3
 BACKOFF_SECONDS = 1.0
-REQUEST_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+REQUEST_SECONDS = 10.0
+CONNECT_SECONDS = 5.0
 RETRY_STATUSES = frozenset({408, 429})
 
 
@@ -66,7 +67,14 @@ class Heartbeat:
         }
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT, follow_redirects=False) as client:
+        """Idle until a URL is configured; httpx is imported only then (importing it
+        blocks the loop for a moment, right when sources are logging in)."""
+        while self.daemon.loaded.settings.status.heartbeat_url is None:  # noqa: ASYNC110
+            await asyncio.sleep(self.daemon.loaded.settings.status.heartbeat_seconds)
+        import httpx
+
+        timeout = httpx.Timeout(REQUEST_SECONDS, connect=CONNECT_SECONDS)
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
             while True:
                 config = self.daemon.loaded.settings.status
                 if config.heartbeat_url is not None:
@@ -78,6 +86,8 @@ class Heartbeat:
 
     async def beat(self, client: httpx.AsyncClient, url: str) -> bool:
         """One beat: POST the document, retrying transient failures; True if accepted."""
+        import httpx  # already loaded by run()
+
         self.last_attempt_at = self.daemon.clock()
         body = await status_document(self.daemon)
         headers = {"User-Agent": "ringback-heartbeat"}

@@ -57,7 +57,7 @@ _DIGITS = re.compile(r"\+?\d[\d\s().-]{5,}\d")
 
 class PageError(ValueError):
     """A request the feed cannot serve; `reason` is a stable code, `status` the HTTP
-    status (400 bad cursor or limit, 409 cursor ahead of the store)."""
+    status (400 bad_cursor, bad_limit or bad_request, 409 cursor_ahead)."""
 
     def __init__(self, reason: str, detail: str, status: int = 400) -> None:
         super().__init__(detail)

@@ -174,6 +174,7 @@ class StatusServer:
         return web.Response(status=200 if alive else 503, text="ok\n" if alive else "stuck\n")
 
     async def _readyz(self, request: web.Request) -> web.Response:
+        _only_params(request, "verbose")
         async with self._db_slots:
             checks = await readiness(self.daemon)
         ready = all(ok for ok, _ in checks.values())
@@ -208,6 +209,7 @@ class StatusServer:
 
     async def _feed(self, request: web.Request) -> web.Response:
         feed = FEEDS[request.path.rsplit("/", 1)[1]]
+        _only_params(request, "cursor", "limit")
         limit = parse_limit(request.query.get("limit"))
         cursor = request.query.get("cursor")
         store = self.daemon.store
@@ -219,6 +221,17 @@ class StatusServer:
                 store, feed, cursor, limit, self.daemon.clock(), status.expose_full_numbers
             )
         return web.json_response(page.json())
+
+
+def _only_params(request: web.Request, *known: str) -> None:
+    """Unknown or repeated query parameters are refused: a typo such as `?curser=`
+    would otherwise restart a feed from the beginning without a word."""
+    names = [name for name, _ in request.query.items()]
+    for name in names:
+        if name not in known:
+            raise PageError("bad_request", f"unknown query parameter (expected {', '.join(known)})")
+    if len(names) != len(set(names)):
+        raise PageError("bad_request", "a query parameter is repeated")
 
 
 def _configured_tokens(config: StatusConfig) -> list[bytes] | None:

@@ -95,8 +95,9 @@ BAD_LIMITS = ["-1", "0", "501", "10" * 30, "abc", "1e3", " 5", "5.0", ""]
 def test_bad_paging_input_gets_a_clear_4xx(tmp_path: Path) -> None:
     """Malformed, foreign and overflowing cursors are 400 bad_cursor; negative, zero,
     huge or non-integer limits 400 bad_limit; a cursor past the end of the store 409
-    cursor_ahead; an unknown path 404; a POST 405 with Allow. Each is counted in
-    /metrics by reason, and the daemon serves normally afterwards."""
+    cursor_ahead; an unknown or repeated parameter (`?curser=`) 400 bad_request,
+    never a silent restart of the feed; an unknown path 404; a POST 405 with Allow.
+    Each is counted in /metrics by reason, and the daemon serves normally afterwards."""
     config, port = write_config(tmp_path, replay_pbx(calls_file(tmp_path, 3)))
     with running(config, port) as (daemon, http):
         for cursor in BAD_CURSORS:
@@ -110,6 +111,10 @@ def test_bad_paging_input_gets_a_clear_4xx(tmp_path: Path) -> None:
         ahead = http.get("/v1/calls", params={"cursor": _cursor("v1:calls:1000")}, headers=auth())
         assert ahead.status_code == 409
         assert ahead.json()["error"] == "cursor_ahead"
+        typo = http.get("/v1/calls", params={"curser": "x"}, headers=auth())
+        assert (typo.status_code, typo.json()["error"]) == (400, "bad_request")
+        twice = http.get("/v1/calls?limit=5&limit=6", headers=auth())
+        assert (twice.status_code, twice.json()["error"]) == (400, "bad_request")
         assert http.get("/v1/nothing", headers=auth()).status_code == 404
         post = http.post("/v1/calls", headers=auth())
         assert post.status_code == 405
