@@ -116,7 +116,7 @@ def _queue_lines(doc: dict[str, Any]) -> list[str]:
     last = doc.get("last_send_error")
     if last:
         lines.append(
-            f"last send error: {last.get('at')} via {last.get('channel')} "
+            f"last send error: {last.get('at')} via {last.get('channel') or 'the sender chain'} "
             f"({last.get('class')}, to …{last.get('to_last2')}): {last.get('message')}"
         )
     return lines
