@@ -99,6 +99,7 @@ async def _session(
     print(f"status API: http://127.0.0.1:{daemon.status_port}/v1/status  (also /metrics, /readyz)")
     print()
     await ami.wait_logins(1, within=30.0)  # type: ignore[attr-defined]
+    await ami.wait_action("CoreShowChannels", within=30.0)  # type: ignore[attr-defined]
     for data in streams.values():
         await ami.play(data, speed=speed or None)  # type: ignore[attr-defined]
     await _wait_until_done(daemon, len(streams))

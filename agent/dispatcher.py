@@ -32,6 +32,9 @@ from agent.texts import render
 log = logging.getLogger(__name__)
 
 
+OUTSIDE_WRITE_POLL_SECONDS = 2.0
+
+
 @dataclass(frozen=True, slots=True)
 class _Attempt:
     message: Message
@@ -103,15 +106,23 @@ class Dispatcher:
         return handled
 
     async def _sleep_until_due(self) -> None:
+        """Until `wake()`, the next due time (30 s at most), or another process wrote
+        to the store (`ringback outbox retry` from a shell): SQLite's `data_version`
+        changes on every commit of another connection, polled every 2 s."""
         self._wake.clear()
         due = await self.store.next_due_at()
         timeout = 30.0
         if due is not None:
             timeout = min(timeout, max(0.0, (due - self.clock()).total_seconds()))
-        if timeout <= 0:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+        version = await self.store.scalar("PRAGMA data_version")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (left := deadline - loop.time()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), min(left, OUTSIDE_WRITE_POLL_SECONDS))
+                return
+            if await self.store.scalar("PRAGMA data_version") != version:
+                return
 
     async def _handle(self, message: Message) -> None:
         now = self.clock()

@@ -132,6 +132,7 @@ async def test_asterisk_call_through_the_fake_ami_server_is_texted(tmp_path: Pat
         with DaemonProcess(config, port, env=env) as daemon:
             await asyncio.to_thread(daemon.wait_ready)
             await ami.wait_logins(1, within=20.0)
+            await ami.wait_action("CoreShowChannels", within=20.0)
             stream = (FIXTURES / "ami" / "queue_abandon.ami").read_bytes()
             await ami.play(_now(stream))
             doc = await _wait(daemon, lambda d: _sent_by(d) == 1)

@@ -62,6 +62,8 @@ async def test_retry_and_cancel_while_the_daemon_runs(tmp_path: Path) -> None:
         gsm = (
             f"    - type: gsm\n      name: modem\n      port: {modem.path}\n"
             "      command_timeout_seconds: 2\n      submit_timeout_seconds: 5\n"
+            # a text due while the modem still initialises comes back within a second
+            "      not_ready_retry_seconds: 1\n"
         )
         config = tmp_path / "ringback.yaml"
         config.write_text(config_text(tmp_path, port, pbx, gsm))

@@ -151,6 +151,7 @@ class FakeAmiServer:
         self._rng = random.Random(seed)
         self._server: asyncio.Server | None = None
         self._login_event = asyncio.Event()
+        self._action_event = asyncio.Event()
 
     @property
     def port(self) -> int:
@@ -189,6 +190,15 @@ class FakeAmiServer:
             while self.logins < count:
                 self._login_event.clear()
                 await self._login_event.wait()
+
+    async def wait_action(self, name: str, within: float = 5.0) -> None:
+        """Wait until a client sent the action `name` (case-insensitive): e.g.
+        CoreShowChannels, the last step of the driver's session set-up, after which
+        its event Filters are in place."""
+        async with asyncio.timeout(within):
+            while not any(a.get("Action", "").lower() == name.lower() for a in self.actions):
+                self._action_event.clear()
+                await self._action_event.wait()
 
     async def drop(self) -> None:
         """Cut every client connection at once (network failure, Asterisk restart)."""
@@ -258,6 +268,7 @@ class FakeAmiServer:
     async def _action(self, client: Client, action: dict[str, str]) -> None:
         self.actions.append(action)
         client.actions.append(action)
+        self._action_event.set()
         name = action.get("Action", "").lower()
         reply = {"ActionID": action["ActionID"]} if "ActionID" in action else {}
         if name == "login":
