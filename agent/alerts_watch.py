@@ -16,9 +16,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from agent.alerts import AlertsConfig, Level, ManagerConfig, evaluate, same_windows, staffing_text
 from agent.config import Settings
@@ -26,6 +24,9 @@ from agent.model import Counters
 from agent.numbers import mask
 from agent.report_query import _LOST
 from agent.store import Store, parse_ts, ts
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -279,6 +280,8 @@ class AlertWatcher:
         log.info("alert %d queued as a text to %s", alert_id, mask(phone))
 
     async def _post(self, url: str, payload: dict[str, Any]) -> str:
+        import httpx  # only when a webhook is configured: the import is slow at start-up
+
         async with httpx.AsyncClient(
             timeout=WEBHOOK_TIMEOUT_SECONDS, transport=self.transport
         ) as client:
