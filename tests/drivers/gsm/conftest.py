@@ -70,7 +70,8 @@ def context(site: SiteContext, inbox: Inbox) -> SenderContext:
     return SenderContext(site, inbox)
 
 
-async def wait_for(predicate: Callable[[], bool], seconds: float = 5.0) -> None:
+async def wait_for(predicate: Callable[[], bool], seconds: float = 15.0) -> None:
+    """Until `predicate()` holds (generous: CI machines are shared and slow)."""
     deadline = asyncio.get_running_loop().time() + seconds
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
