@@ -180,16 +180,18 @@ class Pipeline:
     ) -> Facts:
         if e164 is None:
             return Facts(None, problem, None)
-        sms = self.settings.sms
-        window = timedelta(hours=sms.dedup_window_hours)
+        window = timedelta(hours=self.settings.sms.dedup_window_hours)
+        opted_out, in_window, today, last_hour = await self.store.number_facts(
+            e164, ended_at - window, now - timedelta(days=1), now - timedelta(hours=1)
+        )
         return Facts(
             number_e164=e164,
             number_problem="",
             region=region_of(e164),
-            opted_out=await self.store.is_opted_out(e164),
-            texts_in_dedup_window=await self.store.messages_to_since(e164, ended_at - window),
-            texts_to_number_today=await self.store.messages_to_since(e164, now - timedelta(days=1)),
-            texts_last_hour=await self.store.messages_since(now - timedelta(hours=1)),
+            opted_out=opted_out,
+            texts_in_dedup_window=in_window,
+            texts_to_number_today=today,
+            texts_last_hour=last_hour,
         )
 
     async def _enqueue(
