@@ -156,6 +156,7 @@ class SmsConfig(Section):
     allowed_countries: list[Country] = Field(default_factory=lambda: ["CA", "US"])
     blocklist: list[Annotated[str, AfterValidator(_phone_number)]] = Field(default_factory=list)
     segment_warning: int = Field(default=2, ge=1)
+    recovery_window_hours: float = Field(default=168.0, gt=0)
     texted_outcomes: list[TextedOutcome] = Field(default_factory=_all_texted)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     senders: list[SenderConfig] = Field(min_length=1)

@@ -27,7 +27,7 @@ from agent.model import Message, MessageState, OutgoingText, Rejected, RetryLate
 from agent.numbers import mask
 from agent.policy import quiet_hours_end, schedule_for
 from agent.store import Store
-from agent.texts import render
+from agent.texts import SERVICE_TEMPLATES, render
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class Dispatcher:
     async def _withdraw_reason(self, message: Message, now: datetime) -> str:
         if now >= message.expires_at:
             return "too_old"
-        if message.template == "help":
+        if message.template in SERVICE_TEMPLATES:
             return ""
         if await self.store.is_opted_out(message.to_e164):
             return "opted_out"
@@ -157,8 +157,9 @@ class Dispatcher:
 
     def _quiet_end(self, message: Message, now: datetime) -> datetime | None:
         """When quiet hours hold now (a late or retried text), the time they end.
-        A HELP reply answers the caller's own text and is not held back."""
-        if message.template == "help":
+        A HELP reply or STOP confirmation answers the caller's own text and is not
+        held back."""
+        if message.template in SERVICE_TEMPLATES:
             return None
         local = now.astimezone(self.settings.site.tz)
         return quiet_hours_end(self.settings.sms.quiet_hours, local)

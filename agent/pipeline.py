@@ -107,6 +107,10 @@ class Pipeline:
         self.global_cap_hit_at: datetime | None = None
         self._holidays: dict[int, set[str]] = {}
 
+    @property
+    def _recovery_window(self) -> timedelta:
+        return timedelta(hours=self.settings.sms.recovery_window_hours)
+
     def holiday_dates(self, year: int) -> set[str]:
         if year not in self._holidays:
             site = self.settings.site
@@ -133,7 +137,7 @@ class Pipeline:
                 self.counters.inc("missed_calls")
         if record.outcome is Outcome.ANSWERED and e164:
             how = "callback" if record.direction is Direction.OUTBOUND else "answered_again"
-            await self.store.mark_recovered(e164, record.started_at, how)
+            await self.store.mark_recovered(e164, record.started_at, how, self._recovery_window)
         return await self._decide(record, call_id, e164, problem, now)
 
     async def _decide(
@@ -241,6 +245,7 @@ class Pipeline:
         if word in STOP_WORDS:
             kind = "opt_out"
             await self.store.set_opt_out(number, word, text.sender, now)
+            await self._queue_service_text("stop_confirm", number, now)
             self.counters.inc("opt_outs")
         elif word in START_WORDS and (
             word not in START_IF_OPTED_OUT or await self.store.is_opted_out(number)
@@ -250,21 +255,24 @@ class Pipeline:
             self.counters.inc("opt_ins")
         elif word in HELP_WORDS:
             kind = "help"
-            await self._queue_help(number, now)
+            await self._queue_service_text("help", number, now)
         await self.store.add_reply(number, text.body, text.received_at, text.sender, kind)
         self.counters.inc("replies")
         if kind == "reply":
-            await self.store.mark_recovered(number, text.received_at, "reply")
+            await self.store.mark_recovered(
+                number, text.received_at, "reply", self._recovery_window
+            )
         log.info("reply from=%s kind=%s driver=%s", mask(number), kind, text.sender)
 
-    async def _queue_help(self, number: str, now: datetime) -> None:
+    async def _queue_service_text(self, template: str, number: str, now: datetime) -> None:
+        """The HELP answer or the STOP confirmation: at most one of each per hour."""
         await self.store.enqueue(
             call_id=None,
             to_e164=number,
             department=self.settings.departments.default,
-            template="help",
+            template=template,
             language=self.settings.departments.language,
-            dedup_key=f"help:{number}:{int(now.timestamp() // 3600)}",
+            dedup_key=f"{template}:{number}:{int(now.timestamp() // 3600)}",
             not_before=now,
             expires_at=now + timedelta(hours=1),
             now=now,

@@ -33,7 +33,7 @@ from agent.schema import MIGRATIONS
 Row = tuple[Any, ...]
 
 # How far back an answered call or a reply marks earlier unanswered calls recovered.
-RECOVERY_LOOKBACK = timedelta(days=365)
+RECOVERY_LOOKBACK = timedelta(days=7)
 
 
 def ts(moment: datetime) -> str:
@@ -175,7 +175,9 @@ class Store:
             (department, int(after_hours), decision, call_id),
         )
 
-    async def mark_recovered(self, remote_e164: str, at: datetime, how: str) -> int:
+    async def mark_recovered(
+        self, remote_e164: str, at: datetime, how: str, lookback: timedelta = RECOVERY_LOOKBACK
+    ) -> int:
         """Mark earlier unanswered calls from this number recovered; returns how many."""
         async with self.transaction() as conn:
             cursor = await conn.execute(
@@ -183,7 +185,7 @@ class Store:
                 "WHERE remote_e164 = ? AND direction = 'inbound' AND recovered_at IS NULL "
                 "AND outcome IN ('missed','voicemail','abandoned_ivr','abandoned_queue','busy') "
                 "AND ended_at <= ? AND ended_at >= ?",
-                (ts(at), how, remote_e164, ts(at), ts(at - RECOVERY_LOOKBACK)),
+                (ts(at), how, remote_e164, ts(at), ts(at - lookback)),
             )
             return cursor.rowcount
 
@@ -279,6 +281,9 @@ class Store:
                 "UPDATE messages SET state = ?, sender = COALESCE(?, sender), "
                 "body = COALESCE(?, body), provider_id = COALESCE(?, provider_id), "
                 "last_error = CASE WHEN ? = 'sent' THEN last_error ELSE ? END, "
+                # a withdrawn text frees its (caller, window) slot for a later call
+                "dedup_key = CASE WHEN ? = 'suppressed' THEN dedup_key || ':withdrawn:' || id "
+                "ELSE dedup_key END, "
                 "not_before = COALESCE(?, not_before), updated_at = ?, "
                 "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
                 (
@@ -288,6 +293,7 @@ class Store:
                     provider_id,
                     state.value,
                     detail or None,
+                    state.value,
                     ts(not_before) if not_before else None,
                     ts(now),
                     state.value,
@@ -394,7 +400,8 @@ class Store:
             )
             await conn.execute(
                 "UPDATE messages SET state = 'suppressed', last_error = 'opted out', "
-                "updated_at = ? WHERE to_e164 = ? AND state IN ('pending','retry_wait')",
+                "updated_at = ? WHERE to_e164 = ? AND state IN ('pending','retry_wait') "
+                "AND template NOT IN ('help','stop_confirm')",
                 (ts(now), number_e164),
             )
 
@@ -522,7 +529,7 @@ _FEED_TABLES = frozenset({"calls", "messages", "replies"})
 _OPTED_OUT = "SELECT 1 FROM opt_outs WHERE number_e164 IN (?, ?)"
 _TEXTS_TO = (
     "SELECT COUNT(*) FROM messages WHERE to_e164 = ? AND created_at >= ? "
-    "AND state NOT IN ('suppressed','failed') AND template != 'help'"
+    "AND state NOT IN ('suppressed','failed') AND template NOT IN ('help','stop_confirm')"
 )
 _TEXTS_SINCE = (
     "SELECT COUNT(*) FROM messages WHERE created_at >= ? AND state NOT IN ('suppressed','failed')"

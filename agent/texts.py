@@ -21,6 +21,16 @@ HELP_TEXT = {
     "To reach us: {callback_number}.",
 }
 
+STOP_CONFIRM_TEXT = {
+    "fr": "{site} : c'est noté, vous ne recevrez plus de textos de notre part. "
+    "Répondez DEBUT pour les réactiver.",
+    "en": "{site}: done, you will get no more texts from us. Reply START to resume.",
+}
+
+# Texts that answer the caller's own message (HELP, the STOP confirmation): never
+# withheld for an opt-out or quiet hours, never counted against the caller's caps.
+SERVICE_TEMPLATES = frozenset({"help", "stop_confirm"})
+
 _DAYS = {
     "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
@@ -46,6 +56,8 @@ def format_opening(moment: datetime | None, language: str, now_local: datetime) 
 def template_text(settings: Settings, department: str, template: str, language: str) -> str:
     if template == "help":
         return HELP_TEXT.get(language, HELP_TEXT["fr"])
+    if template == "stop_confirm":
+        return STOP_CONFIRM_TEXT.get(language, STOP_CONFIRM_TEXT["fr"])
     dep = settings.departments.by_name().get(department)
     chosen: TemplateSet | None = None
     if dep is not None:

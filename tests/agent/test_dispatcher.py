@@ -16,6 +16,7 @@ from agent.model import (
     Direction,
     Health,
     HealthState,
+    Notify,
     Outcome,
     OutgoingText,
     Rejected,
@@ -316,3 +317,44 @@ async def test_help_reply_is_sent_even_at_night(
     await rig.pipeline.inbound(InboundText("+15145550123", "aide", rig.clock(), "peer"))
     await rig.dispatcher.run_once()
     assert "ARRET" in peer.texts[0].body
+
+
+async def test_stop_is_confirmed_once_even_at_night(
+    settings: Settings, store: Store, peer: ScriptedPeer
+) -> None:
+    """STOP puts the number on the opt-out list and sends exactly one confirmation
+    (quiet hours or not, opted out or not); the queued missed-call text is withdrawn."""
+    from agent.model import InboundText
+
+    rig = Rig(settings, store, peer, "2026-11-23 20:50")
+    await rig.pipeline.accept(call("2026-11-23 20:50"))
+    rig.at("2026-11-23 23:00")
+    await rig.pipeline.inbound(InboundText("+15145550123", "ARRÊT", rig.clock(), "peer"))
+    await rig.pipeline.inbound(InboundText("+15145550123", "stop", rig.clock(), "peer"))
+    await rig.dispatcher.run_once()
+    assert len(peer.texts) == 1
+    assert "DEBUT" in peer.texts[0].body and peer.texts[0].to_e164 == "+15145550123"
+    states = await store.fetchall("SELECT template, state FROM messages ORDER BY id")
+    assert [state for _, state in states] == ["suppressed", "sent"]
+    assert states[1][0] == "stop_confirm"
+
+
+async def test_a_withdrawn_text_frees_the_window_for_a_later_missed_call(
+    settings: Settings, store: Store, peer: ScriptedPeer
+) -> None:
+    """A text withdrawn because the caller was recovered does not use up the dedup
+    window: when the same caller is missed again an hour later, they get a text."""
+    rig = Rig(settings, store, peer, "2026-11-23 10:00")
+    await rig.pipeline.accept(call("2026-11-23 10:00"))
+    rig.at("2026-11-23 10:01:10")
+    await rig.pipeline.accept(call("2026-11-23 10:01:10", outcome=Outcome.ANSWERED))
+    rig.at("2026-11-23 10:02")
+    await rig.dispatcher.run_once()
+    rig.at("2026-11-23 11:00")
+    accepted = await rig.pipeline.accept(call("2026-11-23 11:00"))
+    assert isinstance(accepted.decision, Notify)
+    rig.at("2026-11-23 11:05")
+    await rig.dispatcher.run_once()
+    assert len(peer.texts) == 1
+    states = await store.fetchall("SELECT state FROM messages ORDER BY id")
+    assert states == [("suppressed",), ("sent",)]

@@ -209,7 +209,7 @@ async def test_opt_out_withdraws_the_queued_text_and_later_calls(
     pipeline, clock = pipeline_at(settings, store, "2026-11-23 10:00")
     await pipeline.accept(call("2026-11-23 10:00"))
     await pipeline.inbound(reply("STOP", at="2026-11-23 10:00"))
-    assert await store.scalar("SELECT state FROM messages") == "suppressed"
+    assert await store.scalar("SELECT state FROM messages WHERE template = 'open'") == "suppressed"
     clock.now = local("2026-11-24 10:00")
     accepted = await pipeline.accept(call("2026-11-24 10:00"))
     assert accepted.decision == Skip("opted_out")
@@ -333,3 +333,23 @@ def test_property_caps_hold(
         for number in set(in_hour):
             in_day = [t for t, n in times if n == number and at <= t < at + timedelta(days=1)]
             assert len(in_day) <= 2
+
+
+async def test_recovery_only_within_the_recovery_window(
+    make_settings: SettingsFactory, store: Store
+) -> None:
+    """An answered call more than `sms.recovery_window_hours` after the missed one
+    does not count as its recovery (the reports would credit months-old calls)."""
+    settings = make_settings(sms={"recovery_window_hours": 48})
+    pipeline, clock = pipeline_at(settings, store, "2026-11-23 10:00")
+    await pipeline.accept(call("2026-11-23 10:00"))
+    clock.now = local("2026-11-26 10:00")
+    await pipeline.accept(call("2026-11-26 10:00", outcome=Outcome.ANSWERED, ring_seconds=5))
+    assert await store.scalar("SELECT recovered_at FROM calls WHERE outcome = 'missed'") is None
+    await pipeline.accept(call("2026-11-26 11:00", ring_seconds=5))
+    clock.now = local("2026-11-26 12:00")
+    await pipeline.accept(call("2026-11-26 12:00", outcome=Outcome.ANSWERED, ring_seconds=5))
+    recovered = await store.fetchall(
+        "SELECT ended_at, recovered_by FROM calls WHERE outcome = 'missed' ORDER BY id"
+    )
+    assert [r[1] for r in recovered] == [None, "answered_again"]
