@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agent import __version__
@@ -109,8 +109,7 @@ async def status_document(daemon: Daemon) -> dict[str, Any]:
             for name, h in runtime.sender_health().items()
         }
         doc["pipeline"] = runtime.pipeline.counters.snapshot()
-        cap = runtime.pipeline.global_cap_hit_at
-        doc["alerts"]["global_cap_hit_at"] = iso(cap)
+        doc["alerts"]["global_cap"] = await _global_cap(daemon, now)
         if runtime.alerts is not None:
             doc["alerts"]["staffing"] = runtime.alerts.status()
         last = runtime.dispatcher.last_error if runtime.dispatcher else None
@@ -142,6 +141,15 @@ def _sources(daemon: Daemon) -> dict[str, Any]:
             "calls_delivered": state.records,
         }
     return out
+
+
+async def _global_cap(daemon: Daemon, now: datetime) -> dict[str, Any]:
+    """The SMS-pumping guard, read from the store so a restart does not hide it:
+    texts queued in the last hour against `sms.global_hourly_cap`."""
+    cap = daemon.loaded.settings.sms.global_hourly_cap
+    last_hour = await daemon.store.messages_since(now - timedelta(hours=1)) if daemon.store else 0
+    hit = daemon.runtime.pipeline.global_cap_hit_at if daemon.runtime else None
+    return {"cap": cap, "last_hour": last_hour, "reached": last_hour >= cap, "hit_at": iso(hit)}
 
 
 async def _queue(daemon: Daemon, now: datetime) -> dict[str, Any]:

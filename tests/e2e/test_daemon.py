@@ -177,3 +177,26 @@ def test_watchdog_pings_while_the_loops_are_alive(tmp_path: Path) -> None:
         daemon.wait_count("WATCHDOG=1", 4, timeout=10)
         status = daemon.wait_notification("STATUS=running")
     assert "1 PBX source(s), 1 sender(s)" in status
+
+
+def test_global_cap_alert_is_in_status_and_survives_a_restart(tmp_path: Path) -> None:
+    """With sms.global_hourly_cap at 1, the second caller is skipped `global_cap` and
+    /v1/status says the cap is reached; a restarted daemon still says so (the count
+    comes from the store, not from memory)."""
+    calls = [missed_call("a", "4385550111"), missed_call("b", "5145550122")]
+    config, port, _ = _setup(tmp_path, calls)
+    config.write_text(
+        config.read_text().replace('quiet_hours: ""', 'quiet_hours: ""\n  global_hourly_cap: 1')
+    )
+    with DaemonProcess(config, port, TOKEN) as daemon:
+        daemon.wait_ready()
+        doc = daemon.wait_status(lambda d: d["pipeline"]["calls"] == 2)
+        assert doc["alerts"]["global_cap"]["reached"] is True
+        assert doc["alerts"]["global_cap"]["hit_at"] is not None
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait_exit() == 0
+    (tmp_path / "notify.sock").unlink()
+    with DaemonProcess(config, port, TOKEN) as again:
+        again.wait_ready()
+        cap = again.status()["alerts"]["global_cap"]
+    assert cap == {"cap": 1, "last_hour": 1, "reached": True, "hit_at": None}
