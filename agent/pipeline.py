@@ -1,9 +1,10 @@
 """From a finished call to a decision and, maybe, an outbox row.
 
-`accept(record)` commits the call before anything else happens to it, then routes it
-to a department, reads the facts the policy needs, decides, queues the text (the
-outbox's unique dedup key makes a second queueing impossible) and stores the
-decision on the call. `inbound(text)` handles what callers text back: STOP/ARRET opts
+`accept(record)` stores the call, routes it to a department, reads the facts the
+policy needs, decides, queues the text (the outbox's unique dedup key makes a second
+queueing impossible) and stores the decision on the call, all in one transaction:
+the call is in the store, with its decision, before anything else happens to it
+(the dispatcher is woken after the commit). `inbound(text)` handles what callers text back: STOP/ARRET opts
 out, START/DEBUT opts back in, HELP/AIDE gets an information reply (a keyword is the
 whole reply, case, accents and punctuation aside), anything else is stored as a reply
 that counts as a recovery.
@@ -120,11 +121,23 @@ class Pipeline:
         return self._holidays[year]
 
     async def accept(self, record: CallRecord) -> Accepted:
+        """Store the call with its decision and its text in one durable transaction:
+        a crash leaves either all of them or none (and the source's record is then
+        retried), never a call without a decision."""
         now = self.clock()
         country = self.settings.site.country
         e164, problem = normalize(record.remote_raw, country)
         if record.direction is Direction.INBOUND and record.caller_e164 is None:
             record = replace(record, caller_e164=e164)
+        async with self.store.transaction():
+            accepted = await self._store_and_decide(record, e164, problem, now)
+        if accepted.message_id is not None:
+            self.wake()
+        return accepted
+
+    async def _store_and_decide(
+        self, record: CallRecord, e164: str | None, problem: str, now: datetime
+    ) -> Accepted:
         call_id, new = await self.store.insert_call(record, e164, now)
         if not new and await self.store.call_decision(call_id) is not None:
             self.counters.inc("calls_duplicate")
@@ -217,7 +230,6 @@ class Pipeline:
         )
         if message_id is not None:
             self.counters.inc("messages_queued")
-            self.wake()
         return message_id
 
     def _global_cap_hit(self, now: datetime) -> None:
@@ -238,14 +250,22 @@ class Pipeline:
             log.exception("could not record a reply from %s", mask(text.from_e164))
 
     async def _inbound(self, text: InboundText) -> None:
+        async with self.store.transaction():
+            queued = await self._record_reply(text)
+        if queued:
+            self.wake()
+
+    async def _record_reply(self, text: InboundText) -> bool:
+        """Store a reply and act on its keyword; True when a text was queued."""
         word = keyword(text.body)
         now = self.clock()
+        queued = False
         number = normalize(text.from_e164, self.settings.site.country)[0] or text.from_e164
         kind = "reply"
         if word in STOP_WORDS:
             kind = "opt_out"
             await self.store.set_opt_out(number, word, text.sender, now)
-            await self._queue_service_text("stop_confirm", number, now)
+            queued = await self._queue_service_text("stop_confirm", number, now)
             self.counters.inc("opt_outs")
         elif word in START_WORDS and (
             word not in START_IF_OPTED_OUT or await self.store.is_opted_out(number)
@@ -255,7 +275,7 @@ class Pipeline:
             self.counters.inc("opt_ins")
         elif word in HELP_WORDS:
             kind = "help"
-            await self._queue_service_text("help", number, now)
+            queued = await self._queue_service_text("help", number, now)
         await self.store.add_reply(number, text.body, text.received_at, text.sender, kind)
         self.counters.inc("replies")
         if kind == "reply":
@@ -263,10 +283,11 @@ class Pipeline:
                 number, text.received_at, "reply", self._recovery_window
             )
         log.info("reply from=%s kind=%s driver=%s", mask(number), kind, text.sender)
+        return queued
 
-    async def _queue_service_text(self, template: str, number: str, now: datetime) -> None:
+    async def _queue_service_text(self, template: str, number: str, now: datetime) -> bool:
         """The HELP answer or the STOP confirmation: at most one of each per hour."""
-        await self.store.enqueue(
+        message_id = await self.store.enqueue(
             call_id=None,
             to_e164=number,
             department=self.settings.departments.default,
@@ -277,7 +298,7 @@ class Pipeline:
             expires_at=now + timedelta(hours=1),
             now=now,
         )
-        self.wake()
+        return message_id is not None
 
 
 def _country_holidays(country: str, province: str | None, year: int) -> list[date]:

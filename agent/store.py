@@ -13,6 +13,7 @@ for a technician, so a message that crashes the daemon cannot loop.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import shutil
@@ -52,11 +53,10 @@ class Store:
         self.path = path
         self._conn: aiosqlite.Connection | None = None
         self._lock: Any = None
+        self._owner: asyncio.Task[Any] | None = None
         self._salt: str | None = None
 
     async def __aenter__(self) -> Self:
-        import asyncio
-
         self._lock = asyncio.Lock()
         _check_directory(self.path)
         try:
@@ -115,18 +115,34 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction, committed (durably) at the end of the block.
+
+        Nested inside a transaction of the same task, it is part of the outer one:
+        the pipeline stores a call, its decision and its text in one commit by calling
+        the same methods other callers use alone."""
+        task = asyncio.current_task()
+        if task is not None and self._owner is task:
+            yield self.conn
+            return
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            self._owner = task
             try:
-                yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            await self.conn.execute("COMMIT")
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.conn
+                except BaseException:
+                    await self.conn.execute("ROLLBACK")
+                    raise
+                await self.conn.execute("COMMIT")
+            finally:
+                self._owner = None
 
     async def write_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
         """One statement as its own transaction (SQLite autocommit, durable with
-        synchronous=FULL): one trip to the connection's thread instead of three."""
+        synchronous=FULL): one trip to the connection's thread instead of three. Inside
+        the task's open transaction, one statement of it."""
+        if self._owner is not None and self._owner is asyncio.current_task():
+            return await self.conn.execute(sql, tuple(params))
         async with self._lock:
             return await self.conn.execute(sql, tuple(params))
 
