@@ -7,6 +7,7 @@ whose area code belongs to Jamaica is `JM`, not `US`, and is refused by default.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -28,6 +29,9 @@ WITHHELD = frozenset(
 )
 
 
+# Parsing a number costs phonenumbers a few hundred microseconds and the same callers
+# come back all day: both look-ups are pure, so they are cached (bounded).
+@functools.lru_cache(maxsize=8192)
 def normalize(raw: str | None, default_region: str) -> tuple[str | None, str]:
     """(E.164, "") for a valid number, else (None, skip reason)."""
     text = (raw or "").strip()
@@ -46,6 +50,7 @@ def normalize(raw: str | None, default_region: str) -> tuple[str | None, str]:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), ""
 
 
+@functools.lru_cache(maxsize=8192)
 def region_of(e164: str) -> str | None:
     try:
         return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
