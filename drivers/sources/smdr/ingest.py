@@ -40,6 +40,15 @@ _LOG_EVERY = timedelta(seconds=10)
 _WINDOW = 50
 
 
+_DIGIT_RUN = re.compile(r"\d{5,}(?=\d{2})")
+
+
+def mask_numbers(text: str) -> str:
+    """Kept lines reach the status API: digit runs long enough to be a phone number
+    keep only their last two digits (the full line is logged at DEBUG)."""
+    return _DIGIT_RUN.sub(lambda m: "•" * len(m.group(0)), text)
+
+
 class Ingest:
     def __init__(self, parser: LineParser, config: SmdrConfig, counters: Counters) -> None:
         self.parser = parser
@@ -114,7 +123,12 @@ class Ingest:
         self._counters.inc(reason)
         self._recent.append(True)
         self.bad_lines.append(
-            {"at": at.isoformat(), "reason": reason, "detail": detail, "raw": repr(raw)[2:-1]}
+            {
+                "at": at.isoformat(),
+                "reason": reason,
+                "detail": mask_numbers(detail),
+                "raw": mask_numbers(repr(raw)[2:-1]),
+            }
         )
         log.debug("smdr %s: %s: raw %r", self._config.name, reason, raw)
         last = self._last_log.get(reason)

@@ -93,3 +93,14 @@ def test_replay_of_a_log_without_final_line_end_keeps_the_last_record(
     """Pins replay: a saved file whose last record has no line end still yields it."""
     data = fixture_bytes("samsung").rstrip(b"\r\n")
     assert len(list(replay(data, config("samsung"), site))) == 4
+
+
+def test_kept_bad_lines_hide_phone_numbers(site: SiteContext) -> None:
+    """The bad lines kept for inspection reach the status API: a caller's number in
+    them keeps only its last two digits (the full bytes go to the DEBUG log only)."""
+    ingest, _ = ingest_for("nec", site)
+    ingest.line(b"ZZZ 10:53 022 2142623801 NO ANSWER", NOW)
+    kept = ingest.bad_lines[-1]
+    assert "2142623801" not in kept["raw"] and "214262" not in kept["raw"]
+    assert kept["raw"].endswith("••••••••01 NO ANSWER")
+    assert "10:53 022" in kept["raw"]
