@@ -4,8 +4,10 @@
 policy needs, decides, queues the text (the outbox's unique dedup key makes a second
 queueing impossible) and stores the decision on the call, all in one transaction:
 the call is in the store, with its decision, before anything else happens to it
-(the dispatcher is woken after the commit). `inbound(text)` handles what callers text back: STOP/ARRET opts
-out, START/DEBUT opts back in, HELP/AIDE gets an information reply (a keyword is the
+(the dispatcher is woken after the commit).
+
+`inbound(text)` handles what callers text back: STOP/ARRET opts out (and is confirmed
+once), START/DEBUT opts back in, HELP/AIDE gets an information reply (a keyword is the
 whole reply, case, accents and punctuation aside), anything else is stored as a reply
 that counts as a recovery.
 """
