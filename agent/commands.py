@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 from agent.config import LoadedConfig, load, resolve_path
 from agent.errors import ConfigError
@@ -45,9 +46,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return run_replay(args.source, args.file, args.format, args.config, args.decisions)
 
 
-def load_or_report(path: object) -> LoadedConfig | None:
+def load_or_report(path: Path | None) -> LoadedConfig | None:
     try:
-        return load(path)  # type: ignore[arg-type]
+        return load(path)
     except ConfigError as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
@@ -150,10 +151,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return doctor(args)
 
 
-def _load_for_tools(path: object) -> LoadedConfig | None:
+def _load_for_tools(path: Path | None) -> LoadedConfig | None:
     from agent.doctor import use_installed_credentials
 
-    use_installed_credentials(resolve_path(path))  # type: ignore[arg-type]
+    use_installed_credentials(resolve_path(path))
     return load_or_report(path)
 
 

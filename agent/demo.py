@@ -15,12 +15,16 @@ import tempfile
 import time
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.config import LoadedConfig, load
 from agent.daemon import Daemon
 from agent.model import CallRecord, decision_label
 from agent.numbers import mask
 from agent.pipeline import Accepted
+
+if TYPE_CHECKING:
+    from drivers.sources.asterisk.fake_server import FakeAmiServer
 
 DEMO_CONFIG = "demo.yaml"
 DEMO_SECRET = "demo-only-secret"
@@ -82,7 +86,7 @@ async def _demo(speed: float, keep: bool) -> int:
 async def _session(
     daemon: Daemon,
     task: asyncio.Task[int],
-    ami: object,
+    ami: FakeAmiServer,
     streams: dict[str, bytes],
     speed: float,
     keep: bool,
@@ -98,10 +102,10 @@ async def _session(
     )
     print(f"status API: http://127.0.0.1:{daemon.status_port}/v1/status  (also /metrics, /readyz)")
     print()
-    await ami.wait_logins(1, within=30.0)  # type: ignore[attr-defined]
-    await ami.wait_action("CoreShowChannels", within=30.0)  # type: ignore[attr-defined]
+    await ami.wait_logins(1, within=30.0)
+    await ami.wait_action("CoreShowChannels", within=30.0)
     for data in streams.values():
-        await ami.play(data, speed=speed or None)  # type: ignore[attr-defined]
+        await ami.play(data, speed=speed or None)
     await _wait_until_done(daemon, len(streams))
     await _print_summary(daemon)
     if keep:

@@ -8,6 +8,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,16 @@ def _parse(
     return records
 
 
+class _RecordClock:
+    """The pipeline's clock during a replay: the hang-up time of the call at hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 def _decision_fields(decision: Decision | None) -> tuple[str, str | None]:
     """("notify", None), ("skip", reason), ("defer", until) or ("duplicate", None)."""
     if decision is None:
@@ -143,10 +154,10 @@ async def _with_decisions(loaded: LoadedConfig, records: Iterable[CallRecord]) -
     settings = loaded.settings
     with tempfile.TemporaryDirectory(prefix="ringback-replay-") as tmp:
         async with Store(Path(tmp) / "replay.db") as store:
-            clock_now = [None]
-            pipeline = Pipeline(settings, store, lambda: clock_now[0])  # type: ignore[arg-type,return-value]
+            clock = _RecordClock()
+            pipeline = Pipeline(settings, store, clock)
             for record in records:
-                clock_now[0] = record.ended_at  # type: ignore[call-overload]
+                clock.now = record.ended_at  # each call is decided as it hangs up
                 accepted = await pipeline.accept(record)
                 out = _fields(record)
                 out["caller_e164"] = await store.scalar(
