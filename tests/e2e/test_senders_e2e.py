@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -145,3 +146,40 @@ def _now(stream: bytes) -> bytes:
     from agent.demo import shift_to_now
 
     return next(iter(shift_to_now({"s": stream}).values()))
+
+
+async def test_ip_office_smdr_over_tcp_is_texted_and_old_records_are_not(tmp_path: Path) -> None:
+    """IP Office connects to the daemon's SMDR listen port (its usual set-up) and sends,
+    in random TCP chunks, a record it buffered years ago and a lost incoming call that
+    just ended: both are stored with a decision, only the fresh one is texted."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from tests.peers.smdr_line import TcpClientPeer
+
+    port, smdr_port = free_port(), free_port()
+    pbx = (
+        "  - type: smdr\n    name: ipo\n    format: avaya_ipoffice\n"
+        f"    listen: 127.0.0.1:{smdr_port}\n"
+    )
+    config = tmp_path / "ringback.yaml"
+    config.write_text(config_text(tmp_path, port, pbx, "    - type: log\n      name: dry-run\n"))
+    old = (FIXTURES / "smdr" / "avaya-ipoffice.txt").read_text().splitlines()[0]
+    old = old.replace(",8004206,", ",5145550144,")  # the 2008 vendor example, valid caller
+    start = datetime.now(ZoneInfo("America/Toronto")).strftime("%Y/%m/%d %H:%M:%S")
+    fresh = (
+        f"{start},00:00:00,9,5145550133,I,5145550102,5145550102,,0,1000099001,0,"
+        "E4324,Joe Bloggs,T9161,LINE 5.1,0,0"
+    )
+    with DaemonProcess(config, port) as daemon:
+        await asyncio.to_thread(daemon.wait_ready)
+        pbx_peer = TcpClientPeer(smdr_port)
+        await pbx_peer.connect(within=20.0)
+        await pbx_peer.send(f"{old}\r\n{fresh}\r\n".encode(), random.Random(7))
+        doc = await _wait(daemon, lambda d: _sent_by(d) == 1 and d["pipeline"]["calls"] == 2)
+        await pbx_peer.close()
+        assert doc["pbx"]["ipo"]["counters"]["records"] == 2
+    with sqlite3.connect(tmp_path / "ringback.db") as db:
+        decisions = sorted(r[0] for r in db.execute("SELECT decision FROM calls"))
+    assert decisions == ["notify", "skip:too_old"]
+    assert daemon.output().count("SMS to +15145550133") == 1
