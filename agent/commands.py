@@ -119,15 +119,16 @@ async def _send_test(loaded: LoadedConfig, to: str, only: str | None, wait: floa
         senders = [
             await stack.enter_async_context(SENDERS[c.type].load()(c, SenderContext(site)))
             for c in settings.sms.senders
-            if only is None or c.name == only
         ]
+        chosen = [s for s in senders if only is None or s.name == only]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
-        while not any(s.health().usable for s in senders) and loop.time() < deadline:  # noqa: ASYNC110
+        while chosen and not any(s.health().usable for s in chosen):
+            if loop.time() > deadline:
+                break
             await asyncio.sleep(0.25)
-        body = (
-            f"{settings.site.name}: ringback test {datetime.now(settings.site.tz):%Y-%m-%d %H:%M}"
-        )
+        stamp = f"{datetime.now(settings.site.tz):%Y-%m-%d %H:%M}"
+        body = f"{settings.site.name}: ringback test {stamp}"
         code, text = await send_test(SenderChain(senders), e164, only, body)
     print(text)
     return code

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from agent.chain import SenderChain
 from agent.send_test import send_test
 from drivers.base import SenderContext, SiteContext
@@ -51,3 +55,34 @@ async def test_usage_errors(site: SiteContext) -> None:
     assert (await send_test(chain, "5145550199", None, "x"))[0] == 2
     assert (await send_test(chain, TO, None, "  "))[0] == 2
     assert (await send_test(chain, TO, "log", "x"))[0] == 0
+
+
+def test_cli_sends_through_the_configured_chain(tmp_path: Path) -> None:
+    """`ringback send-test --to N -c FILE` opens the configured senders, sends one text
+    to the number in E.164 and exits 0; an unknown `--sender` name exits 2."""
+    from tests.e2e.daemon import config_text, free_port
+
+    config = tmp_path / "ringback.yaml"
+    pbx = "  - type: replay\n    name: drill\n"
+    config.write_text(
+        config_text(tmp_path, free_port(), pbx, "    - type: log\n      name: dry-run\n")
+    )
+    run = [
+        sys.executable,
+        "-m",
+        "agent.cli",
+        "send-test",
+        "-c",
+        str(config),
+        "--to",
+        "514 555 0199",
+    ]
+    sent = subprocess.run(run, capture_output=True, text=True, timeout=60, check=False)
+    assert sent.returncode == 0, sent.stderr
+    assert "SMS to +15145550199: Garage Test: ringback test" in sent.stdout
+    assert "OK: sent by dry-run" in sent.stdout
+    unknown = subprocess.run(
+        [*run, "--sender", "modem"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert unknown.returncode == 2
+    assert "no sender named 'modem'" in unknown.stdout + unknown.stderr
