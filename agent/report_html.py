@@ -115,7 +115,7 @@ def heat_svg(section: Section) -> str:
     width, height = left + cw * 7, top + ch * len(hours)
     parts = [
         f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="missed calls by weekday '
-        f'and hour" xmlns="http://www.w3.org/2000/svg" font-size="10">'
+        f'and hour" xmlns="http://www.w3.org/2000/svg" font-size="10" style="max-width:34rem">'
     ]
     parts += [
         f'<text x="{left + cw * wd + cw / 2}" y="12" text-anchor="middle">{d}</text>'
