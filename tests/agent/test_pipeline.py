@@ -353,3 +353,28 @@ async def test_recovery_only_within_the_recovery_window(
         "SELECT ended_at, recovered_by FROM calls WHERE outcome = 'missed' ORDER BY id"
     )
     assert [r[1] for r in recovered] == [None, "answered_again"]
+
+
+async def test_manager_alerts_do_not_use_up_the_global_cap(
+    make_settings: SettingsFactory, store: Store
+) -> None:
+    """Staffing alerts and digests to managers are not caller-triggered: they do not
+    count against the SMS-pumping guard, so a busy hour's alert cannot starve callers."""
+    settings = make_settings(sms={"global_hourly_cap": 1})
+    pipeline, clock = pipeline_at(settings, store, "2026-11-23 10:00")
+    for n, template in enumerate(("alert", "digest")):
+        await store.enqueue(
+            call_id=None,
+            to_e164=f"+1514555019{n}",
+            department="service",
+            template=template,
+            language="fr",
+            dedup_key=f"{template}:{n}",
+            not_before=clock(),
+            expires_at=clock() + timedelta(hours=1),
+            now=clock(),
+        )
+    accepted = await pipeline.accept(call("2026-11-23 10:00", caller="5145550111"))
+    assert isinstance(accepted.decision, Notify)
+    accepted = await pipeline.accept(call("2026-11-23 10:00", caller="5145550122"))
+    assert accepted.decision == Skip("global_cap")
