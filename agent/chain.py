@@ -4,7 +4,9 @@ Rules:
 - `Sent` or `Rejected` from a sender ends the chain (a rejection is about the number,
   not the path: another provider would refuse it too).
 - `RetryLater` tries the next sender at once, unless it is ambiguous (the text may have
-  left): then the chain stops, so one text is never delivered twice by two senders.
+  left) or carries a `resume` token (part of it left): then the chain stops, so one
+  text is never delivered twice by two senders. The dispatcher sends a text with a
+  resume token to that sender only (`only=`), across restarts too.
   The chain remembers that sender for the message: the next send of the same
   message goes to it first (it can look the earlier attempt up) and to no other
   sender while it still answers ambiguously or cannot be used.
@@ -134,7 +136,7 @@ class SenderChain:
                 continue
             result = await self._try(sender, text)
             tried.append((sender.name, result))
-            if not isinstance(result, RetryLater) or result.ambiguous:
+            if not isinstance(result, RetryLater) or result.ambiguous or result.resume:
                 return ChainResult(result, sender.name, tuple(tried))
         return self._all_failed(tried, skipped)
 

@@ -139,8 +139,12 @@ class Dispatcher:
             log.info("message_id=%d deferred to %s: quiet hours", message.id, quiet_end)
             return
         body = message.body or self._render(message, now)
-        text = OutgoingText(message.id, message.to_e164, body, message.attempts)
-        outcome = await self.chain.send(text)
+        text = OutgoingText(
+            message.id, message.to_e164, body, message.attempts, resume=message.resume
+        )
+        # part of it left through one sender: only that sender can finish it
+        pinned = message.sender if message.resume else None
+        outcome = await self.chain.send(text, only=pinned)
         await self._record(message, body, outcome, now)
 
     async def _withdraw_reason(self, message: Message, now: datetime) -> str:
@@ -211,6 +215,7 @@ class Dispatcher:
         detail: str = "",
         provider_id: str | None = None,
         not_before: datetime | None = None,
+        resume: str | None = None,
     ) -> None:
         await self.store.finish(
             attempt.message.id,
@@ -223,6 +228,7 @@ class Dispatcher:
             body=attempt.body,
             provider_id=provider_id,
             not_before=not_before,
+            resume=resume,
         )
 
     async def _rejected(self, attempt: _Attempt, result: Rejected) -> None:
@@ -250,7 +256,9 @@ class Dispatcher:
             state, label = MessageState.FAILED, "gave_up"
         else:
             state, label = MessageState.RETRY_WAIT, "retry"
-        await self._finish(attempt, state, label, result.reason, not_before=next_at)
+        await self._finish(
+            attempt, state, label, result.reason, not_before=next_at, resume=result.resume
+        )
         kind = "ambiguous" if result.ambiguous else "transient"
         self._note_error(message, attempt.sender, kind, result.reason)
         log.warning(

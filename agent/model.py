@@ -127,16 +127,21 @@ class Message:
     created_at: datetime
     body: str | None = None
     language: str = "fr"
+    sender: str | None = None
+    resume: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class OutgoingText:
-    """What a sender is asked to deliver. `message_id` is stable across retries."""
+    """What a sender is asked to deliver. `message_id` is stable across retries.
+    `resume` is what this sender answered in `RetryLater.resume` on an earlier attempt
+    (kept in the store, so it survives a restart)."""
 
     message_id: int
     to_e164: str
     body: str
     attempt: int = 1
+    resume: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,11 +170,15 @@ class RetryLater:
 
     `ambiguous` is True when the text may have left (a timeout after the modem or the
     provider received it): the chain must not hand it to another sender blindly.
+    `resume` is set when part of the text is known to have left through this sender
+    (some parts of a long text): the next attempt goes to this sender only, given
+    the token back in `OutgoingText.resume`. The token means nothing to anyone else.
     """
 
     after: float
     reason: str
     ambiguous: bool = False
+    resume: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

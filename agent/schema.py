@@ -119,4 +119,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX alerts_last ON alerts (kind, department, fired_at);
     """,
+    # 4: a sender's resume token for a text that partly left (parts of a long text)
+    """
+    ALTER TABLE messages ADD COLUMN resume TEXT;
+    """,
 )

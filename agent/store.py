@@ -285,8 +285,10 @@ class Store:
         body: str | None = None,
         provider_id: str | None = None,
         not_before: datetime | None = None,
+        resume: str | None = None,
     ) -> None:
-        """Record one attempt and the message's new state in one transaction."""
+        """Record one attempt and the message's new state in one transaction. The
+        sender's `resume` token is kept for the next attempt (None clears it)."""
         async with self.transaction() as conn:
             await conn.execute(
                 "INSERT INTO attempts (message_id, sender, started_at, finished_at, result, "
@@ -300,7 +302,7 @@ class Store:
                 # a withdrawn text frees its (caller, window) slot for a later call
                 "dedup_key = CASE WHEN ? = 'suppressed' THEN dedup_key || ':withdrawn:' || id "
                 "ELSE dedup_key END, "
-                "not_before = COALESCE(?, not_before), updated_at = ?, "
+                "not_before = COALESCE(?, not_before), updated_at = ?, resume = ?, "
                 "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
                 (
                     state.value,
@@ -312,6 +314,7 @@ class Store:
                     state.value,
                     ts(not_before) if not_before else None,
                     ts(now),
+                    resume,
                     state.value,
                     ts(now),
                     message_id,
@@ -626,7 +629,7 @@ def _call_params(record: CallRecord, remote_e164: str | None, received_at: datet
 
 _MESSAGE_COLUMNS = (
     "id, call_id, to_e164, department, template, state, not_before, expires_at, attempts, "
-    "created_at, body, language"
+    "created_at, body, language, sender, resume"
 )
 
 
@@ -644,4 +647,6 @@ def _message(row: Row) -> Message:
         created_at=parse_ts(row[9]),
         body=row[10],
         language=row[11],
+        sender=row[12],
+        resume=row[13],
     )

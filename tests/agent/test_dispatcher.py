@@ -358,3 +358,36 @@ async def test_a_withdrawn_text_frees_the_window_for_a_later_missed_call(
     assert len(peer.texts) == 1
     states = await store.fetchall("SELECT state FROM messages ORDER BY id")
     assert states == [("suppressed",), ("sent",)]
+
+
+async def test_partly_sent_text_resumes_on_its_sender_after_a_restart(
+    settings: Settings, store: Store
+) -> None:
+    """A sender that got part of a text out answers RetryLater with a resume token: the
+    chain tries no other sender, the outbox keeps the token, and the next attempt, by a
+    freshly started dispatcher, goes to that sender only, with the token."""
+    first = ScriptedPeer("modem", RetryLater(0.0, "part 2 refused", resume="tok-1"), Sent("m-1"))
+    other = ScriptedPeer("cloud", Sent("c-1"))
+    rig = Rig(settings, store, first, "2026-11-23 10:00")
+    rig.chain = SenderChain([first, other], clock=rig.seconds)
+    rig.dispatcher.chain = rig.chain
+    await rig.pipeline.accept(call("2026-11-23 10:00"))
+    rig.at("2026-11-23 10:02")
+    await rig.dispatcher.run_once()
+    assert other.texts == []
+    assert await store.fetchone("SELECT state, sender, resume FROM messages") == (
+        "retry_wait",
+        "modem",
+        "tok-1",
+    )
+    restarted = Rig(settings, store, other, "2026-11-23 10:30")
+    restarted.chain = SenderChain([other, first], clock=restarted.seconds)
+    restarted.dispatcher.chain = restarted.chain
+    await restarted.dispatcher.run_once()
+    assert other.texts == []
+    assert [t.resume for t in first.texts] == [None, "tok-1"]
+    assert await store.fetchone("SELECT state, sender, resume FROM messages") == (
+        "sent",
+        "modem",
+        None,
+    )

@@ -3,7 +3,10 @@
 A `Plan` is built once per message (same text, same number): its PDUs share one
 concatenation reference, and each part remembers the TP-MR the modem returned, so a
 retry resends only the parts that did not go out, with the same reference and total.
-Every modem answer is mapped to `Sent | RetryLater | Rejected` through `codes`.
+Once a part has left, a `RetryLater` carries the plan as a resume token
+(`gsm1:<reference>:<TP-MR or - per part>`), which the outbox keeps: after a restart
+the plan is rebuilt from it and still only the missing parts go. Every modem answer
+is mapped to `Sent | RetryLater | Rejected` through `codes`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from drivers.senders.gsm.pdu import SubmitOptions, SubmitPdu, encode_submit, rel
 
 log = logging.getLogger(__name__)
 _MR = re.compile(r"^\s*(\d+)")
+RESUME_PREFIX = "gsm1:"
 ALREADY = -1  # a part the SMSC reported as a duplicate: gone, reference unknown
 
 
@@ -29,6 +33,7 @@ class Plan:
     to: str
     body: str
     pdus: list[SubmitPdu]
+    concat_reference: int = 0
     references: list[int | None] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -37,6 +42,26 @@ class Plan:
     @property
     def any_sent(self) -> bool:
         return any(r is not None for r in self.references)
+
+    def resume_token(self) -> str | None:
+        """What the outbox keeps when some parts left (None when none did)."""
+        if not self.any_sent:
+            return None
+        parts = ",".join("-" if r is None else str(r) for r in self.references)
+        return f"{RESUME_PREFIX}{self.concat_reference}:{parts}"
+
+    def restore(self, token: str) -> bool:
+        """Take the sent parts from a token of this same text; False if it does not fit."""
+        if not token.startswith(RESUME_PREFIX):
+            return False
+        ref, _, parts = token.removeprefix(RESUME_PREFIX).partition(":")
+        values = parts.split(",")
+        if not ref.isdigit() or int(ref) != self.concat_reference:
+            return False
+        if len(values) != len(self.pdus) or not all(_part_value(v) for v in values):
+            return False
+        self.references = [None if v == "-" else int(v) for v in values]
+        return True
 
     def provider_id(self) -> str:
         return "gsm:" + ",".join("dup" if r == ALREADY else str(r) for r in self.references)
@@ -65,15 +90,22 @@ class Plans:
         )
 
     def plan_for(self, text: OutgoingText) -> Plan:
-        """The existing plan of this message if its number and text are unchanged.
-        Raises ValueError for an invalid number."""
+        """The existing plan of this message if its number and text are unchanged, or
+        the one its resume token describes (after a restart). Raises ValueError for
+        an invalid number."""
         plan = self._plans.get(text.message_id)
         if plan is not None and plan.to == text.to_e164 and plan.body == text.body:
             return plan
-        pdus = encode_submit(text.to_e164, text.body, self._reference, self._options)
-        if len(pdus) > 1:
+        reference = _token_reference(text.resume)
+        if reference is None:
+            reference = self._reference
+        pdus = encode_submit(text.to_e164, text.body, reference, self._options)
+        plan = Plan(text.to_e164, text.body, pdus, reference)
+        if text.resume and plan.restore(text.resume):
+            log.info("gsm: message_id=%d resumes after %d part(s) already sent",
+                     text.message_id, sum(r is not None for r in plan.references))  # fmt: skip
+        elif len(pdus) > 1:
             self._reference = (self._reference + 1) & 0xFF
-        plan = Plan(text.to_e164, text.body, pdus)
         self._plans[text.message_id] = plan
         while len(self._plans) > self._keep:
             self._plans.popitem(last=False)
@@ -99,7 +131,8 @@ async def send_plan(
             return _timed_out(err, plan, index, message_id)
         except PortLost as err:
             why = f"modem port lost while sending part {index + 1}: {err}"
-            return Outcome(RetryLater(config.reopen_min_seconds, why, plan.any_sent), True)
+            retry = RetryLater(config.reopen_min_seconds, why, resume=plan.resume_token())
+            return Outcome(retry, True)
         if answer.ok:
             plan.references[index] = _reference(answer)
             continue
@@ -107,6 +140,17 @@ async def send_plan(
         if refused is not None:
             return refused
     return Outcome(Sent(plan.provider_id()))
+
+
+def _token_reference(token: str | None) -> int | None:
+    if not token or not token.startswith(RESUME_PREFIX):
+        return None
+    ref = token.removeprefix(RESUME_PREFIX).partition(":")[0]
+    return int(ref) & 0xFF if ref.isdigit() else None
+
+
+def _part_value(value: str) -> bool:
+    return value == "-" or value.isdigit() or (value.startswith("-") and value[1:].isdigit())
 
 
 def _reference(answer: Response) -> int:
@@ -121,9 +165,12 @@ def _timed_out(err: AtTimeout, plan: Plan, index: int, message_id: int) -> Outco
         log.warning("gsm: no answer after Ctrl-Z for message_id=%d %s: outcome unknown",
                     message_id, part)  # fmt: skip
         why = f"no answer from the modem after the PDU of {part}: it may have been sent"
-        return Outcome(RetryLater(60.0, why, ambiguous=True), reinit=True)
+        # the part in doubt is None in the token: a retry a technician asks for resends it
+        return Outcome(
+            RetryLater(60.0, why, ambiguous=True, resume=plan.resume_token()), reinit=True
+        )
     why = f"modem did not answer AT+CMGS for {part} ({err.phase})"
-    return Outcome(RetryLater(10.0, why, plan.any_sent), reinit=True)
+    return Outcome(RetryLater(10.0, why, resume=plan.resume_token()), reinit=True)
 
 
 def _refused(
@@ -148,5 +195,7 @@ def _refused(
         return Outcome(Rejected(reason), verdict.reinit)
     if verdict.action == "device":
         after = config.device_fault_retry_seconds
-        return Outcome(RetryLater(after, reason, plan.any_sent), True, verdict.reason)
-    return Outcome(RetryLater(verdict.retry_after, reason, plan.any_sent), verdict.reinit)
+        retry = RetryLater(after, reason, resume=plan.resume_token())
+        return Outcome(retry, True, verdict.reason)
+    resume = plan.resume_token()
+    return Outcome(RetryLater(verdict.retry_after, reason, resume=resume), verdict.reinit)

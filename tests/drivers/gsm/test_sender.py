@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 
@@ -56,17 +57,37 @@ async def test_multipart_send_decodes_with_both_decoders(
 
 
 async def test_retry_resends_only_missing_parts(sender: GsmSender, modem: FakeModem) -> None:
-    """Part 2 refused with a temporary error (CMS 42): RetryLater marked ambiguous since
-    part 1 left; the retry sends only part 2 with the same reference and total."""
+    """Part 2 refused with a temporary error (CMS 42): RetryLater with a resume token
+    (part 1 left, so only this sender may finish the text; not ambiguous: what left is
+    known); the retry sends only part 2 with the same reference and total."""
     modem.behaviour.outcomes = ["ok", 42]
     first = await sender.send(text(LONG))
-    assert isinstance(first, RetryLater) and first.ambiguous and "42" in first.reason
+    assert isinstance(first, RetryLater) and not first.ambiguous and "42" in first.reason
+    assert first.resume is not None and first.resume.endswith(":12,-")
     second = await sender.send(text(LONG, attempt=2))
     assert second == Sent("gsm:12,13")
     parts = [decode_submit(s.hex) for s in modem.received]
     assert [(p.concat.seq, p.concat.total) for p in parts if p.concat] == [(1, 2), (2, 2)]
     first_ref = parts[0].concat.reference if parts[0].concat else None
     assert parts[1].concat is not None and parts[1].concat.reference == first_ref
+
+
+async def test_resume_token_survives_a_restart(modem: FakeModem, context: SenderContext) -> None:
+    """After a restart (a new sender, no memory of the text), the resume token the
+    outbox kept makes the modem send only the missing part, with the reference and
+    total of the first attempt."""
+    modem.behaviour.outcomes = ["ok", 42]
+    async with GsmSender(make_config(modem.path), context) as before:
+        await wait_for(lambda: before.health().state.value == "ok")
+        first = await before.send(text(LONG))
+    assert isinstance(first, RetryLater) and first.resume is not None
+    async with GsmSender(make_config(modem.path), context) as after:
+        await wait_for(lambda: after.health().state.value == "ok")
+        resumed = await after.send(replace(text(LONG, attempt=2), resume=first.resume))
+    assert isinstance(resumed, Sent) and resumed.provider_id.startswith("gsm:12,")
+    parts = [decode_submit(s.hex) for s in modem.received]
+    assert [p.concat.seq for p in parts if p.concat] == [1, 2]
+    assert len({p.concat.reference for p in parts if p.concat}) == 1
 
 
 async def test_cms_permanent_error_rejects(sender: GsmSender, modem: FakeModem) -> None:
