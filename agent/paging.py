@@ -3,31 +3,31 @@
 A page is `{"items": [...], "next_cursor": "...", "has_more": bool}`. The cloud keeps
 `next_cursor` and sends it back as `?cursor=` on its next pull; with no cursor the
 feed starts at the beginning. The cursor is opaque (urlsafe base64 of the feed name
-and the last row id served); a cursor of one feed is refused by another.
+and the last change served); a cursor of one feed is refused by another.
+
+The feeds follow changes: a row is served when it is new and again when it changes
+in a way the cloud cares about (a call decided or marked recovered, a message
+changing state), always as it is at the time of the pull, and once per pull at its
+latest change. The cloud upserts items by `id`.
 
 Why there is no gap and no duplicate
 ------------------------------------
-Each feed is one table keyed by `INTEGER PRIMARY KEY` (SQLite's rowid, no
-AUTOINCREMENT) whose rows are never deleted, and a page is `id > cursor ORDER BY id`.
-A new row gets `max(id) + 1` *inside* its write transaction, and SQLite has one
-writer at a time, so ids are handed out in commit order: once a reader has seen row
-N committed, every row that will ever be committed later gets an id above N. A
-rolled-back insert frees its id for reuse, which is harmless only if nobody saw
-that row: the store's own connection could show its uncommitted rows to a query
-issued mid-transaction, so the feeds read under the store's write lock
-(`Store.rows_after`), between transactions, never inside one. Hence the cursor
-never skips a row that commits later (no gap) and never serves a row twice (no
-duplicate).
+Every insert and every such change stamps the row with `change_seq`, the next value
+of one counter, by a trigger *inside* the write transaction (schema 5); rows are
+never deleted, and a page is `change_seq > cursor ORDER BY change_seq`. SQLite has
+one writer at a time, so changes are numbered in commit order: once a reader has
+seen change N committed, every change committed later gets a number above N. A
+rolled-back change gives its number back, which is harmless only if nobody saw it:
+the store's own connection could show its uncommitted rows to a query issued
+mid-transaction, so the feeds read under the store's write lock
+(`Store.rows_after`), between transactions, never inside one. Hence the cursor never
+skips a change that commits later (no gap), and a row appears once per pull, at its
+latest change (no duplicate).
 
-Calls are written in two steps (the call, then its decision a moment later). A page
-of calls stops before the first call that has no decision yet and was received less
-than `SETTLE_SECONDS` ago, so the cloud does not pull a call whose decision is still
-being made; a call left undecided for longer (a crash between the two steps) is
-served as it is, with `decision: null`, rather than holding the feed back forever.
-
-Items show each row as it is when pulled. Later changes to a row already served (a
-message going from `pending` to `sent`, a call marked recovered hours later) are not
-re-served: the feed is a log of new rows, not of changes.
+A call is stored with its decision in one transaction. A page of calls still stops
+before a call that has no decision yet and was received less than `SETTLE_SECONDS`
+ago (only stores written by an older ringback can hold one); an older undecided call
+is served as it is, with `decision: null`, and again once decided.
 
 A cursor pointing past the last row (the database was replaced, e.g. restored from
 an older backup) is refused with 409 rather than silently skipping the new rows.
@@ -127,7 +127,8 @@ async def read_page(
     store: Store, feed: Feed, cursor: str | None, limit: int, now: datetime, full_numbers: bool
 ) -> Page:
     after = decode_cursor(feed.table, cursor)
-    rows, highest = await store.rows_after(feed.table, ", ".join(feed.columns), after, limit + 1)
+    columns = (*feed.columns, "change_seq")
+    rows, highest = await store.rows_after(feed.table, ", ".join(columns), after, limit + 1)
     if after > highest:
         raise PageError(
             "cursor_ahead",
@@ -139,12 +140,13 @@ async def read_page(
     last = after
     has_more = len(rows) > limit
     for row in rows[:limit]:
-        record = dict(zip(feed.columns, row, strict=True))
+        record = dict(zip(columns, row, strict=True))
         if feed.settled is not None and not feed.settled(record, now):
             has_more = True
             break
+        change = int(record.pop("change_seq"))
         items.append(feed.item(record, full_numbers))
-        last = int(record["id"])
+        last = change
     return Page(items, encode_cursor(feed.table, last), has_more)
 
 

@@ -123,4 +123,44 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE messages ADD COLUMN resume TEXT;
     """,
+    # 5: the feeds the cloud pulls follow changes, not only new rows: every row gets
+    # a `change_seq` from one counter whenever it is inserted or changes in a way the
+    # cloud cares about (a call decided or recovered, a message changing state).
+    """
+    CREATE TABLE feed_seq (n INTEGER NOT NULL);
+    INSERT INTO feed_seq (n) SELECT MAX(
+        (SELECT COALESCE(MAX(id), 0) FROM calls),
+        (SELECT COALESCE(MAX(id), 0) FROM messages),
+        (SELECT COALESCE(MAX(id), 0) FROM replies));
+    ALTER TABLE calls ADD COLUMN change_seq INTEGER;
+    ALTER TABLE messages ADD COLUMN change_seq INTEGER;
+    ALTER TABLE replies ADD COLUMN change_seq INTEGER;
+    UPDATE calls SET change_seq = id;
+    UPDATE messages SET change_seq = id;
+    UPDATE replies SET change_seq = id;
+    CREATE INDEX calls_change ON calls (change_seq);
+    CREATE INDEX messages_change ON messages (change_seq);
+    CREATE INDEX replies_change ON replies (change_seq);
+    CREATE TRIGGER calls_new AFTER INSERT ON calls BEGIN
+        UPDATE feed_seq SET n = n + 1;
+        UPDATE calls SET change_seq = (SELECT n FROM feed_seq) WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER calls_changed AFTER UPDATE OF decision, recovered_at ON calls BEGIN
+        UPDATE feed_seq SET n = n + 1;
+        UPDATE calls SET change_seq = (SELECT n FROM feed_seq) WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER messages_new AFTER INSERT ON messages BEGIN
+        UPDATE feed_seq SET n = n + 1;
+        UPDATE messages SET change_seq = (SELECT n FROM feed_seq) WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER messages_changed AFTER UPDATE OF state ON messages
+    WHEN NEW.state IS NOT OLD.state BEGIN
+        UPDATE feed_seq SET n = n + 1;
+        UPDATE messages SET change_seq = (SELECT n FROM feed_seq) WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER replies_new AFTER INSERT ON replies BEGIN
+        UPDATE feed_seq SET n = n + 1;
+        UPDATE replies SET change_seq = (SELECT n FROM feed_seq) WHERE id = NEW.id;
+    END;
+    """,
 )

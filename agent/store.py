@@ -521,18 +521,19 @@ class Store:
     async def rows_after(
         self, table: str, columns: str, after_id: int, limit: int
     ) -> tuple[list[Row], int]:
-        """Rows of an append-only feed table with `id > after_id` in id order (at most
-        `limit`) and the table's highest id, read under the write lock: between
-        transactions of this connection, so never a row that may still roll back
-        (see agent/paging.py for why that makes cursors gap-free)."""
+        """Rows of a feed table whose last change (`change_seq`) is after `after_id`, in
+        change order (at most `limit`), and the feed's highest change, read under the
+        write lock: between transactions of this connection, so never a row that may
+        still roll back (see agent/paging.py for why that makes cursors gap-free)."""
         if table not in _FEED_TABLES:
             raise StoreError(f"{table} is not a feed table")
         async with self._lock:
             rows = await self.fetchall(
-                f"SELECT {columns} FROM {table} WHERE id > ? ORDER BY id LIMIT ?",
+                f"SELECT {columns} FROM {table} WHERE change_seq > ? "
+                "ORDER BY change_seq LIMIT ?",
                 (after_id, limit),
             )
-            highest = await self.scalar(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+            highest = await self.scalar(f"SELECT COALESCE(MAX(change_seq), 0) FROM {table}")
         return rows, int(highest)
 
     async def attempt_counts(self) -> list[tuple[str, str, int]]:
