@@ -529,8 +529,7 @@ class Store:
             raise StoreError(f"{table} is not a feed table")
         async with self._lock:
             rows = await self.fetchall(
-                f"SELECT {columns} FROM {table} WHERE change_seq > ? "
-                "ORDER BY change_seq LIMIT ?",
+                f"SELECT {columns} FROM {table} WHERE change_seq > ? ORDER BY change_seq LIMIT ?",
                 (after_id, limit),
             )
             highest = await self.scalar(f"SELECT COALESCE(MAX(change_seq), 0) FROM {table}")

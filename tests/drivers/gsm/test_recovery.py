@@ -50,8 +50,10 @@ async def test_no_network_then_registered(tmp_path: Path, context: SenderContext
     with FakeModem(tmp_path, Behaviour(registration=2)) as modem:
         async with GsmSender(make_config(modem.path), context) as sender:
             await wait_for(
-                lambda: sender.health().details.get("registration") == "searching"
-                and state(sender) != "starting"
+                lambda: (
+                    sender.health().details.get("registration") == "searching"
+                    and state(sender) != "starting"
+                )
             )
             assert state(sender) == "down"
             result = await sender.send(TEXT)
