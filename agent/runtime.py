@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import sqlite3
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ from agent.chain import SenderChain
 from agent.config import LoadedConfig
 from agent.dispatcher import Dispatcher
 from agent.errors import RingbackError
-from agent.model import CallRecord, Health, HealthState
+from agent.model import CallRecord, Health, HealthState, record_to_json
 from agent.pipeline import Accepted, Pipeline
 from agent.retention import retention_loop
 from agent.store import Store
@@ -32,6 +34,9 @@ from drivers.senders import SENDERS
 from drivers.sources import SOURCES
 
 log = logging.getLogger(__name__)
+
+POISON_TRIES = 3
+UNSTORED_FILE = "unstored-calls.jsonl"
 
 
 @dataclass
@@ -129,24 +134,42 @@ class Runtime:
         log.info("source %s finished", state.source.name)
 
     async def _accept_until_stored(self, record: CallRecord) -> None:
-        delay = 0.5
+        """Retry until the call is stored. A store that cannot write (disk full, I/O
+        error) is retried for as long as it takes; a record the store refuses for
+        what it holds is set aside after `POISON_TRIES` tries in a JSON-lines file
+        beside the database, so one bad record never holds up the calls behind it."""
+        delay, refused = 0.5, 0
         while True:
             try:
                 accepted = await self.pipeline.accept(record)
-            except RingbackError as err:
+            except (RingbackError, sqlite3.OperationalError) as err:
                 log.error(
                     "call_id=%s not stored yet, retrying in %.0fs: %s", record.call_id, delay, err
                 )
             except Exception:
-                log.exception(
-                    "call_id=%s: unexpected error, retrying in %.0fs", record.call_id, delay
-                )
+                refused += 1
+                log.exception("call_id=%s: the store refused this record", record.call_id)
+                if refused >= POISON_TRIES:
+                    self._set_aside(record)
+                    return
             else:
                 if self.observer is not None:
                     self.observer(record, accepted)
                 return
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
+
+    def _set_aside(self, record: CallRecord) -> None:
+        path = self.loaded.settings.storage.path.with_name(UNSTORED_FILE)
+        with path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record_to_json(record), ensure_ascii=False) + "\n")
+        self.pipeline.counters.inc("calls_set_aside")
+        log.error(
+            "call_id=%s set aside in %s after %d refused tries (ringback replay can read it)",
+            record.call_id,
+            path,
+            POISON_TRIES,
+        )
 
     # --- what the status API and the watchdog look at -------------------------------
 

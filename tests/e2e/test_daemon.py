@@ -200,3 +200,20 @@ def test_global_cap_alert_is_in_status_and_survives_a_restart(tmp_path: Path) ->
         again.wait_ready()
         cap = again.status()["alerts"]["global_cap"]
     assert cap == {"cap": 1, "last_hour": 1, "reached": True, "hit_at": None}
+
+
+def test_a_record_the_store_refuses_is_set_aside_and_the_rest_go_on(tmp_path: Path) -> None:
+    """A source hands over a call the store refuses (a NaN duration breaks its NOT NULL
+    column): after a few tries it is written to unstored-calls.jsonl beside the
+    database, counted, logged, and the calls behind it are still stored and texted."""
+    bad = {**missed_call("b", "5145550122"), "ring_seconds": float("nan")}
+    calls = [missed_call("a", "4385550111"), bad, missed_call("c", "5145550133")]
+    config, port, _ = _setup(tmp_path, calls)
+    with DaemonProcess(config, port, TOKEN) as daemon:
+        daemon.wait_ready()
+        doc = daemon.wait_status(lambda d: d["pipeline"].get("calls_set_aside") == 1, 30)
+        doc = daemon.wait_status(lambda d: _sent(d) == 2)
+        assert doc["pipeline"]["calls"] == 2
+    aside = (tmp_path / "unstored-calls.jsonl").read_text().splitlines()
+    assert len(aside) == 1 and '"call_id": "b"' in aside[0]
+    assert "set aside" in daemon.output()
