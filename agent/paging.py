@@ -256,6 +256,7 @@ def _reply_item(row: dict[str, Any], full: bool) -> dict[str, Any]:
     item = dict(row)
     item["received_at"] = iso_text(row["received_at"])
     item["from_e164"] = number(row["from_e164"], full)
+    item["body"] = scrub(row["body"], full)  # "call me at 514 555 0199"
     return item
 
 

@@ -65,3 +65,26 @@ async def test_call_is_served_again_when_recovered(
         recovered = next(c for c in items if c["id"] == 1)
         assert recovered["recovered_by"] == "answered_again"
         assert (await _pull(store, "calls", cursor, clock() + timedelta(minutes=1)))[0] == []
+
+
+async def test_phone_numbers_inside_replies_are_masked(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    """A reply that gives another number ("call me at 514 555 0199") does not expose
+    it in /v1/replies unless full numbers are allowed."""
+    from agent.model import InboundText
+
+    async with Store(tmp_path / "feeds.db") as store:
+        clock = clock_at("2026-11-23 10:00")
+        pipeline = Pipeline(make_settings(), store, clock)
+        await pipeline.inbound(
+            InboundText("+15145550123", "rappelez-moi au 514 555 0199 svp", clock(), "modem")
+        )
+        masked = await read_page(store, FEEDS["replies"], None, 10, clock(), full_numbers=False)
+        full = await read_page(store, FEEDS["replies"], None, 10, clock(), full_numbers=True)
+    assert (
+        "0199" not in masked.items[0]["body"].replace("••99", "")
+        and "555" not in masked.items[0]["body"]
+    )
+    assert masked.items[0]["body"].startswith("rappelez-moi au ")
+    assert full.items[0]["body"] == "rappelez-moi au 514 555 0199 svp"
