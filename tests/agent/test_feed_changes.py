@@ -82,9 +82,5 @@ async def test_phone_numbers_inside_replies_are_masked(
         )
         masked = await read_page(store, FEEDS["replies"], None, 10, clock(), full_numbers=False)
         full = await read_page(store, FEEDS["replies"], None, 10, clock(), full_numbers=True)
-    assert (
-        "0199" not in masked.items[0]["body"].replace("••99", "")
-        and "555" not in masked.items[0]["body"]
-    )
-    assert masked.items[0]["body"].startswith("rappelez-moi au ")
+    assert masked.items[0]["body"] == "rappelez-moi au ••••••••99 svp"
     assert full.items[0]["body"] == "rappelez-moi au 514 555 0199 svp"
