@@ -103,6 +103,8 @@ class Dispatcher:
             for message in batch:
                 await self._handle(message)
                 handled += 1
+            # a backlog is a busy loop, not a dead one: the watchdog must keep seeing it
+            self.heartbeat_at = self.clock()
         return handled
 
     async def _sleep_until_due(self) -> None:

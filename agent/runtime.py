@@ -36,6 +36,7 @@ from drivers.sources import SOURCES
 log = logging.getLogger(__name__)
 
 POISON_TRIES = 3
+DISPATCHER_STALL_SECONDS = 300.0
 UNSTORED_FILE = "unstored-calls.jsonl"
 
 
@@ -193,14 +194,15 @@ class Runtime:
 
     def loops_alive(self) -> bool:
         """Every task still running (a finished replay source is fine) and the
-        dispatcher looked at the outbox within the last two minutes."""
+        dispatcher finished a text or looked at the outbox within the last five minutes
+        (a modem may take two to answer one submit)."""
         for state in self.sources:
             if state.task is not None and state.task.done() and not state.finished:
                 return False
         if self.dispatcher is None:
             return False
         beat = self.dispatcher.heartbeat_at
-        return beat is not None and (self.clock() - beat).total_seconds() < 120
+        return beat is not None and (self.clock() - beat).total_seconds() < DISPATCHER_STALL_SECONDS
 
 
 async def wait_first(*events: asyncio.Event) -> asyncio.Event:

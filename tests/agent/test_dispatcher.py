@@ -391,3 +391,21 @@ async def test_partly_sent_text_resumes_on_its_sender_after_a_restart(
         "modem",
         None,
     )
+
+
+async def test_a_long_backlog_keeps_the_watchdog_fed(settings: Settings, store: Store) -> None:
+    """Working through a backlog of slow sends (100 s each here) is a busy loop, not a
+    stuck one: the dispatcher's heartbeat moves with every text it finishes."""
+
+    class SlowPeer(ScriptedPeer):
+        async def send(self, text: OutgoingText) -> SendResult:
+            rig.clock.advance(100)
+            return await super().send(text)
+
+    peer = SlowPeer("slow", Sent("s-1"))
+    rig = Rig(settings, store, peer, "2026-11-23 10:00")
+    for n in range(4):
+        await rig.pipeline.accept(call("2026-11-23 10:00", caller=f"51455501{n:02d}"))
+    rig.at("2026-11-23 10:05")
+    assert await rig.dispatcher.run_once() == 4
+    assert rig.dispatcher.heartbeat_at == rig.clock.now == local("2026-11-23 10:11:40")
