@@ -10,20 +10,17 @@ it with `GET .../Messages.json?To=...` and reports the earlier message as `Sent`
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
-from types import TracebackType
 from typing import Any, Self
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 
-from agent.model import Health, OutgoingText, Rejected, RetryLater, SendResult, Sent
+from agent.model import OutgoingText, Rejected, RetryLater, SendResult, Sent
 from drivers.base import SenderContext
 from drivers.senders import twilio_api as api
 from drivers.senders.cloud_http import (
-    CloudHealth,
     Exchange,
     Rule,
     Verdict,
@@ -31,9 +28,9 @@ from drivers.senders.cloud_http import (
     exchange,
     in_call_wait,
     make_client,
-    mask_number,
     result_of,
 )
+from drivers.senders.cloud_sender import CloudSender
 from drivers.senders.twilio_codes import classify
 from drivers.senders.twilio_config import TwilioConfig
 
@@ -44,18 +41,14 @@ _CLOCK_SKEW = timedelta(minutes=2)
 _AMBIGUOUS_KEPT = 1000
 
 
-class TwilioSender:
+class TwilioSender(CloudSender):
     """Sends through Twilio's REST API; see the module docstring for the contract."""
 
+    kind = "twilio"
+
     def __init__(self, config: TwilioConfig, context: SenderContext) -> None:
-        self.name = config.name
-        self.rate_per_minute = config.rate_per_minute
-        self.breaker_failures = config.breaker_failures
-        self.breaker_cooldown_seconds = config.breaker_cooldown_seconds
+        super().__init__(config, context)
         self._config = config
-        self._clock = context.site.clock
-        self._health = CloudHealth("twilio")
-        self._client: httpx.AsyncClient | None = None
         self._ambiguous: dict[int, datetime] = {}
 
     async def __aenter__(self) -> Self:
@@ -70,35 +63,9 @@ class TwilioSender:
         )
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    def health(self) -> Health:
-        return self._health.snapshot(self._clock())
-
-    async def send(self, text: OutgoingText) -> SendResult:
-        try:
-            result, rule = await self._send(text)
-        except asyncio.CancelledError:
-            raise
-        except Exception as err:  # a bug of ours: reported, never raised
-            log.error("driver=%s internal error: %s", self.name, type(err).__name__, exc_info=True)
-            rule = Rule(Verdict.RETRY, f"twilio sender internal error: {type(err).__name__}", 60)
-            result = result_of(rule)
-        self._note(text, result, rule)
-        return result
-
     async def _send(self, text: OutgoingText) -> tuple[SendResult, Rule | None]:
         if self._client is None:
-            idle = Rule(Verdict.RETRY, "twilio sender not started", 5.0)
-            return result_of(idle), idle
+            return self._not_started()
         if text.attempt > 1 or text.message_id in self._ambiguous:
             earlier = await self._reconcile(text)
             if earlier is not None:
@@ -195,21 +162,9 @@ class TwilioSender:
 
     # --- bookkeeping ----------------------------------------------------------------
 
-    def _note(self, text: OutgoingText, result: SendResult, rule: Rule | None) -> None:
-        before = self._health.alarm
-        self._health.record(result, rule, self._clock())
+    def _after(self, text: OutgoingText, result: SendResult) -> SendResult:
         if isinstance(result, Sent | Rejected):
             self._ambiguous.pop(text.message_id, None)
         while len(self._ambiguous) > _AMBIGUOUS_KEPT:
             self._ambiguous.pop(next(iter(self._ambiguous)))
-        if self._health.alarm and self._health.alarm != before:
-            log.error("driver=%s alarm: %s", self.name, self._health.alarm)
-        elif before and not self._health.alarm:
-            log.warning("driver=%s alarm cleared", self.name)
-        log.debug(
-            "driver=%s message_id=%d to=%s result=%s",
-            self.name,
-            text.message_id,
-            mask_number(text.to_e164),
-            type(result).__name__,
-        )
+        return result

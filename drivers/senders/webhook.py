@@ -13,7 +13,6 @@ The receiver contract (also in config/sections/senders-webhook.yaml):
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -21,16 +20,13 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import timedelta
-from types import TracebackType
 from typing import Self
 
-import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 
-from agent.model import Health, OutgoingText, RetryLater, SendResult, Sent
+from agent.model import OutgoingText, RetryLater, SendResult, Sent
 from drivers.base import SenderContext
 from drivers.senders.cloud_http import (
-    CloudHealth,
     Exchange,
     Key,
     Rule,
@@ -42,6 +38,7 @@ from drivers.senders.cloud_http import (
     peer_text,
     result_of,
 )
+from drivers.senders.cloud_sender import CloudSender
 from drivers.senders.webhook_config import WebhookConfig
 
 log = logging.getLogger(__name__)
@@ -86,18 +83,14 @@ def signature(secret: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
-class WebhookSender:
+class WebhookSender(CloudSender):
     """Posts each text to `url`; see the module docstring for the receiver contract."""
 
+    kind = "webhook"
+
     def __init__(self, config: WebhookConfig, context: SenderContext) -> None:
-        self.name = config.name
-        self.rate_per_minute = config.rate_per_minute
-        self.breaker_failures = config.breaker_failures
-        self.breaker_cooldown_seconds = config.breaker_cooldown_seconds
+        super().__init__(config, context)
         self._config = config
-        self._site = context.site
-        self._health = CloudHealth("webhook")
-        self._client: httpx.AsyncClient | None = None
         self._ambiguous: set[int] = set()  # messages that may have arrived already
 
     async def __aenter__(self) -> Self:
@@ -106,39 +99,9 @@ class WebhookSender:
         )
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    def health(self) -> Health:
-        return self._health.snapshot(self._site.clock())
-
-    async def send(self, text: OutgoingText) -> SendResult:
-        try:
-            result, rule = await self._send(text)
-        except asyncio.CancelledError:
-            raise
-        except Exception as err:  # a bug of ours: reported, never raised
-            log.error("driver=%s internal error: %s", self.name, type(err).__name__, exc_info=True)
-            rule = Rule(RTY, f"webhook sender internal error: {type(err).__name__}", 60.0)
-            result = result_of(rule)
-        result = self._remember(text, result)
-        before = self._health.alarm
-        self._health.record(result, rule, self._site.clock())
-        if self._health.alarm and self._health.alarm != before:
-            log.error("driver=%s alarm: %s", self.name, self._health.alarm)
-        return result
-
     async def _send(self, text: OutgoingText) -> tuple[SendResult, Rule | None]:
         if self._client is None:
-            idle = Rule(RTY, "webhook sender not started", 5.0)
-            return result_of(idle), idle
+            return self._not_started()
         body = self._body(text)
         answer = await self._post(body, self._headers(text, body))
         if answer.ok:
@@ -153,7 +116,7 @@ class WebhookSender:
             self._health.rate_limited_until = self._site.clock() + _seconds(after)
         return result_of(rule, after), rule
 
-    def _remember(self, text: OutgoingText, result: SendResult) -> SendResult:
+    def _after(self, text: OutgoingText, result: SendResult) -> SendResult:
         """Once an attempt may have arrived, every later failure of that text is
         ambiguous too: only this receiver (same key) may take it, no other sender."""
         if not isinstance(result, RetryLater):
