@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent import store as store_module
+from agent import store_base as store_module
 from agent.errors import StoreError
 from agent.model import MessageState, Outcome
 from agent.schema import MIGRATIONS
