@@ -29,8 +29,16 @@ def write_calls(path: Path, records: list[dict[str, Any]]) -> Path:
 
 
 def config_text(
-    tmp: Path, port: int, pbx: str, senders: str, token_file: Path | None = None, extra: str = ""
+    tmp: Path,
+    port: int,
+    pbx: str,
+    senders: str,
+    token_file: Path | None = None,
+    extra: str = "",
+    sms_extra: str = "",
+    status_extra: str = "",
 ) -> str:
+    """The test site's configuration; `*_extra` are lines added to a section."""
     token = f"\n  token_file: {token_file}" if token_file else ""
     return f"""
 site:
@@ -47,6 +55,7 @@ departments:
 sms:
   grace_seconds: 0
   quiet_hours: ""
+{sms_extra}
   retry:
     first_seconds: 0.2
     max_seconds: 1
@@ -54,10 +63,22 @@ sms:
 {senders}
 status:
   listen: "127.0.0.1:{port}"{token}
+{status_extra}
 storage:
   path: {tmp / "ringback.db"}
 {extra}
 """
+
+
+def run_once(config: Path) -> subprocess.CompletedProcess[str]:
+    """`ringback run -c CONFIG` expected to stop on its own (a bad config or store)."""
+    return subprocess.run(
+        [sys.executable, "-m", "agent.cli", "run", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
 
 
 class DaemonProcess:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.daemon import DaemonProcess, config_text, free_port, write_calls
+from tests.e2e.daemon import DaemonProcess, config_text, free_port, run_once, write_calls
 
 pytestmark = pytest.mark.slow
 
@@ -121,13 +119,7 @@ def test_invalid_config_exits_2_with_the_line(tmp_path: Path) -> None:
     text = config.read_text().replace("country: CA", "country: Canada")
     config.write_text(text)
     line = text.splitlines().index("  country: Canada") + 1
-    result = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "run", "-c", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_once(config)
     assert result.returncode == 2
     assert f"{config}:{line}: site.country: 'Canada' is not a country code" in result.stderr
     assert "Traceback" not in result.stderr
@@ -139,13 +131,7 @@ def test_unwritable_store_directory_exits_1_with_a_message(tmp_path: Path) -> No
     config.write_text(
         config.read_text().replace(str(tmp_path / "ringback.db"), "/nonexistent/dir/r.db")
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "run", "-c", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_once(config)
     assert result.returncode == 1
     assert "directory /nonexistent/dir does not exist" in result.stderr
     assert "Traceback" not in result.stderr
@@ -155,13 +141,7 @@ def test_corrupt_store_exits_1_with_a_message(tmp_path: Path) -> None:
     """A store file that is not SQLite gives a specific 'corrupt' message, exit 1."""
     config, _, _ = _setup(tmp_path, [])
     (tmp_path / "ringback.db").write_bytes(b"this is not a database" * 100)
-    result = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "run", "-c", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_once(config)
     assert result.returncode == 1
     assert "corrupt or not a ringback database" in result.stderr
     assert "Traceback" not in result.stderr

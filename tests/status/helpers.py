@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.daemon import DaemonProcess, free_port, write_calls
+from tests.e2e.daemon import DaemonProcess, config_text, free_port, write_calls
 
 TOKEN = "status-test-token-0123456789abcdef0123456789abcdef"
 TOKEN_NEXT = "status-test-token-next-fedcba9876543210fedcba98765"
@@ -58,42 +58,17 @@ def write_config(
     """A config whose `status:` section listens on a free loopback port, with the
     tokens in files (`status.token`, `status.token_next` beside it)."""
     port = free_port()
-    lines = [f'  listen: "127.0.0.1:{port}"']
+    lines = []
     for name, value in (("token", token), ("token_next", token_next)):
         if value is not None:
             path = tmp / f"status.{name}"
             path.write_text(value + "\n")
             lines.append(f"  {name}_file: {path}")
     config = tmp / "ringback.yaml"
+    caps = "  per_number_daily_cap: 100\n  global_hourly_cap: 10000"
+    status_extra = "\n".join([*lines, status])
     config.write_text(
-        f"""
-site:
-  name: Garage Test
-  timezone: America/Toronto
-  country: CA
-  callback_number: "514-555-0100"
-pbx:
-{pbx}
-departments:
-  default: service
-  service:
-    label: Service
-sms:
-  grace_seconds: 0
-  quiet_hours: ""
-  per_number_daily_cap: 100
-  global_hourly_cap: 10000
-  retry:
-    first_seconds: 0.2
-    max_seconds: 1
-  senders:
-{senders}
-status:
-{chr(10).join(lines)}
-{status}
-storage:
-  path: {tmp / "ringback.db"}
-"""
+        config_text(tmp, port, pbx, senders, sms_extra=caps, status_extra=status_extra)
     )
     return config, port
 
