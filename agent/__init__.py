@@ -1,3 +1,22 @@
-"""ringback: missed calls become text conversations."""
+"""ringback: a dealership's missed calls become recovered customers.
+
+The house, bottom to top; a folder imports only the ones above it in this list:
+
+- `model`, `errors`, `numbers`: the vocabulary (calls, outcomes, decisions, send
+  results, counters; the exception tree; phone numbers and their mask). Imports
+  nothing of ours.
+- `config/`: the YAML, typed and validated once; departments, hours, templates.
+- `store/`: the SQLite store, the only shared state and the queue.
+- `decide/`: a finished call becomes a stored verdict and decision.
+- `send/`: the outbox drained through the sender chain.
+- `report/`: the managers' report and live staffing alerts.
+- `status/`: the status API, through a narrow view of the daemon.
+- `daemon/`: `ringback run`, owning every task.
+- `ops/`: the technician's commands beside the service.
+- `cli/`: the `ringback` command.
+
+Drivers (`drivers/`) are reached only through `drivers.sources.SOURCES` and
+`drivers.senders.SENDERS`; `tests/test_house.py` keeps these rules.
+"""
 
 __version__ = "0.1.0"

@@ -37,14 +37,15 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from agent.config import load_text
-from agent.demo import demo_config_text, shift_to_now
+from agent.cli.demo import demo_config_text
+from agent.config.settings import load_text
+from agent.daemon.runtime import Runtime
+from agent.decide.pipeline import Accepted
 from agent.model import CallRecord
-from agent.pipeline import Accepted
-from agent.runtime import Runtime
 from agent.store import Store
 from bench.bench_asterisk import _panoramisk_seconds, _reads
 from bench.harness import Figure, report
+from drivers.sources.asterisk.demo import shift_to_now
 from drivers.sources.asterisk.fake_server import (
     SEP,
     Client,

@@ -22,8 +22,8 @@ import tracemalloc
 from datetime import date
 from pathlib import Path
 
-from agent.history import dealership_history, write_history_file
-from agent.report import build_report
+from agent.report.build import build_report
+from agent.report.history import dealership_history, write_history_file
 from bench.harness import Figure, report
 
 END = date(2026, 11, 29)

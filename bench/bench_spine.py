@@ -82,7 +82,7 @@ def startup(tmp: Path) -> tuple[float, float]:
     env = {**os.environ, "NOTIFY_SOCKET": str(notify_path)}
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli", "run", "-c", str(config)],
+        [sys.executable, "-m", "agent.cli.parser", "run", "-c", str(config)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

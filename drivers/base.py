@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -113,6 +113,15 @@ class DriverEntry:
     # `ringback doctor`: one short check with the driver's own connection code, bounded
     # by `limit` seconds, returning a `DoctorResult`. It raises nothing.
     doctor: str | None = None
+    # Sources only: "package.module:Class", a `DemoPeer` built as Class(secret=...), the
+    # PBX `ringback demo` connects to.
+    demo: str | None = None
+    # Senders only: "package.module:function" called as function(text) -> (encoding,
+    # segments), what a text costs on this path (`check-config`'s template lines).
+    cost: str | None = None
+    # Senders only: "package.module:function" called as function(text, to, with_pdu) ->
+    # dict, what `ringback sms-preview` prints; raises ValueError for a bad `to`.
+    preview: str | None = None
 
     def load(self) -> Callable[..., Any]:
         return _import(self.factory)
@@ -122,6 +131,43 @@ class DriverEntry:
 
     def load_doctor(self) -> Callable[..., Awaitable[DoctorResult]] | None:
         return _import(self.doctor) if self.doctor else None
+
+    def capability(self, name: str) -> Callable[..., Any] | None:
+        """The `demo`, `cost` or `preview` function of this driver, if it has one."""
+        ref: str | None = getattr(self, name)
+        return _import(ref) if ref else None
+
+
+def capability(table: Mapping[str, DriverEntry], name: str) -> Callable[..., Any] | None:
+    """The first driver of `table` that offers capability `name`, loaded."""
+    for entry in table.values():
+        found = entry.capability(name)
+        if found is not None:
+            return found
+    return None
+
+
+class DemoPeer(Protocol):
+    """A PBX peer for `ringback demo`: an async context manager listening on loopback
+    `port`, holding recorded calls (`recordings()`, shifted so the last one ends now),
+    that plays one when asked, once the source has connected (`ready()`)."""
+
+    port: int
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def recordings(self) -> dict[str, bytes]: ...
+
+    async def ready(self, within: float) -> None: ...
+
+    async def play(self, data: bytes, speed: float | None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

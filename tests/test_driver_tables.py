@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load
+from agent.config.settings import load
 from drivers.base import DriverEntry
 from drivers.senders import SENDERS
 from drivers.sources import SOURCES
@@ -65,7 +65,8 @@ def test_every_core_option_is_in_the_example() -> None:
     example configuration technicians start from."""
     from pydantic import BaseModel
 
-    from agent import config, departments
+    from agent.config import departments
+    from agent.config import settings as config
 
     text = EXAMPLE.read_text()
     models: list[type[BaseModel]] = [

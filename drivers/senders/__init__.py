@@ -9,7 +9,11 @@ from drivers.senders.webhook_config import WebhookConfig
 SENDERS: dict[str, DriverEntry] = {
     "log": DriverEntry(LogConfig, "drivers.senders.log:LogSender"),
     "gsm": DriverEntry(
-        GsmConfig, "drivers.senders.gsm.sender:GsmSender", doctor="drivers.senders.gsm.doctor:check"
+        GsmConfig,
+        "drivers.senders.gsm.sender:GsmSender",
+        doctor="drivers.senders.gsm.doctor:check",
+        cost="drivers.senders.gsm.pdu:text_cost",
+        preview="drivers.senders.gsm.preview:preview",
     ),
     "twilio": DriverEntry(
         TwilioConfig,

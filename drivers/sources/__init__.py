@@ -11,8 +11,13 @@ SOURCES: dict[str, DriverEntry] = {
         "drivers.sources.asterisk.source:AsteriskSource",
         replay="drivers.sources.asterisk.replay:replay",
         doctor="drivers.sources.asterisk.doctor:check",
+        demo="drivers.sources.asterisk.demo:AsteriskDemoPeer",
     ),
-    "replay": DriverEntry(ReplayConfig, "drivers.sources.replay.source:ReplaySource"),
+    "replay": DriverEntry(
+        ReplayConfig,
+        "drivers.sources.replay.source:ReplaySource",
+        replay="drivers.sources.replay.source:replay",
+    ),
     "smdr": DriverEntry(
         SmdrConfig,
         "drivers.sources.smdr.source:SmdrSource",

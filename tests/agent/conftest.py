@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from agent.config import Settings, load_text
+from agent.config.settings import Settings, load_text
 from agent.model import CallRecord, Direction, Outcome
 from agent.store import Store
 from tests.conftest import FrozenClock

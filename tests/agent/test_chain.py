@@ -8,8 +8,8 @@ from contextlib import AsyncExitStack
 
 import pytest
 
-from agent.chain import SenderChain
 from agent.model import HealthState, OutgoingText, Rejected, RetryLater, Sent
+from agent.send.chain import SenderChain
 from drivers.base import SenderContext, SiteContext
 from drivers.senders.log import LogSender
 from drivers.senders.log_config import LogConfig

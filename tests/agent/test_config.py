@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
-from agent.config import load
+from agent.cli.parser import main
+from agent.config.settings import load
 from agent.errors import ConfigError
 from tests.agent.conftest import SettingsFactory
 

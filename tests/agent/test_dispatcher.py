@@ -9,9 +9,8 @@ from typing import Self
 
 import pytest
 
-from agent.chain import SenderChain
-from agent.config import Settings
-from agent.dispatcher import Dispatcher
+from agent.config.settings import Settings
+from agent.decide.pipeline import Pipeline
 from agent.model import (
     Direction,
     Health,
@@ -24,7 +23,8 @@ from agent.model import (
     SendResult,
     Sent,
 )
-from agent.pipeline import Pipeline
+from agent.send.chain import SenderChain
+from agent.send.dispatcher import Dispatcher
 from agent.store import Store
 from drivers.base import Sender, SenderContext, SiteContext
 from drivers.senders.log import LogSender

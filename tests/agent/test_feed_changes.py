@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from agent.decide.pipeline import Pipeline
 from agent.model import MessageState, Outcome
-from agent.paging import FEEDS, read_page
-from agent.pipeline import Pipeline
+from agent.status.paging import FEEDS, read_page
 from agent.store import Store
 from tests.agent.conftest import SettingsFactory, call, clock_at, local
 

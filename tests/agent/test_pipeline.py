@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from agent.config import Settings
+from agent.config.settings import Settings
+from agent.decide.pipeline import Pipeline, keyword
 from agent.model import Defer, Direction, InboundText, Notify, Outcome, Skip
-from agent.pipeline import Pipeline, keyword
 from agent.store import Store
 from tests.agent.conftest import SettingsFactory, call, clock_at, local
 from tests.conftest import FrozenClock

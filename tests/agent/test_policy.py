@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from agent.config import Settings
-from agent.departments import parse_ranges
+from agent.config.departments import parse_ranges
+from agent.config.hours import quiet_hours_end
+from agent.config.settings import Settings
+from agent.decide.pipeline import Pipeline
+from agent.decide.policy import Facts, decide, schedule_for
 from agent.model import Defer, Direction, Notify, Outcome, Skip, decision_label
 from agent.numbers import normalize, region_of
-from agent.pipeline import Pipeline
-from agent.policy import Facts, decide, quiet_hours_end, schedule_for
 from tests.agent.conftest import TZ, SettingsFactory, call, local
 
 # --- routing -----------------------------------------------------------------------

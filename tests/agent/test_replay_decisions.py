@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
+from agent.cli.parser import main
 
 DEMO_CALLS = Path(str(resources.files("drivers.sources.replay").joinpath("demo_calls.jsonl")))
 

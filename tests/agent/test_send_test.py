@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agent.chain import SenderChain
-from agent.send_test import send_test
+from agent.ops.send_test import send_test
+from agent.send.chain import SenderChain
 from drivers.base import SenderContext, SiteContext
 from drivers.senders.log import LogSender
 from drivers.senders.log_config import LogConfig
@@ -70,7 +70,7 @@ def test_cli_sends_through_the_configured_chain(tmp_path: Path) -> None:
     run = [
         sys.executable,
         "-m",
-        "agent.cli",
+        "agent.cli.parser",
         "send-test",
         "-c",
         str(config),

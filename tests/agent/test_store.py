@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from agent import store_base as store_module
 from agent.errors import StoreError
 from agent.model import MessageState, Outcome
-from agent.schema import MIGRATIONS
 from agent.store import Store
+from agent.store import base as store_module
+from agent.store.schema import MIGRATIONS
 from tests.agent.conftest import call
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)

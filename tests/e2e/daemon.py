@@ -73,7 +73,7 @@ storage:
 def run_once(config: Path) -> subprocess.CompletedProcess[str]:
     """`ringback run -c CONFIG` expected to stop on its own (a bad config or store)."""
     return subprocess.run(
-        [sys.executable, "-m", "agent.cli", "run", "-c", str(config)],
+        [sys.executable, "-m", "agent.cli.parser", "run", "-c", str(config)],
         capture_output=True,
         text=True,
         timeout=30,
@@ -104,7 +104,7 @@ class DaemonProcess:
         env = {**os.environ, "NOTIFY_SOCKET": str(self.notify_path), **self.extra_env}
         env.pop("RINGBACK_CONFIG", None)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agent.cli", "run", "-c", str(self.config)],
+            [sys.executable, "-m", "agent.cli.parser", "run", "-c", str(self.config)],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -19,7 +19,7 @@ def test_demo_prints_verdicts_texts_and_summary() -> None:
     unanswered inbound call gets a printed text, the answered and internal ones are
     skipped with their reason, and the summary counts match."""
     result = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "demo"],
+        [sys.executable, "-m", "agent.cli.parser", "demo"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -143,7 +143,7 @@ async def test_asterisk_call_through_the_fake_ami_server_is_texted(tmp_path: Pat
 
 
 def _now(stream: bytes) -> bytes:
-    from agent.demo import shift_to_now
+    from drivers.sources.asterisk.demo import shift_to_now
 
     return next(iter(shift_to_now({"s": stream}).values()))
 

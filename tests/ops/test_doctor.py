@@ -75,7 +75,7 @@ storage: {{path: {tmp / "ringback.db"}}}
 async def doctor(config: Path, limit: float = 3.0) -> tuple[int, dict[str, dict[str, Any]]]:
     env = {k: v for k, v in os.environ.items() if k != "CREDENTIALS_DIRECTORY"}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "agent.cli", "doctor", "-c", str(config), "--json",
+        sys.executable, "-m", "agent.cli.parser", "doctor", "-c", str(config), "--json",
         "--timeout", str(limit),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
     )  # fmt: skip

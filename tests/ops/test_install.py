@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
+from agent.cli.parser import main
 
 REPO = Path(__file__).resolve().parents[2]
 RINGBACK = str(Path(sys.executable).parent / "ringback")
@@ -161,7 +161,7 @@ def test_failed_write_undoes_everything(tmp_path: Path) -> None:
         "import resource, signal, sys\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))\n"
-        "from agent.cli import main\n"
+        "from agent.cli.parser import main\n"
         f"sys.exit(main(['install', '--root', {str(root)!r}]))\n"
     )
     done = subprocess.run(
@@ -179,8 +179,8 @@ def test_install_without_root_is_refused(tmp_path: Path) -> None:
     effective uid, which could not write /etc anyway."""
     code = (
         "import os, sys\n"
-        "from agent.cli import main\n"
-        "import agent.commands, agent.install, agent.install_steps, agent.logs\n"
+        "from agent.cli.parser import main\n"
+        "import agent.cli.commands, agent.ops.install, agent.ops.install_steps, agent.daemon.logs\n"
         "if os.geteuid() == 0:\n"
         "    os.setegid(65534)\n"
         "    os.seteuid(65534)\n"

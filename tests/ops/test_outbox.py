@@ -35,7 +35,7 @@ def missed(call_id: str, caller: str) -> dict[str, Any]:
 
 def outbox(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "agent.cli", "outbox", "-c", str(config), *args],
+        [sys.executable, "-m", "agent.cli.parser", "outbox", "-c", str(config), *args],
         capture_output=True,
         text=True,
         timeout=60,

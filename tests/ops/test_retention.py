@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from agent.model import CallRecord, Direction, Outcome
-from agent.retention import Anonymised, apply_retention, purge_number
 from agent.store import Store
+from agent.store.retention import Anonymised, apply_retention, purge_number
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 OLD = NOW - timedelta(days=120)

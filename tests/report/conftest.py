@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.history import ensure_schema
+from agent.report.history import ensure_schema
 
 TZ = ZoneInfo("America/Toronto")
 

@@ -12,11 +12,11 @@ import httpx
 import pytest
 import yaml
 
-from agent.alerts_watch import AlertWatcher
-from agent.config import Settings, load_text
+from agent.config.settings import Settings, load_text
 from agent.errors import ConfigError
-from agent.history import HistorySpec, write_history_file
 from agent.model import CallRecord, Direction, Outcome
+from agent.report.history import HistorySpec, write_history_file
+from agent.report.watch import AlertWatcher
 from agent.store import Store
 from tests.agent.conftest import DEALERSHIP, merged
 from tests.conftest import FrozenClock

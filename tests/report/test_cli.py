@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.cli import main
-from agent.history import HistorySpec, write_history_file
-from agent.report_demo import run_history_demo
+from agent.cli.parser import main
+from agent.report.demo import run_history_demo
+from agent.report.history import HistorySpec, write_history_file
 from tests.agent.conftest import DEALERSHIP, merged
 
 

@@ -6,8 +6,8 @@ import sqlite3
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from agent.report import Report, build_report
-from agent.report_data import SITE
+from agent.report.build import Report, build_report
+from agent.report.data import SITE
 from tests.report.conftest import MONDAY, Calls, local
 
 

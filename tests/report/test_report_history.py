@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.history import HistorySpec, dealership_history, write_history, write_history_file
-from agent.report import Report, build_report, render
-from agent.report_data import SITE
-from agent.report_score import season_shift, worst_days
+from agent.report.build import Report, build_report
+from agent.report.data import SITE
+from agent.report.history import HistorySpec, dealership_history, write_history, write_history_file
+from agent.report.output import render
+from agent.report.score import season_shift, worst_days
 
 END = date(2026, 11, 29)  # a Sunday
 

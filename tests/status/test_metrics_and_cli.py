@@ -102,7 +102,7 @@ def test_metrics_parse_and_count_what_happened(site: tuple[Path, httpx.Client]) 
 
 def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "agent.cli", "status", "-c", str(config), *args],
+        [sys.executable, "-m", "agent.cli.parser", "status", "-c", str(config), *args],
         capture_output=True,
         text=True,
         timeout=30,

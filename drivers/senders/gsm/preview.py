@@ -6,8 +6,6 @@ no SMSC in the PDU, TP-MR 0, no validity period, no status report, 8-bit referen
 
 from __future__ import annotations
 
-import json
-
 from drivers.senders.gsm.pdu import encode_submit, split
 
 PREVIEW_NUMBER = "+15145550100"  # used when --to is not given
@@ -23,16 +21,3 @@ def preview(text: str, to: str | None, with_pdu: bool) -> dict[str, object]:
         for pdu in encode_submit(to or PREVIEW_NUMBER, text, PREVIEW_REFERENCE):
             pdus.append({"tpdu_length": pdu.tpdu_length, "hex": pdu.hex})
     return {"encoding": segments.encoding, "segments": len(segments.parts), "pdus": pdus}
-
-
-def format_preview(data: dict[str, object], as_json: bool) -> str:
-    if as_json:
-        return json.dumps(data, ensure_ascii=False)
-    encoding = "GSM 7-bit" if data["encoding"] == "gsm7" else "UCS-2 (Unicode)"
-    lines = [f"encoding: {encoding}", f"segments: {data['segments']}"]
-    pdus = data.get("pdus")
-    if isinstance(pdus, list):
-        for number, pdu in enumerate(pdus, start=1):
-            lines.append(f"part {number}: AT+CMGS={pdu['tpdu_length']}")
-            lines.append(f"  {pdu['hex']}")
-    return "\n".join(lines)

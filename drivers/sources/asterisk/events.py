@@ -8,21 +8,38 @@ Asterisk for, so the two cannot drift apart.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 from agent.model import Direction
 from drivers.sources.asterisk.call import Call, Leg
 from drivers.sources.asterisk.dialplan import (
+    Dialplan,
     clean_id,
     extension_of,
     interface_extension,
     is_local,
     number_in,
 )
-from drivers.sources.asterisk.frames import Frame
+from drivers.sources.asterisk.frames import Frame, Report
 
-if TYPE_CHECKING:
-    from drivers.sources.asterisk.tracker import CallTracker, Handler
+Handler = Callable[[Frame, Call, Leg, float], None]
+
+
+class CallTracker(Protocol):
+    """What the handlers need of the tracker that binds them (`tracker.CallTracker`)."""
+
+    dialplan: Dialplan
+    report: Report
+
+    def learn(self, frame: Frame, started_at: float, received_at: float) -> tuple[Call, Leg]: ...
+
+    def enter_bridge(self, leg: Leg, bridge: str, at: float) -> None: ...
+
+    def leave_bridge(self, leg: Leg) -> None: ...
+
+    def remove_leg(self, call: Call, leg: Leg, at: float) -> None: ...
+
 
 NON_NUMBERS = frozenset({"", "s", "h", "i", "t"})
 BUSY_STATUSES = frozenset({"BUSY", "CONGESTION", "CHANUNAVAIL"})
@@ -264,7 +281,4 @@ def learn_channel(tracker: CallTracker, frame: Frame, received_at: float) -> Non
         _origin_app(call, "Queue", frame.get("ApplicationData", ""), received_at)
 
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    _Fn = Callable[[CallTracker, Frame, Call, Leg, float], None]
+_Fn = Callable[[CallTracker, Frame, Call, Leg, float], None]

@@ -15,7 +15,7 @@ through `report(kind, detail)` and skipped; it never raises.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from agent.model import CallRecord, Counters, Direction
 from drivers.sources.asterisk import events as ev
@@ -24,8 +24,6 @@ from drivers.sources.asterisk.config import AsteriskConfig
 from drivers.sources.asterisk.dialplan import Dialplan, extension_of, is_local
 from drivers.sources.asterisk.frames import Frame, Report
 from drivers.sources.asterisk.outcome import build_record
-
-Handler = Callable[[Frame, Call, Leg, float], None]
 
 
 def event_time(frame: Frame, received_at: float) -> float:
@@ -55,7 +53,7 @@ class CallTracker:
         self._index: dict[str, str] = {}  # Uniqueid -> Linkedid
         self.bridges: dict[str, set[str]] = {}  # BridgeUniqueid -> Uniqueids
         self._out: list[CallRecord] = []
-        self._handlers: dict[str, Handler] = ev.handlers(self)
+        self._handlers: dict[str, ev.Handler] = ev.handlers(self)
 
     # --- feeding -------------------------------------------------------------------
 

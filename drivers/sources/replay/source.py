@@ -36,6 +36,12 @@ def read_records(text: str, origin: str, counters: Counters) -> list[CallRecord]
     return records
 
 
+def replay(data: bytes, config: ReplayConfig, site: SiteContext) -> list[CallRecord]:
+    """The offline parse behind `ringback replay --source replay FILE`."""
+    origin = str(config.path) if config.path else config.name
+    return read_records(data.decode("utf-8", errors="replace"), origin, Counters())
+
+
 class ReplaySource:
     """A `Source` fed by a file instead of a PBX. Finishes after the last record."""
 

@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agent.cli.commands import format_preview
 from drivers.senders.gsm.framing import Line, LineFramer, Prompt
-from drivers.senders.gsm.preview import format_preview, preview
+from drivers.senders.gsm.preview import preview
 
 VECTORS: list[dict[str, Any]] = json.loads(
     (Path(__file__).parents[2] / "fixtures" / "gsm" / "pdu-vectors.json").read_text("utf-8")

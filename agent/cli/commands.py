@@ -1,0 +1,190 @@
+"""The small subcommands; the bigger ones live in their own modules (demo, replay)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from agent.config.settings import LoadedConfig, load, resolve_path
+from agent.errors import ConfigError
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from agent.daemon.service import run
+
+    return run(args.config)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from agent.cli.demo import run_demo
+
+    if args.history:
+        from agent.report.demo import run_history_demo
+
+        return run_history_demo(args.html)
+    return run_demo(speed=args.speed, keep=args.keep)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from agent.cli.report import run_report
+
+    loaded = load_or_report(args.config)
+    if loaded is None:
+        return 2
+    return run_report(loaded, args.since, args.until, args.department, args.format, args.output)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    import logging
+
+    from agent.cli.replay import run_replay
+
+    if not args.verbose:  # stdout carries the JSON; stderr only what went wrong
+        logging.getLogger().setLevel(logging.WARNING)
+    return run_replay(args.source, args.file, args.format, args.config, args.decisions)
+
+
+def load_or_report(path: Path | None) -> LoadedConfig | None:
+    try:
+        return load(path)
+    except ConfigError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        return None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from agent.config.summary import summary
+
+    loaded = load_or_report(args.path)
+    if loaded is None:
+        return 2
+    print(f"{resolve_path(args.path)}: configuration is valid")
+    for line in summary(loaded.settings):
+        print(line)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from agent.status.client import fetch_status, human_status
+
+    loaded = load_or_report(args.config)
+    if loaded is None:
+        return 2
+    code, doc, error = fetch_status(loaded.settings.status)
+    if doc is None:
+        print(f"ringback status: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(doc, indent=2) if args.json else human_status(doc))
+    return 0 if code == 200 else 1
+
+
+def cmd_sms_preview(args: argparse.Namespace) -> int:
+    from drivers.base import capability
+    from drivers.senders import SENDERS
+
+    preview = capability(SENDERS, "preview")
+    assert preview is not None, "the gsm driver provides the SMS preview"
+    try:
+        data = preview(args.text, args.to, args.pdu or args.json)
+    except ValueError as err:
+        print(f"sms-preview: {err}", file=sys.stderr)
+        return 2
+    print(format_preview(data, args.json))
+    return 0
+
+
+def cmd_send_test(args: argparse.Namespace) -> int:
+    loaded = load_or_report(args.config)
+    if loaded is None:
+        return 2
+    return asyncio.run(_send_test(loaded, args.to, args.sender))
+
+
+async def _send_test(loaded: LoadedConfig, to: str, only: str | None, wait: float = 30.0) -> int:
+    """Open the configured senders (a modem needs a few seconds to register), then send
+    one test text through the chain or the named sender and say what happened."""
+    from contextlib import AsyncExitStack
+    from datetime import datetime
+
+    from agent.numbers import normalize
+    from agent.ops.send_test import send_test
+    from agent.send.chain import SenderChain
+    from drivers.base import SenderContext, SiteContext
+    from drivers.senders import SENDERS
+
+    settings = loaded.settings
+    site = SiteContext(settings.site.name, settings.site.tz, settings.site.country)
+    e164 = normalize(to, settings.site.country)[0] or to
+    async with AsyncExitStack() as stack:
+        senders = [
+            await stack.enter_async_context(SENDERS[c.type].load()(c, SenderContext(site)))
+            for c in settings.sms.senders
+        ]
+        chosen = [s for s in senders if only is None or s.name == only]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while chosen and not any(s.health().usable for s in chosen):
+            if loop.time() > deadline:
+                break
+            await asyncio.sleep(0.25)
+        stamp = f"{datetime.now(settings.site.tz):%Y-%m-%d %H:%M}"
+        body = f"{settings.site.name}: ringback test {stamp}"
+        code, text = await send_test(SenderChain(senders), e164, only, body)
+    print(text)
+    return code
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    from agent.ops.install import cmd_install as install
+
+    return install(args)
+
+
+def cmd_uninstall(args: argparse.Namespace) -> int:
+    from agent.ops.install import cmd_uninstall as uninstall
+
+    return uninstall(args)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from agent.ops.doctor import cmd_doctor as doctor
+
+    return doctor(args)
+
+
+def _load_for_tools(path: Path | None) -> LoadedConfig | None:
+    from agent.ops.doctor import use_installed_credentials
+
+    use_installed_credentials(resolve_path(path))
+    return load_or_report(path)
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    from agent.ops.outbox import cmd_outbox as outbox
+
+    loaded = _load_for_tools(args.config)
+    return 2 if loaded is None else outbox(args, loaded)
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from agent.ops.purge import cmd_purge as purge
+
+    loaded = _load_for_tools(args.config)
+    return 2 if loaded is None else purge(args.number, loaded)
+
+
+def format_preview(data: dict[str, object], as_json: bool) -> str:
+    if as_json:
+        return json.dumps(data, ensure_ascii=False)
+    encoding = "GSM 7-bit" if data["encoding"] == "gsm7" else "UCS-2 (Unicode)"
+    lines = [f"encoding: {encoding}", f"segments: {data['segments']}"]
+    pdus = data.get("pdus")
+    if isinstance(pdus, list):
+        for number, pdu in enumerate(pdus, start=1):
+            lines.append(f"part {number}: AT+CMGS={pdu['tpdu_length']}")
+            lines.append(f"  {pdu['hex']}")
+    return "\n".join(lines)

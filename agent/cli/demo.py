@@ -1,0 +1,131 @@
+"""`ringback demo`: the real daemon on bundled recorded calls, with nothing to set up.
+
+The Asterisk driver's demo peer (a fake AMI server on loopback) plays the calls
+recorded from a real Asterisk; the real Asterisk driver connects to it over TCP. A
+temporary store, the `log` sender printing what it would send, the status API on a
+free loopback port. Prints each call's verdict and decision, then a summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+from agent.config.settings import LoadedConfig, load
+from agent.daemon.service import Daemon
+from agent.decide.pipeline import Accepted
+from agent.model import CallRecord, decision_label
+from agent.numbers import mask
+from drivers.base import DemoPeer
+from drivers.sources import SOURCES
+
+DEMO_CONFIG = "demo.yaml"
+DEMO_SECRET = "demo-only-secret"
+
+
+def demo_config_text(store_path: Path, ami_port: int = 5038) -> str:
+    text = resources.files("agent.resources").joinpath(DEMO_CONFIG).read_text(encoding="utf-8")
+    text = text.replace("port: 5038", f"port: {ami_port}")
+    return text.replace("/tmp/ringback-demo.db", str(store_path))
+
+
+def run_demo(speed: float = 0.0, keep: bool = False) -> int:
+    logging.getLogger().setLevel(logging.WARNING)
+    return asyncio.run(_demo(speed, keep))
+
+
+async def _demo(speed: float, keep: bool) -> int:
+    make_peer = SOURCES["asterisk"].capability("demo")
+    assert make_peer is not None, "the asterisk driver provides the demo peer"
+    peer: DemoPeer = make_peer(secret=DEMO_SECRET)
+    async with peer as ami:
+        streams = ami.recordings()
+        with tempfile.TemporaryDirectory(prefix="ringback-demo-") as tmp:
+            path = Path(tmp) / "ringback.yaml"
+            path.write_text(demo_config_text(Path(tmp) / "ringback.db", ami.port), "utf-8")
+            loaded = load(path)
+            daemon = Daemon(loaded, path)
+            daemon.observer = lambda record, accepted: _print_call(record, accepted, loaded)
+            task = asyncio.create_task(daemon.run(), name="daemon")
+            try:
+                code = await _session(daemon, task, ami, streams, speed, keep)
+            finally:
+                if not task.done():
+                    daemon.request_stop()
+                    await task
+            return code
+
+
+async def _session(
+    daemon: Daemon,
+    task: asyncio.Task[int],
+    ami: DemoPeer,
+    streams: dict[str, bytes],
+    speed: float,
+    keep: bool,
+) -> int:
+    settings = daemon.loaded.settings
+    while daemon.status_port is None:
+        if task.done():
+            return task.result()
+        await asyncio.sleep(0.05)
+    print(
+        f"ringback demo: {settings.site.name} ({settings.site.timezone}), "
+        f"{len(streams)} calls recorded on a real Asterisk, played by a fake AMI server"
+    )
+    print(f"status API: http://127.0.0.1:{daemon.status_port}/v1/status  (also /metrics, /readyz)")
+    print()
+    await ami.ready(within=30.0)
+    for data in streams.values():
+        await ami.play(data, speed=speed or None)
+    await _wait_until_done(daemon, len(streams))
+    await _print_summary(daemon)
+    if keep:
+        print("\nstatus API stays up; Ctrl-C to stop")
+        await daemon.stop_requested.wait()
+    return 0
+
+
+def _print_call(record: CallRecord, accepted: Accepted, loaded: LoadedConfig) -> None:
+    local = record.ended_at.astimezone(loaded.settings.site.tz)
+    decision = decision_label(accepted.decision) if accepted.decision else "seen before"
+    print(
+        f"{local:%H:%M:%S}  {record.direction.value:<8} {mask(record.caller_raw):<13} "
+        f"{(record.caller_name or '')[:16]:<16} {record.outcome.value:<16} "
+        f"{accepted.department or '-':<8} {decision}",
+        flush=True,
+    )
+
+
+async def _wait_until_done(daemon: Daemon, calls: int, within: float = 60.0) -> None:
+    """Until every played call is stored and no text is still waiting to leave."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        runtime, store = daemon.runtime, daemon.store
+        if runtime is not None and store is not None:
+            stored = runtime.pipeline.counters.get("calls")
+            counts = await store.message_counts()
+            if stored >= calls and not (counts["pending"] or counts["sending"]):
+                return
+        await asyncio.sleep(0.1)
+    print(f"demo: not every call was finished within {within:.0f} s")
+
+
+async def _print_summary(daemon: Daemon) -> None:
+    store = daemon.store
+    assert store is not None
+    calls = await store.fetchone(
+        "SELECT COUNT(*), SUM(direction='inbound'), SUM(direction='inbound' AND outcome IN "
+        "('missed','voicemail','abandoned_ivr','abandoned_queue','busy')) FROM calls"
+    )
+    counts = await store.message_counts()
+    print()
+    print(
+        f"summary: {calls[0]} calls, {calls[1] or 0} inbound, {calls[2] or 0} unanswered; "
+        f"{counts['sent']} text(s) sent (dry run), {counts['suppressed']} withdrawn, "
+        f"{counts['failed']} failed"
+    )

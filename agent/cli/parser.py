@@ -1,0 +1,187 @@
+"""The `ringback` command: one subcommand per job, each in its own module.
+
+Exit codes: 0 fine, 1 runtime failure, 2 bad configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from agent import __version__
+
+log = logging.getLogger("ringback")
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=None,
+        help="configuration file (default: $RINGBACK_CONFIG or /etc/ringback/ringback.yaml)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ringback", description="Turn a dealership's missed calls into text conversations."
+    )
+    parser.add_argument("--version", action="version", version=f"ringback {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the service (what systemd starts)")
+    _config_arg(run)
+
+    demo = sub.add_parser("demo", help="run the real pipeline on bundled recorded calls")
+    demo.add_argument(
+        "--speed",
+        type=float,
+        default=0.0,
+        help="replay speed (0 = as fast as possible, 1 = recorded pace)",
+    )
+    demo.add_argument(
+        "--keep", action="store_true", help="keep running with the status API up until Ctrl-C"
+    )
+    demo.add_argument(
+        "--history",
+        action="store_true",
+        help="instead: generate two years of a dealership's calls and print their report",
+    )
+    demo.add_argument(
+        "--html", type=Path, default=None, help="with --history: also write the HTML report here"
+    )
+
+    report = sub.add_parser("report", help="missed calls by department, hour, day, week, menu")
+    _config_arg(report)
+    report.add_argument(
+        "--since",
+        type=date.fromisoformat,
+        default=None,
+        help="first day (YYYY-MM-DD, site time; default: 52 weeks before --until)",
+    )
+    report.add_argument(
+        "--until", type=date.fromisoformat, default=None, help="last day, included (default: today)"
+    )
+    report.add_argument("--department", default=None, help="only this department")
+    report.add_argument("--format", choices=("text", "csv", "json", "html"), default="text")
+    report.add_argument("-o", "--output", type=Path, default=None, help="write to this file")
+
+    check = sub.add_parser("check-config", help="validate a configuration file")
+    check.add_argument("path", nargs="?", type=Path, default=None)
+
+    replay = sub.add_parser("replay", help="run a recorded PBX stream through the parser")
+    replay.add_argument("--source", required=True, help="source type (asterisk, smdr, replay)")
+    replay.add_argument("--format", default=None, help="SMDR family (avaya_ipoffice, nec, ...)")
+    replay.add_argument(
+        "--decisions", action="store_true", help="also print department, decision, reason and text"
+    )
+    replay.add_argument("file", type=Path)
+    _config_arg(replay)
+
+    status = sub.add_parser("status", help="what is connected, queued and failing")
+    _config_arg(status)
+    status.add_argument("--json", action="store_true", help="print the raw status document")
+
+    preview = sub.add_parser("sms-preview", help="encoding, segments and PDUs of a text")
+    preview.add_argument("--text", required=True)
+    preview.add_argument("--to", default=None, help="destination, E.164 (for --pdu)")
+    preview.add_argument("--pdu", action="store_true", help="print each AT+CMGS length and PDU")
+    preview.add_argument("--json", action="store_true")
+
+    send_test = sub.add_parser("send-test", help="send one test text through the senders")
+    send_test.add_argument("--to", required=True, help="destination number")
+    send_test.add_argument("--sender", default=None, help="only this sender (by name)")
+    _config_arg(send_test)
+    _ops_commands(sub)
+    return parser
+
+
+def _ops_commands(sub: Any) -> None:
+    """The technician's tools: install, uninstall, doctor, outbox, purge."""
+    install = sub.add_parser("install", help="install the service (as root; idempotent)")
+    install.add_argument("--root", type=Path, default=None, help="stage into DIR instead")
+    install.add_argument(
+        "--secret",
+        action="append",
+        metavar="NAME.FIELD",
+        help="store a secret as a credential file (value: one line of stdin, or prompted)",
+    )
+    install.add_argument("--no-enable", action="store_true", help="do not enable the unit")
+
+    uninstall = sub.add_parser("uninstall", help="remove the service (keeps data)")
+    uninstall.add_argument("--root", type=Path, default=None, help="the staged DIR")
+    uninstall.add_argument(
+        "--purge", action="store_true", help="also erase config, credentials, database, user"
+    )
+
+    doctor = sub.add_parser("doctor", help="check everything ringback needs, one line each")
+    _config_arg(doctor)
+    doctor.add_argument("--json", action="store_true")
+    doctor.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds per PBX/sender check (default 10)"
+    )
+
+    outbox = sub.add_parser("outbox", help="see and act on queued, failed and unknown texts")
+    _config_arg(outbox)
+    actions = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="open and stuck texts, newest first")
+    listing.add_argument("--state", action="append", help="only this state (repeatable)")
+    listing.add_argument("--limit", type=int, default=50)
+    for name, text in (
+        ("show", "one text and its attempts"),
+        ("retry", "send a failed or unknown text again, now"),
+        ("cancel", "withdraw a queued or unknown text"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("id", type=int)
+    for action in (listing, actions.choices["show"]):
+        action.add_argument("--json", action="store_true")
+        action.add_argument("--full", action="store_true", help="full phone numbers")
+
+    purge = sub.add_parser("purge", help="erase one person's data now (right to erasure)")
+    _config_arg(purge)
+    purge.add_argument("--number", required=True, help="the person's phone number")
+
+
+def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
+    from agent.cli import commands
+
+    return {
+        "run": commands.cmd_run,
+        "demo": commands.cmd_demo,
+        "report": commands.cmd_report,
+        "check-config": commands.cmd_check_config,
+        "replay": commands.cmd_replay,
+        "status": commands.cmd_status,
+        "sms-preview": commands.cmd_sms_preview,
+        "send-test": commands.cmd_send_test,
+        "install": commands.cmd_install,
+        "uninstall": commands.cmd_uninstall,
+        "doctor": commands.cmd_doctor,
+        "outbox": commands.cmd_outbox,
+        "purge": commands.cmd_purge,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from agent.daemon import logs
+
+    logs.setup("info", verbose=args.verbose)
+    try:
+        return _commands()[args.command](args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,8 @@
+"""The configuration: one YAML file, typed and validated once.
+
+Owns the settings models (`settings`), the mapping from a validation error back to
+its YAML line (`lines`), `check-config`'s offline checks (`check`) and summary
+(`summary`), the departments (routing rules, hours, holidays, templates:
+`departments`, `texts`), quiet hours (`hours`) and the staffing alerts' section
+(`alerts`). Imports only the vocabulary (`agent.model`, `agent.errors`,
+`agent.numbers`) and the driver tables, whose options models it joins."""

@@ -1,0 +1,216 @@
+"""One running configuration: senders, chain, pipeline, dispatcher, sources, status.
+
+Started back to front (senders, dispatcher, sources, status API) and stopped front to
+back (sources, then the dispatcher finishes the text in hand, then senders) under a
+deadline. Every task is named and owned by one TaskGroup. A reload builds a new
+`Runtime` from the new configuration on the same open store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sqlite3
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+from agent.config.settings import LoadedConfig
+from agent.decide.pipeline import Accepted, Pipeline
+from agent.errors import RingbackError
+from agent.model import CallRecord, Health, HealthState, record_to_json
+from agent.report.watch import AlertWatcher
+from agent.send.chain import SenderChain
+from agent.send.dispatcher import Dispatcher
+from agent.store import Store
+from agent.store.retention import retention_loop
+from drivers.base import Sender, SenderContext, SiteContext, Source, utc_now
+from drivers.senders import SENDERS
+from drivers.sources import SOURCES
+
+log = logging.getLogger(__name__)
+
+POISON_TRIES = 3
+DISPATCHER_STALL_SECONDS = 300.0
+UNSTORED_FILE = "unstored-calls.jsonl"
+
+
+@dataclass
+class SourceState:
+    source: Source
+    task: asyncio.Task[None] | None = None
+    finished: bool = False
+    last_record_at: datetime | None = None
+    records: int = 0
+
+
+@dataclass
+class Runtime:
+    loaded: LoadedConfig
+    store: Store
+    clock: Callable[[], datetime] = utc_now
+    stop_deadline: float = 10.0
+    observer: Callable[[CallRecord, Accepted], None] | None = None
+    sources: list[SourceState] = field(default_factory=list)
+    senders: list[Sender] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        settings = self.loaded.settings
+        self.site = SiteContext(
+            name=settings.site.name,
+            tz=settings.site.tz,
+            country=settings.site.country,
+            clock=self.clock,
+        )
+        self.pipeline = Pipeline(settings, self.store, self.clock)
+        self._stack = AsyncExitStack()
+        self._group: asyncio.TaskGroup | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.chain = SenderChain([])
+        self._retention: asyncio.Task[None] | None = None
+        self.alerts: AlertWatcher | None = None
+
+    async def __aenter__(self) -> Self:
+        settings = self.loaded.settings
+        await self._stack.__aenter__()
+        try:
+            context = SenderContext(self.site, self.pipeline.inbound)
+            for cfg in settings.sms.senders:
+                sender: Sender = SENDERS[cfg.type].load()(cfg, context)
+                self.senders.append(await self._stack.enter_async_context(sender))
+            self.chain = SenderChain(self.senders)
+            self.dispatcher = Dispatcher(
+                settings, self.store, self.chain, self.clock, self.pipeline.holiday_dates
+            )
+            self.pipeline.wake = self.dispatcher.wake
+            self._group = await self._stack.enter_async_context(asyncio.TaskGroup())
+            self._group.create_task(self.dispatcher.run(), name="dispatcher")
+            self._retention = self._group.create_task(
+                retention_loop(self.store, settings.storage.retention_days, self.clock),
+                name="retention",
+            )
+            if settings.alerts.enabled:
+                self.alerts = AlertWatcher(settings, self.store, self.clock, self.dispatcher.wake)
+                self._group.create_task(self.alerts.run(), name="alerts")
+            for cfg in settings.pbx:
+                state = SourceState(SOURCES[cfg.type].load()(cfg, self.site))
+                state.task = self._group.create_task(self._pump(state), name=f"source:{cfg.name}")
+                self.sources.append(state)
+        except BaseException:
+            await self._stack.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+        await self._stack.__aexit__(et, e, tb)
+
+    async def stop(self) -> None:
+        """Front to back: sources first, then the dispatcher, under the deadline."""
+        if self._retention is not None:
+            self._retention.cancel()
+        if self.alerts is not None:
+            self.alerts.stop()
+        for state in self.sources:
+            if state.task is not None:
+                state.task.cancel()
+        await asyncio.gather(*(s.task for s in self.sources if s.task), return_exceptions=True)
+        if self.dispatcher is not None:
+            await self.dispatcher.stop(self.stop_deadline)
+
+    async def _pump(self, state: SourceState) -> None:
+        """Feed a source's records to the pipeline; a record is retried until stored."""
+        async for record in state.source.records():
+            await self._accept_until_stored(record)
+            state.records += 1
+            state.last_record_at = self.clock()
+        state.finished = True
+        log.info("source %s finished", state.source.name)
+
+    async def _accept_until_stored(self, record: CallRecord) -> None:
+        """Retry until the call is stored. A store that cannot write (disk full, I/O
+        error) is retried for as long as it takes; a record the store refuses for
+        what it holds is set aside after `POISON_TRIES` tries in a JSON-lines file
+        beside the database, so one bad record never holds up the calls behind it."""
+        delay, refused = 0.5, 0
+        while True:
+            try:
+                accepted = await self.pipeline.accept(record)
+            except (RingbackError, sqlite3.OperationalError) as err:
+                log.error(
+                    "call_id=%s not stored yet, retrying in %.0fs: %s", record.call_id, delay, err
+                )
+            except Exception:
+                refused += 1
+                log.exception("call_id=%s: the store refused this record", record.call_id)
+                if refused >= POISON_TRIES:
+                    self._set_aside(record)
+                    return
+            else:
+                if self.observer is not None:
+                    self.observer(record, accepted)
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+    def _set_aside(self, record: CallRecord) -> None:
+        path = self.loaded.settings.storage.path.with_name(UNSTORED_FILE)
+        with path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record_to_json(record), ensure_ascii=False) + "\n")
+        self.pipeline.counters.inc("calls_set_aside")
+        log.error(
+            "call_id=%s set aside in %s after %d refused tries (ringback replay can read it)",
+            record.call_id,
+            path,
+            POISON_TRIES,
+        )
+
+    # --- what the status API and the watchdog look at -------------------------------
+
+    def source_health(self) -> dict[str, Health]:
+        out = {}
+        for state in self.sources:
+            try:
+                out[state.source.name] = state.source.health()
+            except Exception as err:  # a driver bug must not break the status page
+                out[state.source.name] = Health(HealthState.DOWN, f"health() failed: {err}")
+        return out
+
+    def sender_health(self) -> dict[str, Health]:
+        out = {}
+        for sender in self.senders:
+            try:
+                out[sender.name] = sender.health()
+            except Exception as err:
+                out[sender.name] = Health(HealthState.DOWN, f"health() failed: {err}")
+        return out
+
+    def loops_alive(self) -> bool:
+        """Every task still running (a finished replay source is fine) and the
+        dispatcher finished a text or looked at the outbox within the last five minutes
+        (a modem may take two to answer one submit)."""
+        for state in self.sources:
+            if state.task is not None and state.task.done() and not state.finished:
+                return False
+        if self.dispatcher is None:
+            return False
+        beat = self.dispatcher.heartbeat_at
+        return beat is not None and (self.clock() - beat).total_seconds() < DISPATCHER_STALL_SECONDS
+
+
+async def wait_first(*events: asyncio.Event) -> asyncio.Event:
+    """Wait until one of the events is set and return it."""
+    waiters = {asyncio.ensure_future(e.wait()): e for e in events}
+    done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return waiters[next(iter(done))]

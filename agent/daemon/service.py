@@ -1,0 +1,213 @@
+"""`ringback run`: the long-running service.
+
+Order of life: load the config (exit 2 if invalid), open the store (exit 1 if
+unusable), apply the outbox crash rule, start the runtime and the status API, tell
+systemd READY. READY does not wait for the PBX or the modem: they retry on their own
+and report their health. SIGTERM/SIGINT stop gracefully under a deadline shorter than
+systemd's stop timeout; a second one forces exit. SIGHUP reloads: an invalid new
+config is refused with a log line and the running one stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agent.config.settings import LoadedConfig, load
+from agent.daemon import systemd
+from agent.daemon.runtime import Runtime, wait_first
+from agent.decide.pipeline import Accepted
+from agent.errors import ConfigError, StoreError
+from agent.model import CallRecord
+from agent.store import Store
+
+if TYPE_CHECKING:
+    from agent.status.heartbeat import Heartbeat
+    from agent.status.server import StatusServer
+from drivers.base import utc_now
+
+log = logging.getLogger(__name__)
+
+STOP_DEADLINE_SECONDS = 20.0  # systemd's TimeoutStopSec in the unit is 30 s
+
+
+class Daemon:
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        config_path: Path | None,
+        clock: Callable[[], datetime] = utc_now,
+        on_ready: Callable[[Daemon], None] | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.config_path = config_path
+        self.clock = clock
+        self.on_ready = on_ready
+        self.started_at = clock()
+        self.stop_requested = asyncio.Event()
+        self.reload_requested = asyncio.Event()
+        self.runtime: Runtime | None = None
+        self.store: Store | None = None
+        self.last_reload_ok = True
+        self.last_reload_error: str | None = None
+        self.loaded_at = self.started_at
+        self._signals = 0
+        self.observer: Callable[[CallRecord, Accepted], None] | None = None
+        self.status_port: int | None = None
+        self.status: StatusServer | None = None
+        self.heartbeat: Heartbeat | None = None
+        self._heartbeat_task: asyncio.Task[None] | None = None
+
+    def request_stop(self) -> None:
+        self._signals += 1
+        if self._signals > 1:
+            log.warning("second stop signal: exiting now")
+            os._exit(1)
+        log.info("stopping (signal received)")
+        systemd.notify("STOPPING=1", "STATUS=stopping")
+        self.stop_requested.set()
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.request_stop)
+        loop.add_signal_handler(signal.SIGINT, self.request_stop)
+        loop.add_signal_handler(signal.SIGHUP, self.reload_requested.set)
+
+    async def run(self) -> int:
+        self._install_signals()
+        settings = self.loaded.settings
+        async with Store(settings.storage.path) as store:
+            self.store = store
+            requeued, unknown = await store.recover_interrupted(self.clock())
+            if requeued or unknown:
+                log.warning(
+                    "outbox: %d interrupted send(s) requeued, %d moved to unknown",
+                    requeued,
+                    unknown,
+                )
+            try:
+                await self._serve()
+            finally:
+                await self._stop_status()
+        log.info("stopped")
+        return 0
+
+    async def _serve(self) -> None:
+        first = True
+        while True:
+            runtime = Runtime(
+                self.loaded, self._store(), self.clock, STOP_DEADLINE_SECONDS, self.observer
+            )
+            async with runtime as rt:
+                self.runtime = rt
+                if first:
+                    self._ready()
+                    await self._start_status()
+                    first = False
+                else:
+                    systemd.notify("READY=1", "STATUS=configuration reloaded")
+                watchdog = asyncio.create_task(self._watchdog(rt), name="watchdog")
+                try:
+                    new = await self._wait_for_valid_reload()
+                finally:
+                    watchdog.cancel()
+            if new is None:
+                return
+            self.loaded = new
+            self.loaded_at = self.clock()
+            log.info("configuration reloaded (sha256 %s)", new.sha256[:12])
+
+    async def _start_status(self) -> None:
+        """The status API starts right after READY: importing its web server costs more
+        than the rest of start-up, and nothing waits on it to begin catching calls."""
+        from agent.status.heartbeat import Heartbeat
+        from agent.status.server import StatusServer
+
+        self.status = StatusServer(self)
+        await self.status.start()
+        self.status_port = self.status.port
+        self.heartbeat = Heartbeat(self)
+        self._heartbeat_task = asyncio.create_task(self.heartbeat.run(), name="heartbeat")
+
+    async def _stop_status(self) -> None:
+        """The heartbeat first (it reads the store), then the status API."""
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat_task
+        if self.status is not None:
+            await self.status.stop()
+
+    def _store(self) -> Store:
+        if self.store is None:
+            raise StoreError("the store is not open")
+        return self.store
+
+    def _ready(self) -> None:
+        settings = self.loaded.settings
+        systemd.notify(
+            "READY=1",
+            f"STATUS=running: {len(settings.pbx)} PBX source(s), "
+            f"{len(settings.sms.senders)} sender(s)",
+        )
+        log.info("ready: status API on %s", settings.status.listen)
+        if self.on_ready is not None:
+            self.on_ready(self)
+
+    async def _wait_for_valid_reload(self) -> LoadedConfig | None:
+        """None when asked to stop; the new config when a reload is asked and valid."""
+        while True:
+            event = await wait_first(self.stop_requested, self.reload_requested)
+            if event is self.stop_requested:
+                return None
+            self.reload_requested.clear()
+            systemd.reloading()
+            try:
+                new = load(self.config_path)
+            except ConfigError as err:
+                self.last_reload_ok = False
+                self.last_reload_error = f"{len(err.problems)} problem(s)"
+                log.error("reload refused, keeping the running configuration:\n%s", err)
+                systemd.notify("READY=1", "STATUS=reload refused: configuration invalid")
+                continue
+            if new.settings.storage.path != self.loaded.settings.storage.path:
+                log.warning("storage.path changed: it takes effect at the next restart")
+            self.last_reload_ok, self.last_reload_error = True, None
+            return new
+
+    async def _watchdog(self, rt: Runtime) -> None:
+        """Ping systemd's watchdog only while every loop of the runtime is alive."""
+        interval = systemd.watchdog_interval()
+        if interval is None:
+            return
+        while True:
+            if rt.loops_alive():
+                systemd.notify("WATCHDOG=1")
+            else:
+                log.error("a loop is stuck or dead: withholding the watchdog ping")
+            await asyncio.sleep(interval)
+
+
+def run(config_path: Path | None) -> int:
+    """Entry point of `ringback run`; returns the process exit code."""
+    try:
+        loaded = load(config_path)
+    except ConfigError as err:
+        for problem in err.problems:
+            log.error("%s", problem)
+        return 2
+    from agent.daemon import logs
+
+    logs.setup(loaded.settings.logging.level)
+    try:
+        return asyncio.run(Daemon(loaded, config_path).run())
+    except StoreError as err:
+        log.error("%s", err)
+        return 1

@@ -1,0 +1,311 @@
+"""From a finished call to a decision and, maybe, an outbox row.
+
+`accept(record)` stores the call, routes it to a department, reads the facts the
+policy needs, decides, queues the text (the outbox's unique dedup key makes a second
+queueing impossible) and stores the decision on the call, all in one transaction:
+the call is in the store, with its decision, before anything else happens to it
+(the dispatcher is woken after the commit).
+
+`inbound(text)` handles what callers text back: STOP/ARRET opts out (and is confirmed
+once), START/DEBUT opts back in, HELP/AIDE gets an information reply (a keyword is the
+whole reply, case, accents and punctuation aside), anything else is stored as a reply
+that counts as a recovery.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+import holidays as holidays_lib
+
+from agent.config.settings import Settings
+from agent.decide.policy import Facts, decide, schedule_for
+from agent.model import (
+    CallRecord,
+    Counters,
+    Decision,
+    Defer,
+    Direction,
+    InboundText,
+    Notify,
+    Outcome,
+    Skip,
+    decision_label,
+)
+from agent.numbers import mask, normalize, region_of
+from agent.store import Store
+
+log = logging.getLogger(__name__)
+
+STOP_WORDS = frozenset(
+    {
+        "stop",
+        "arret",
+        "arreter",
+        "unsubscribe",
+        "fin",
+        "cancel",
+        "end",
+        "quit",
+        "stopall",
+        "desabonner",
+        "desinscrire",
+    }
+)
+START_WORDS = frozenset({"start", "debut", "unstop", "yes", "oui"})
+# "yes"/"oui" opt back in only a number that opted out; otherwise they are a reply.
+START_IF_OPTED_OUT = frozenset({"yes", "oui"})
+HELP_WORDS = frozenset({"help", "aide", "info"})
+_POLITE = frozenset({"svp", "stp", "please", "plz", "merci", "thanks", "thank", "you", "all"})
+
+
+def keyword(body: str) -> str:
+    """The keyword a reply consists of, lower case, accents and punctuation removed:
+    `ARRÊT !` -> `arret`, `Stop please` -> `stop`. A sentence that merely starts with
+    one (`Fin de semaine?`, `Cancel my appointment`) is a reply, not a keyword: ``."""
+    folded = unicodedata.normalize("NFKD", body).encode("ascii", "ignore").decode().lower()
+    words: list[str] = re.findall(r"[a-z0-9]+", folded)
+    if not words or not all(w in _POLITE for w in words[1:]):
+        return ""
+    return words[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    call_id: int
+    new: bool
+    department: str | None
+    decision: Decision | None
+    message_id: int | None
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        clock: Callable[[], datetime],
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.wake = wake
+        self.counters = Counters(
+            "calls",
+            "calls_duplicate",
+            "missed_calls",
+            "messages_queued",
+            "skips",
+            "global_cap_hits",
+            "replies",
+            "opt_outs",
+            "opt_ins",
+        )
+        self.global_cap_hit_at: datetime | None = None
+        self._holidays: dict[int, set[str]] = {}
+
+    @property
+    def _recovery_window(self) -> timedelta:
+        return timedelta(hours=self.settings.sms.recovery_window_hours)
+
+    def holiday_dates(self, year: int) -> set[str]:
+        if year not in self._holidays:
+            site = self.settings.site
+            found = {d.isoformat() for d in _country_holidays(site.country, site.province, year)}
+            found |= {d.isoformat() for d in site.holidays if d.year == year}
+            self._holidays[year] = found
+        return self._holidays[year]
+
+    async def accept(self, record: CallRecord) -> Accepted:
+        """Store the call with its decision and its text in one durable transaction:
+        a crash leaves either all of them or none (and the source's record is then
+        retried), never a call without a decision."""
+        now = self.clock()
+        country = self.settings.site.country
+        e164, problem = normalize(record.remote_raw, country)
+        if record.direction is Direction.INBOUND and record.caller_e164 is None:
+            record = replace(record, caller_e164=e164)
+        async with self.store.transaction():
+            accepted = await self._store_and_decide(record, e164, problem, now)
+        if accepted.message_id is not None:
+            self.wake()
+        return accepted
+
+    async def _store_and_decide(
+        self, record: CallRecord, e164: str | None, problem: str, now: datetime
+    ) -> Accepted:
+        call_id, new = await self.store.insert_call(record, e164, now)
+        if not new and await self.store.call_decision(call_id) is not None:
+            self.counters.inc("calls_duplicate")
+            return Accepted(call_id, False, None, None, None)
+        # A call stored by an earlier attempt that failed before its decision is
+        # decided now, so no call is left without one.
+        if new:
+            self.counters.inc("calls")
+            if record.outcome.unanswered and record.direction is Direction.INBOUND:
+                self.counters.inc("missed_calls")
+        if record.outcome is Outcome.ANSWERED and e164:
+            how = "callback" if record.direction is Direction.OUTBOUND else "answered_again"
+            await self.store.mark_recovered(e164, record.started_at, how, self._recovery_window)
+        return await self._decide(record, call_id, e164, problem, now)
+
+    async def _decide(
+        self, record: CallRecord, call_id: int, e164: str | None, problem: str, now: datetime
+    ) -> Accepted:
+        settings = self.settings
+        department = settings.departments.default
+        after_hours = False
+        facts = await self._facts(e164, problem, record.ended_at, now)
+        decision: Decision
+        try:
+            department = settings.departments.route(record)
+            local = record.ended_at.astimezone(settings.site.tz)
+            holidays = self.holiday_dates(local.year) | self.holiday_dates(local.year + 1)
+            schedule = schedule_for(department, settings, local, holidays, record.dialed)
+            after_hours = not schedule.open_now
+            decision = decide(record, facts, schedule, settings, now)
+        except Exception:  # a bug must not block the calls behind this one
+            log.exception("call_id=%s: the policy failed on this call", record.call_id)
+            decision = Skip("policy_error")
+        message_id = None
+        if isinstance(decision, Notify | Defer):
+            message_id = await self._enqueue(record, call_id, e164 or "", decision, now)
+            if message_id is None:
+                decision = Skip("duplicate")
+        if isinstance(decision, Skip):
+            self.counters.inc("skips")
+            if decision.reason == "global_cap":
+                self._global_cap_hit(now)
+        await self.store.set_decision(call_id, department, after_hours, decision_label(decision))
+        log.info(
+            "call_id=%s source=%s outcome=%s from=%s department=%s decision=%s",
+            record.call_id,
+            record.source,
+            record.outcome.value,
+            mask(e164 or record.caller_raw),
+            department,
+            decision_label(decision),
+        )
+        return Accepted(call_id, True, department, decision, message_id)
+
+    async def _facts(
+        self, e164: str | None, problem: str, ended_at: datetime, now: datetime
+    ) -> Facts:
+        if e164 is None:
+            return Facts(None, problem, None)
+        window = timedelta(hours=self.settings.sms.dedup_window_hours)
+        opted_out, in_window, today, last_hour = await self.store.number_facts(
+            e164, ended_at - window, now - timedelta(days=1), now - timedelta(hours=1)
+        )
+        return Facts(
+            number_e164=e164,
+            number_problem="",
+            region=region_of(e164),
+            opted_out=opted_out,
+            texts_in_dedup_window=in_window,
+            texts_to_number_today=today,
+            texts_last_hour=last_hour,
+        )
+
+    async def _enqueue(
+        self, record: CallRecord, call_id: int, e164: str, decision: Notify | Defer, now: datetime
+    ) -> int | None:
+        window = self.settings.sms.dedup_window_hours * 3600
+        bucket = int(record.ended_at.timestamp() // window)
+        not_before = decision.until if isinstance(decision, Defer) else decision.not_before
+        message_id = await self.store.enqueue(
+            call_id=call_id,
+            to_e164=e164,
+            department=decision.department,
+            template=decision.template,
+            language=decision.language,
+            dedup_key=f"{e164}:{bucket}",
+            not_before=not_before,
+            expires_at=decision.expires_at,
+            now=now,
+        )
+        if message_id is not None:
+            self.counters.inc("messages_queued")
+        return message_id
+
+    def _global_cap_hit(self, now: datetime) -> None:
+        self.counters.inc("global_cap_hits")
+        if self.global_cap_hit_at is None or now - self.global_cap_hit_at > timedelta(hours=1):
+            log.error(
+                "global hourly cap of %d texts reached: sending stops until the hour passes "
+                "(possible SMS pumping)",
+                self.settings.sms.global_hourly_cap,
+            )
+        self.global_cap_hit_at = now
+
+    async def inbound(self, text: InboundText) -> None:
+        """A text a caller sent back (called by senders; never raises)."""
+        try:
+            await self._inbound(text)
+        except Exception:
+            log.exception("could not record a reply from %s", mask(text.from_e164))
+
+    async def _inbound(self, text: InboundText) -> None:
+        async with self.store.transaction():
+            queued = await self._record_reply(text)
+        if queued:
+            self.wake()
+
+    async def _record_reply(self, text: InboundText) -> bool:
+        """Store a reply and act on its keyword; True when a text was queued."""
+        word = keyword(text.body)
+        now = self.clock()
+        queued = False
+        number = normalize(text.from_e164, self.settings.site.country)[0] or text.from_e164
+        kind = "reply"
+        if word in STOP_WORDS:
+            kind = "opt_out"
+            await self.store.set_opt_out(number, word, text.sender, now)
+            queued = await self._queue_service_text("stop_confirm", number, now)
+            self.counters.inc("opt_outs")
+        elif word in START_WORDS and (
+            word not in START_IF_OPTED_OUT or await self.store.is_opted_out(number)
+        ):
+            kind = "opt_in"
+            await self.store.clear_opt_out(number)
+            self.counters.inc("opt_ins")
+        elif word in HELP_WORDS:
+            kind = "help"
+            queued = await self._queue_service_text("help", number, now)
+        await self.store.add_reply(number, text.body, text.received_at, text.sender, kind)
+        self.counters.inc("replies")
+        if kind == "reply":
+            await self.store.mark_recovered(
+                number, text.received_at, "reply", self._recovery_window
+            )
+        log.info("reply from=%s kind=%s driver=%s", mask(number), kind, text.sender)
+        return queued
+
+    async def _queue_service_text(self, template: str, number: str, now: datetime) -> bool:
+        """The HELP answer or the STOP confirmation: at most one of each per hour."""
+        message_id = await self.store.enqueue(
+            call_id=None,
+            to_e164=number,
+            department=self.settings.departments.default,
+            template=template,
+            language=self.settings.departments.language,
+            dedup_key=f"{template}:{number}:{int(now.timestamp() // 3600)}",
+            not_before=now,
+            expires_at=now + timedelta(hours=1),
+            now=now,
+        )
+        return message_id is not None
+
+
+def _country_holidays(country: str, province: str | None, year: int) -> list[date]:
+    try:
+        calendar = holidays_lib.country_holidays(country, subdiv=province, years=year)
+    except (NotImplementedError, KeyError):
+        return []
+    return list(calendar.keys())

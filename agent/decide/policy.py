@@ -1,0 +1,147 @@
+"""Whether to text a caller, when, and with which template. Pure: no I/O, no clock.
+
+`decide()` takes the call, the facts the pipeline read from the store and the time,
+and returns `Notify`, `Defer(until)` or `Skip(reason)`. Rules, in order (the first
+that applies gives the reason):
+
+    direction   outbound / internal calls          -> skip:outbound, skip:internal
+    outcome     answered, short_abandon, unknown,
+                outcomes not in sms.texted_outcomes -> skip:<outcome>
+    number      withheld, unparsable, invalid,
+                region not allowed, blocklisted     -> skip:withheld_number, ...
+    opt-out     the number sent STOP/ARRET          -> skip:opted_out
+    age         ended longer than max_age ago       -> skip:too_old
+    dedup       a text to this number in the window -> skip:duplicate
+    caps        per-number daily, global hourly     -> skip:number_cap, skip:global_cap
+    hours       department closed (hours, holiday)  -> after_hours template, or
+                                                       skip:after_hours_no_template
+                (a department whose `open` set has no text -> skip:open_no_template)
+    timing      hang-up + grace; inside quiet hours -> defer until they end
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from agent.config.departments import opening_after
+from agent.config.hours import quiet_hours_end
+from agent.model import CallRecord, Decision, Defer, Direction, Notify, Outcome, Skip
+
+if TYPE_CHECKING:
+    from agent.config.settings import Settings
+
+_ALWAYS_SKIPPED = {
+    Outcome.ANSWERED: "answered",
+    Outcome.SHORT_ABANDON: "short_abandon",
+    Outcome.UNKNOWN: "unknown_outcome",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the store knows about the caller at decision time."""
+
+    number_e164: str | None
+    number_problem: str  # skip reason from normalisation, "" when the number is fine
+    region: str | None
+    opted_out: bool = False
+    texts_in_dedup_window: int = 0
+    texts_to_number_today: int = 0
+    texts_last_hour: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """The department's state at the time of the call."""
+
+    department: str
+    language: str
+    open_now: bool
+    next_opening: datetime | None
+
+
+def decide(
+    record: CallRecord, facts: Facts, schedule: Schedule, settings: Settings, now: datetime
+) -> Decision:
+    reason = _who_not(record, facts, settings, now)
+    if reason:
+        return Skip(reason)
+    sms = settings.sms
+    template = "open" if schedule.open_now else "after_hours"
+    dep = settings.departments.by_name().get(schedule.department)
+    chosen = None
+    if dep is not None:
+        chosen = dep.templates.open if schedule.open_now else dep.templates.after_hours
+    if chosen is None or chosen.empty:
+        return Skip(f"{template}_no_template")
+    tz = settings.site.tz
+    due = max(record.ended_at + timedelta(seconds=sms.grace_seconds), now)
+    quiet_end = quiet_hours_end(sms.quiet_hours, due.astimezone(tz))
+    if quiet_end is not None:
+        return Defer(
+            schedule.department,
+            template,
+            quiet_end,
+            quiet_end + timedelta(minutes=sms.max_age_minutes),
+            schedule.language,
+        )
+    return Notify(
+        schedule.department,
+        template,
+        due,
+        record.ended_at + timedelta(minutes=sms.max_age_minutes),
+        schedule.language,
+    )
+
+
+def _who_not(record: CallRecord, facts: Facts, settings: Settings, now: datetime) -> str:
+    sms = settings.sms
+    if record.direction is not Direction.INBOUND:
+        return record.direction.value
+    if record.outcome in _ALWAYS_SKIPPED:
+        return _ALWAYS_SKIPPED[record.outcome]
+    if record.outcome.value not in sms.texted_outcomes:
+        return f"outcome_not_texted:{record.outcome.value}"
+    if facts.number_e164 is None:
+        return facts.number_problem or "invalid_number"
+    if facts.region not in sms.allowed_countries:
+        return "country_not_allowed"
+    if facts.number_e164 in _blocklist(settings):
+        return "blocklisted"
+    if facts.opted_out:
+        return "opted_out"
+    if now - record.ended_at > timedelta(minutes=sms.max_age_minutes):
+        return "too_old"
+    if facts.texts_in_dedup_window:
+        return "duplicate"
+    if facts.texts_to_number_today >= sms.per_number_daily_cap:
+        return "number_cap"
+    if facts.texts_last_hour >= sms.global_hourly_cap:
+        return "global_cap"
+    return ""
+
+
+def _blocklist(settings: Settings) -> set[str]:
+    from agent.numbers import normalize
+
+    found = set()
+    for raw in settings.sms.blocklist:
+        e164, _ = normalize(raw, settings.site.country)
+        found.add(e164 or raw)
+    return found
+
+
+def schedule_for(
+    department: str,
+    settings: Settings,
+    local: datetime,
+    holidays: set[str],
+    dialed: str | None = None,
+) -> Schedule:
+    dep = settings.departments.by_name().get(department)
+    weekly = dep.weekly() if dep else None
+    open_now, next_opening = opening_after(weekly, local, holidays)
+    language = settings.departments.language_of(department, dialed)
+    return Schedule(department, language, open_now, next_opening)

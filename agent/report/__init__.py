@@ -1,0 +1,7 @@
+"""What managers read: the report over the stored calls and the live staffing alerts.
+
+`query` scans the store once; `data` and `score` hold the figures and the robust
+worst-day score; `build` assembles a `Report`; `render`, `html` and `output` write
+it as text, CSV, JSON or HTML; `history` generates two dealership years for the
+demo; `alerts` (the rule) and `watch` (the loop the daemon runs) raise staffing
+alerts. Imports `agent.store`, `agent.config` and the vocabulary."""

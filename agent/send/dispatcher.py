@@ -1,0 +1,283 @@
+"""Claims due texts from the outbox and sends them through the sender chain.
+
+Loop: claim what is due (committed as `sending` first), re-check just before sending
+(expired, opted out, recovered: the caller called again and was answered, or the
+dealership called them), render the template, send through the chain, record the
+attempt. A text that comes due inside quiet hours (it waited for a retry, or the
+daemon was down) is put back until they end, or withdrawn as `too_old` when that
+is past its expiry. `RetryLater` reschedules with capped exponential backoff (or the
+sender's own longer wait) until `sms.retry.max_attempts`; `Rejected` fails the
+message (and opts the number out when the provider says so); an ambiguous result
+(the text may have left) parks it as `unknown` for a technician.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from agent.config.hours import quiet_hours_end
+from agent.config.settings import Settings
+from agent.config.texts import SERVICE_TEMPLATES, render
+from agent.decide.policy import schedule_for
+from agent.model import Message, MessageState, OutgoingText, Rejected, RetryLater, Sent
+from agent.numbers import mask
+from agent.send.chain import ChainResult, SenderChain
+from agent.store import Store
+
+log = logging.getLogger(__name__)
+
+
+OUTSIDE_WRITE_POLL_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    message: Message
+    sender: str | None
+    started: datetime
+    now: datetime
+    body: str
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        chain: SenderChain,
+        clock: Callable[[], datetime],
+        holidays: Callable[[int], set[str]] = lambda year: set(),
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.chain = chain
+        self.clock = clock
+        self.holidays = holidays
+        self._wake = asyncio.Event()
+        self.last_error: dict[str, object] | None = None
+        self.heartbeat_at: datetime | None = None
+        self._random = random.Random()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Send until `stop()`. Wakes on `wake()` or when the next message is due."""
+        self._task = asyncio.current_task()
+        try:
+            while not self._stopping:
+                self.heartbeat_at = self.clock()
+                await self.run_once()
+                if not self._stopping:
+                    await self._sleep_until_due()
+        finally:
+            self._stopped.set()
+
+    async def stop(self, deadline: float) -> None:
+        """Let the text in hand finish (up to `deadline` seconds), then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(self._stopped.wait(), deadline)
+        except TimeoutError:
+            log.warning("dispatcher did not finish its send within %.0fs: cancelling", deadline)
+            self._task.cancel()
+
+    async def run_once(self) -> int:
+        """Send everything due now; returns how many messages were handled."""
+        handled = 0
+        while not self._stopping:
+            batch = await self.store.claim_due(self.clock(), limit=1)
+            if not batch:
+                break
+            for message in batch:
+                await self._handle(message)
+                handled += 1
+            # a backlog is a busy loop, not a dead one: the watchdog must keep seeing it
+            self.heartbeat_at = self.clock()
+        return handled
+
+    async def _sleep_until_due(self) -> None:
+        """Until `wake()`, the next due time (30 s at most), or another process wrote
+        to the store (`ringback outbox retry` from a shell): SQLite's `data_version`
+        changes on every commit of another connection, polled every 2 s."""
+        self._wake.clear()
+        due = await self.store.next_due_at()
+        timeout = 30.0
+        if due is not None:
+            timeout = min(timeout, max(0.0, (due - self.clock()).total_seconds()))
+        version = await self.store.scalar("PRAGMA data_version")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (left := deadline - loop.time()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), min(left, OUTSIDE_WRITE_POLL_SECONDS))
+                return
+            if await self.store.scalar("PRAGMA data_version") != version:
+                return
+
+    async def _handle(self, message: Message) -> None:
+        now = self.clock()
+        reason = await self._withdraw_reason(message, now)
+        quiet_end = self._quiet_end(message, now)
+        if not reason and quiet_end is not None and quiet_end >= message.expires_at:
+            reason = "too_old"
+        if reason:
+            await self.store.suppress(message.id, reason, now)
+            log.info("message_id=%d suppressed: %s", message.id, reason)
+            return
+        if quiet_end is not None:
+            await self.store.defer_claimed(message.id, quiet_end, now)
+            log.info("message_id=%d deferred to %s: quiet hours", message.id, quiet_end)
+            return
+        body = message.body or self._render(message, now)
+        text = OutgoingText(
+            message.id, message.to_e164, body, message.attempts, resume=message.resume
+        )
+        # part of it left through one sender: only that sender can finish it
+        pinned = message.sender if message.resume else None
+        outcome = await self.chain.send(text, only=pinned)
+        await self._record(message, body, outcome, now)
+
+    async def _withdraw_reason(self, message: Message, now: datetime) -> str:
+        if now >= message.expires_at:
+            return "too_old"
+        if message.template in SERVICE_TEMPLATES:
+            return ""
+        if await self.store.is_opted_out(message.to_e164):
+            return "opted_out"
+        called_at = await self._call_ended_at(message)
+        if called_at and await self.store.answered_between(message.to_e164, called_at, now):
+            return "recovered"
+        return ""
+
+    def _quiet_end(self, message: Message, now: datetime) -> datetime | None:
+        """When quiet hours hold now (a late or retried text), the time they end.
+        A HELP reply or STOP confirmation answers the caller's own text and is not
+        held back."""
+        if message.template in SERVICE_TEMPLATES:
+            return None
+        local = now.astimezone(self.settings.site.tz)
+        return quiet_hours_end(self.settings.sms.quiet_hours, local)
+
+    async def _call_ended_at(self, message: Message) -> datetime | None:
+        if message.call_id is None:
+            return None
+        value = await self.store.scalar(
+            "SELECT ended_at FROM calls WHERE id = ?", (message.call_id,)
+        )
+        return datetime.fromisoformat(value) if value else None
+
+    def _render(self, message: Message, now: datetime) -> str:
+        local = now.astimezone(self.settings.site.tz)
+        holidays = self.holidays(local.year) | self.holidays(local.year + 1)
+        schedule = schedule_for(message.department, self.settings, local, holidays)
+        return render(
+            self.settings,
+            message.department,
+            message.template,
+            message.language,
+            schedule.next_opening,
+            local,
+        )
+
+    async def _record(
+        self, message: Message, body: str, outcome: ChainResult, started: datetime
+    ) -> None:
+        result, now = outcome.result, self.clock()
+        attempt = _Attempt(message, outcome.sender, started, now, body)
+        if isinstance(result, Sent):
+            await self._finish(attempt, MessageState.SENT, "sent", provider_id=result.provider_id)
+            log.info(
+                "message_id=%d sent driver=%s to=%s",
+                message.id,
+                outcome.sender,
+                mask(message.to_e164),
+            )
+        elif isinstance(result, Rejected):
+            await self._rejected(attempt, result)
+        else:
+            await self._retry(attempt, result)
+
+    async def _finish(
+        self,
+        attempt: _Attempt,
+        state: MessageState,
+        label: str,
+        detail: str = "",
+        provider_id: str | None = None,
+        not_before: datetime | None = None,
+        resume: str | None = None,
+    ) -> None:
+        await self.store.finish(
+            attempt.message.id,
+            state=state,
+            sender=attempt.sender,
+            started_at=attempt.started,
+            now=attempt.now,
+            result=label,
+            detail=detail,
+            body=attempt.body,
+            provider_id=provider_id,
+            not_before=not_before,
+            resume=resume,
+        )
+
+    async def _rejected(self, attempt: _Attempt, result: Rejected) -> None:
+        message = attempt.message
+        await self._finish(attempt, MessageState.FAILED, "rejected", result.reason)
+        self._note_error(message, attempt.sender, "permanent", result.reason)
+        if result.opt_out:
+            await self.store.set_opt_out(
+                message.to_e164, "provider", attempt.sender or "", attempt.now
+            )
+        log.warning(
+            "message_id=%d rejected driver=%s: %s", message.id, attempt.sender, result.reason
+        )
+
+    async def _retry(self, attempt: _Attempt, result: RetryLater) -> None:
+        message, retry = attempt.message, self.settings.sms.retry
+        backoff = retry.first_seconds * 2 ** min(message.attempts - 1, 40)
+        jitter = 0.8 + 0.4 * self._random.random()
+        # The cap holds after the jitter; a wait the sender asked for (Retry-After) wins.
+        wait = max(result.after, min(retry.max_seconds, backoff * jitter))
+        next_at = attempt.now + timedelta(seconds=wait)
+        if result.ambiguous:
+            state, label = MessageState.UNKNOWN, "unknown"
+        elif message.attempts >= retry.max_attempts or next_at >= message.expires_at:
+            state, label = MessageState.FAILED, "gave_up"
+        else:
+            state, label = MessageState.RETRY_WAIT, "retry"
+        await self._finish(
+            attempt, state, label, result.reason, not_before=next_at, resume=result.resume
+        )
+        kind = "ambiguous" if result.ambiguous else "transient"
+        self._note_error(message, attempt.sender, kind, result.reason)
+        log.warning(
+            "message_id=%d %s after attempt %d: %s",
+            message.id,
+            state.value,
+            message.attempts,
+            result.reason,
+        )
+
+    def _note_error(self, message: Message, sender: str | None, kind: str, reason: str) -> None:
+        self.last_error = {
+            "at": self.clock(),
+            "channel": sender,
+            "message_id": message.id,
+            "to_last2": message.to_e164[-2:],
+            "class": kind,
+            "message": reason,
+        }

@@ -1,0 +1,219 @@
+"""The store's connection, shared by every part of the store.
+
+One aiosqlite connection, WAL journal, `synchronous=FULL` (dealerships lose power in
+storms), forward-only migrations that keep a copy of the database first, write
+transactions that nest within the task that opened them, generic queries, and the
+read-only views of the status API. The domain operations live in `calls`,
+`outbox` and `numbers`; `agent.store.Store` joins them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiosqlite
+
+from agent.errors import StoreError
+from agent.store.schema import MIGRATIONS
+
+Row = tuple[Any, ...]
+
+
+def ts(moment: datetime) -> str:
+    """The stored form of a timestamp: UTC ISO 8601 with microseconds."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_ts(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+class StoreBase:
+    """Open with `async with Store(path) as store:`; raises StoreError when unusable."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: aiosqlite.Connection | None = None
+        self._lock: Any = None
+        self._owner: asyncio.Task[Any] | None = None
+        self._salt: str | None = None
+
+    async def __aenter__(self) -> Self:
+        self._lock = asyncio.Lock()
+        _check_directory(self.path)
+        try:
+            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+            await self._configure()
+            await self._migrate()
+        except sqlite3.DatabaseError as err:
+            await self.close()
+            raise StoreError(_explain_db_error(self.path, err)) from None
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise StoreError("the store is not open")
+        return self._conn
+
+    async def _configure(self) -> None:
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=FULL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=5000",
+        ):
+            await self.conn.execute(pragma)
+        verdict = await self.scalar("PRAGMA quick_check")
+        if verdict != "ok":
+            raise sqlite3.DatabaseError(f"integrity check failed: {verdict}")
+
+    async def _migrate(self) -> None:
+        version = (await self.fetchone("PRAGMA user_version"))[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path} was written by a newer ringback (schema {version}, this one knows "
+                f"{len(MIGRATIONS)}); upgrade ringback or restore the backup"
+            )
+        if version < len(MIGRATIONS) and version > 0:
+            await self.conn.execute("VACUUM INTO ?", (str(_backup_path(self.path, version)),))
+        for number in range(version, len(MIGRATIONS)):
+            await self.conn.executescript(
+                f"BEGIN IMMEDIATE; {MIGRATIONS[number]}; PRAGMA user_version={number + 1}; COMMIT;"
+            )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction, committed (durably) at the end of the block.
+
+        Nested inside a transaction of the same task, it is part of the outer one:
+        the pipeline stores a call, its decision and its text in one commit by calling
+        the same methods other callers use alone."""
+        task = asyncio.current_task()
+        if task is not None and self._owner is task:
+            yield self.conn
+            return
+        async with self._lock:
+            self._owner = task
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.conn
+                except BaseException:
+                    await self.conn.execute("ROLLBACK")
+                    raise
+                await self.conn.execute("COMMIT")
+            finally:
+                self._owner = None
+
+    async def write_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
+        """One statement as its own transaction (SQLite autocommit, durable with
+        synchronous=FULL): one trip to the connection's thread instead of three. Inside
+        the task's open transaction, one statement of it."""
+        if self._owner is not None and self._owner is asyncio.current_task():
+            return await self.conn.execute(sql, tuple(params))
+        async with self._lock:
+            return await self.conn.execute(sql, tuple(params))
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row:
+        """The first row, or () when there is none. For queries of one row (look-ups by
+        key, aggregates): one trip to SQLite's thread, where a cursor's execute, fetch
+        and close would take three."""
+        rows = await self.conn.execute_fetchall(sql, tuple(params))
+        for row in rows:
+            return tuple(row)
+        return ()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        rows = await self.conn.execute_fetchall(sql, tuple(params))
+        return [tuple(r) for r in rows]
+
+    async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return row[0] if row else None
+
+    # --- read-only views for the status API -----------------------------------------
+
+    async def rows_after(
+        self, table: str, columns: str, after_id: int, limit: int
+    ) -> tuple[list[Row], int]:
+        """Rows of a feed table whose last change (`change_seq`) is after `after_id`, in
+        change order (at most `limit`), and the feed's highest change, read under the
+        write lock: between transactions of this connection, so never a row that may
+        still roll back (see agent/status/paging.py for why that makes cursors gap-free)."""
+        if table not in _FEED_TABLES:
+            raise StoreError(f"{table} is not a feed table")
+        async with self._lock:
+            rows = await self.fetchall(
+                f"SELECT {columns} FROM {table} WHERE change_seq > ? ORDER BY change_seq LIMIT ?",
+                (after_id, limit),
+            )
+            highest = await self.scalar(f"SELECT COALESCE(MAX(change_seq), 0) FROM {table}")
+        return rows, int(highest)
+
+    async def attempt_counts(self) -> list[tuple[str, str, int]]:
+        """(sender, result, count) over every attempt ever recorded (`-` for none)."""
+        rows = await self.fetchall(
+            "SELECT COALESCE(sender, '-'), result, COUNT(*) FROM attempts GROUP BY 1, 2"
+        )
+        return [(str(s), str(r), int(n)) for s, r, n in rows]
+
+
+_FEED_TABLES = frozenset({"calls", "messages", "replies"})
+
+
+def _backup_path(path: Path, version: int) -> Path:
+    """A backup name not yet taken: an earlier backup of the same schema is kept."""
+    backup = path.with_name(f"{path.name}.schema{version}.bak")
+    n = 1
+    while backup.exists():
+        backup = path.with_name(f"{path.name}.schema{version}.{n}.bak")
+        n += 1
+    return backup
+
+
+def _check_directory(path: Path) -> None:
+    directory = path.parent
+    if not directory.is_dir():
+        raise StoreError(f"cannot open the store {path}: directory {directory} does not exist")
+    probe = directory / f".ringback-write-test-{path.name}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise StoreError(
+            f"cannot open the store {path}: directory {directory} is not writable ({err.strerror})"
+        ) from None
+    if shutil.disk_usage(directory).free < 1024 * 1024:
+        raise StoreError(f"cannot open the store {path}: the disk of {directory} is full")
+
+
+def _explain_db_error(path: Path, err: sqlite3.DatabaseError) -> str:
+    text = str(err)
+    if "not a database" in text or "malformed" in text or "integrity" in text:
+        return (
+            f"the store {path} is corrupt or not a ringback database ({text}); stop ringback, "
+            "move the file aside and start again, or restore a backup"
+        )
+    return f"cannot open the store {path}: {text}"
