@@ -74,7 +74,20 @@ class Source(Protocol):
     def health(self) -> Health: ...
 
 
-class Sender(Protocol):
+class Resource(Protocol):
+    """Something opened with `async with` and closed on leaving it."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class Sender(Resource, Protocol):
     """One way to deliver a text (a modem, a cloud API, a dry-run log).
 
     Used as an async context manager: `__aenter__` opens what it needs but must not
@@ -85,15 +98,6 @@ class Sender(Protocol):
     """
 
     name: str
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
 
     async def send(self, text: OutgoingText) -> SendResult: ...
 
@@ -147,21 +151,12 @@ def capability(table: Mapping[str, DriverEntry], name: str) -> Callable[..., Any
     return None
 
 
-class DemoPeer(Protocol):
+class DemoPeer(Resource, Protocol):
     """A PBX peer for `ringback demo`: an async context manager listening on loopback
     `port`, holding recorded calls (`recordings()`, shifted so the last one ends now),
     that plays one when asked, once the source has connected (`ready()`)."""
 
     port: int
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
 
     def recordings(self) -> dict[str, bytes]: ...
 

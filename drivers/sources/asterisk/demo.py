@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 import time
-from types import TracebackType
-from typing import Self
 
 from drivers.sources.asterisk.fake_server import FakeAmiServer, demo_streams
 
@@ -33,25 +31,11 @@ def _stamps(data: bytes) -> list[float]:
     return [float(m.group(1)) for m in _STAMP.finditer(data)]
 
 
-class AsteriskDemoPeer:
+class AsteriskDemoPeer(FakeAmiServer):
     """A `drivers.base.DemoPeer` speaking AMI (user `ringback`, the demo's secret)."""
 
     def __init__(self, secret: str) -> None:
-        self._server = FakeAmiServer(username="ringback", secret=secret, seed=1)
-        self.port = 0
-
-    async def __aenter__(self) -> Self:
-        await self._server.__aenter__()
-        self.port = self._server.port
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._server.__aexit__(exc_type, exc, tb)
+        super().__init__(username="ringback", secret=secret, seed=1)
 
     def recordings(self) -> dict[str, bytes]:
         return shift_to_now(demo_streams())
@@ -59,8 +43,5 @@ class AsteriskDemoPeer:
     async def ready(self, within: float) -> None:
         """Once the source has logged in and set its filters (it asks for the channels
         in progress right after), so no played event is missed."""
-        await self._server.wait_logins(1, within=within)
-        await self._server.wait_action("CoreShowChannels", within=within)
-
-    async def play(self, data: bytes, speed: float | None) -> None:
-        await self._server.play(data, speed=speed)
+        await self.wait_logins(1, within=within)
+        await self.wait_action("CoreShowChannels", within=within)
