@@ -65,7 +65,7 @@ def test_every_core_option_is_in_the_example() -> None:
     example configuration technicians start from."""
     from pydantic import BaseModel
 
-    from agent.config import departments
+    from agent.config import departments, report
     from agent.config import settings as config
 
     text = EXAMPLE.read_text()
@@ -80,6 +80,9 @@ def test_every_core_option_is_in_the_example() -> None:
         departments.DepartmentConfig,
         departments.Templates,
         departments.TemplateSet,
+        report.ReportConfig,
+        report.TyreSeason,
+        report.StaffingTargets,
     ]
     missing = [
         f"{model.__name__}.{name}"

@@ -39,6 +39,7 @@ from pydantic_settings import (
 )
 
 from agent.config.alerts import AlertsConfig
+from agent.config.report import ReportConfig
 from agent.config.departments import DepartmentsConfig
 from agent.config.hours import validate_quiet_hours
 from agent.config.lines import format_errors, yaml_problem
@@ -251,6 +252,7 @@ class Settings(BaseSettings):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
 
     @field_validator("pbx")
     @classmethod
