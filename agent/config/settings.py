@@ -39,10 +39,10 @@ from pydantic_settings import (
 )
 
 from agent.config.alerts import AlertsConfig
-from agent.config.report import ReportConfig
 from agent.config.departments import DepartmentsConfig
 from agent.config.hours import validate_quiet_hours
 from agent.config.lines import format_errors, yaml_problem
+from agent.config.report import ReportConfig
 from agent.errors import ConfigError
 from agent.numbers import normalize
 from drivers.base import DriverConfig, DriverEntry, ReadableFile, read_secret
