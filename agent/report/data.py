@@ -5,7 +5,9 @@ Definitions (the report states them too):
 - missed calls: the unanswered outcomes (missed, voicemail, abandoned_ivr,
   abandoned_queue, busy): `Outcome.unanswered`;
 - missed-call rate: missed / (answered + missed): short abandons (likely misdials)
-  and calls of unknown outcome (events lost) are left out of both sides;
+  and calls of unknown outcome (events lost) are left out of both sides; the page's
+  rate is the open hours' (`open_missed_rate`): a call while closed is no staffing
+  miss. The weekday x hour cells and the days count open-hours calls only;
 - after-hours share: inbound calls that came while the department was closed;
 - recovered: missed calls whose caller was reached afterwards (called back, called
   again and was answered, or replied to the text); the time to recover is to the
@@ -30,6 +32,7 @@ class Totals:
     outcomes: Counter[str] = field(default_factory=Counter)
     after_hours: int = 0
     after_hours_missed: int = 0
+    after_hours_answered: int = 0
     recovered: int = 0
     recovery_minutes: Counter[int] = field(default_factory=Counter)
     texts_sent: int = 0
@@ -51,6 +54,17 @@ class Totals:
     def missed_rate(self) -> float | None:
         base = self.answered + self.missed
         return self.missed / base if base else None
+
+    @property
+    def open_missed(self) -> int:
+        """Missed calls while the department was open."""
+        return self.missed - self.after_hours_missed
+
+    @property
+    def open_missed_rate(self) -> float | None:
+        """The missed-call rate of the open hours: what staffing can change."""
+        base = self.answered - self.after_hours_answered + self.open_missed
+        return self.open_missed / base if base else None
 
     @property
     def after_hours_share(self) -> float | None:

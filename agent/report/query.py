@@ -117,10 +117,11 @@ def _add(
     if after_hours:
         totals.after_hours += n
         totals.after_hours_missed += n if lost else 0
+        totals.after_hours_answered += n if outcome == "answered" else 0
     if lost and recovered:
         totals.recovered += n
     scope.paths[(path, outcome)] += n
-    if counted:
+    if counted and not after_hours:  # closed hours are greyed out, not rated
         cell = scope.daily.setdefault(day, Cell())
         heat = scope.heat[local.weekday()][local.hour]
         cell.calls += n

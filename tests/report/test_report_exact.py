@@ -56,6 +56,8 @@ def test_rates_shares_and_recovery_are_exact(db: sqlite3.Connection, calls: Call
     assert service.missed_rate == 0.4
     assert service.after_hours == 2 and service.after_hours_share == 2 / 13
     assert service.after_hours_missed == 1
+    # Open hours only: the 19:30 voicemail came after closing; 3 missed of 6 + 3.
+    assert service.open_missed == 3 and service.open_missed_rate == 3 / 9
     assert service.recovered == 2 and service.recovered_rate == 0.5
     assert service.median_recovery_minutes == 20.0
     assert service.texts_sent == 2
@@ -76,7 +78,9 @@ def test_heat_map_buckets_in_site_time(db: sqlite3.Connection, calls: Calls) -> 
     assert (peak[0], peak[1], peak[2].missed) == (0, 8, 3)
     assert scope.heat[0][8].calls == 9  # 6 answered + 3 missed
     assert scope.heat[0][8].rate == 3 / 9
-    assert scope.heat[0][14].missed == 1 and scope.heat[0][19].missed == 1
+    assert scope.heat[0][14].missed == 1
+    # The 19h call came after closing: its cell is greyed out, not rated.
+    assert scope.heat[0][19].calls == 0 and scope.heat[0][19].missed == 0
 
 
 def test_half_hour_zone_buckets_by_quarter_hour(db: sqlite3.Connection, calls: Calls) -> None:
