@@ -1,9 +1,13 @@
-"""Quiet hours: the `sms.quiet_hours` range ("21:00-08:00", may wrap midnight). Pure."""
+"""Quiet hours (the `sms.quiet_hours` range, "21:00-08:00", may wrap midnight) and the
+site's public holidays. Pure."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+
+import holidays as holidays_lib
 
 
 def quiet_hours_end(quiet: str, local: datetime) -> datetime | None:
@@ -44,3 +48,17 @@ def validate_quiet_hours(text: str) -> str:
     if begin.strip() == finish.strip():
         raise ValueError(f"{text!r} is an empty range (expected two different times)")
     return text
+
+
+def public_holidays(
+    country: str, province: str | None, extra: Iterable[date], year: int
+) -> set[date]:
+    """The site's closed days of `year`: its country's (and province's) public
+    holidays plus the ones listed in `site.holidays`."""
+    try:
+        calendar = holidays_lib.country_holidays(country, subdiv=province, years=year)
+    except (NotImplementedError, KeyError):
+        found: set[date] = set()
+    else:
+        found = set(calendar.keys())
+    return found | {d for d in extra if d.year == year}

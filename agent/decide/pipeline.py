@@ -19,10 +19,9 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-import holidays as holidays_lib
-
+from agent.config.hours import public_holidays
 from agent.config.settings import Settings
 from agent.decide.policy import Facts, decide, schedule_for
 from agent.model import (
@@ -117,9 +116,8 @@ class Pipeline:
     def holiday_dates(self, year: int) -> set[str]:
         if year not in self._holidays:
             site = self.settings.site
-            found = {d.isoformat() for d in _country_holidays(site.country, site.province, year)}
-            found |= {d.isoformat() for d in site.holidays if d.year == year}
-            self._holidays[year] = found
+            found = public_holidays(site.country, site.province, site.holidays, year)
+            self._holidays[year] = {d.isoformat() for d in found}
         return self._holidays[year]
 
     async def accept(self, record: CallRecord) -> Accepted:
@@ -301,11 +299,3 @@ class Pipeline:
             now=now,
         )
         return message_id is not None
-
-
-def _country_holidays(country: str, province: str | None, year: int) -> list[date]:
-    try:
-        calendar = holidays_lib.country_holidays(country, subdiv=province, years=year)
-    except (NotImplementedError, KeyError):
-        return []
-    return list(calendar.keys())

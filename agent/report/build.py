@@ -16,9 +16,12 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from agent.report.context import ReportContext
 from agent.report.data import SITE, UNANSWERED_OUTCOMES, Branch, Scope, Week
 from agent.report.query import scan
-from agent.report.score import Shift, WorstDay, season_shift, worst_days
+from agent.report.reasons import Reason, reasons
+from agent.report.score import Shift, WorstDay, median, season_shift, worst_days
+from agent.report.staffing import Advice, staffing_advice
 
 FORMATS = ("text", "csv", "json", "html")
 YEAR = timedelta(days=364)  # 52 weeks: the same weekday a year before
@@ -33,6 +36,8 @@ class Section:
     weeks: list[Week] = field(default_factory=list)
     shift: Shift | None = None
     branches: list[Branch] = field(default_factory=list)
+    reasons: dict[date, list[Reason]] = field(default_factory=dict)
+    staffing: list[Advice] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -44,6 +49,7 @@ class Report:
     generated_at: datetime
     department: str | None
     sections: list[Section]
+    context: ReportContext = field(default_factory=ReportContext)
 
     def section(self, name: str) -> Section:
         return next(s for s in self.sections if s.scope.name == name)
@@ -71,14 +77,26 @@ def build_report(
     until: date,
     department: str | None = None,
     now: datetime | None = None,
+    context: ReportContext | None = None,
 ) -> Report:
+    """The report of `since`..`until`; with a `context` (the site's configuration)
+    the worst days get their reasons and departments their staffing advice."""
+    context = context or ReportContext()
     tz = ZoneInfo(timezone)
     start = datetime.combine(since, time(0), tz)
     end = datetime.combine(until + timedelta(days=1), time(0), tz)
     before = datetime.combine(since - YEAR, time(0), tz)
     scopes = scan(conn, tz, start, end, before, department)
-    order = [SITE, *sorted(n for n in scopes if n != SITE)]
-    sections = [_section(scopes[name], since, until) for name in order]
+    # The site, then departments by volume (Service first at a dealership).
+    order = [
+        SITE,
+        *sorted((n for n in scopes if n != SITE), key=lambda n: (-scopes[n].totals.inbound, n)),
+    ]
+    sections = [_section(scopes[name], since, until, context) for name in order]
+    if context.has_hours:
+        advice = staffing_advice(conn, tz, until, context.hours, context.targets, department)
+        for section in sections:
+            section.staffing = [a for a in advice if a.department == section.scope.name]
     return Report(
         site=site,
         timezone=timezone,
@@ -87,15 +105,32 @@ def build_report(
         generated_at=now or datetime.now(tz),
         department=department,
         sections=sections,
+        context=context,
     )
 
 
-def _section(scope: Scope, since: date, until: date) -> Section:
+def _section(scope: Scope, since: date, until: date, context: ReportContext) -> Section:
     days = [since + timedelta(days=i) for i in range((until - since).days + 1)]
     daily = {d: scope.daily[d].missed if d in scope.daily else 0 for d in days}
     weeks = _weeks(scope, since, until)
     shift = season_shift([w.missed for w in weeks], [w.last_year for w in weeks])
-    return Section(scope, worst_days(daily), weeks, shift, branches(scope))
+    worst = worst_days(daily)
+    calls_by_weekday: dict[int, list[int]] = {}
+    for d in days:
+        calls_by_weekday.setdefault(d.weekday(), []).append(
+            scope.daily[d].calls if d in scope.daily else 0
+        )
+    why = {
+        w.day: reasons(
+            w.day,
+            scope.daily[w.day].calls if w.day in scope.daily else 0,
+            median(calls_by_weekday[w.day.weekday()]),
+            context.holidays,
+            context.seasons,
+        )
+        for w in worst
+    }
+    return Section(scope, worst, weeks, shift, branches(scope), why)
 
 
 def _weeks(scope: Scope, since: date, until: date) -> list[Week]:

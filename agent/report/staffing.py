@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -80,7 +81,7 @@ def staffing_advice(
     conn: sqlite3.Connection,
     tz: ZoneInfo,
     until: date,
-    hours: dict[str, Weekly],
+    hours: Mapping[str, Weekly],
     targets: StaffingTargets,
     department: str | None = None,
 ) -> list[Advice]:
