@@ -24,7 +24,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.history:
         from agent.report.demo import run_history_demo
 
-        return run_history_demo(args.html)
+        return run_history_demo(args.html, language=args.lang)
     return run_demo(speed=args.speed, keep=args.keep)
 
 
@@ -34,7 +34,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     loaded = load_or_report(args.config)
     if loaded is None:
         return 2
-    return run_report(loaded, args.since, args.until, args.department, args.format, args.output)
+    return run_report(
+        loaded, args.since, args.until, args.department, args.format, args.output, args.lang
+    )
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--html", type=Path, default=None, help="with --history: also write the HTML report here"
     )
+    demo.add_argument(
+        "--lang", choices=("fr", "en"), default="fr", help="with --history: the report's language"
+    )
 
     report = sub.add_parser("report", help="missed calls by department, hour, day, week, menu")
     _config_arg(report)
@@ -72,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--department", default=None, help="only this department")
     report.add_argument("--format", choices=("text", "csv", "json", "html"), default="text")
     report.add_argument("-o", "--output", type=Path, default=None, help="write to this file")
+    report.add_argument(
+        "--lang",
+        choices=("fr", "en"),
+        default=None,
+        help="the language of the HTML page (default: the site's, departments.language)",
+    )
 
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("path", nargs="?", type=Path, default=None)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from agent.config.settings import LoadedConfig
 from agent.report.build import build_report, default_period, open_readonly
+from agent.report.context import ReportContext
 from agent.report.output import render
 
 
@@ -19,6 +20,7 @@ def run_report(
     department: str | None,
     fmt: str,
     output: Path | None,
+    language: str | None = None,
 ) -> int:
     """Entry point of `ringback report`; returns the exit code."""
     settings = loaded.settings
@@ -48,6 +50,7 @@ def run_report(
             since=start,
             until=end,
             department=department,
+            context=ReportContext.from_settings(settings, start, end, language),
         )
     conn.close()
     text = render(report, fmt)

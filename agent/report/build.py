@@ -11,6 +11,8 @@ Dates and hours are the site's; `since` and `until` are local dates, both includ
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -50,6 +52,7 @@ class Report:
     department: str | None
     sections: list[Section]
     context: ReportContext = field(default_factory=ReportContext)
+    queries: dict[str, list[str]] = field(default_factory=dict)
 
     def section(self, name: str) -> Section:
         return next(s for s in self.sections if s.scope.name == name)
@@ -86,7 +89,9 @@ def build_report(
     start = datetime.combine(since, time(0), tz)
     end = datetime.combine(until + timedelta(days=1), time(0), tz)
     before = datetime.combine(since - YEAR, time(0), tz)
-    scopes = scan(conn, tz, start, end, before, department)
+    queries: dict[str, list[str]] = {}
+    with _traced(conn, queries, "scan"):
+        scopes = scan(conn, tz, start, end, before, department)
     # The site, then departments by volume (Service first at a dealership).
     order = [
         SITE,
@@ -94,7 +99,8 @@ def build_report(
     ]
     sections = [_section(scopes[name], since, until, context) for name in order]
     if context.has_hours:
-        advice = staffing_advice(conn, tz, until, context.hours, context.targets, department)
+        with _traced(conn, queries, "staffing"):
+            advice = staffing_advice(conn, tz, until, context.hours, context.targets, department)
         for section in sections:
             section.staffing = [a for a in advice if a.department == section.scope.name]
     return Report(
@@ -106,7 +112,19 @@ def build_report(
         department=department,
         sections=sections,
         context=context,
+        queries=queries,
     )
+
+
+@contextmanager
+def _traced(conn: sqlite3.Connection, into: dict[str, list[str]], name: str) -> Iterator[None]:
+    """Record under `name` every statement SQLite runs (parameters filled in)."""
+    found = into.setdefault(name, [])
+    conn.set_trace_callback(lambda sql: found.append(" ".join(sql.split())))
+    try:
+        yield
+    finally:
+        conn.set_trace_callback(None)
 
 
 def _section(scope: Scope, since: date, until: date, context: ReportContext) -> Section:

@@ -11,12 +11,16 @@ import sqlite3
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from agent.config.hours import public_holidays
+from agent.config.report import QUEBEC_TYRE_SEASONS
 from agent.report.build import build_report, default_period
-from agent.report.history import dealership_history, write_history_file
+from agent.report.context import ReportContext
+from agent.report.history import OPEN_HOURS, dealership_history, write_history_file
 from agent.report.output import render
 
 SITE = "Garage Exemple (generated history)"
@@ -24,7 +28,36 @@ TIMEZONE = "America/Toronto"
 DEFAULT_HTML = Path("ringback-demo-report.html")
 
 
-def run_history_demo(html: Path | None = None, calls_per_day: float = 150.0) -> int:
+LABELS = {
+    "fr": {"service": "Service", "sales": "Ventes", "parts": "Pièces"},
+    "en": {"service": "Service", "sales": "Sales", "parts": "Parts"},
+}
+
+
+def history_context(since: date, until: date, language: str = "fr") -> ReportContext:
+    """The generated dealership as its configuration would describe it: a Quebec site
+    (holidays, tyre seasons), the history's opening hours and menu keys."""
+    closed: set[date] = set()
+    for year in range(since.year - 1, until.year + 1):
+        closed |= public_holidays("CA", "QC", (), year)
+    return ReportContext(
+        language=language,
+        labels=LABELS[language],
+        hours={dept: _weekly(days) for dept, days in OPEN_HOURS.items()},
+        holidays=frozenset(closed),
+        seasons=QUEBEC_TYRE_SEASONS,
+        menu={"2": "service", "1": "sales", "3": "parts"},
+        has_hours=True,
+    )
+
+
+def _weekly(days: tuple[tuple[int, int], ...]) -> dict[int, list[tuple[clock_time, clock_time]]]:
+    return {wd: [(clock_time(a), clock_time(b))] if b > a else [] for wd, (a, b) in enumerate(days)}
+
+
+def run_history_demo(
+    html: Path | None = None, calls_per_day: float = 150.0, language: str = "fr"
+) -> int:
     tz = ZoneInfo(TIMEZONE)
     yesterday = datetime.now(tz).date() - timedelta(days=1)
     spec = dealership_history(yesterday, calls_per_day=calls_per_day)
@@ -42,7 +75,14 @@ def run_history_demo(html: Path | None = None, calls_per_day: float = 150.0) -> 
         since, until = default_period(yesterday, None, None)
         conn = sqlite3.connect(path)
         try:
-            report = build_report(conn, site=SITE, timezone=TIMEZONE, since=since, until=until)
+            report = build_report(
+                conn,
+                site=SITE,
+                timezone=TIMEZONE,
+                since=since,
+                until=until,
+                context=history_context(since, until, language),
+            )
         finally:
             conn.close()
     sys.stdout.write(render(report, "text"))

@@ -87,6 +87,13 @@ CLOSED_LOSSES = (("voicemail", 0.7), ("missed", 0.2), ("abandoned_ivr", 0.1))
 SHORT_ABANDON_SHARE = 0.04
 UNKNOWN_SHARE = 0.002
 BASE_MISS = 0.08
+MEAN_TALK_SECONDS = 210.0  # the answered calls' talk time is uniform on 60..360 s
+OCCUPANCY = 0.85  # of a person's hour on the phone
+EXTENSIONS = {
+    "service": tuple(f"2{n:02d}" for n in range(1, 9)),
+    "sales": tuple(f"3{n:02d}" for n in range(1, 7)),
+    "parts": tuple(f"4{n:02d}" for n in range(1, 5)),
+}
 CAPACITY = {"service": 1.25, "sales": 1.4, "parts": 1.3}  # x the mean open-hour volume
 
 
@@ -256,10 +263,13 @@ class _Generator:
         first, last = OPEN_HOURS[dept][wd]
         is_open = first <= hour < last
         p_miss = BASE_MISS + 0.6 * max(0.0, 1.0 - capacity / lam) if lam > 0 else 0.0
+        people = max(1, math.ceil(capacity * MEAN_TALK_SECONDS / 3600.0 / OCCUPANCY))
         for _ in range(_poisson(self.rng, lam)):
-            self._call(out, dept, start + self.rng.random() * 3600.0, is_open, p_miss)
+            self._call(out, dept, start + self.rng.random() * 3600.0, is_open, p_miss, people)
 
-    def _call(self, out: _Out, dept: str, at: float, is_open: bool, p_miss: float) -> None:
+    def _call(
+        self, out: _Out, dept: str, at: float, is_open: bool, p_miss: float, people: int
+    ) -> None:
         rng = self.rng
         call_id, self.next_id = self.next_id, self.next_id + 1
         number = f"+1514{2_000_000 + int(rng.random() * self.numbers):07d}"
@@ -309,7 +319,8 @@ class _Generator:
                 ring,
                 8.0 if ivr_path else 0.0,
                 talk,
-                "201" if answered else None,
+                # The hour's staff take calls in turn (no extra draw: same rows as before).
+                EXTENSIONS[dept][call_id % people % len(EXTENSIONS[dept])] if answered else None,
                 department,
                 int(not is_open),
                 "notify" if unanswered else f"skip:{outcome}",

@@ -1,175 +1,291 @@
-"""One self-contained HTML page: inline CSS and SVG, no script, no font, no network.
+"""The managers' page: one self-contained HTML file (inline CSS and SVG, no script, no
+font, no network), in the site's language, read in a minute.
 
-Readable on a phone (fluid width, charts scale with their `viewBox`, wide tables
-scroll inside their box) and printable (one section per page, no backgrounds lost).
-Every section carries an `id` (`totals-<dept>`, `heat-<dept>`, `worst-<dept>`,
-`weeks-<dept>`, `ivr-<dept>`) so tests and readers can find it.
+Departments side by side first (by volume), then one block per department: missed
+calls by weekday and hour (rate and count; closed hours grey), the worst days with
+their reason in words, week by week against last year (real axes), what happened to
+the calls and where callers hung up in the menu (in words), and the staffing advice.
+Every figure carries `data-q`, the name of the query in `--format json`'s `queries`
+that produced it. Readable on a phone (no horizontal scroll at 400 px) and printable.
+Ids for tests and readers: `compare`, `dept-<name>`, `heat-`, `worst-`, `weeks-`,
+`outcomes-`, `ivr-`, `staffing-<name>`.
 """
 
 from __future__ import annotations
 
-from html import escape
+import math
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
 
 from agent.report.build import Report, Section
-from agent.report.data import UNANSWERED_OUTCOMES
-from agent.report.render import DAYS, RATE_NOTE, pct, title
-from agent.report.score import SCORE_EXPLAINED
+from agent.report.data import SITE, UNANSWERED_OUTCOMES
+from agent.report.staffing import is_open
+from agent.report.words import (
+    SHORT_WEEKDAYS,
+    WEEKDAYS,
+    long_date,
+    number,
+    outcome_words,
+    percent,
+    short_date,
+    word,
+)
 
-CSS = """
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
-max-width:60rem;padding:1rem;color:#1b1f24}
-h1{font-size:1.4rem}h2{font-size:1.2rem;border-bottom:2px solid #1b1f24;margin-top:2rem}
-h3{font-size:1rem;margin-bottom:.3rem}
-.box{overflow-x:auto}table{border-collapse:collapse;font-variant-numeric:tabular-nums}
-td,th{padding:.15rem .5rem;text-align:right;border-bottom:1px solid #ddd}
-th:first-child,td:first-child{text-align:left}svg{width:100%;height:auto;display:block}
-.note{color:#555;font-size:.85rem}.big{font-size:1.6rem;font-weight:600}
-.cards{display:flex;flex-wrap:wrap;gap:.6rem}.card{border:1px solid #ccc;border-radius:6px;
-padding:.4rem .7rem;min-width:8rem}
-@media print{body{max-width:none;font-size:11pt}section.dept{break-before:page}
-*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
-"""
+WORST_SHOWN = 5
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("agent.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def render_html(report: Report) -> str:
-    head = (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>ringback report — {escape(report.site)}</title><style>{CSS}</style></head><body>"
-    )
-    intro = (
-        f"<h1>Missed calls — {escape(report.site)}</h1>"
-        f"<p>{report.since} to {report.until} (both included). Dates and hours in "
-        f"{escape(report.timezone)}. Generated {report.generated_at:%Y-%m-%d %H:%M}.</p>"
-        f'<p class="note">{escape(RATE_NOTE)}</p>'
-    )
-    body = "".join(_section(s) for s in report.sections)
-    notes = f'<h2>How the worst days are found</h2><p class="note">{escape(SCORE_EXPLAINED)}</p>'
-    return head + intro + body + notes + "</body></html>\n"
+    lang = report.context.language
+    template = _environment().get_template("report.html.j2")
+    return template.render(page=_page(report), lang=lang, w=lambda key, **kw: word(key, lang, **kw))
+
+
+def _page(report: Report) -> dict[str, Any]:
+    lang = report.context.language
+    departments = [s for s in report.sections if s.scope.name != SITE]
+    site = next((s for s in report.sections if s.scope.name == SITE), None)
+    shown = departments if len(departments) > 1 or site is None else [site]
+    compared = [*departments, site] if site is not None and len(departments) > 1 else shown
+    return {
+        "site": report.site,
+        "period": word(
+            "period",
+            lang,
+            since=long_date(report.since, lang),
+            until=long_date(report.until, lang),
+        ),
+        "generated": word(
+            "generated",
+            lang,
+            at=f"{long_date(report.generated_at.date(), lang)} {report.generated_at:%H:%M}",
+        ),
+        "compare": _compare(report, compared),
+        "sections": [_section(report, s) for s in shown],
+        "targets": report.context.targets,
+        "target_share": percent(report.context.targets.target_share, lang),
+    }
+
+
+def _label(report: Report, section: Section) -> str:
+    if section.scope.name == SITE:
+        return word("site", report.context.language)
+    return report.context.label(section.scope.name)
+
+
+def _compare(report: Report, sections: list[Section]) -> dict[str, Any]:
+    """Metrics as rows, departments as columns (the site last): read across a row."""
+    lang = report.context.language
+
+    def minutes(value: float | None) -> str:
+        return "–" if value is None else word("minutes", lang, n=number(value, lang, 0))
+
+    totals = [s.scope.totals for s in sections]
+    rows = [
+        ("missed_rate", [percent(t.open_missed_rate, lang) for t in totals], True),
+        ("lost", [f"{t.open_missed}" for t in totals], False),
+        ("recovered", [percent(t.recovered_rate, lang) for t in totals], False),
+        ("time_to_reach", [minutes(t.median_recovery_minutes) for t in totals], False),
+        ("calls", [f"{t.inbound}" for t in totals], False),
+        ("after_hours", [percent(t.after_hours_share, lang) for t in totals], False),
+    ]
+    return {
+        "columns": [(_id(s), _label(report, s)) for s in sections],
+        "rows": [(word(key, lang), values, lead) for key, values, lead in rows],
+    }
 
 
 def _id(section: Section) -> str:
     return "".join(c if c.isalnum() else "-" for c in section.scope.name)
 
 
-def _section(section: Section) -> str:
-    ident = _id(section)
-    return (
-        f'<section class="dept" id="dept-{ident}"><h2>{escape(title(section))}</h2>'
-        f'<div id="totals-{ident}">{_totals(section)}</div>'
-        f'<div id="heat-{ident}"><h3>Missed calls by weekday and hour</h3>{heat_svg(section)}</div>'
-        f'<div id="worst-{ident}"><h3>Worst days</h3>{_worst(section)}</div>'
-        f'<div id="weeks-{ident}"><h3>Week by week, against the same weeks a year before</h3>'
-        f"{weeks_svg(section)}{_shift(section)}</div>"
-        f'<div id="ivr-{ident}"><h3>Where callers hung up in the phone menu</h3>'
-        f"{_ivr(section)}</div>"
-        "</section>"
-    )
-
-
-def _totals(section: Section) -> str:
+def _section(report: Report, section: Section) -> dict[str, Any]:
+    lang = report.context.language
     t = section.scope.totals
-    median = t.median_recovery_minutes
-    cards = [
-        ("inbound calls", f"{t.inbound}"),
-        ("missed-call rate", pct(t.missed_rate)),
-        ("missed calls", f"{t.missed}"),
-        ("after hours", pct(t.after_hours_share)),
-        ("texts sent", f"{t.texts_sent}"),
-        ("replies", f"{t.replies}"),
-        ("recovered", pct(t.recovered_rate)),
-        ("median time to recover", "-" if median is None else f"{median:.0f} min"),
+    return {
+        "id": _id(section),
+        "label": _label(report, section),
+        "heat": _heat(report, section),
+        "worst": [
+            {
+                "day": long_date(w.day, lang),
+                "missed": w.missed,
+                "usual": number(w.usual, lang),
+                "why": "; ".join(r.words(lang) for r in section.reasons.get(w.day, [])),
+            }
+            for w in section.worst[:WORST_SHOWN]
+        ],
+        "weeks": _weeks_svg(report, section),
+        "shift": _shift(report, section),
+        "outcomes": [
+            (outcome_words(o, lang), t.outcomes[o])
+            for o in ("answered", *UNANSWERED_OUTCOMES, "short_abandon", "unknown")
+            if t.outcomes[o]
+        ],
+        "ivr": [
+            {
+                "what": _branch_words(report, b.path),
+                "reached": b.reached,
+                "hung_up": b.hung_up,
+                "rate": percent(b.hang_up_rate, lang),
+                "lost_after": b.lost_after,
+            }
+            for b in section.branches[:10]
+        ],
+        "staffing": _staffing(report, section),
+    }
+
+
+def _branch_words(report: Report, path: str) -> str:
+    """ "2*1" -> "after choosing Service, then key *1" (the department whose menu keys
+    start the path), else the keys themselves in words."""
+    lang = report.context.language
+    if not path:
+        return word("main_menu", lang)
+    best = max((k for k in report.context.menu if path.startswith(k)), key=len, default="")
+    if not best:
+        return word("key", lang, keys=path)
+    what = word("after_choosing", lang, what=report.context.label(report.context.menu[best]))
+    rest = path[len(best) :]
+    return f"{what}, {word('then_key', lang, keys=rest)}" if rest else what
+
+
+@dataclass(frozen=True, slots=True)
+class _Cell:
+    text: str
+    count: str
+    color: str
+    title: str
+    closed: bool
+
+
+def _heat(report: Report, section: Section) -> dict[str, Any]:
+    lang = report.context.language
+    heat = section.scope.heat
+    weekly = _weekly(report, section)
+    hours = [
+        h
+        for h in range(24)
+        if any(heat[wd][h].calls for wd in range(7))
+        or any(weekly is not None and is_open(weekly, wd, h) for wd in range(7))
     ]
-    html = (
-        '<div class="cards">'
-        + "".join(
-            f'<div class="card"><div class="note">{label}</div><div class="big">{value}</div></div>'
-            for label, value in cards
-        )
-        + "</div>"
-    )
-    rows = [("answered", t.answered)] + [(o, t.outcomes[o]) for o in UNANSWERED_OUTCOMES]
-    rows += [("short_abandon (not in the rate)", t.outcomes["short_abandon"])]
-    rows += [("unknown (not in the rate)", t.outcomes["unknown"])]
-    body = "".join(f"<tr><td>{escape(k)}</td><td>{v}</td></tr>" for k, v in rows)
-    return (
-        html
-        + f'<div class="box"><table><tr><th>outcome</th><th>calls</th></tr>{body}</table></div>'
-    )
+    rows = []
+    for h in hours:
+        cells = []
+        for wd in range(7):
+            cell = heat[wd][h]
+            closed = weekly is not None and not is_open(weekly, wd, h)
+            rate = cell.rate
+            cells.append(
+                _Cell(
+                    text="" if closed or rate is None else percent(rate, lang),
+                    count="" if closed or not cell.calls else f"{cell.missed}",
+                    color="" if closed or rate is None else _color(rate),
+                    title=f"{WEEKDAYS[lang][wd]} {h:02d}h: "
+                    + (
+                        word("closed", lang)
+                        if closed
+                        else f"{cell.missed} {word('missed', lang)} / {cell.calls}"
+                    ),
+                    closed=closed,
+                )
+            )
+        rows.append((f"{h:02d}h", cells))
+    return {"days": SHORT_WEEKDAYS[lang], "rows": rows}
+
+
+def _weekly(report: Report, section: Section) -> Any:
+    """The opening hours of a department; for the site, open when any department is."""
+    hours = report.context.hours
+    if not report.context.has_hours:
+        return None
+    if section.scope.name != SITE:
+        return hours.get(section.scope.name)
+    if any(v is None for v in hours.values()):
+        return None
+    merged: dict[int, list[Any]] = {wd: [] for wd in range(7)}
+    for weekly in hours.values():
+        if weekly is not None:
+            for wd, ranges in weekly.items():
+                merged[wd].extend(ranges)
+    return merged
 
 
 def _color(rate: float) -> str:
-    """White to deep red with the share of the peak cell."""
-    r = 255 - int(80 * rate)
-    gb = 255 - int(215 * rate)
-    return f"#{r:02x}{gb:02x}{gb:02x}"
+    """Pale yellow (no miss) to deep red (half the calls or more missed)."""
+    x = min(1.0, rate / 0.5)
+    r = 255 - int(60 * x)
+    g = 243 - int(190 * x)
+    b = 205 - int(165 * x)
+    return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def heat_svg(section: Section) -> str:
-    heat = section.scope.heat
-    hours = [h for h in range(24) if any(heat[wd][h].calls for wd in range(7))]
-    if not hours:
-        return "<p>No calls.</p>"
-    peak = max(heat[wd][h].missed for wd in range(7) for h in hours) or 1
-    cw, ch, left, top = 40, 22, 36, 18
-    width, height = left + cw * 7, top + ch * len(hours)
-    parts = [
-        f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="missed calls by weekday '
-        f'and hour" xmlns="http://www.w3.org/2000/svg" font-size="10" style="max-width:34rem">'
-    ]
-    parts += [
-        f'<text x="{left + cw * wd + cw / 2}" y="12" text-anchor="middle">{d}</text>'
-        for wd, d in enumerate(DAYS)
-    ]
-    for row, h in enumerate(hours):
-        y = top + ch * row
-        parts.append(f'<text x="2" y="{y + 15}">{h:02d}h</text>')
-        for wd in range(7):
-            cell = heat[wd][h]
-            x = left + cw * wd
-            label = f"{DAYS[wd]} {h:02d}h: {cell.missed} missed of {cell.calls} ({pct(cell.rate)})"
-            parts.append(
-                f'<rect x="{x}" y="{y}" width="{cw - 1}" height="{ch - 1}" '
-                f'fill="{_color(cell.missed / peak)}"><title>{label}</title></rect>'
-            )
-            if cell.calls:
-                parts.append(
-                    f'<text x="{x + cw / 2}" y="{y + 15}" text-anchor="middle">{cell.missed}</text>'
-                )
-    parts.append("</svg>")
-    return (
-        "".join(parts)
-        + '<p class="note">Number of missed calls; darker = more. Hover or tap for the rate.</p>'
-    )
+def _nice_ticks(top: int) -> list[int]:
+    """Round axis ticks from 0 to at least `top` (about four steps of 1, 2 or 5 x 10^n)."""
+    if top <= 0:
+        return [0, 1]
+    raw = top / 4
+    magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    return list(range(0, top + step, step)) if top % step else list(range(0, top + 1, step))
 
 
-def weeks_svg(section: Section) -> str:
-    weeks = section.weeks
+def _weeks_svg(report: Report, section: Section) -> str:
+    lang = report.context.language
+    weeks = [w for w in section.weeks if w.missed or w.last_year]
     if not weeks:
-        return "<p>No weeks.</p>"
-    top = max([w.missed for w in weeks] + [w.last_year or 0 for w in weeks]) or 1
-    step, height, left = 12, 140, 30
-    width = left + step * len(weeks) + 10
+        return ""
+    top = max([w.missed for w in weeks] + [w.last_year or 0 for w in weeks])
+    ticks = _nice_ticks(top)
+    ceiling = ticks[-1] or 1
+    left, right, plot_top, plot_h, step = 40, 8, 8, 150, 14
+    width = left + step * len(weeks) + right
+    bottom = plot_top + plot_h
 
-    def y(v: int) -> float:
-        return round(10 + (height - 20) * (1 - v / top), 1)
+    def y(v: float) -> float:
+        return round(plot_top + plot_h * (1 - v / ceiling), 1)
 
     parts = [
-        f'<svg viewBox="0 0 {width} {height + 14}" role="img" aria-label="missed calls per '
-        f'week" xmlns="http://www.w3.org/2000/svg" font-size="9">',
-        f'<text x="0" y="{y(top) + 3}">{top}</text><text x="0" y="{y(0) + 3}">0</text>',
+        f'<svg viewBox="0 0 {width} {bottom + 30}" role="img" '
+        f'aria-label="{word("weeks", lang)}" xmlns="http://www.w3.org/2000/svg" '
+        'font-size="10" class="chart">'
     ]
+    for tick in ticks:
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y(tick)}" y2="{y(tick)}" '
+            'stroke="#d9d9d9"/>'
+            f'<text x="{left - 4}" y="{y(tick) + 3}" text-anchor="end">{tick}</text>'
+        )
+    month = None
     for i, w in enumerate(weeks):
         x = left + step * i
         parts.append(
-            f'<rect x="{x}" y="{y(w.missed)}" width="{step - 2}" height="{y(0) - y(w.missed)}" '
-            f'fill="#c0392b"><title>week of {w.start}: {w.missed} missed, year before '
-            f"{'-' if w.last_year is None else w.last_year}</title></rect>"
+            f'<rect x="{x + 1}" y="{y(w.missed)}" width="{step - 3}" '
+            f'height="{round(bottom - y(w.missed), 1)}" fill="#c0392b">'
+            f"<title>{word('week_of', lang, day=short_date(w.start, lang))}: {w.missed} "
+            f"{word('missed', lang)}; {word('last_year', lang)}: "
+            f"{'–' if w.last_year is None else w.last_year}</title></rect>"
         )
-        if i % 4 == 0:
-            parts.append(f'<text x="{x}" y="{height + 12}">{w.start:%d/%m}</text>')
+        if w.start.month != month:
+            month = w.start.month
+            parts.append(
+                f'<line x1="{x}" x2="{x}" y1="{bottom}" y2="{bottom + 4}" stroke="#555"/>'
+                f'<text x="{x}" y="{bottom + 15}">{short_date(w.start, lang)}</text>'
+            )
     points = " ".join(
-        f"{left + step * i + step / 2 - 1},{y(w.last_year)}"
+        f"{left + step * i + step / 2},{y(w.last_year)}"
         for i, w in enumerate(weeks)
         if w.last_year is not None
     )
@@ -177,48 +293,57 @@ def weeks_svg(section: Section) -> str:
         parts.append(
             f'<polyline points="{points}" fill="none" stroke="#1b1f24" stroke-width="1.5"/>'
         )
-    parts.append("</svg>")
-    legend = (
-        '<p class="note">Bars: missed calls per week (weeks start on Monday). '
-        "Line: the same weeks a year before.</p>"
+    parts.append(
+        f'<line x1="{left}" x2="{width - right}" y1="{bottom}" y2="{bottom}" stroke="#555"/></svg>'
     )
-    return "".join(parts) + legend
+    return "".join(parts)
 
 
-def _shift(section: Section) -> str:
+def _shift(report: Report, section: Section) -> str:
     shift = section.shift
     if shift is None or not shift.weeks:
         return ""
-    way = "later" if shift.weeks > 0 else "earlier"
-    return (
-        f"<p><strong>The busy weeks came {abs(shift.weeks)} week(s) {way} "
-        "than the year before.</strong></p>"
-    )
+    key = "shift_later" if shift.weeks > 0 else "shift_earlier"
+    return word(key, report.context.language, n=abs(shift.weeks))
 
 
-def _worst(section: Section) -> str:
-    if not section.worst:
-        return "<p>No day stood far above the usual level of its weekday.</p>"
-    rows = "".join(
-        f"<tr><td>{w.day} {DAYS[w.day.weekday()]}</td><td>{w.missed}</td><td>{w.usual:g}</td>"
-        f"<td>{w.score:.1f}</td></tr>"
-        for w in section.worst
-    )
-    return (
-        '<div class="box"><table><tr><th>day</th><th>missed</th><th>usual</th><th>score</th></tr>'
-        f"{rows}</table></div>"
-    )
-
-
-def _ivr(section: Section) -> str:
-    if not section.branches:
-        return "<p>No calls went through the phone menu.</p>"
-    rows = "".join(
-        f"<tr><td>{escape(b.path or 'main menu')}</td><td>{b.reached}</td><td>{b.hung_up}</td>"
-        f"<td>{pct(b.hang_up_rate)}</td><td>{b.lost_after}</td></tr>"
-        for b in section.branches
-    )
-    return (
-        '<div class="box"><table><tr><th>keys pressed</th><th>reached</th><th>hung up there</th>'
-        f"<th>hang-up rate</th><th>lost after the menu</th></tr>{rows}</table></div>"
-    )
+def _staffing(report: Report, section: Section) -> dict[str, Any] | None:
+    if not section.staffing:
+        return None
+    lang = report.context.language
+    hours = sorted({a.hour for a in section.staffing})
+    grid = {(a.weekday, a.hour): a for a in section.staffing}
+    rows = []
+    for h in hours:
+        cells: list[dict[str, object] | None] = []
+        for wd in range(7):
+            advice = grid.get((wd, h))
+            if advice is None:
+                cells.append(None)
+            else:
+                cells.append(
+                    {
+                        "text": f"{advice.needed}/{number(advice.answering, lang)}",
+                        "short": advice.short,
+                        "title": f"{WEEKDAYS[lang][wd]} {h:02d}h: "
+                        f"{number(advice.calls_per_week, lang)} appels/sem."
+                        if lang == "fr"
+                        else f"{WEEKDAYS[lang][wd]} {h:02d}h: "
+                        f"{number(advice.calls_per_week, lang)} calls/week",
+                    }
+                )
+        rows.append((f"{h:02d}h", cells))
+    savers = sorted(
+        (a for a in section.staffing if a.saved_per_week and a.saved_per_week >= 0.5),
+        key=lambda a: -(a.saved_per_week or 0),
+    )[:3]
+    saved = [
+        word(
+            "saved",
+            lang,
+            when=f"{WEEKDAYS[lang][a.weekday]} {a.hour:02d}h",
+            n=number(a.saved_per_week or 0, lang),
+        )
+        for a in savers
+    ]
+    return {"days": SHORT_WEEKDAYS[lang], "rows": rows, "saved": saved}

@@ -39,12 +39,15 @@ def section_dict(section: Section) -> dict[str, Any]:
     peak = section.scope.peak()
     return {
         "name": section.scope.name,
+        "query": "scan",
         "totals": {
             "inbound_calls": t.inbound,
             "answered": t.answered,
             "outcomes": {o: t.outcomes[o] for o in OUTCOMES},
             "missed_calls": t.missed,
             "missed_rate": t.missed_rate,
+            "open_missed_calls": t.open_missed,
+            "open_missed_rate": t.open_missed_rate,
             "after_hours_calls": t.after_hours,
             "after_hours_share": t.after_hours_share,
             "after_hours_missed": t.after_hours_missed,
@@ -64,8 +67,33 @@ def section_dict(section: Section) -> dict[str, Any]:
         if peak is None
         else {"weekday": DAYS[peak[0]], "hour": peak[1], "missed": peak[2].missed},
         "worst_days": [
-            {"date": w.day.isoformat(), "missed": w.missed, "usual": w.usual, "score": w.score}
+            {
+                "date": w.day.isoformat(),
+                "missed": w.missed,
+                "usual": w.usual,
+                "score": w.score,
+                "reasons": [
+                    {"code": r.code, "en": r.en, "fr": r.fr} for r in section.reasons.get(w.day, [])
+                ],
+                "query": "scan",
+            }
             for w in section.worst
+        ],
+        "staffing": [
+            {
+                "weekday": DAYS[a.weekday],
+                "hour": a.hour,
+                "calls_per_week": a.calls_per_week,
+                "handle_seconds": a.handle_seconds,
+                "patience_seconds": a.patience_seconds,
+                "model": a.model,
+                "people_needed": a.needed,
+                "people_answering": a.answering,
+                "service_level": a.service_level,
+                "calls_saved_per_week_by_one_more": a.saved_per_week,
+                "query": "staffing",
+            }
+            for a in section.staffing
         ],
         "weeks": [
             {
@@ -99,7 +127,11 @@ def report_dict(report: Report) -> dict[str, Any]:
         "until": report.until.isoformat(),
         "generated_at": report.generated_at.isoformat(timespec="seconds"),
         "department": report.department,
+        "language": report.context.language,
         "definitions": {"missed_rate": RATE_NOTE, "worst_days": SCORE_EXPLAINED},
+        "staffing_targets": report.context.targets.model_dump(),
+        # The SQL each figure comes from, as SQLite ran it: every figure names its query.
+        "queries": report.queries,
         "sections": [section_dict(s) for s in report.sections],
     }
 
@@ -225,8 +257,10 @@ def _heat_text(section: Section) -> list[str]:
 
 
 def _weeks_text(section: Section) -> list[str]:
-    lines = ["  Week by week, missed calls (same weeks a year before):"]
+    lines = ["  Week by week, missed calls (same weeks a year before; quiet weeks left out):"]
     for w in section.weeks:
+        if not w.missed and not w.last_year:
+            continue
         last = "-" if w.last_year is None else str(w.last_year)
         mark = " (partial)" if w.partial else ""
         lines.append(f"    week of {w.start}  {w.missed:>6}   year before {last:>6}{mark}")

@@ -53,14 +53,14 @@ TEXT = {
     "title": ("Appels manqués", "Missed calls"),
     "period": ("Du {since} au {until}", "{since} to {until}"),
     "generated": ("Produit le {at}", "Generated {at}"),
-    "site": ("Tout le site", "Whole site"),
+    "site": ("Site", "Site"),
     "compare": ("Les services côte à côte", "Departments side by side"),
     "calls": ("appels reçus", "calls received"),
-    "missed_rate": ("taux d'appels manqués (heures d'ouverture)", "missed-call rate (open hours)"),
+    "missed_rate": ("appels manqués (heures d'ouverture)", "missed-call rate (open hours)"),
     "lost": ("appels perdus", "calls lost"),
     "recovered": ("clients rejoints ensuite", "callers reached afterwards"),
     "recovered_cases": ("récupérés (rejoints / ont répondu)", "recovered (reached / replied)"),
-    "first_attempt": ("délai médian avant le premier rappel", "median time to first callback"),
+    "time_to_reach": ("délai médian pour les rejoindre", "median time to reach them"),
     "after_hours": ("appels hors des heures", "calls after hours"),
     "texts": ("textos envoyés", "texts sent"),
     "replies": ("réponses", "replies"),
@@ -105,8 +105,8 @@ TEXT = {
     "lost_after": ("perdus plus loin", "lost further on"),
     "main_menu": ("menu principal", "main menu"),
     "after_choosing": ("après avoir choisi {what}", "after choosing {what}"),
-    "then_key": ("puis la touche {key}", "then key {key}"),
-    "key": ("la touche {key}", "key {key}"),
+    "then_key": ("puis {keys}", "then {keys}"),
+    "key": ("touches {keys}", "keys {keys}"),
     "staffing": ("Combien de personnes au téléphone", "How many people on the phones"),
     "staffing_note": (
         "Chaque case : personnes nécessaires / personnes qui ont répondu. En rouge : "
@@ -156,8 +156,8 @@ TEXT = {
 }
 
 
-def word(key: str, language: str, **fields: object) -> str:
-    fr, en = TEXT[key]
+def word(name: str, language: str, **fields: object) -> str:
+    fr, en = TEXT[name]
     text = fr if language == "fr" else en
     return text.format(**fields) if fields else text
 
@@ -185,7 +185,7 @@ def percent(value: float | None, language: str, digits: int = 0) -> str:
     if value is None:
         return "–"
     text = f"{100 * value:.{digits}f}"
-    return f"{text.replace('.', ',')} %" if language == "fr" else f"{text}%"
+    return f"{text.replace('.', ',')}\u202f%" if language == "fr" else f"{text}%"
 
 
 def number(value: float, language: str, digits: int = 1) -> str:

@@ -6,8 +6,11 @@ import sqlite3
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+from agent.config.report import QUEBEC_TYRE_SEASONS
 from agent.report.build import Report, build_report
+from agent.report.context import ReportContext
 from agent.report.data import SITE
+from agent.report.output import render
 from tests.report.conftest import MONDAY, Calls, local
 
 
@@ -138,3 +141,29 @@ def test_weeks_compare_with_the_same_weeks_a_year_before(
     weeks = {w.start: w for w in rep.section(SITE).weeks}
     assert weeks[MONDAY].missed == 2 and weeks[MONDAY].last_year == 1
     assert weeks[MONDAY - timedelta(days=7)].last_year is None
+
+
+def test_worst_days_carry_their_reasons(db: sqlite3.Connection, calls: Calls) -> None:
+    """Through the whole report: the Tuesday after Labour Day and a Tuesday in tyre
+    season stand out against ordinary Tuesdays, each with its reason in words."""
+    tuesdays = [date(2026, 9, 8) + timedelta(weeks=k) for k in range(12)]
+    for day in tuesdays:
+        bad = day in (date(2026, 9, 8), date(2026, 11, 10))
+        for i in range(12 if bad else 1):
+            calls.call(local(f"{day} 09:{i:02d}"), "missed", number=f"+1514555{i:04d}")
+        calls.call(local(f"{day} 10:00"), "answered")
+    context = ReportContext(
+        language="fr",
+        holidays=frozenset({date(2026, 9, 7)}),
+        seasons=QUEBEC_TYRE_SEASONS,
+    )
+    rep = report(db, tuesdays[0], tuesdays[-1], context=context)
+    worst = {w.day: w for w in rep.section("service").worst}
+    assert set(worst) == {date(2026, 9, 8), date(2026, 11, 10)}
+    why = rep.section("service").reasons
+    assert [r.code for r in why[date(2026, 9, 8)]] == ["after_holiday", "busier"]
+    assert why[date(2026, 9, 8)][0].fr == "mardi après un jour férié"
+    assert [r.code for r in why[date(2026, 11, 10)]] == ["tyre_season", "busier"]
+    assert why[date(2026, 11, 10)][1].en == "calls 6.5× the usual Tuesday"
+    page = render(rep, "html")
+    assert "mardi après un jour férié" in page and "saison des pneus" in page

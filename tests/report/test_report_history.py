@@ -16,6 +16,7 @@ import pytest
 
 from agent.report.build import Report, build_report
 from agent.report.data import SITE
+from agent.report.demo import history_context
 from agent.report.history import HistorySpec, dealership_history, write_history, write_history_file
 from agent.report.output import render
 from agent.report.score import season_shift, worst_days
@@ -29,8 +30,14 @@ def two_years(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Histor
     path = tmp_path_factory.mktemp("history") / "ringback.db"
     write_history_file(str(path), spec)
     conn = sqlite3.connect(path)
+    since = END - timedelta(days=363)
     rep = build_report(
-        conn, site="Garage", timezone=spec.timezone, since=END - timedelta(days=363), until=END
+        conn,
+        site="Garage",
+        timezone=spec.timezone,
+        since=since,
+        until=END,
+        context=history_context(since, END, "en"),
     )
     conn.close()
     yield spec, rep
@@ -113,21 +120,38 @@ class _Collector(HTMLParser):
 def test_html_is_self_contained_and_holds_every_section(
     two_years: tuple[HistorySpec, Report],
 ) -> None:
-    """The HTML parses, has the five blocks for the site and each department, inline
-    SVG charts, a viewport for phones and a print style, and nothing to fetch."""
+    """The HTML parses; the departments' comparison (each department and the site) comes
+    first, then for each department its blocks: heat map, worst days, outcomes, weeks,
+    menu and staffing; inline SVG charts, a viewport for phones, a print style, nothing
+    to fetch; the method is named, the worst-day score stays in the JSON."""
     _, rep = two_years
     html = render(rep, "html")
     parser = _Collector()
     parser.feed(html)
     parser.close()
+    assert "compare" in parser.ids
     for name in (SITE, "service", "sales", "parts"):
-        for block in ("dept", "totals", "heat", "worst", "weeks", "ivr"):
+        assert f"card-{name}" in parser.ids, f"card-{name}"
+    for name in ("service", "sales", "parts"):
+        for block in ("dept", "heat", "worst", "outcomes", "weeks", "ivr", "staffing"):
             assert f"{block}-{name}" in parser.ids, f"{block}-{name}"
-    assert parser.tags.count("svg") == 2 * 4
+    assert f"dept-{SITE}" not in parser.ids  # the site is in the comparison
+    assert parser.tags.count("svg") == 3
     assert "script" not in parser.tags and "link" not in parser.tags
     assert parser.urls == []
     assert 'name="viewport"' in html and "@media print" in html
-    assert "median absolute deviation" in html
+    assert "Erlang" in html and "80%" in html
+    assert "median absolute deviation" not in html and "score" not in html.lower()
+    assert "abandoned_queue" not in html and "hung up while on hold" in html
+    assert "after choosing Service" in html  # menu branches in words
+    doc = json.loads(render(rep, "json"))
+    assert "median absolute deviation" in doc["definitions"]["worst_days"]
+    assert doc["queries"]["scan"] and doc["queries"]["staffing"]
+    assert all(
+        "FROM calls" in q or "FROM messages" in q or "FROM replies" in q
+        for q in doc["queries"]["scan"]
+        if q.startswith("SELECT")
+    )
 
 
 def test_text_csv_json_agree(two_years: tuple[HistorySpec, Report]) -> None:
