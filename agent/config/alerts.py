@@ -19,14 +19,15 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _e164(value: str) -> str:
+def e164_number(value: str) -> str:
+    """An E.164 number written with its +, as phonenumbers reads it."""
     number, _ = normalize(value, "CA")
     if number is None or not value.strip().startswith("+"):
         raise ValueError(f"{value!r} is not an E.164 phone number (expected e.g. +15145550150)")
     return number
 
 
-def _url(value: str) -> str:
+def http_url(value: str) -> str:
     if not value.startswith(("https://", "http://")):
         raise ValueError(f"{value!r} is not an http(s) URL (expected https://...)")
     return value
@@ -43,8 +44,8 @@ def _clock_time(value: str) -> str:
 class ManagerConfig(_Section):
     name: str = Field(min_length=1)
     departments: list[str] = Field(default_factory=list)  # empty: every department
-    phone: Annotated[str, AfterValidator(_e164)] | None = None
-    webhook_url: Annotated[str, AfterValidator(_url)] | None = None
+    phone: Annotated[str, AfterValidator(e164_number)] | None = None
+    webhook_url: Annotated[str, AfterValidator(http_url)] | None = None
     digest: bool = False
 
     @model_validator(mode="after")
