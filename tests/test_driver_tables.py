@@ -65,7 +65,7 @@ def test_every_core_option_is_in_the_example() -> None:
     example configuration technicians start from."""
     from pydantic import BaseModel
 
-    from agent.config import departments, report
+    from agent.config import departments, report, staff
     from agent.config import settings as config
 
     text = EXAMPLE.read_text()
@@ -83,6 +83,7 @@ def test_every_core_option_is_in_the_example() -> None:
         report.ReportConfig,
         report.TyreSeason,
         report.StaffingTargets,
+        staff.SmtpConfig,
     ]
     missing = [
         f"{model.__name__}.{name}"

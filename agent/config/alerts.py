@@ -6,7 +6,9 @@ The rule itself is `agent.report.alerts`; its default threshold is the report's.
 from __future__ import annotations
 
 from datetime import time
-from typing import Annotated, Self
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -25,6 +27,16 @@ def e164_number(value: str) -> str:
     if number is None or not value.strip().startswith("+"):
         raise ValueError(f"{value!r} is not an E.164 phone number (expected e.g. +15145550150)")
     return number
+
+
+def email_address(value: str) -> str:
+    try:
+        address = Address(addr_spec=value.strip())
+    except (HeaderParseError, ValueError, IndexError):
+        address = None
+    if address is None or not address.username or "." not in address.domain:
+        raise ValueError(f"{value!r} is not an e-mail address (expected name@example.com)")
+    return value.strip()
 
 
 def http_url(value: str) -> str:
@@ -46,12 +58,16 @@ class ManagerConfig(_Section):
     departments: list[str] = Field(default_factory=list)  # empty: every department
     phone: Annotated[str, AfterValidator(e164_number)] | None = None
     webhook_url: Annotated[str, AfterValidator(http_url)] | None = None
+    email: Annotated[str, AfterValidator(email_address)] | None = None
     digest: bool = False
+    weekly_report: bool = False
 
     @model_validator(mode="after")
     def _reachable(self) -> Self:
-        if self.phone is None and self.webhook_url is None:
-            raise ValueError(f"manager {self.name!r} has neither phone nor webhook_url")
+        if self.phone is None and self.webhook_url is None and self.email is None:
+            raise ValueError(f"manager {self.name!r} has no phone, webhook_url or email")
+        if self.weekly_report and self.email is None:
+            raise ValueError(f"manager {self.name!r} has weekly_report: true but no email")
         return self
 
     def covers(self, department: str) -> bool:
@@ -68,6 +84,7 @@ class AlertsConfig(_Section):
     min_missed: int = Field(default=5, ge=1)
     period_minutes: float = Field(default=120.0, ge=5)
     digest_at: Annotated[str, AfterValidator(_clock_time)] = "07:30"
+    weekly_report_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     managers: list[ManagerConfig] = Field(default_factory=list)
 
     def check_departments(self, known: set[str]) -> None:

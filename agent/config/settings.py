@@ -43,6 +43,7 @@ from agent.config.departments import DepartmentsConfig
 from agent.config.hours import validate_quiet_hours
 from agent.config.lines import format_errors, yaml_problem
 from agent.config.report import ReportConfig
+from agent.config.staff import SmtpConfig
 from agent.errors import ConfigError
 from agent.numbers import normalize
 from drivers.base import DriverConfig, DriverEntry, ReadableFile, read_secret
@@ -253,6 +254,7 @@ class Settings(BaseSettings):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    smtp: SmtpConfig | None = None
 
     @field_validator("pbx")
     @classmethod
@@ -280,6 +282,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _templates_known(self) -> Self:
         self.alerts.check_departments(set(self.departments.by_name()))
+        if self.smtp is None and any(m.email for m in self.alerts.managers):
+            raise ValueError("[alerts.managers] an e-mail address needs the smtp: section")
         return self
 
     @classmethod

@@ -15,14 +15,12 @@ environment or the credentials directory like every secret (`smtp.password`,
 
 from __future__ import annotations
 
-from email.errors import HeaderParseError
-from email.headerregistry import Address
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from agent.config.alerts import e164_number, http_url
+from agent.config.alerts import e164_number, email_address, http_url
 from drivers.base import ReadableFile, read_secret
 
 
@@ -30,17 +28,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _address(value: str) -> str:
-    try:
-        address = Address(addr_spec=value.strip())
-    except (HeaderParseError, ValueError, IndexError):
-        address = None
-    if address is None or not address.username or "." not in address.domain:
-        raise ValueError(f"{value!r} is not an e-mail address (expected name@example.com)")
-    return value.strip()
-
-
-EmailAddress = Annotated[str, AfterValidator(_address)]
+EmailAddress = Annotated[str, AfterValidator(email_address)]
 
 
 class SmtpConfig(_Section):

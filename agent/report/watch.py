@@ -24,6 +24,7 @@ from agent.model import Counters
 from agent.numbers import mask
 from agent.report.alerts import Level, evaluate, same_windows, staffing_text
 from agent.report.query import _LOST
+from agent.report.weekly import weekly_reports_once
 from agent.store import Store, parse_ts, ts
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class AlertWatcher:
             try:
                 await self.check_once()
                 await self.digests_once()
+                await weekly_reports_once(self.settings, self.store, self.clock())
             except Exception:
                 self.counters.inc("check_failures")
                 log.exception("alerts: the check failed; trying again at the next interval")

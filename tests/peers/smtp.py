@@ -11,6 +11,7 @@ user/password is accepted, every message received is kept.
 from __future__ import annotations
 
 import email
+import email.policy
 import socket
 import ssl
 import subprocess
@@ -57,7 +58,7 @@ class _Handler:
         if self.peer.answer_data is not None:
             return self.peer.answer_data
         raw = envelope.original_content or b""
-        self.peer.messages.append(email.message_from_bytes(raw))
+        self.peer.messages.append(email.message_from_bytes(raw, policy=email.policy.default))
         self.peer.recipients.append(list(envelope.rcpt_tos))
         return "250 OK"
 

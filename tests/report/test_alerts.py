@@ -156,10 +156,15 @@ async def test_digest_once_a_day(tmp_path: Path, store: Store) -> None:
 
 
 def test_config_rejects_unknown_department_and_unreachable_manager(tmp_path: Path) -> None:
-    """A manager of an unknown department, or with neither phone nor webhook, is a
-    configuration error."""
+    """A manager of an unknown department, with no way to be reached, or asking for the
+    weekly report without an e-mail address, is a configuration error."""
     bad_dept = {"managers": [{"name": "x", "departments": ["body"], "phone": MANAGER}]}
     with pytest.raises(ConfigError, match="unknown department 'body'"):
         settings_with(tmp_path, bad_dept)
-    with pytest.raises(ConfigError, match="neither phone nor webhook_url"):
+    with pytest.raises(ConfigError, match="no phone, webhook_url or email"):
         settings_with(tmp_path, {"managers": [{"name": "x"}]})
+    weekly = {"name": "x", "phone": MANAGER, "weekly_report": True}
+    with pytest.raises(ConfigError, match="weekly_report: true but no email"):
+        settings_with(tmp_path, {"managers": [weekly]})
+    with pytest.raises(ConfigError, match="needs the smtp: section"):
+        settings_with(tmp_path, {"managers": [{"name": "x", "email": "m@garage.example"}]})
