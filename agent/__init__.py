@@ -11,6 +11,7 @@ The house, bottom to top; a folder imports only the ones above it in this list:
 - `send/`: the outbox drained through the sender chain.
 - `report/`: the managers' report and live staffing alerts.
 - `status/`: the status API, through a narrow view of the daemon.
+- `desk/`: the advisors' web page (login, the board of callers to call back).
 - `daemon/`: `ringback run`, owning every task.
 - `ops/`: the technician's commands beside the service.
 - `cli/`: the `ringback` command.

@@ -190,3 +190,43 @@ def format_preview(data: dict[str, object], as_json: bool) -> str:
             lines.append(f"part {number}: AT+CMGS={pdu['tpdu_length']}")
             lines.append(f"  {pdu['hex']}")
     return "\n".join(lines)
+
+
+def cmd_desk(args: argparse.Namespace) -> int:
+    """`ringback desk passwd NAME`: the password is asked twice on a terminal, read as
+    two lines of stdin otherwise; its argon2 hash goes to the credentials directory
+    beside the configuration (0600), never to the YAML or a log."""
+    import getpass
+
+    from agent.desk.auth import passwords_path, set_password
+
+    loaded = load_or_report(args.config)
+    if loaded is None:
+        return 2
+    if loaded.settings.desk.user(args.name) is None:
+        known = ", ".join(u.name for u in loaded.settings.desk.users) or "none"
+        print(
+            f"ringback desk passwd: no desk user {args.name!r} in {loaded.path} "
+            f"(desk.users lists: {known})",
+            file=sys.stderr,
+        )
+        return 2
+    if sys.stdin.isatty():
+        first = getpass.getpass(f"new password for {args.name}: ")
+        second = getpass.getpass("again: ")
+    else:
+        first, second = sys.stdin.readline().rstrip("\r\n"), sys.stdin.readline().rstrip("\r\n")
+    if first != second:
+        print("ringback desk passwd: the two passwords differ; nothing changed", file=sys.stderr)
+        return 2
+    path = passwords_path(loaded.path)
+    try:
+        set_password(path, args.name, first)
+    except ValueError as err:
+        print(f"ringback desk passwd: {err}; nothing changed", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"ringback desk passwd: cannot write {path}: {err.strerror}", file=sys.stderr)
+        return 1
+    print(f"password of {args.name} set ({path}); a running daemon reads it at the next login")
+    return 0

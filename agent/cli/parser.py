@@ -158,6 +158,15 @@ def _ops_commands(sub: Any) -> None:
     _config_arg(purge)
     purge.add_argument("--number", required=True, help="the person's phone number")
 
+    desk = sub.add_parser("desk", help="the advisors' web page: set a user's password")
+    desk_actions = desk.add_subparsers(dest="desk_command", required=True, metavar="ACTION")
+    passwd = desk_actions.add_parser(
+        "passwd",
+        help="set the password of a desk user (asked twice; two lines of stdin when piped)",
+    )
+    passwd.add_argument("name", help="the user, as listed under desk.users")
+    _config_arg(passwd)
+
 
 def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
     from agent.cli import commands
@@ -176,6 +185,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "doctor": commands.cmd_doctor,
         "outbox": commands.cmd_outbox,
         "purge": commands.cmd_purge,
+        "desk": commands.cmd_desk,
     }
 
 

@@ -40,6 +40,7 @@ from pydantic_settings import (
 
 from agent.config.alerts import AlertsConfig
 from agent.config.departments import DepartmentsConfig
+from agent.config.desk import DeskConfig
 from agent.config.hours import validate_quiet_hours
 from agent.config.lines import format_errors, yaml_problem
 from agent.config.report import ReportConfig
@@ -255,6 +256,7 @@ class Settings(BaseSettings):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     smtp: SmtpConfig | None = None
+    desk: DeskConfig = Field(default_factory=DeskConfig)
 
     @field_validator("pbx")
     @classmethod
@@ -282,6 +284,14 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _templates_known(self) -> Self:
         self.alerts.check_departments(set(self.departments.by_name()))
+        known = set(self.departments.by_name())
+        for user in self.desk.users:
+            unknown = [d for d in user.departments if d not in known]
+            if unknown:
+                raise ValueError(
+                    f"[desk.users] {user.name!r} lists unknown department(s) {', '.join(unknown)} "
+                    f"(expected one of: {', '.join(sorted(known))})"
+                )
         if self.smtp is None and any(m.email for m in self.alerts.managers):
             raise ValueError("[alerts.managers] an e-mail address needs the smtp: section")
         return self

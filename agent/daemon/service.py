@@ -29,6 +29,7 @@ from agent.model import CallRecord
 from agent.store import Store
 
 if TYPE_CHECKING:
+    from agent.desk.server import DeskServer
     from agent.status.heartbeat import Heartbeat
     from agent.status.server import StatusServer
 from drivers.base import utc_now
@@ -63,6 +64,8 @@ class Daemon:
         self.status_port: int | None = None
         self.status: StatusServer | None = None
         self.heartbeat: Heartbeat | None = None
+        self.desk: DeskServer | None = None
+        self.desk_port: int | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
 
     def request_stop(self) -> None:
@@ -135,6 +138,12 @@ class Daemon:
         self.status_port = self.status.port
         self.heartbeat = Heartbeat(self)
         self._heartbeat_task = asyncio.create_task(self.heartbeat.run(), name="heartbeat")
+        if self.loaded.settings.desk.listen is not None:
+            from agent.desk.server import DeskServer
+
+            self.desk = DeskServer(self, self.config_path)
+            await self.desk.start()
+            self.desk_port = self.desk.port
 
     async def _stop_status(self) -> None:
         """The heartbeat first (it reads the store), then the status API."""
@@ -142,6 +151,8 @@ class Daemon:
             self._heartbeat_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat_task
+        if self.desk is not None:
+            await self.desk.stop()
         if self.status is not None:
             await self.status.stop()
 

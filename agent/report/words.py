@@ -156,7 +156,7 @@ TEXT = {
 }
 
 
-def word(name: str, language: str, **fields: object) -> str:
+def word(name: str, language: str, /, **fields: object) -> str:
     fr, en = TEXT[name]
     text = fr if language == "fr" else en
     return text.format(**fields) if fields else text

@@ -1,0 +1,28 @@
+// The desk's only script: refresh the board when the store changes (server-sent
+// events), and go to the sign-in page, then back here, when the session has ended.
+(function () {
+  "use strict";
+  var board = document.getElementById("board");
+  if (!board || !window.EventSource) { return; }
+  var live = document.getElementById("live");
+  var signIn = function () {
+    window.location.href = "/desk/?next=" + encodeURIComponent(window.location.pathname);
+  };
+  var refresh = function () {
+    fetch(board.dataset.source, { credentials: "same-origin" }).then(function (r) {
+      if (r.status === 401) { signIn(); return null; }
+      return r.ok ? r.text() : null;
+    }).then(function (html) {
+      if (html !== null && html !== undefined) { board.innerHTML = html; }
+    });
+  };
+  var events = new EventSource(board.dataset.events);
+  events.addEventListener("change", refresh);
+  events.onopen = function () { if (live) { live.hidden = false; } };
+  events.onerror = function () {
+    if (live) { live.hidden = true; }
+    fetch(board.dataset.source, { credentials: "same-origin" }).then(function (r) {
+      if (r.status === 401) { events.close(); signIn(); }
+    });
+  };
+}());

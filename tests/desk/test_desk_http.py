@@ -1,0 +1,163 @@
+"""The desk over HTTP against the real daemon: sign-in, the board, CSRF, lockout,
+department isolation, expiry back to the page, escaping, logout."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agent.desk.auth import parse_hashes
+from tests.desk.site import PASSWORDS, desk_site, log_in, login_form, missed
+from tests.e2e.daemon import DaemonProcess
+
+pytestmark = pytest.mark.slow
+
+CALLS = [
+    missed("s1", "5145550123", "5145550102", "TREMBLAY <script>alert(1)</script>"),
+    missed("s2", "4385550144", "5145550101", "GAGNON MARIE"),
+]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[DaemonProcess, int, Path]:
+    tmp = tmp_path_factory.mktemp("desk")
+    config, port, desk_port = desk_site(tmp, CALLS)
+    daemon = DaemonProcess(config, port)
+    daemon.__enter__()
+    daemon.wait_ready()
+    daemon.wait_status(lambda d: d["pipeline"].get("calls", 0) >= 2)
+    yield daemon, desk_port, config
+    daemon.__exit__(None, None, None)
+
+
+def client(desk_port: int) -> httpx.Client:
+    return httpx.Client(base_url=f"http://127.0.0.1:{desk_port}", timeout=10)
+
+
+def wait_for(c: httpx.Client, text: str, timeout: float = 15.0) -> str:
+    deadline = time.monotonic() + timeout
+    page = ""
+    while time.monotonic() < deadline:
+        page = c.get("/desk/").text
+        if text in page:
+            return page
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} never on the board: {page[:800]}")
+
+
+def test_passwords_are_argon2_hashes_beside_the_config(
+    site: tuple[DaemonProcess, int, Path],
+) -> None:
+    """`desk passwd` wrote argon2id hashes (0600) in the credentials directory, and no
+    password appears in the file, the YAML or the daemon's log."""
+    daemon, _, config = site
+    path = config.parent / "credentials" / "desk.passwords"
+    hashes = parse_hashes(path.read_text())
+    assert set(hashes) == set(PASSWORDS) and all(
+        h.startswith("$argon2id$") for h in hashes.values()
+    )
+    assert path.stat().st_mode & 0o777 == 0o600
+    for password in PASSWORDS.values():
+        assert password not in path.read_text() + config.read_text() + daemon.output()
+
+
+def test_the_login_form_until_signed_in(site: tuple[DaemonProcess, int, Path]) -> None:
+    _, desk_port, _ = site
+    with client(desk_port) as c:
+        page = c.get("/desk/")
+        assert page.status_code == 200 and 'name="password"' in page.text
+        assert page.headers["X-Frame-Options"] == "DENY"
+        assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+        assert c.get("/desk/board").status_code == 401
+
+
+def test_staff_see_their_department_only(site: tuple[DaemonProcess, int, Path]) -> None:
+    """ana (Service, French) sees the Service caller, not the Sales one; bob (Sales,
+    English) the other way round; the manager sees both. Numbers are whole; the
+    caller's name is escaped."""
+    _, desk_port, _ = site
+    with client(desk_port) as c:
+        assert log_in(c, "ana").status_code == 303
+        page = wait_for(c, "+15145550123")
+        assert "+14385550144" not in page and "À rappeler" in page
+        assert "<script>alert(1)</script>" not in page
+        assert "TREMBLAY &lt;script&gt;alert(1)&lt;/script&gt;" in page
+        assert "a sonné sans réponse" in page
+    with client(desk_port) as c:
+        log_in(c, "bob")
+        page = wait_for(c, "+14385550144")
+        assert "+15145550123" not in page and "To call back" in page
+    with client(desk_port) as c:
+        log_in(c, "chef")
+        page = wait_for(c, "+14385550144")
+        assert "+15145550123" in page
+
+
+def test_a_wrong_password_and_an_unknown_user_look_the_same(
+    site: tuple[DaemonProcess, int, Path],
+) -> None:
+    """Same status, same message; each answer is slowed (no fast guessing)."""
+    _, desk_port, _ = site
+    with client(desk_port) as c:
+        started = time.monotonic()
+        wrong = log_in(c, "chef", "not-the-password")
+        unknown = log_in(c, "nobody", "not-the-password")
+        assert time.monotonic() - started >= 2.0
+    assert wrong.status_code == unknown.status_code == 401
+    message = re.compile(r'<p class="error" role="alert">([^<]+)</p>')
+    found_wrong, found_unknown = message.search(wrong.text), message.search(unknown.text)
+    assert found_wrong and found_unknown and found_wrong.group(1) == found_unknown.group(1)
+
+
+def test_repeated_failures_lock_the_name(site: tuple[DaemonProcess, int, Path]) -> None:
+    """After `login_attempts` (3) failures the right password is refused too (429)."""
+    _, desk_port, _ = site
+    with client(desk_port) as c:
+        for _ in range(3):
+            assert log_in(c, "bob", "guess").status_code in (401, 429)
+        locked = log_in(c, "bob")
+    assert locked.status_code == 429
+    assert "Trop d" in locked.text  # the sign-in page speaks the site's language (French)
+
+
+def test_a_form_without_its_csrf_token_is_refused(site: tuple[DaemonProcess, int, Path]) -> None:
+    _, desk_port, _ = site
+    with client(desk_port) as c:
+        login_form(c)
+        refused = c.post("/desk/login", data={"name": "chef", "password": PASSWORDS["chef"]})
+        assert refused.status_code == 403
+        assert log_in(c, "chef").status_code == 303
+        assert c.post("/desk/logout", data={"csrf": "forged"}).status_code == 403
+        assert c.get("/desk/board").status_code == 200  # still signed in
+
+
+def test_logout_ends_the_session(site: tuple[DaemonProcess, int, Path]) -> None:
+    _, desk_port, _ = site
+    with client(desk_port) as c:
+        log_in(c, "chef")
+        board = c.get("/desk/").text
+        found = re.search(r'name="csrf" value="([^"]+)"', board)
+        assert found
+        assert c.post("/desk/logout", data={"csrf": found.group(1)}).status_code == 303
+        assert c.get("/desk/board").status_code == 401
+        assert 'name="password"' in c.get("/desk/").text
+
+
+def test_sign_in_goes_back_to_the_page_asked(site: tuple[DaemonProcess, int, Path]) -> None:
+    """An expired session's page sends to /desk/?next=...; signing in returns there,
+    never to another site."""
+    _, desk_port, _ = site
+    with client(desk_port) as c:
+        assert 'name="next" value="/desk/board"' in c.get("/desk/?next=/desk/board").text
+    for asked, landed in (("/desk/board", "/desk/board"), ("https://evil.example/desk/", "/desk/")):
+        with client(desk_port) as c:
+            form = login_form(c)
+            done = c.post(
+                "/desk/login",
+                data={"name": "chef", "password": PASSWORDS["chef"], "csrf": form, "next": asked},
+            )
+            assert done.status_code == 303 and done.headers["location"] == landed
