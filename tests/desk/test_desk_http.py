@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,15 +24,15 @@ CALLS = [
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[DaemonProcess, int, Path]:
+def site(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[DaemonProcess, int, Path]]:
     tmp = tmp_path_factory.mktemp("desk")
     config, port, desk_port = desk_site(tmp, CALLS)
-    daemon = DaemonProcess(config, port)
-    daemon.__enter__()
-    daemon.wait_ready()
-    daemon.wait_status(lambda d: d["pipeline"].get("calls", 0) >= 2)
-    yield daemon, desk_port, config
-    daemon.__exit__(None, None, None)
+    with DaemonProcess(config, port) as daemon:
+        daemon.wait_ready()
+        daemon.wait_status(lambda d: d["pipeline"].get("calls", 0) >= 2)
+        yield daemon, desk_port, config
 
 
 def client(desk_port: int) -> httpx.Client:
