@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from agent.config.settings import LoadedConfig, load
 from agent.daemon.service import Daemon
 from agent.decide.pipeline import Accepted
+from agent.desk.auth import passwords_path, set_password
 from agent.model import CallRecord, decision_label
 from agent.numbers import mask
 from drivers.base import DemoPeer
@@ -24,6 +26,7 @@ from drivers.sources import SOURCES
 
 DEMO_CONFIG = "demo.yaml"
 DEMO_SECRET = "demo-only-secret"
+DEMO_ADVISOR = "advisor"
 
 
 def demo_config_text(store_path: Path, ami_port: int = 5038) -> str:
@@ -46,12 +49,14 @@ async def _demo(speed: float, keep: bool) -> int:
         with tempfile.TemporaryDirectory(prefix="ringback-demo-") as tmp:
             path = Path(tmp) / "ringback.yaml"
             path.write_text(demo_config_text(Path(tmp) / "ringback.db", ami.port), "utf-8")
+            password = secrets.token_urlsafe(9)
+            set_password(passwords_path(path), DEMO_ADVISOR, password)
             loaded = load(path)
             daemon = Daemon(loaded, path)
             daemon.observer = lambda record, accepted: _print_call(record, accepted, loaded)
             task = asyncio.create_task(daemon.run(), name="daemon")
             try:
-                code = await _session(daemon, task, ami, streams, speed, keep)
+                code = await _session(daemon, task, ami, streams, speed, keep, password)
             finally:
                 if not task.done():
                     daemon.request_stop()
@@ -66,6 +71,7 @@ async def _session(
     streams: dict[str, bytes],
     speed: float,
     keep: bool,
+    password: str,
 ) -> int:
     settings = daemon.loaded.settings
     while daemon.status_port is None:
@@ -77,6 +83,15 @@ async def _session(
         f"{len(streams)} calls recorded on a real Asterisk, played by a fake AMI server"
     )
     print(f"status API: http://127.0.0.1:{daemon.status_port}/v1/status  (also /metrics, /readyz)")
+    for _ in range(100):  # the desk starts right after the status API
+        if daemon.desk_port is not None or task.done():
+            break
+        await asyncio.sleep(0.05)
+    if daemon.desk_port is not None:
+        print(
+            f"desk: http://127.0.0.1:{daemon.desk_port}/desk/  "
+            f"(user {DEMO_ADVISOR}, one-time password {password})"
+        )
     print()
     await ami.ready(within=30.0)
     for data in streams.values():

@@ -53,7 +53,7 @@ class DeskConfig(BaseModel):
         if value is None:
             return value
         host, sep, port = value.rpartition(":")
-        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        if not sep or not port.isdigit() or not 0 <= int(port) < 65536:  # 0: any free port
             raise ValueError(f"{value!r} is not host:port (expected e.g. 0.0.0.0:8080)")
         try:
             ipaddress.ip_address(host.strip("[]"))

@@ -23,6 +23,7 @@ TEXT = {
     "caller": ("Client", "Caller"),
     "department": ("Service", "Department"),
     "misses": ("appels manqués", "missed calls"),
+    "miss": ("appel manqué", "missed call"),
     "last": ("Dernier appel", "Last call"),
     "what": ("Ce qui est arrivé", "What happened"),
     "text": ("Texto envoyé", "Text sent"),
