@@ -28,6 +28,9 @@ def test_demo_prints_verdicts_texts_and_summary() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert re.search(r"status API: http://127\.0\.0\.1:\d+/v1/status", out)
+    assert re.search(
+        r"desk: http://127\.0\.0\.1:\d+/desk/  \(user advisor, one-time password \S+\)", out
+    )
     texts = [line for line in out.splitlines() if line.lstrip().startswith("SMS to +1")]
     assert "skip:answered" in out
     assert "skip:internal" in out
