@@ -235,6 +235,40 @@ def decision_label(decision: Decision) -> str:
     return "notify"
 
 
+# --- recovery cases --------------------------------------------------------------------
+
+
+class Resolution(StrEnum):
+    """Why a case closed. `reached` is set by the PBX's proof (an answered call),
+    `expired` by the store's sweep; the others are staff's word."""
+
+    REACHED = "reached"
+    EXPIRED = "expired"
+    REACHED_ELSEWHERE = "reached_elsewhere"
+    NO_ANSWER_LEFT_MESSAGE = "no_answer_left_message"
+    WRONG_NUMBER = "wrong_number"
+    SPAM = "spam"
+    NOT_NEEDED = "not_needed"
+
+
+STAFF_RESOLUTIONS = (
+    Resolution.REACHED_ELSEWHERE,
+    Resolution.NO_ANSWER_LEFT_MESSAGE,
+    Resolution.WRONG_NUMBER,
+    Resolution.SPAM,
+    Resolution.NOT_NEEDED,
+)
+
+
+class AttemptResult(StrEnum):
+    """What one call back to a case's caller came to."""
+
+    REACHED = "reached"
+    TOO_SHORT = "too_short"
+    NOT_ANSWERED = "not_answered"
+    VOICEMAIL = "voicemail"
+
+
 # --- health and counters -------------------------------------------------------------
 
 

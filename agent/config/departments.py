@@ -143,6 +143,7 @@ class DepartmentConfig(_Section):
         Annotated[str, AfterValidator(_valid_ranges)],
     ] = Field(default_factory=dict)
     templates: Templates = Field(default_factory=Templates)
+    sla_minutes: int | None = Field(default=None, ge=1)
 
     def weekly(self) -> dict[int, list[tuple[time, time]]] | None:
         """Opening ranges per weekday (0 = Monday), or None for "always open"."""

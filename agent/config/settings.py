@@ -39,6 +39,7 @@ from pydantic_settings import (
 )
 
 from agent.config.alerts import AlertsConfig
+from agent.config.cases import CasesConfig
 from agent.config.departments import DepartmentsConfig
 from agent.config.desk import DeskConfig
 from agent.config.hours import validate_quiet_hours
@@ -177,6 +178,8 @@ class StatusConfig(Section):
     token_file: ReadableFile | None = None
     token_next: SecretStr | None = None
     token_next_file: ReadableFile | None = None
+    write_token: SecretStr | None = None
+    write_token_file: ReadableFile | None = None
     tls_cert_file: ReadableFile | None = None
     tls_key_file: ReadableFile | None = None
     heartbeat_url: str | None = None
@@ -213,11 +216,17 @@ class StatusConfig(Section):
         ]
         return [t for t in found if t is not None and t.get_secret_value()]
 
+    def write_tokens(self) -> list[SecretStr]:
+        """The tokens that may also act on cases (`POST /v1/cases/...`); the others
+        read only."""
+        found = read_secret("status", "write_token", self.write_token, self.write_token_file)
+        return [found] if found is not None and found.get_secret_value() else []
+
     @model_validator(mode="after")
     def _exposed_needs_auth(self) -> Self:
         if self.loopback:
             return self
-        if not self.tokens():
+        if not self.tokens() and not self.write_tokens():
             raise ValueError(
                 f"listening on {self.host} beyond loopback needs a token "
                 "(set status.token_file or the credential status.token)"
@@ -257,6 +266,7 @@ class Settings(BaseSettings):
     report: ReportConfig = Field(default_factory=ReportConfig)
     smtp: SmtpConfig | None = None
     desk: DeskConfig = Field(default_factory=DeskConfig)
+    cases: CasesConfig = Field(default_factory=CasesConfig)
 
     @field_validator("pbx")
     @classmethod

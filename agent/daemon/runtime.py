@@ -1,4 +1,5 @@
-"""One running configuration: senders, chain, pipeline, dispatcher, sources, status.
+"""One running configuration: senders, chain, pipeline and its cases, dispatcher,
+sources, status.
 
 Started back to front (senders, dispatcher, sources, status API) and stopped front to
 back (sources, then the dispatcher finishes the text in hand, then senders) under a
@@ -20,6 +21,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
+from agent.cases.keeper import CaseKeeper
+from agent.cases.sweep import sweep_loop
 from agent.config.settings import LoadedConfig
 from agent.decide.pipeline import Accepted, Pipeline
 from agent.errors import RingbackError
@@ -68,11 +71,14 @@ class Runtime:
             clock=self.clock,
         )
         self.pipeline = Pipeline(settings, self.store, self.clock)
+        self.cases = CaseKeeper(settings, self.store, self.pipeline.holiday_dates)
+        self.pipeline.cases = self.cases
         self._stack = AsyncExitStack()
         self._group: asyncio.TaskGroup | None = None
         self.dispatcher: Dispatcher | None = None
         self.chain = SenderChain([])
         self._retention: asyncio.Task[None] | None = None
+        self._sweep: asyncio.Task[None] | None = None
         self.alerts: AlertWatcher | None = None
 
     async def __aenter__(self) -> Self:
@@ -94,6 +100,11 @@ class Runtime:
                 retention_loop(self.store, settings.storage.retention_days, self.clock),
                 name="retention",
             )
+            if settings.cases.enabled:
+                self._sweep = self._group.create_task(
+                    sweep_loop(self.store, settings, self.clock, self.cases.counters),
+                    name="cases",
+                )
             if settings.alerts.enabled:
                 self.alerts = AlertWatcher(settings, self.store, self.clock, self.dispatcher.wake)
                 self._group.create_task(self.alerts.run(), name="alerts")
@@ -116,6 +127,8 @@ class Runtime:
         """Front to back: sources first, then the dispatcher, under the deadline."""
         if self._retention is not None:
             self._retention.cancel()
+        if self._sweep is not None:
+            self._sweep.cancel()
         if self.alerts is not None:
             self.alerts.stop()
         for state in self.sources:

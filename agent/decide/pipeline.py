@@ -10,6 +10,9 @@ the call is in the store, with its decision, before anything else happens to it
 once), START/DEBUT opts back in, HELP/AIDE gets an information reply (a keyword is the
 whole reply, case, accents and punctuation aside), anything else is stored as a reply
 that counts as a recovery.
+
+Both run the `CaseHook` (the recovery cases, when the pipeline is given one) inside
+the same transaction, after the call and its decision or the reply are stored.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from datetime import datetime, timedelta
 
 from agent.config.hours import public_holidays
 from agent.config.settings import Settings
+from agent.decide.hooks import CaseHook
 from agent.decide.policy import Facts, decide, schedule_for
 from agent.model import (
     CallRecord,
@@ -90,11 +94,13 @@ class Pipeline:
         store: Store,
         clock: Callable[[], datetime],
         wake: Callable[[], None] = lambda: None,
+        cases: CaseHook | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.clock = clock
         self.wake = wake
+        self.cases = cases
         self.counters = Counters(
             "calls",
             "calls_duplicate",
@@ -105,6 +111,7 @@ class Pipeline:
             "replies",
             "opt_outs",
             "opt_ins",
+            "case_errors",
         )
         self.global_cap_hit_at: datetime | None = None
         self._holidays: dict[int, set[str]] = {}
@@ -181,6 +188,7 @@ class Pipeline:
             if decision.reason == "global_cap":
                 self._global_cap_hit(now)
         await self.store.set_decision(call_id, department, after_hours, decision_label(decision))
+        await self._cases_on_call(record, call_id, e164, department, now)
         log.info(
             "call_id=%s source=%s outcome=%s from=%s department=%s decision=%s",
             record.call_id,
@@ -191,6 +199,30 @@ class Pipeline:
             decision_label(decision),
         )
         return Accepted(call_id, True, department, decision, message_id)
+
+    async def _cases_on_call(
+        self, record: CallRecord, call_id: int, e164: str | None, department: str, now: datetime
+    ) -> None:
+        if self.cases is None:
+            return
+        try:
+            async with self.store.savepoint("cases"):
+                await self.cases.on_call(record, call_id, e164, department, now)
+        except Exception:  # a case bug must not keep the call out of the store
+            self.counters.inc("case_errors")
+            log.exception("call_id=%s: the recovery cases failed on this call", record.call_id)
+
+    async def _cases_on_reply(
+        self, number: str, reply_id: int, kind: str, received_at: datetime, now: datetime
+    ) -> None:
+        if self.cases is None:
+            return
+        try:
+            async with self.store.savepoint("cases"):
+                await self.cases.on_reply(number, reply_id, kind, received_at, now)
+        except Exception:
+            self.counters.inc("case_errors")
+            log.exception("the recovery cases failed on a reply from %s", mask(number))
 
     async def _facts(
         self, e164: str | None, problem: str, ended_at: datetime, now: datetime
@@ -276,8 +308,11 @@ class Pipeline:
         elif word in HELP_WORDS:
             kind = "help"
             queued = await self._queue_service_text("help", number, now)
-        await self.store.add_reply(number, text.body, text.received_at, text.sender, kind)
+        reply_id = await self.store.add_reply(
+            number, text.body, text.received_at, text.sender, kind
+        )
         self.counters.inc("replies")
+        await self._cases_on_reply(number, reply_id, kind, text.received_at, now)
         if kind == "reply":
             await self.store.mark_recovered(
                 number, text.received_at, "reply", self._recovery_window

@@ -2,19 +2,22 @@
 
 `Store` joins the concerns: connection, migrations and feeds (`base`, `schema`),
 calls (`calls`), the outbox and its attempts (`outbox`), opt-outs, caps and replies
-(`numbers`), and the daily anonymisation (`retention`). Imports the vocabulary and
+(`numbers`), recovery cases (`cases`, read by `case_views`), and the daily
+anonymisation (`retention`). Imports the vocabulary and
 `agent.config` only."""
 
 from __future__ import annotations
 
 from agent.store.base import Row, StoreBase, parse_ts, ts
 from agent.store.calls import RECOVERY_LOOKBACK, CallStore
+from agent.store.case_views import CaseViews
+from agent.store.cases import CaseStore
 from agent.store.numbers import NumberStore
 from agent.store.outbox import OutboxStore
 
 __all__ = ["RECOVERY_LOOKBACK", "Row", "Store", "StoreBase", "parse_ts", "ts"]
 
 
-class Store(CallStore, OutboxStore, NumberStore):
+class Store(CallStore, OutboxStore, NumberStore, CaseStore, CaseViews):
     """The store: `async with Store(path) as store:`; raises StoreError when unusable.
-    Its parts: the connection (`base`), calls, the outbox, numbers."""
+    Its parts: the connection (`base`), calls, the outbox, numbers, cases."""

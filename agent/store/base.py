@@ -127,6 +127,19 @@ class StoreBase:
             finally:
                 self._owner = None
 
+    @asynccontextmanager
+    async def savepoint(self, name: str) -> AsyncIterator[None]:
+        """Inside the task's open transaction, a part that can fail alone: an error in
+        the block undoes the block's writes (and is raised), the rest stays."""
+        await self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            await self.conn.execute(f"ROLLBACK TO {name}")
+            await self.conn.execute(f"RELEASE {name}")
+            raise
+        await self.conn.execute(f"RELEASE {name}")
+
     async def write_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
         """One statement as its own transaction (SQLite autocommit, durable with
         synchronous=FULL): one trip to the connection's thread instead of three. Inside
@@ -180,7 +193,7 @@ class StoreBase:
         return [(str(s), str(r), int(n)) for s, r, n in rows]
 
 
-_FEED_TABLES = frozenset({"calls", "messages", "replies"})
+_FEED_TABLES = frozenset({"calls", "messages", "replies", "cases"})
 
 
 def _backup_path(path: Path, version: int) -> Path:

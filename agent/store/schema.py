@@ -163,4 +163,98 @@ MIGRATIONS: tuple[str, ...] = (
         UPDATE replies SET change_seq = (SELECT n FROM feed_seq) WHERE id = NEW.id;
     END;
     """,
+    # 6: recovery cases. One open case per (caller, department) (a partial unique
+    # index; withheld callers have no number, so each of their misses is its own
+    # case), the missed calls it gathers, the calls back to the caller (attempts), its
+    # timeline (who did what, when) and the staff notifications it asks for (written in
+    # the same transaction as the case's change, delivered by whoever reads them).
+    """
+    CREATE TABLE cases (
+        id              INTEGER PRIMARY KEY,
+        caller_e164     TEXT,
+        caller_raw      TEXT NOT NULL DEFAULT '',
+        department      TEXT NOT NULL,
+        state           TEXT NOT NULL,
+        resolution      TEXT,
+        callback_possible INTEGER NOT NULL DEFAULT 1,
+        calls           INTEGER NOT NULL DEFAULT 0,
+        call_ids        TEXT NOT NULL DEFAULT '',
+        opened_at       TEXT NOT NULL,
+        last_miss_at    TEXT NOT NULL,
+        sla_due_at      TEXT,
+        first_attempt_at TEXT,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        replied_at      TEXT,
+        reached_at      TEXT,
+        reached_by      TEXT,
+        proof_call_id   INTEGER REFERENCES calls (id) ON DELETE SET NULL,
+        escalated_at    TEXT,
+        owner           TEXT,
+        note            TEXT,
+        closed_at       TEXT,
+        closed_by       TEXT,
+        touched_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        change_seq      INTEGER
+    );
+    CREATE UNIQUE INDEX cases_one_open ON cases (caller_e164, department)
+        WHERE state = 'open';
+    CREATE INDEX cases_caller ON cases (caller_e164, state);
+    CREATE INDEX cases_state ON cases (state, sla_due_at);
+    CREATE INDEX cases_change ON cases (change_seq);
+
+    CREATE TABLE case_calls (
+        case_id         INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+        call_id         INTEGER NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+        PRIMARY KEY (case_id, call_id)
+    );
+    CREATE INDEX case_calls_call ON case_calls (call_id);
+
+    CREATE TABLE case_attempts (
+        id              INTEGER PRIMARY KEY,
+        case_id         INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+        call_id         INTEGER REFERENCES calls (id) ON DELETE SET NULL,
+        at              TEXT NOT NULL,
+        direction       TEXT NOT NULL,
+        extension       TEXT,
+        talk_seconds    REAL NOT NULL DEFAULT 0,
+        result          TEXT NOT NULL,
+        UNIQUE (case_id, call_id)
+    );
+
+    CREATE TABLE case_actions (
+        id              INTEGER PRIMARY KEY,
+        case_id         INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+        at              TEXT NOT NULL,
+        actor           TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        detail          TEXT NOT NULL DEFAULT '',
+        ref_id          INTEGER
+    );
+    CREATE INDEX case_actions_case ON case_actions (case_id, id);
+
+    CREATE TABLE case_notifications (
+        id              INTEGER PRIMARY KEY,
+        case_id         INTEGER REFERENCES cases (id) ON DELETE CASCADE,
+        department      TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        reply_id        INTEGER REFERENCES replies (id) ON DELETE SET NULL,
+        created_at      TEXT NOT NULL,
+        not_before      TEXT NOT NULL,
+        state           TEXT NOT NULL DEFAULT 'pending',
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        sent_at         TEXT
+    );
+    CREATE INDEX case_notifications_due ON case_notifications (state, not_before);
+
+    CREATE TRIGGER cases_new AFTER INSERT ON cases BEGIN
+        UPDATE feed_seq SET n = n + 1;
+        UPDATE cases SET change_seq = (SELECT n FROM feed_seq) WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER cases_changed AFTER UPDATE OF updated_at ON cases BEGIN
+        UPDATE feed_seq SET n = n + 1;
+        UPDATE cases SET change_seq = (SELECT n FROM feed_seq) WHERE id = NEW.id;
+    END;
+    """,
 )

@@ -1,0 +1,10 @@
+"""Recovery cases: every missed call becomes a case that staff own and that closes only
+on proof.
+
+The rules, apart from their SQL (`agent.store.cases`): which calls open or join a
+case and which prove the caller was reached or count as an attempt (`proof`), when a
+case is due by its department's SLA counted in opening hours only (`sla`), the hooks
+the pipeline runs inside its transaction for each call and each reply (`keeper`),
+the periodic escalation and expiry (`sweep`), and the staff's actions shared by the
+status API and the CLI (`actions`). Delivering staff notifications is not here: the
+store's `case_notifications` rows are the seam."""
