@@ -1,4 +1,5 @@
-"""The feeds the cloud pulls: `/v1/calls`, `/v1/messages`, `/v1/replies`, paged.
+"""The feeds the cloud pulls: `/v1/calls`, `/v1/messages`, `/v1/replies`, `/v1/cases`,
+paged.
 
 A page is `{"items": [...], "next_cursor": "...", "has_more": bool}`. The cloud keeps
 `next_cursor` and sends it back as `?cursor=` on its next pull; with no cursor the
@@ -7,7 +8,7 @@ and the last change served); a cursor of one feed is refused by another.
 
 The feeds follow changes: a row is served when it is new and again when it changes
 in a way the cloud cares about (a call decided or marked recovered, a message
-changing state), always as it is at the time of the pull, and once per pull at its
+changing state, a case changing in any way), always as it is at the time of the pull, and once per pull at its
 latest change. The cloud upserts items by `id`.
 
 Why there is no gap and no duplicate
@@ -45,6 +46,7 @@ from typing import Any
 
 from agent.numbers import mask
 from agent.store import Store, parse_ts
+from agent.store.case_views import CASE_COLUMNS
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
@@ -260,8 +262,46 @@ def _reply_item(row: dict[str, Any], full: bool) -> dict[str, Any]:
     return item
 
 
+_CASE_TIMES = (
+    "opened_at",
+    "last_miss_at",
+    "sla_due_at",
+    "first_attempt_at",
+    "replied_at",
+    "reached_at",
+    "escalated_at",
+    "closed_at",
+    "updated_at",
+)
+
+
+def case_item(row: dict[str, Any], full: bool) -> dict[str, Any]:
+    """A case as the cloud sees it (`id` and `case_id` are the same)."""
+    item: dict[str, Any] = {"case_id": row["id"], "id": row["id"]}
+    for key in (
+        "state",
+        "resolution",
+        "department",
+        "calls",
+        "attempts",
+        "reached_by",
+        "proof_call_id",
+        "owner",
+        "closed_by",
+    ):
+        item[key] = row[key]
+    item["caller"] = number(row["caller_e164"] or row["caller_raw"] or None, full)
+    item["callback_possible"] = bool(row["callback_possible"])
+    item["call_ids"] = [int(c) for c in str(row["call_ids"] or "").split(",") if c]
+    item["note"] = scrub(row["note"], full)
+    for key in _CASE_TIMES:
+        item[key] = iso_text(row[key])
+    return item
+
+
 FEEDS: dict[str, Feed] = {
     "calls": Feed("calls", _CALL_COLUMNS, _call_item, _call_settled),
     "messages": Feed("messages", _MESSAGE_COLUMNS, _message_item),
     "replies": Feed("replies", _REPLY_COLUMNS, _reply_item),
+    "cases": Feed("cases", CASE_COLUMNS, case_item),
 }

@@ -9,7 +9,8 @@ token and TLS, checked by the config and again here). Endpoints (openapi.yaml):
     /readyz/<check>            one check alone
     /v1/status                 the JSON document (schema ringback.status/1)
     /metrics                   Prometheus text format, `ringback_` prefix
-    /v1/calls|messages|replies paged feeds with an opaque cursor (agent/status/paging.py)
+    /v1/calls|messages|replies|cases  paged feeds with an opaque cursor (agent/status/paging.py)
+    POST /v1/cases/{id}/claim|close|note  work a case, write token only (case_writes.py)
 
 Authentication: bearer tokens (current and next, for rotation), re-read from their
 files or credentials on every request so a rotation needs no restart, compared in
@@ -18,6 +19,7 @@ constant time against every configured token. A failure is a bare 401 with
 tell that it is unknown). `/livez` and `/healthz` alone are open, and only on
 loopback. With no token at all the API is open, which the config allows on loopback
 only. If a token source is configured but cannot be read, every request is refused.
+A write token (`status.write_token`) reads too; the others cannot write (403).
 
 Bad input (a malformed cursor, a limit out of range, an unknown path) is a 4xx with
 a JSON `{"error": code, "detail": text}` and counted by reason in
@@ -37,6 +39,7 @@ from aiohttp import web
 
 from agent.config.settings import StatusConfig
 from agent.model import Counters
+from agent.status.case_writes import ACTIONS, apply, body_of
 from agent.status.document import readiness, status_document
 from agent.status.metrics import render_metrics
 from agent.status.paging import FEEDS, PageError, parse_limit, read_page
@@ -59,6 +62,9 @@ REJECT_REASONS = (
     "method_not_allowed",
     "bad_request",
     "starting",
+    "forbidden",
+    "bad_resolution",
+    "conflict",
 )
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ringback"'}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -85,6 +91,7 @@ class StatusServer:
         app.router.add_get("/metrics", self._metrics)
         for name in FEEDS:
             app.router.add_get(f"/v1/{name}", self._feed)
+        app.router.add_post(r"/v1/cases/{id:\d{1,18}}/{action}", self._case_write)
         return app
 
     async def start(self) -> None:
@@ -220,6 +227,30 @@ class StatusServer:
         return web.json_response(page.json())
 
 
+    async def _case_write(self, request: web.Request) -> web.Response:
+        action = request.match_info["action"]
+        if action not in ACTIONS:
+            raise web.HTTPNotFound()
+        _only_params(request)
+        config = self.daemon.loaded.settings.status
+        if not _may_write(request, config):
+            return self._reject(403, "forbidden", "this token reads only (writes need a write token)")
+        store = self.daemon.store
+        if store is None:
+            return self._reject(503, "starting", "the store is not open yet")
+        data = await body_of(request)
+        async with self._db_slots:
+            item = await apply(
+                store,
+                action,
+                int(request.match_info["id"]),
+                data,
+                self.daemon.clock(),
+                config.expose_full_numbers,
+            )
+        return web.json_response(item)
+
+
 def _only_params(request: web.Request, *known: str) -> None:
     """Unknown or repeated query parameters are refused: a typo such as `?curser=`
     would otherwise restart a feed from the beginning without a word."""
@@ -236,10 +267,18 @@ def _configured_tokens(config: StatusConfig) -> list[bytes] | None:
     when one is configured but cannot be read now (refuse everything)."""
     expects = any(
         v is not None
-        for v in (config.token, config.token_file, config.token_next, config.token_next_file)
+        for v in (
+            config.token,
+            config.token_file,
+            config.token_next,
+            config.token_next_file,
+            config.write_token,
+            config.write_token_file,
+        )
     )
     try:
-        tokens = [t.get_secret_value().encode() for t in config.tokens()]
+        found = [*config.tokens(), *config.write_tokens()]
+        tokens = [t.get_secret_value().encode() for t in found]
     except (OSError, UnicodeError):
         return None
     if expects and not tokens:
@@ -261,6 +300,20 @@ def _authorised(request: web.Request, config: StatusConfig, required: bool) -> b
     given = presented.strip().encode("utf-8", "replace")
     matched = False
     for expected in tokens:  # no early exit: the same work whichever token matches
+        matched |= hmac.compare_digest(given, expected)
+    return scheme.lower() == "bearer" and matched
+
+
+def _may_write(request: web.Request, config: StatusConfig) -> bool:
+    """The request carries a write token (there is no open writing)."""
+    try:
+        tokens = [t.get_secret_value().encode() for t in config.write_tokens()]
+    except (OSError, UnicodeError):
+        return False
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    given = presented.strip().encode("utf-8", "replace")
+    matched = False
+    for expected in tokens:
         matched |= hmac.compare_digest(given, expected)
     return scheme.lower() == "bearer" and matched
 
