@@ -20,7 +20,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # Bottom to top: a folder may import the vocabulary and the folders before it.
-LAYERS = ("config", "store", "decide", "send", "report", "status", "desk", "daemon", "ops", "cli")
+LAYERS = (
+    "config",
+    "store",
+    "decide",
+    "send",
+    "cases",
+    "report",
+    "status",
+    "desk",
+    "daemon",
+    "ops",
+    "cli",
+)
 VOCABULARY = {"agent", "agent.model", "agent.errors", "agent.numbers"}
 DRIVER_DOORS = {"drivers.base", "drivers.sources", "drivers.senders"}
 
