@@ -38,7 +38,9 @@ class CaseKeeper:
     def due_at(self, department: str, missed_at: datetime) -> datetime | None:
         """When a case of `department` opened at `missed_at` is due (UTC)."""
         config = self.settings.departments.by_name().get(department)
-        minutes = (config.sla_minutes if config else None) or self.settings.cases.default_sla_minutes
+        minutes = (
+            config.sla_minutes if config else None
+        ) or self.settings.cases.default_sla_minutes
         weekly = config.weekly() if config else None
         local = missed_at.astimezone(self.settings.site.tz)
         return sla_due(weekly, local, minutes, self.holidays)

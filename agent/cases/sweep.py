@@ -19,7 +19,9 @@ from agent.store import Store
 log = logging.getLogger(__name__)
 
 
-async def sweep_once(store: Store, settings: Settings, now: datetime) -> tuple[list[int], list[int]]:
+async def sweep_once(
+    store: Store, settings: Settings, now: datetime
+) -> tuple[list[int], list[int]]:
     """(escalated case ids, expired case ids) of one pass at `now`."""
     escalated = await store.escalate_due(now)
     expired = await store.expire_untouched(now - timedelta(days=settings.cases.expire_days), now)

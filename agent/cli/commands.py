@@ -172,6 +172,13 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return 2 if loaded is None else outbox(args, loaded)
 
 
+def cmd_cases(args: argparse.Namespace) -> int:
+    from agent.ops.cases import cmd_cases as cases
+
+    loaded = _load_for_tools(args.config)
+    return 2 if loaded is None else cases(args, loaded)
+
+
 def cmd_purge(args: argparse.Namespace) -> int:
     from agent.ops.purge import cmd_purge as purge
 

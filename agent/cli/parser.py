@@ -154,6 +154,8 @@ def _ops_commands(sub: Any) -> None:
         action.add_argument("--json", action="store_true")
         action.add_argument("--full", action="store_true", help="full phone numbers")
 
+    _cases_command(sub)
+
     purge = sub.add_parser("purge", help="erase one person's data now (right to erasure)")
     _config_arg(purge)
     purge.add_argument("--number", required=True, help="the person's phone number")
@@ -166,6 +168,34 @@ def _ops_commands(sub: Any) -> None:
     )
     passwd.add_argument("name", help="the user, as listed under desk.users")
     _config_arg(passwd)
+
+
+def _cases_command(sub: Any) -> None:
+    from agent.model import STAFF_RESOLUTIONS
+
+    cases = sub.add_parser("cases", help="the recovery cases: list, show, close, reopen")
+    actions = cases.add_subparsers(dest="cases_command", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="cases, newest first (open ones by default)")
+    listing.add_argument("--state", choices=("open", "closed", "all"), default="open")
+    listing.add_argument("--department", default=None)
+    listing.add_argument("--limit", type=int, default=50)
+    show = actions.add_parser("show", help="one case: its calls, texts, replies, attempts")
+    show.add_argument("id", type=int)
+    for action in (listing, show):
+        action.add_argument("--full", action="store_true", help="full phone numbers")
+    closing = actions.add_parser("close", help="close a case with a resolution")
+    closing.add_argument("id", type=int)
+    closing.add_argument(
+        "--resolution", required=True, help=", ".join(r.value for r in STAFF_RESOLUTIONS)
+    )
+    closing.add_argument("--note", default=None)
+    reopen = actions.add_parser("reopen", help="reopen a case closed on a voicemail callback")
+    reopen.add_argument("id", type=int)
+    for action in (closing, reopen):
+        action.add_argument("--by", default=None, help="who acts (default: your login)")
+    for action in (listing, show, closing, reopen):
+        _config_arg(action)
+        action.add_argument("--json", action="store_true")
 
 
 def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
@@ -184,6 +214,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "uninstall": commands.cmd_uninstall,
         "doctor": commands.cmd_doctor,
         "outbox": commands.cmd_outbox,
+        "cases": commands.cmd_cases,
         "purge": commands.cmd_purge,
         "desk": commands.cmd_desk,
     }

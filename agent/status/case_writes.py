@@ -41,7 +41,7 @@ async def body_of(request: web.Request) -> dict[str, Any]:
 
 
 def _text(data: dict[str, Any], key: str, required: bool, default: str = "") -> str:
-    value = data.get(key, None)
+    value = data.get(key)
     if value is None:
         if required:
             raise WriteError("bad_request", f"{key} is missing (expected a string)")

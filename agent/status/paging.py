@@ -8,8 +8,8 @@ and the last change served); a cursor of one feed is refused by another.
 
 The feeds follow changes: a row is served when it is new and again when it changes
 in a way the cloud cares about (a call decided or marked recovered, a message
-changing state, a case changing in any way), always as it is at the time of the pull, and once per pull at its
-latest change. The cloud upserts items by `id`.
+changing state, a case changing in any way), always as it is at the time of the
+pull, and once per pull at its latest change. The cloud upserts items by `id`.
 
 Why there is no gap and no duplicate
 ------------------------------------

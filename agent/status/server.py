@@ -226,7 +226,6 @@ class StatusServer:
             )
         return web.json_response(page.json())
 
-
     async def _case_write(self, request: web.Request) -> web.Response:
         action = request.match_info["action"]
         if action not in ACTIONS:
@@ -234,7 +233,9 @@ class StatusServer:
         _only_params(request)
         config = self.daemon.loaded.settings.status
         if not _may_write(request, config):
-            return self._reject(403, "forbidden", "this token reads only (writes need a write token)")
+            return self._reject(
+                403, "forbidden", "this token reads only (writes need a write token)"
+            )
         store = self.daemon.store
         if store is None:
             return self._reject(503, "starting", "the store is not open yet")

@@ -61,9 +61,7 @@ class CaseViews(StoreBase):
             where.append("department = ?")
             params.append(department)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        rows = await self.fetchall(
-            f"{_SELECT}{clause} ORDER BY id DESC LIMIT ?", (*params, limit)
-        )
+        rows = await self.fetchall(f"{_SELECT}{clause} ORDER BY id DESC LIMIT ?", (*params, limit))
         return _dicts(CASE_COLUMNS, rows)
 
     async def case_history(self, case_id: int) -> dict[str, list[dict[str, Any]]]:

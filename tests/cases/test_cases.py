@@ -279,7 +279,7 @@ async def test_escalates_once_past_the_sla_with_no_attempt(
 ) -> None:
     """Service's 30 min: nothing at 10:29, escalated at 10:31 with a notification,
     never twice; a case with an attempt is not escalated."""
-    pipeline, clock = pipeline_at(settings, store, "2026-11-23 10:00:05")
+    pipeline, _clock = pipeline_at(settings, store, "2026-11-23 10:00:05")
     await pipeline.accept(call("2026-11-23 10:00"))
     await pipeline.accept(call("2026-11-23 10:00", caller="5145550124"))
     await pipeline.accept(
@@ -318,7 +318,7 @@ async def test_staff_close_with_a_resolution_and_reopen_a_voicemail_callback(
     """A case closed on a 15 s callback that reached voicemail is reopened: the call
     stays as an attempt (voicemail), the proof goes; staff close it again with the
     resolution that fits and a note, all on the timeline."""
-    pipeline, clock = pipeline_at(settings, store, "2026-11-23 10:01")
+    pipeline, _clock = pipeline_at(settings, store, "2026-11-23 10:01")
     await pipeline.accept(call("2026-11-23 10:00"))
     await pipeline.accept(callback("2026-11-23 10:20", talk=15))
     (case,) = await cases(store)
@@ -391,7 +391,7 @@ async def test_the_case_commits_with_the_call_in_one_transaction(
     statements: list[str] = []
     await store.conn.set_trace_callback(statements.append)
     await pipeline.accept(call("2026-11-23 10:00"))
-    await store.conn.set_trace_callback(None)
+    await store.conn.set_trace_callback(None)  # type: ignore[arg-type]
     assert [s for s in statements if s.startswith(("BEGIN", "COMMIT"))] == [
         "BEGIN IMMEDIATE",
         "COMMIT",
