@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from agent.report.cases import CaseFigures, case_figures
 from agent.report.context import ReportContext
 from agent.report.data import SITE, UNANSWERED_OUTCOMES, Branch, Scope, Week
 from agent.report.query import scan
@@ -40,6 +41,7 @@ class Section:
     branches: list[Branch] = field(default_factory=list)
     reasons: dict[date, list[Reason]] = field(default_factory=dict)
     staffing: list[Advice] = field(default_factory=list)
+    cases: CaseFigures | None = None
 
 
 @dataclass(slots=True)
@@ -83,7 +85,8 @@ def build_report(
     context: ReportContext | None = None,
 ) -> Report:
     """The report of `since`..`until`; with a `context` (the site's configuration)
-    the worst days get their reasons and departments their staffing advice."""
+    the worst days get their reasons and departments their staffing advice; each
+    section has its recovery cases' figures (`cases`) when the store has cases."""
     context = context or ReportContext()
     tz = ZoneInfo(timezone)
     start = datetime.combine(since, time(0), tz)
@@ -98,6 +101,10 @@ def build_report(
         *sorted((n for n in scopes if n != SITE), key=lambda n: (-scopes[n].totals.inbound, n)),
     ]
     sections = [_section(scopes[name], since, until, context) for name in order]
+    with _traced(conn, queries, "cases"):
+        figures = case_figures(conn, tz, start, end, department, now or datetime.now(tz))
+    for section in sections:
+        section.cases = figures.get(section.scope.name)
     if context.has_hours:
         with _traced(conn, queries, "staffing"):
             advice = staffing_advice(conn, tz, until, context.hours, context.targets, department)

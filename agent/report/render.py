@@ -79,6 +79,7 @@ def section_dict(section: Section) -> dict[str, Any]:
             }
             for w in section.worst
         ],
+        "cases": section.cases.json() if section.cases else None,
         "staffing": [
             {
                 "weekday": DAYS[a.weekday],
@@ -218,6 +219,7 @@ def text_section(section: Section) -> list[str]:
         f"median {'-' if median is None else f'{median:.0f} min'} to recover",
         "",
     ]
+    lines += _cases_text(section)
     lines += _heat_text(section)
     lines += ["", "  Worst days (missed calls far above the usual for that weekday):"]
     lines += [
@@ -231,6 +233,32 @@ def text_section(section: Section) -> list[str]:
         f"({pct(b.hang_up_rate)})  lost after the menu {b.lost_after:>6}"
         for b in section.branches[:12]
     ] or ["    no calls went through the menu"]
+    return [*lines, ""]
+
+
+def _minutes(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} min"
+
+
+def _cases_text(section: Section) -> list[str]:
+    """The recovery cases: what they came to, how fast, who called back."""
+    if section.cases is None:
+        return []
+    c = section.cases.json()
+    per_case = c["attempts_per_case"]
+    lines = [
+        f"  recovery cases       {c['cases']:>8}   recovered {c['recovered']} (reached "
+        f"{c['reached']}, replied {c['replied']}), lost {c['lost']}, open {c['open']}",
+        f"  first call back      median {_minutes(c['median_minutes_to_first_attempt'])}, "
+        f"p90 {_minutes(c['p90_minutes_to_first_attempt'])}; reached: median "
+        f"{_minutes(c['median_minutes_to_reached'])}, p90 {_minutes(c['p90_minutes_to_reached'])}",
+        f"  within the SLA       {pct(c['sla_met_share'])} of {c['sla_counted']}; attempts per "
+        f"case {'-' if per_case is None else f'{per_case:.1f}'}",
+    ]
+    lines += [
+        f"    extension {e['extension']:<8} {e['attempts']:>5} call(s) back, reached {e['reached']}"
+        for e in c["extensions"][:12]
+    ]
     return [*lines, ""]
 
 
