@@ -3,7 +3,8 @@
 The Asterisk driver's demo peer (a fake AMI server on loopback) plays the calls
 recorded from a real Asterisk; the real Asterisk driver connects to it over TCP. A
 temporary store, the `log` sender printing what it would send, the status API on a
-free loopback port. Prints each call's verdict and decision, then a summary.
+free loopback port. Prints each call's verdict and decision, then a summary and the
+recovery cases (one closes on the recorded callback from an extension).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from agent.decide.pipeline import Accepted
 from agent.desk.auth import passwords_path, set_password
 from agent.model import CallRecord, decision_label
 from agent.numbers import mask
+from agent.store import parse_ts
 from drivers.base import DemoPeer
 from drivers.sources import SOURCES
 
@@ -144,3 +146,27 @@ async def _print_summary(daemon: Daemon) -> None:
         f"{counts['sent']} text(s) sent (dry run), {counts['suppressed']} withdrawn, "
         f"{counts['failed']} failed"
     )
+    await _print_cases(daemon)
+
+
+async def _print_cases(daemon: Daemon) -> None:
+    """The recovery cases the calls opened, and the one the recorded callback closed."""
+    store = daemon.store
+    assert store is not None
+    tz = daemon.loaded.settings.site.tz
+    cases = list(reversed(await store.cases(limit=100)))
+    print(f"\ncases: {len(cases)} opened, {sum(c['state'] == 'closed' for c in cases)} closed")
+    for c in cases:
+        caller = mask(c["caller_e164"]) if c["caller_e164"] else "withheld"
+        opened = parse_ts(c["opened_at"]).astimezone(tz)
+        line = (
+            f"  case {c['id']:<3} {c['department']:<8} {caller:<13} {c['calls']} call(s)  "
+            f"opened {opened:%H:%M:%S}  {c['state']}"
+        )
+        if c["resolution"] == "reached":
+            reached = parse_ts(c["reached_at"]).astimezone(tz)
+            line += (
+                f": reached by extension {c['reached_by']} at {reached:%H:%M:%S} "
+                f"(proof: call {c['proof_call_id']})"
+            )
+        print(line)

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_demo_prints_verdicts_texts_and_summary() -> None:
     """`ringback demo` runs the real pipeline on the bundled calls: every recorded
     unanswered inbound call gets a printed text, the answered and internal ones are
-    skipped with their reason, and the summary counts match."""
+    skipped with their reason, and the summary counts match; every unanswered call opened
+    a case and the recorded callback from extension 101 closed one as reached."""
     result = subprocess.run(
         [sys.executable, "-m", "agent.cli.parser", "demo"],
         capture_output=True,
@@ -37,8 +38,11 @@ def test_demo_prints_verdicts_texts_and_summary() -> None:
     summary = re.search(r"summary: (\d+) calls, (\d+) inbound, (\d+) unanswered; (\d+) text", out)
     assert summary is not None, out
     calls, inbound, unanswered, sent = (int(g) for g in summary.groups())
-    assert calls >= 7 and inbound == calls - 1 and unanswered >= 5  # one internal call
+    assert calls >= 7 and inbound == calls - 2 and unanswered >= 5  # internal, callback
     assert sent == len(texts) == unanswered
+    cases = re.search(r"cases: (\d+) opened, (\d+) closed", out)
+    assert cases is not None and (int(cases[1]), int(cases[2])) == (unanswered, 1), out
+    assert re.search(r"closed: reached by extension 101 at [\d:]+ \(proof: call \d+\)", out), out
     assert "Traceback" not in result.stderr
 
 

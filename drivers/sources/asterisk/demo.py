@@ -2,6 +2,10 @@
 
 The recordings' `Timestamp:` headers are moved so that the last call ends now, and
 they are played in the order they were recorded: the demo's calls are always fresh.
+All were recorded from a real Asterisk but `callback_answered.ami`, written in their
+exact format (same dialplan, channels and fields): extension 101 calls back the
+caller of `voicemail_after_ringout` and talks 42 s, so the demo shows a case closing
+on a callback.
 """
 
 from __future__ import annotations
