@@ -1,0 +1,77 @@
+"""The real daemon fed by the fake AMI server over TCP: a recorded missed call opens a
+case; an answered call back from an extension to that number, through AMI, closes it
+as reached with its proof (the call, the extension, the time)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drivers.sources.asterisk.demo import shift_to_now
+from drivers.sources.asterisk.fake_server import FakeAmiServer
+from tests.e2e.daemon import DaemonProcess, config_text, free_port
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+MISS = ROOT / "tests" / "fixtures" / "ami" / "voicemail_after_ringout.ami"
+CALLBACK = ROOT / "drivers" / "sources" / "asterisk" / "demo" / "callback_answered.ami"
+
+
+def _items(daemon: DaemonProcess, feed: str) -> list[dict[str, Any]]:
+    response = daemon.get(f"/v1/{feed}", token=None)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def _until(daemon: DaemonProcess, check: Any, what: str, within: float = 60.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not await asyncio.to_thread(check):
+        assert loop.time() < deadline, f"{what}: not within {within:.0f} s\n{daemon.output()}"
+        await asyncio.sleep(0.2)
+
+
+async def test_a_miss_then_an_answered_callback_closes_the_case(tmp_path: Path) -> None:
+    """Voicemail after ring-out from 817-555-0123: one open case with an SLA. Then
+    extension 101 calls that number and talks 42 s: the case is closed `reached`,
+    its proof the outbound call's id, reached by 101 at the callback's start."""
+    port = free_port()
+    async with FakeAmiServer(username="ringback", secret="ami-s3cret", seed=5) as ami:
+        pbx = (
+            f"  - type: asterisk\n    name: pbx\n    host: 127.0.0.1\n    port: {ami.port}\n"
+            "    username: ringback\n"
+        )
+        config = tmp_path / "ringback.yaml"
+        config.write_text(
+            config_text(tmp_path, port, pbx, "    - type: log\n      name: dry-run\n")
+        )
+        env = {"RINGBACK_PBX_SECRET": "ami-s3cret"}
+        streams = shift_to_now({"miss": MISS.read_bytes(), "callback": CALLBACK.read_bytes()})
+        with DaemonProcess(config, port, env=env) as daemon:
+            await asyncio.to_thread(daemon.wait_ready)
+            await ami.wait_logins(1, within=30.0)
+            await ami.wait_action("CoreShowChannels", within=30.0)
+            await ami.play(streams["miss"])
+            await _until(daemon, lambda: len(_items(daemon, "cases")) == 1, "a case")
+            (opened,) = _items(daemon, "cases")
+            assert (opened["state"], opened["calls"]) == ("open", 1)
+            assert opened["sla_due_at"] is not None and opened["caller"].endswith("23")
+            await ami.play(streams["callback"])
+            await _until(
+                daemon, lambda: _items(daemon, "cases")[0]["state"] == "closed", "the proof"
+            )
+            (case,) = _items(daemon, "cases")
+            calls = {c["pbx_call_id"]: c for c in _items(daemon, "calls")}
+            proof = calls["1795696400.40"]
+            assert (case["resolution"], case["proof_call_id"], case["reached_by"]) == (
+                "reached",
+                proof["id"],
+                "101",
+            )
+            assert case["reached_at"] == proof["started_at"]
+            assert case["first_attempt_at"] == proof["started_at"]
+            assert proof["direction"] == "outbound" and proof["outcome"] == "answered"
