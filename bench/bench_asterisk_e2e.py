@@ -3,12 +3,13 @@
     .venv/bin/python -m bench.bench_asterisk_e2e
 
 The fake AMI server (`FakeAmiServer`) runs in a child process, as Asterisk would, on
-loopback. The calls are the seven bundled recordings (Timestamps moved to now), each
+loopback. The calls are the eight bundled recordings (Timestamps moved to now), each
 copy with its own Linkedid/Uniqueid/bridge ids and, for inbound calls, its own valid
 caller number (512/469/817/214/972/438/514/613/416/647 555-01xx), so no copy is a
 duplicate of another. This process runs the real `Runtime`: the `AsteriskSource`
 connection and tracker, the pipeline committing every call, its decision and its
-outbox row into a real `Store` (WAL, synchronous=FULL), the dispatcher (with a one
+outbox row and its recovery case (opened, joined, or a callback's attempt) into a
+real `Store` (WAL, synchronous=FULL), the dispatcher (with a one
 hour grace, so it sends nothing during the run) and a `log` sender.
 
 1. Ingest: all calls written by the server at once; bytes per second from the write
@@ -57,7 +58,7 @@ from drivers.sources.asterisk.fake_server import (
 
 SECRET = "bench-secret"
 AREAS = (512, 469, 817, 214, 972, 438, 514, 613, 416, 647)
-INGEST_CALLS = 350  # 50 of each recording, every caller number different
+INGEST_CALLS = 400  # 50 of each recording, every caller number different
 ROUNDS = 3
 PACE = 50.0  # calls per second
 PACED_CALLS = 600

@@ -6,14 +6,17 @@ department, decision and recovery, so the reports still count it, but loses the
 caller's number (raw and E.164), name, and for a call the dealership placed, the
 number it dialled. A text keeps its state, department, template, times and sender
 but loses its destination, body, dedup key and provider id. A reply keeps its kind
-and time, not its sender or words. Open texts (pending, retry_wait, sending) are
+and time, not its sender or words. A closed recovery case keeps its figures (times,
+department, resolution, attempts and who reached the caller) but loses the caller's
+number and the staff's notes. Open texts (pending, retry_wait, sending) are
 never touched. Migration backups (`ringback.db.schemaN.bak`) older than the limit are
 deleted: they hold the same personal data.
 
 Opt-outs are kept as they are: the person's own request not to be texted is the
 legal basis for keeping their number (a deleted opt-out would let the next missed
 call text them again). `ringback purge --number N` erases one person at once, at any
-age: their calls, texts and replies are anonymised, their queued texts withdrawn (one
+age: their calls, texts, replies and recovery cases are anonymised (an open case is
+closed `not_needed`), their queued texts withdrawn (one
 being sent at that very moment finishes: run purge again), and their opt-out (one is
 always recorded: asking to be forgotten is also asking not to be texted) keeps only a
 keyed hash of the number (`Store.erased_token`), which the policy still matches.
@@ -47,6 +50,14 @@ _MESSAGES = (
     "UPDATE messages SET to_e164 = '', body = NULL, provider_id = NULL, "
     "dedup_key = 'anonymised:' || id, anonymised_at = ? WHERE anonymised_at IS NULL AND "
 )
+_CASES = (
+    "UPDATE cases SET caller_e164 = NULL, caller_raw = '', note = NULL, updated_at = ? "
+    "WHERE (caller_e164 IS NOT NULL OR caller_raw != '' OR note IS NOT NULL) AND "
+)
+_CASE_NOTES = (
+    "UPDATE case_actions SET detail = '' WHERE action IN ('note', 'closed') AND detail != '' "
+    "AND case_id IN "
+)
 _REPLIES = "UPDATE replies SET from_e164 = '', body = '' WHERE from_e164 != '' AND "
 
 
@@ -77,6 +88,9 @@ async def apply_retention(store: Store, retention_days: int, now: datetime) -> A
             _MESSAGES + f"created_at < ? AND state NOT IN {OPEN_STATES}", (stamp, cutoff)
         )
         replies = await conn.execute(_REPLIES + "received_at < ?", (cutoff,))
+        closed = "state = 'closed' AND closed_at < ?"
+        await conn.execute(_CASE_NOTES + f"(SELECT id FROM cases WHERE {closed})", (cutoff,))
+        await conn.execute(_CASES + closed, (stamp, cutoff))
         done = Anonymised(calls.rowcount, messages.rowcount, replies.rowcount)
     backups = _delete_old_backups(store.path, now - timedelta(days=retention_days))
     await _checkpoint(store)
@@ -104,6 +118,15 @@ async def purge_number(store: Store, number_e164: str, now: datetime) -> Anonymi
             (stamp, number_e164, number_e164, number_e164),
         )
         replies = await conn.execute(_REPLIES + "from_e164 = ?", (number_e164,))
+        await conn.execute(
+            "UPDATE cases SET state = 'closed', resolution = 'not_needed', closed_at = ?, "
+            "closed_by = 'erasure', updated_at = ? WHERE caller_e164 = ? AND state = 'open'",
+            (stamp, stamp, number_e164),
+        )
+        await conn.execute(
+            _CASE_NOTES + "(SELECT id FROM cases WHERE caller_e164 = ?)", (number_e164,)
+        )
+        await conn.execute(_CASES + "caller_e164 = ?", (stamp, number_e164))
         opted = await store.fetchone(
             "SELECT at, keyword, origin FROM opt_outs WHERE number_e164 = ?", (number_e164,)
         )

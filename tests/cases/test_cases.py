@@ -428,3 +428,29 @@ async def test_a_failing_case_hook_leaves_the_call_stored_and_is_counted(
     assert await store.call_decision(accepted.call_id) == "notify"
     assert await store.scalar("SELECT COUNT(*) FROM case_calls") == 0
     assert pipeline.counters.get("case_errors") == 1
+
+
+async def test_erasure_and_retention_take_the_number_and_notes_out_of_cases(
+    settings: Settings, store: Store
+) -> None:
+    """`purge --number` closes the person's open case (`not_needed`) and drops their
+    number and the staff's notes; retention does the same to closed cases past the
+    limit and keeps their figures."""
+    from agent.store.retention import apply_retention, purge_number
+
+    pipeline, _ = pipeline_at(settings, store, "2026-11-23 10:01")
+    await pipeline.accept(call("2026-11-23 10:00"))
+    await pipeline.accept(call("2026-11-23 10:00", caller="5145550124"))
+    first, second = await cases(store)
+    await store.note_case(first["id"], "514 555 0123 son cell", "desk", local("2026-11-23 10:05"))
+    await purge_number(store, CALLER, local("2026-11-23 11:00"))
+    await close(store, second["id"], "spam", "", "desk", local("2026-11-23 11:00"))
+    await apply_retention(store, 90, local("2027-03-01 12:00"))
+    found = await cases(store)
+    assert [(c["caller_e164"], c["note"], c["resolution"]) for c in found] == [
+        (None, None, "not_needed"),
+        (None, None, "spam"),
+    ]
+    assert found[1]["opened_at"] == second["opened_at"]
+    details = [r[0] for r in await store.fetchall("SELECT detail FROM case_actions")]
+    assert not any("0123" in d for d in details)
