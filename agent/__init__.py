@@ -9,6 +9,7 @@ The house, bottom to top; a folder imports only the ones above it in this list:
 - `store/`: the SQLite store, the only shared state and the queue.
 - `decide/`: a finished call becomes a stored verdict and decision.
 - `send/`: the outbox drained through the sender chain.
+- `cases/`: recovery cases: proof, SLA, escalation and expiry, staff's actions.
 - `report/`: the managers' report and live staffing alerts.
 - `status/`: the status API, through a narrow view of the daemon.
 - `desk/`: the advisors' web page (login, the board of callers to call back).

@@ -33,7 +33,14 @@ class CaseKeeper:
         self.store = store
         self.holidays = holidays
         self.texted = frozenset(settings.sms.texted_outcomes)
-        self.counters = Counters("cases_opened", "cases_joined", "case_attempts", "cases_reached")
+        self.counters = Counters(
+            "cases_opened",
+            "cases_joined",
+            "case_attempts",
+            "cases_reached",
+            "cases_escalated",
+            "cases_expired",
+        )
 
     def due_at(self, department: str, missed_at: datetime) -> datetime | None:
         """When a case of `department` opened at `missed_at` is due (UTC)."""

@@ -79,6 +79,15 @@ async def render_metrics(daemon: StatusView, rejected: dict[str, int] | None = N
                 for k, v in sorted(daemon.runtime.pipeline.counters.snapshot().items())
             ],
         )
+        out.family(
+            "ringback_case_events_total",
+            "counter",
+            "Recovery cases opened, joined, attempts, reached, escalated, expired since start.",
+            [
+                ({"event": k}, v)
+                for k, v in sorted(daemon.runtime.cases.counters.snapshot().items())
+            ],
+        )
         if daemon.runtime.alerts is not None:
             for family in daemon.runtime.alerts.metric_families():
                 out.family(*family)

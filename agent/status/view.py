@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from agent.cases.keeper import CaseKeeper
 from agent.config.settings import LoadedConfig
 from agent.decide.pipeline import Pipeline
 from agent.model import Health
@@ -34,10 +35,13 @@ class SourceView(Protocol):
 
 
 class RuntimeView(Protocol):
-    """The running pipeline: its sources, senders, dispatcher and alerts."""
+    """The running pipeline: its sources, senders, cases, dispatcher and alerts."""
 
     @property
     def pipeline(self) -> Pipeline: ...
+
+    @property
+    def cases(self) -> CaseKeeper: ...
 
     @property
     def dispatcher(self) -> Dispatcher | None: ...

@@ -43,11 +43,14 @@ def _page(http: httpx.Client, cursor: str | None = None, limit: int = 100) -> di
 
 def test_cases_feed_pages_and_serves_a_case_again_when_it_changes(tmp_path: Path) -> None:
     """Three misses from two numbers: two cases, one with two call ids, paged one at a
-    time with masked callers; closing one (write token) serves it again, closed,
-    after the cursor already past it, and nothing else."""
+    time with masked callers (and counted in /metrics); closing one (write token)
+    serves it again, closed, after the cursor already past it, and nothing else."""
     config, port = _config(tmp_path)
     with running(config, port) as (_, http):
         wait_for(lambda: len(_page(http)["items"]) == 2, what="two cases")
+        metrics = http.get("/metrics", headers=auth()).text
+        assert 'ringback_case_events_total{event="cases_opened"} 2' in metrics
+        assert 'ringback_case_events_total{event="cases_joined"} 1' in metrics
         first = _page(http, limit=1)
         second = _page(http, first["next_cursor"], limit=1)
         rest = _page(http, second["next_cursor"])
