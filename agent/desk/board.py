@@ -1,28 +1,30 @@
-"""The board's rows: whom to call back now, for one desk user.
+"""What the desk shows of the recovery cases: the board (the open cases of a user's
+departments, most urgent first: past their SLA, then due soonest) and one case with
+everything it gathered (its missed calls, the texts, the caller's replies, attempts
+and the timeline of who did what).
 
-Each row is a caller and a department with the calls they missed that nobody has
-answered since (no recovery), in the user's departments, most recent first, with
-what happened in words, the text we sent and the caller's replies. The caller's
-number is shown whole (the desk is for the people who call back); everything from
-the store is escaped by the templates.
+The caller's number is shown whole (the desk is for the people who call back);
+everything from the store is escaped by the templates.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from agent.config.desk import DeskUser
+from agent.config.settings import Settings
 from agent.report.words import outcome_words
 from agent.status.view import StatusView
-from agent.store import parse_ts, ts
+from agent.store import Store, parse_ts, ts
 
-LOOKBACK = timedelta(days=7)
-MOST = 200
+MOST = 300
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
+    id: int
     caller: str
     name: str
     department: str
@@ -34,7 +36,90 @@ class Row:
     what: str
     text: str
     replies: list[str]
+    attempts: int
+    owner: str
+    due_local: str
+    overdue: bool
     withheld: bool
+    state: str = "open"
+    resolution: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _labels(settings: Settings) -> dict[str, str]:
+    return {n: d.label or n.capitalize() for n, d in settings.departments.by_name().items()}
+
+
+def branch_words(settings: Settings, path: str, language: str) -> str:
+    """ "2*1" -> "after choosing Service, then 1" (the department whose menu keys
+    start the path)."""
+    if not path:
+        return ""
+    labels = _labels(settings)
+    best, name = "", ""
+    for dep, config in settings.departments.by_name().items():
+        for keys in config.ivr_keys:
+            if keys and path.startswith(keys) and len(keys) > len(best):
+                best, name = keys, dep
+    if not best:
+        return ("touches " if language == "fr" else "keys ") + path
+    text = ("après avoir choisi " if language == "fr" else "after choosing ") + labels[name]
+    rest = path[len(best) :]
+    return f"{text}, {'puis' if language == 'fr' else 'then'} {rest}" if rest else text
+
+
+async def _row(
+    store: Store, settings: Settings, case: dict[str, Any], now: datetime, language: str
+) -> Row:
+    tz = settings.site.tz
+    caller = str(case["caller_e164"] or "")
+    last = await store.fetchone(
+        "SELECT c.caller_name, c.outcome, c.ivr_path FROM case_calls k JOIN calls c "
+        "ON c.id = k.call_id WHERE k.case_id = ? ORDER BY c.ended_at DESC LIMIT 1",
+        (case["id"],),
+    )
+    name, outcome, path = last or ("", "", "")
+    what = outcome_words(str(outcome or ""), language)
+    branch = branch_words(settings, str(path or ""), language)
+    if branch and outcome == "abandoned_ivr":
+        what = f"{what} ({branch})"
+    text = (
+        await store.scalar(
+            "SELECT body FROM messages WHERE to_e164 = ? AND department = ? AND state = 'sent' "
+            "AND template != 'staff_reply' ORDER BY created_at DESC LIMIT 1",
+            (caller, case["department"]),
+        )
+        if caller
+        else None
+    )
+    replies = await store.fetchall(
+        "SELECT r.body FROM case_actions a JOIN replies r ON r.id = a.ref_id "
+        "WHERE a.case_id = ? AND a.action = 'replied' ORDER BY r.id",
+        (case["id"],),
+    )
+    at = parse_ts(str(case["last_miss_at"]))
+    due = parse_ts(str(case["sla_due_at"])) if case["sla_due_at"] else None
+    return Row(
+        id=int(case["id"]),
+        caller=caller,
+        name=str(name or ""),
+        department=str(case["department"]),
+        label=_labels(settings).get(str(case["department"]), str(case["department"])),
+        misses=int(case["calls"]),
+        last_at=at,
+        last_local=f"{at.astimezone(tz):%H:%M}",
+        ago_minutes=max(0, int((now - at).total_seconds() // 60)),
+        what=what,
+        text=str(text or ""),
+        replies=[str(r[0]) for r in replies if r[0]],
+        attempts=int(case["attempts"]),
+        owner=str(case["owner"] or ""),
+        due_local=f"{due.astimezone(tz):%a %H:%M}" if due else "",
+        overdue=due is not None and due < now and case["state"] == "open",
+        withheld=not caller or not case["callback_possible"],
+        state=str(case["state"]),
+        resolution=str(case["resolution"] or ""),
+    )
 
 
 async def board_rows(daemon: StatusView, user: DeskUser, language: str) -> list[Row]:
@@ -43,59 +128,40 @@ async def board_rows(daemon: StatusView, user: DeskUser, language: str) -> list[
         return []
     settings = daemon.loaded.settings
     now = daemon.clock()
-    labels = {
-        name: dep.label or name.capitalize() for name, dep in settings.departments.by_name().items()
-    }
-    rows = await store.fetchall(
-        "SELECT COALESCE(caller_e164, ''), MAX(caller_name), department, COUNT(*), "
-        "MAX(ended_at), (SELECT outcome FROM calls c2 WHERE c2.caller_e164 IS c.caller_e164 "
-        "AND c2.department IS c.department AND c2.decision IS NOT NULL "
-        "ORDER BY c2.ended_at DESC LIMIT 1) "
-        "FROM calls c WHERE direction = 'inbound' AND ended_at >= ? AND recovered_at IS NULL "
-        "AND decision IS NOT NULL AND outcome NOT IN ('answered', 'short_abandon', 'unknown') "
-        "AND anonymised_at IS NULL GROUP BY caller_e164, department "
-        "ORDER BY MAX(ended_at) DESC LIMIT ?",
-        (ts(now - LOOKBACK), MOST),
+    cases = [
+        c for c in await store.cases(state="open", limit=MOST) if user.sees(str(c["department"]))
+    ]
+    far = "9999"
+    cases.sort(
+        key=lambda c: (
+            0 if c["sla_due_at"] and str(c["sla_due_at"]) < ts(now) else 1,
+            str(c["sla_due_at"] or far),
+            str(c["last_miss_at"]),
+        )
     )
-    out = []
+    return [await _row(store, settings, c, now, language) for c in cases]
+
+
+async def case_page(
+    daemon: StatusView, user: DeskUser, case_id: int, language: str
+) -> tuple[Row, dict[str, list[dict[str, Any]]]] | None:
+    """One case the user may see, with its history; None when not theirs or unknown."""
+    store = daemon.store
+    if store is None:
+        return None
+    case = await store.case(case_id)
+    if case is None or not user.sees(str(case["department"])):
+        return None
+    settings = daemon.loaded.settings
+    history = await store.case_history(case_id)
     tz = settings.site.tz
-    for caller, name, department, misses, last, outcome in rows:
-        dep = str(department or settings.departments.default)
-        if not user.sees(dep):
-            continue
-        texts = (
-            await store.fetchall(
-                "SELECT body FROM messages WHERE to_e164 = ? AND department IS ? "
-                "AND state = 'sent' ORDER BY created_at DESC LIMIT 1",
-                (caller, department),
-            )
-            if caller
-            else []
-        )
-        replies = (
-            await store.fetchall(
-                "SELECT body FROM replies WHERE from_e164 = ? AND received_at >= ? "
-                "ORDER BY received_at",
-                (caller, ts(now - LOOKBACK)),
-            )
-            if caller
-            else []
-        )
-        at = parse_ts(str(last))
-        out.append(
-            Row(
-                caller=str(caller),
-                name=str(name or ""),
-                department=dep,
-                label=labels.get(dep, dep),
-                misses=int(misses),
-                last_at=at,
-                last_local=f"{at.astimezone(tz):%H:%M}",
-                ago_minutes=max(0, int((now - at).total_seconds() // 60)),
-                what=outcome_words(str(outcome), language),
-                text=str(texts[0][0]) if texts and texts[0][0] else "",
-                replies=[str(r[0]) for r in replies if r[0]],
-                withheld=not caller,
-            )
-        )
-    return out
+    for part in history.values():
+        for item in part:
+            for key in ("at", "ended_at", "received_at", "sent_at"):
+                if item.get(key):
+                    item[key + "_local"] = (
+                        f"{parse_ts(str(item[key])).astimezone(tz):%Y-%m-%d %H:%M}"
+                    )
+            if "outcome" in item:
+                item["outcome_words"] = outcome_words(str(item["outcome"]), language)
+    return await _row(store, settings, case, daemon.clock(), language), history

@@ -28,16 +28,18 @@ from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from agent.config.desk import DeskConfig, DeskUser
+from agent.desk.actions import ActionRefused, act
 from agent.desk.auth import COOKIE, Session, Sessions, Throttle, read_hashes, same, verify
-from agent.desk.board import board_rows
+from agent.desk.board import board_rows, case_page
 from agent.desk.words import word
-from agent.model import Counters
+from agent.model import STAFF_RESOLUTIONS, Counters
 from agent.status.view import StatusView
 
 log = logging.getLogger(__name__)
 
 LOGIN_COOKIE = "ringback_login"
 EVENT_POLL_SECONDS = 1.0
+RESOLUTIONS = tuple(r.value for r in STAFF_RESOLUTIONS)
 ADDRESS_FACTOR = 4
 FAILED_LOGIN_DELAY = 1.0  # on top of the hash: a wrong password is slow
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -88,6 +90,8 @@ class DeskServer:
         app.router.add_get("/desk/board", self._board_part)
         app.router.add_get("/desk/events", self._events)
         app.router.add_get("/desk/static/{name}", self._static)
+        app.router.add_get(r"/desk/cases/{case_id:\d+}", self._case)
+        app.router.add_post(r"/desk/cases/{case_id:\d+}/{action}", self._act)
         return app
 
     async def start(self) -> None:
@@ -255,6 +259,52 @@ class DeskServer:
         response = web.HTTPSeeOther("/desk/")
         response.del_cookie(COOKIE, path="/desk/")
         raise response
+
+    async def _case(self, request: web.Request) -> web.Response:
+        found = self._session(request)
+        if found is None:
+            raise web.HTTPFound("/desk/?next=" + quote(request.path, safe="/"))
+        session, user = found
+        language = self._language(user)
+        page = await case_page(self.daemon, user, int(request.match_info["case_id"]), language)
+        if page is None:  # unknown, or another department's: the same answer
+            missing = self._page("missing.html.j2", language, user=user, csrf=session.csrf)
+            missing.set_status(404)
+            return missing
+        row, history = page
+        return self._page(
+            "case.html.j2",
+            language,
+            user=user,
+            csrf=session.csrf,
+            case=row,
+            history=history,
+            message=request.query.get("done", ""),
+            error=request.query.get("error", ""),
+            resolutions=RESOLUTIONS,
+        )
+
+    async def _act(self, request: web.Request) -> web.Response:
+        case_id = int(request.match_info["case_id"])
+        found = self._session(request)
+        if found is None:
+            raise web.HTTPSeeOther(f"/desk/?next=/desk/cases/{case_id}")
+        session, user = found
+        form = await request.post()
+        if not same(str(form.get("csrf", "")), session.csrf):
+            self.counters.inc("csrf_refused")
+            return web.Response(status=403, text=word("csrf", self._language(user)))
+        language = self._language(user)
+        fields = {k: str(v)[:2000] for k, v in form.items() if k != "csrf"}
+        try:
+            done = await act(
+                self.daemon, user, case_id, request.match_info["action"], fields, language
+            )
+        except ActionRefused as err:
+            if err.status == 404:
+                raise web.HTTPNotFound() from None
+            raise web.HTTPSeeOther(f"/desk/cases/{case_id}?error=" + quote(err.message)) from None
+        raise web.HTTPSeeOther(f"/desk/cases/{case_id}?done=" + quote(done))
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         """One `change` event whenever the store's data changes; a comment every 15 s

@@ -298,6 +298,76 @@ class CaseStore(StoreBase):
 
     # --- parts -------------------------------------------------------------------------
 
+    async def log_staff_attempt(
+        self, case_id: int, actor: str, result: AttemptResult, note: str, now: datetime
+    ) -> None:
+        """A call back made where the PBX cannot show it (another phone system, a cell
+        phone), logged by hand: an attempt, never proof; `reached` closes the case as
+        `reached_elsewhere` with the staff's word for it."""
+        async with self.transaction() as conn:
+            await self._state_of(case_id, "open")
+            at = ts(now)
+            await conn.execute(
+                "INSERT INTO case_attempts (case_id, call_id, at, direction, extension, "
+                "talk_seconds, result) VALUES (?, NULL, ?, 'logged', ?, 0, ?)",
+                (case_id, at, actor, result.value),
+            )
+            await conn.execute(
+                "UPDATE cases SET attempts = attempts + 1, "
+                "first_attempt_at = MIN(COALESCE(first_attempt_at, ?), ?), "
+                "touched_at = ?, updated_at = ? WHERE id = ?",
+                (at, at, at, at, case_id),
+            )
+            await self._act(case_id, now, actor, "attempt", f"logged {result.value} {note}".strip())
+            if result is AttemptResult.REACHED:
+                await conn.execute(
+                    "UPDATE cases SET state = 'closed', resolution = ?, closed_at = ?, "
+                    "closed_by = ?, note = COALESCE(?, note), updated_at = ? WHERE id = ?",
+                    (Resolution.REACHED_ELSEWHERE.value, at, actor, note or None, at, case_id),
+                )
+                await self._act(case_id, now, actor, "closed", Resolution.REACHED_ELSEWHERE.value)
+
+    async def queue_staff_reply(
+        self,
+        case_id: int,
+        to_e164: str,
+        department: str,
+        language: str,
+        body: str,
+        actor: str,
+        now: datetime,
+        expires_at: datetime,
+    ) -> int:
+        """A text written by staff to the case's caller, queued in the outbox with its
+        body (template `staff_reply`; the dispatcher still applies opt-out and quiet
+        hours) and on the case's timeline, in one transaction."""
+        async with self.transaction() as conn:
+            await self._state_of(case_id, None)
+            cursor = await conn.execute(
+                "INSERT INTO messages (call_id, to_e164, department, template, language, "
+                "dedup_key, state, not_before, expires_at, body, created_at, updated_at) "
+                "VALUES (NULL, ?, ?, 'staff_reply', ?, ?, 'pending', ?, ?, ?, ?, ?)",
+                (
+                    to_e164,
+                    department,
+                    language,
+                    f"staff_reply:{case_id}:{now.timestamp():.6f}",
+                    ts(now),
+                    ts(expires_at),
+                    body,
+                    ts(now),
+                    ts(now),
+                ),
+            )
+            message_id = int(cursor.lastrowid or 0)
+            await conn.execute(
+                "UPDATE cases SET touched_at = ?, updated_at = ?, owner = COALESCE(owner, ?) "
+                "WHERE id = ?",
+                (ts(now), ts(now), actor, case_id),
+            )
+            await self._act(case_id, now, actor, "texted", body, message_id)
+            return message_id
+
     async def _state_of(self, case_id: int, wanted: str | None) -> str:
         state = await self.scalar("SELECT state FROM cases WHERE id = ?", (case_id,))
         if state is None:

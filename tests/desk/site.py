@@ -13,7 +13,12 @@ import httpx
 
 from tests.e2e.daemon import config_text, free_port, write_calls
 
-PASSWORDS = {"ana": "ana-password-1", "bob": "bob-password-2", "chef": "chef-password-3"}
+PASSWORDS = {
+    "ana": "ana-password-1",
+    "bob": "bob-password-2",
+    "chef": "chef-password-3",
+    "dora": "dora-password-4",
+}
 DESK_USERS = """
 desk:
   listen: "127.0.0.1:{port}"
@@ -23,6 +28,7 @@ desk:
     - {{name: ana, role: staff, departments: [service], language: fr}}
     - {{name: bob, role: staff, departments: [sales], language: en}}
     - {{name: chef, role: manager}}
+    - {{name: dora, role: staff, departments: [sales]}}
 """
 
 

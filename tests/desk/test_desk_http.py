@@ -119,8 +119,8 @@ def test_repeated_failures_lock_the_name(site: tuple[DaemonProcess, int, Path]) 
     _, desk_port, _ = site
     with client(desk_port) as c:
         for _ in range(3):
-            assert log_in(c, "bob", "guess").status_code in (401, 429)
-        locked = log_in(c, "bob")
+            assert log_in(c, "dora", "guess").status_code in (401, 429)
+        locked = log_in(c, "dora")
     assert locked.status_code == 429
     assert "Trop d" in locked.text  # the sign-in page speaks the site's language (French)
 
@@ -162,3 +162,83 @@ def test_sign_in_goes_back_to_the_page_asked(site: tuple[DaemonProcess, int, Pat
                 data={"name": "chef", "password": PASSWORDS["chef"], "csrf": form, "next": asked},
             )
             assert done.status_code == 303 and done.headers["location"] == landed
+
+
+def case_id_of(page: str, caller: str) -> int:
+    found = re.search(
+        r'data-case="(\d+)">\s*<div class="who">\s*<a class="caller" href="tel:'
+        + re.escape(caller),
+        page,
+    )
+    assert found, page[:1500]
+    return int(found.group(1))
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found
+    return found.group(1)
+
+
+def test_working_a_case_is_on_its_timeline(site: tuple[DaemonProcess, int, Path]) -> None:
+    """ana claims the Service case, notes it, logs a call back made from her cell, texts
+    the caller (queued in the outbox with her words), closes it with a resolution;
+    each step is on the timeline with her name; a forged form changes nothing."""
+    daemon, desk_port, _ = site
+    with client(desk_port) as c:
+        log_in(c, "ana")
+        case_id = case_id_of(wait_for(c, "+15145550123"), "+15145550123")
+        page = c.get(f"/desk/cases/{case_id}").text
+        token = csrf_of(page)
+        assert c.post(f"/desk/cases/{case_id}/claim", data={"csrf": "forged"}).status_code == 403
+        steps = [
+            ("claim", {}),
+            ("note", {"note": "asked for the oil change price"}),
+            ("attempt", {"result": "not_answered", "note": "from my cell"}),
+            ("reply", {"text": "Bonjour, ici Ana du Service: on vous rappelle à 14 h?"}),
+        ]
+        for action, fields in steps:
+            done = c.post(f"/desk/cases/{case_id}/{action}", data={"csrf": token, **fields})
+            assert done.status_code == 303 and "done=" in done.headers["location"], action
+        page = c.get(f"/desk/cases/{case_id}").text
+        for words in (
+            "claimed",
+            "asked for the oil change price",
+            "logged not_answered",
+            "on vous rappelle à 14 h?",
+        ):
+            assert words in page, words
+        assert page.count("<strong>ana</strong>") >= 4
+        bad = c.post(f"/desk/cases/{case_id}/close", data={"csrf": token, "resolution": "nope"})
+        assert (
+            "error=" in bad.headers["location"]
+            and "expected one of" in c.get(bad.headers["location"]).text
+        )
+        done = c.post(
+            f"/desk/cases/{case_id}/close",
+            data={"csrf": token, "resolution": "wrong_number", "note": "not a client"},
+        )
+        assert "done=" in done.headers["location"]
+        page = c.get(f"/desk/cases/{case_id}").text
+        assert 'data-state="closed"' in page and "mauvais numéro" in page
+        assert "+15145550123" not in c.get("/desk/board").text  # off the board
+    queued = daemon.wait_status(lambda d: d["queue"]["by_state"]["sent"] >= 3)
+    assert queued["queue"]["by_state"]["sent"] >= 3  # two missed-call texts and ana's
+
+
+def test_a_case_of_another_department_is_not_found(site: tuple[DaemonProcess, int, Path]) -> None:
+    """bob (Sales) gets 404 for the Service case the manager can open, on the page and
+    on its actions, as for a case that does not exist."""
+    _, desk_port, _ = site
+    with client(desk_port) as c:
+        log_in(c, "bob")
+        board = c.get("/desk/").text
+        mine = {int(x) for x in re.findall(r'data-case="(\d+)"', board)}
+        token = csrf_of(board)
+        theirs = [i for i in range(1, 6) if i not in mine]
+        answers = {i: c.get(f"/desk/cases/{i}").status_code for i in theirs}
+        assert set(answers.values()) == {404}
+        assert c.post(f"/desk/cases/{theirs[0]}/claim", data={"csrf": token}).status_code == 404
+    with client(desk_port) as c:
+        log_in(c, "chef")
+        assert any(c.get(f"/desk/cases/{i}").status_code == 200 for i in theirs)

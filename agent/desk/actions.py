@@ -1,0 +1,127 @@
+"""What an advisor does to a case from the desk: claim it, log a call back made
+outside the PBX, note it, close it with a resolution, reopen it, text the caller.
+Every action is stored with who and when (the case's timeline).
+
+A text to the caller goes through the outbox and the sender chain like every text
+(the dispatcher still holds it in quiet hours and withdraws it for an opt-out); it is
+refused here at once, with the reason, for a number that opted out or cannot be
+texted, an empty or overlong text, or past `STAFF_TEXTS_PER_DAY` to one number.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from agent.cases.actions import BadResolution, staff_resolution
+from agent.config.desk import DeskUser
+from agent.desk.words import word
+from agent.model import AttemptResult
+from agent.status.view import StatusView
+from agent.store import ts
+from agent.store.cases import CaseError
+
+STAFF_TEXTS_PER_DAY = 10
+MAX_TEXT = 480
+ATTEMPT_RESULTS = {
+    "not_answered": AttemptResult.NOT_ANSWERED,
+    "voicemail": AttemptResult.VOICEMAIL,
+    "reached": AttemptResult.REACHED,
+}
+
+
+class ActionRefused(Exception):
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+async def act(
+    daemon: StatusView,
+    user: DeskUser,
+    case_id: int,
+    action: str,
+    form: dict[str, str],
+    language: str,
+) -> str:
+    """Do `action`; return the words that confirm it, or raise `ActionRefused`."""
+    store = daemon.store
+    if store is None:
+        raise ActionRefused(word("store_down", language), 503)
+    case = await store.case(case_id)
+    if case is None or not user.sees(str(case["department"])):
+        raise ActionRefused("no such case", 404)
+    now = daemon.clock()
+    note = form.get("note", "").strip()
+    try:
+        if action == "claim":
+            await store.claim_case(case_id, user.name, now)
+            return word("claimed", language)
+        if action == "note":
+            if not note:
+                raise ActionRefused(word("note_empty", language))
+            await store.note_case(case_id, note, user.name, now)
+            return word("noted", language)
+        if action == "attempt":
+            result = ATTEMPT_RESULTS.get(form.get("result", ""))
+            if result is None:
+                raise ActionRefused(word("bad_result", language))
+            await store.log_staff_attempt(case_id, user.name, result, note, now)
+            return word("attempt_logged", language)
+        if action == "close":
+            resolution = staff_resolution(form.get("resolution", ""))
+            await store.close_case(case_id, resolution, note, user.name, now)
+            return word("closed", language)
+        if action == "reopen":
+            await store.reopen_case(case_id, user.name, now)
+            return word("reopened", language)
+        if action == "reply":
+            return await _reply(daemon, user, case, form.get("text", ""), language)
+    except CaseError as err:
+        raise ActionRefused(
+            word("conflict", language) if err.reason == "conflict" else err.detail
+        ) from None
+    except BadResolution as err:
+        raise ActionRefused(str(err), 422) from None
+    raise ActionRefused("unknown action", 404)
+
+
+async def _reply(
+    daemon: StatusView, user: DeskUser, case: dict[str, object], text: str, language: str
+) -> str:
+    store = daemon.store
+    assert store is not None
+    body = " ".join(text.split())
+    caller = str(case["caller_e164"] or "")
+    if not caller or not case["callback_possible"]:
+        raise ActionRefused(word("no_number", language))
+    if not body or "\x00" in body:
+        raise ActionRefused(word("text_empty", language))
+    if len(body) > MAX_TEXT:
+        raise ActionRefused(word("text_long", language, n=MAX_TEXT))
+    if await store.is_opted_out(caller):
+        raise ActionRefused(word("opted_out", language))
+    now = daemon.clock()
+    sent_today = await store.scalar(
+        "SELECT COUNT(*) FROM messages WHERE to_e164 = ? AND template = 'staff_reply' "
+        "AND created_at >= ?",
+        (caller, ts(now - timedelta(days=1))),
+    )
+    if int(sent_today or 0) >= STAFF_TEXTS_PER_DAY:
+        raise ActionRefused(word("too_many_texts", language, n=STAFF_TEXTS_PER_DAY))
+    settings = daemon.loaded.settings
+    department = str(case["department"])
+    await store.queue_staff_reply(
+        int(str(case["id"])),
+        caller,
+        department,
+        settings.departments.language_of(department),
+        body,
+        user.name,
+        now,
+        now + timedelta(hours=12),
+    )
+    runtime = daemon.runtime
+    if runtime is not None and runtime.dispatcher is not None:
+        runtime.dispatcher.wake()
+    return word("text_queued", language)
