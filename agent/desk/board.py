@@ -15,11 +15,25 @@ from typing import Any
 
 from agent.config.desk import DeskUser
 from agent.config.settings import Settings
-from agent.report.words import outcome_words
+from agent.report.words import SHORT_WEEKDAYS, outcome_words
 from agent.status.view import StatusView
 from agent.store import Store, parse_ts, ts
 
 MOST = 300
+ACTIONS = {
+    "opened": {"fr": "a ouvert le dossier", "en": "opened the case"},
+    "joined": {"fr": "nouvel appel manqué", "en": "another missed call"},
+    "claimed": {"fr": "s'en occupe", "en": "took it"},
+    "note": {"fr": "a noté", "en": "noted"},
+    "attempt": {"fr": "rappel", "en": "callback"},
+    "reached": {"fr": "a joint le client", "en": "reached the caller"},
+    "replied": {"fr": "le client a répondu", "en": "the caller replied"},
+    "texted": {"fr": "a écrit", "en": "texted"},
+    "closed": {"fr": "a fermé", "en": "closed"},
+    "reopened": {"fr": "a rouvert", "en": "reopened"},
+    "escalated": {"fr": "retard signalé au gestionnaire", "en": "escalated to the manager"},
+    "expired": {"fr": "expiré", "en": "expired"},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +82,10 @@ def branch_words(settings: Settings, path: str, language: str) -> str:
     return f"{text}, {'puis' if language == 'fr' else 'then'} {rest}" if rest else text
 
 
+def _when(local: datetime, language: str) -> str:
+    return f"{SHORT_WEEKDAYS[language][local.weekday()]} {local:%H:%M}"
+
+
 async def _row(
     store: Store, settings: Settings, case: dict[str, Any], now: datetime, language: str
 ) -> Row:
@@ -114,7 +132,7 @@ async def _row(
         replies=[str(r[0]) for r in replies if r[0]],
         attempts=int(case["attempts"]),
         owner=str(case["owner"] or ""),
-        due_local=f"{due.astimezone(tz):%a %H:%M}" if due else "",
+        due_local=_when(due.astimezone(tz), language) if due else "",
         overdue=due is not None and due < now and case["state"] == "open",
         withheld=not caller or not case["callback_possible"],
         state=str(case["state"]),
@@ -164,4 +182,8 @@ async def case_page(
                     )
             if "outcome" in item:
                 item["outcome_words"] = outcome_words(str(item["outcome"]), language)
+            if "action" in item:
+                item["action_words"] = ACTIONS.get(str(item["action"]), {}).get(
+                    language, str(item["action"])
+                )
     return await _row(store, settings, case, daemon.clock(), language), history

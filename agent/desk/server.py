@@ -31,6 +31,7 @@ from agent.config.desk import DeskConfig, DeskUser
 from agent.desk.actions import ActionRefused, act
 from agent.desk.auth import COOKIE, Session, Sessions, Throttle, read_hashes, same, verify
 from agent.desk.board import board_rows, case_page
+from agent.desk.today import today
 from agent.desk.words import word
 from agent.model import STAFF_RESOLUTIONS, Counters
 from agent.status.view import StatusView
@@ -91,6 +92,7 @@ class DeskServer:
         app.router.add_get("/desk/events", self._events)
         app.router.add_get("/desk/static/{name}", self._static)
         app.router.add_get(r"/desk/cases/{case_id:\d+}", self._case)
+        app.router.add_get("/desk/today", self._today)
         app.router.add_post(r"/desk/cases/{case_id:\d+}/{action}", self._act)
         return app
 
@@ -282,6 +284,22 @@ class DeskServer:
             message=request.query.get("done", ""),
             error=request.query.get("error", ""),
             resolutions=RESOLUTIONS,
+        )
+
+    async def _today(self, request: web.Request) -> web.Response:
+        found = self._session(request)
+        if found is None:
+            raise web.HTTPFound("/desk/?next=/desk/today")
+        session, user = found
+        if user.role == "staff":
+            raise web.HTTPForbidden(text=word("managers_only", self._language(user)))
+        departments = await today(self.daemon, user)
+        return self._page(
+            "today.html.j2",
+            self._language(user),
+            user=user,
+            csrf=session.csrf,
+            departments=departments,
         )
 
     async def _act(self, request: web.Request) -> web.Response:

@@ -95,6 +95,16 @@ TEXT = {
     "spam": ("indésirable", "spam"),
     "not_needed": ("plus nécessaire", "not needed"),
     "expired": ("expiré", "expired"),
+    "today": ("Aujourd'hui", "Today"),
+    "managers_only": ("Réservé aux gestionnaires.", "For managers only."),
+    "opened_today": ("dossiers ouverts aujourd'hui", "cases opened today"),
+    "reached_today": ("clients rejoints", "callers reached"),
+    "still_open": ("encore à rappeler", "still to call back"),
+    "lost": ("fermés sans joindre", "closed without reaching"),
+    "sla_met": ("rappelés dans le délai", "called back in time"),
+    "longest": ("plus longue attente", "longest wait"),
+    "minutes": ("{n} min", "{n} min"),
+    "who_reached": ("Qui a joint qui", "Who reached whom"),
 }
 
 

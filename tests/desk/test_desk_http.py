@@ -202,7 +202,7 @@ def test_working_a_case_is_on_its_timeline(site: tuple[DaemonProcess, int, Path]
             assert done.status_code == 303 and "done=" in done.headers["location"], action
         page = c.get(f"/desk/cases/{case_id}").text
         for words in (
-            "claimed",
+            "en occupe",
             "asked for the oil change price",
             "logged not_answered",
             "on vous rappelle à 14 h?",

@@ -1,0 +1,134 @@
+"""The desk in headless Chromium against the real daemon fed by the fake AMI peer:
+an advisor signs in, sees the missed call appear without reloading, takes the case,
+texts the caller (the fake Twilio receives the words), sees the recorded callback
+close the case on its own, and signs out. Screenshots of the board and the case at
+desktop and phone widths are kept (RINGBACK_SCREENSHOTS)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drivers.sources.asterisk.demo import shift_to_now
+from drivers.sources.asterisk.fake_server import FakeAmiServer
+from tests.browser.chromium import browser, screenshot_dir
+from tests.e2e.daemon import DaemonProcess, config_text, free_port
+from tests.peers.cloud_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+MISS = ROOT / "tests" / "fixtures" / "ami" / "voicemail_after_ringout.ami"
+CALLBACK = ROOT / "drivers" / "sources" / "asterisk" / "demo" / "callback_answered.ami"
+PASSWORD = "advisor-password-1"
+WORDS = "Bonjour! Ici Ana du Service, on vous rappelle dans 5 minutes."
+
+
+def _set_password(config: Path) -> None:
+    """Through the real command, as a technician would."""
+    subprocess.run(
+        [sys.executable, "-m", "agent.cli.parser", "desk", "passwd", "ana", "-c", str(config)],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        text=True,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "RINGBACK_PBX_SECRET": "ami-s3cret"},
+    )
+
+
+def _drive(url: str, shots: Path, play: Any) -> dict[str, Any]:
+    """The browser part, run in a thread while the event loop plays the PBX."""
+    seen: dict[str, Any] = {}
+    with browser() as chrome:
+        page: Any = chrome.new_page(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+        page.goto(url)
+        page.fill("#name", "ana")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#board")
+        page.wait_for_selector("#live:not([hidden])", timeout=15000)
+        seen["empty"] = page.locator(".case").count()
+        play("miss")
+        page.wait_for_selector(".case", timeout=30000)  # no reload: the board updates
+        seen["caller"] = page.locator(".case .caller").first.inner_text()
+        page.screenshot(path=str(shots / "desk-board-1400.png"), full_page=True)
+        page.click(".case .open")
+        page.click("#claim")
+        page.wait_for_selector(".done")
+        page.fill("#text", WORDS)
+        page.click("#send")
+        page.wait_for_selector(".done")
+        page.screenshot(path=str(shots / "desk-case-1400.png"), full_page=True)
+        phone: Any = chrome.new_page(viewport={"width": 400, "height": 800})  # type: ignore[attr-defined]
+        phone.context.add_cookies(page.context.cookies())
+        phone.goto(page.url)
+        phone.screenshot(path=str(shots / "desk-case-400.png"), full_page=True)
+        seen["phone_scroll"] = phone.evaluate("document.documentElement.scrollWidth")
+        phone.goto(url)
+        phone.screenshot(path=str(shots / "desk-board-400.png"), full_page=True)
+        play("callback")
+        case_url = page.url.split("?")[0]
+        for _ in range(120):
+            page.goto(case_url)
+            if page.locator("#closed").count():
+                break
+            page.wait_for_timeout(500)
+        seen["closed"] = (
+            page.locator("#closed").inner_text() if page.locator("#closed").count() else ""
+        )
+        page.goto(url)
+        page.wait_for_selector("#board")
+        seen["after"] = page.locator(".case").count()
+        page.click(".account button")
+        page.wait_for_selector("#password")
+        seen["signed_out"] = True
+    return seen
+
+
+async def test_an_advisor_works_a_missed_call_in_the_browser(tmp_path: Path) -> None:
+    port, desk_port = free_port(), free_port()
+    shots = screenshot_dir(tmp_path)
+    async with (
+        FakeAmiServer(username="ringback", secret="ami-s3cret", seed=5) as ami,
+        FakeTwilio() as twilio,
+    ):
+        pbx = (
+            f"  - type: asterisk\n    name: pbx\n    host: 127.0.0.1\n    port: {ami.port}\n"
+            "    username: ringback\n"
+        )
+        senders = (
+            f"    - type: twilio\n      name: twilio\n      account_sid: {ACCOUNT_SID}\n"
+            f'      auth_token: {AUTH_TOKEN}\n      from: "+15145550100"\n'
+            f"      base_url: {twilio.url}\n"
+        )
+        desk = (
+            f'desk:\n  listen: "127.0.0.1:{desk_port}"\n  users:\n'
+            "    - {name: ana, role: staff, language: fr}\n"
+        )
+        config = tmp_path / "ringback.yaml"
+        config.write_text(config_text(tmp_path, port, pbx, senders, extra=desk))
+        await asyncio.to_thread(_set_password, config)
+        streams = shift_to_now({"miss": MISS.read_bytes(), "callback": CALLBACK.read_bytes()})
+        loop = asyncio.get_running_loop()
+
+        def play(name: str) -> None:
+            asyncio.run_coroutine_threadsafe(ami.play(streams[name]), loop).result(30)
+
+        with DaemonProcess(config, port, env={"RINGBACK_PBX_SECRET": "ami-s3cret"}) as daemon:
+            await asyncio.to_thread(daemon.wait_ready)
+            await ami.wait_logins(1, within=30.0)
+            await ami.wait_action("CoreShowChannels", within=30.0)
+            seen = await asyncio.to_thread(
+                _drive, f"http://127.0.0.1:{desk_port}/desk/", shots, play
+            )
+            bodies = [str(r.form.get("Body", "")) for r in twilio.creates]
+    assert seen["empty"] == 0 and seen["caller"] == "+18175550123"
+    assert WORDS in bodies, bodies  # the advisor's own words reached the caller
+    assert seen["phone_scroll"] <= 400
+    assert "joint" in seen["closed"]  # closed as reached by the recorded callback
+    assert seen["after"] == 0 and seen["signed_out"]
