@@ -3,7 +3,8 @@
 `Ingest` is the one place where bytes meet a family parser: it decodes with the
 configured encoding, rejects line noise (control characters, undecodable bytes:
 the signature of a wrong baud rate), hands the text to the parser and catches its
-`BadLine`. Each bad line gets a counter named after its reason, one WARNING log
+`BadLine` (and, as a safety net counted `parser_error`, any arithmetic, value or
+lookup error a parser lets through on input nobody foresaw). Each bad line gets a counter named after its reason, one WARNING log
 line (rate-limited per reason), the raw bytes at DEBUG, and a place among the last
 `bad_lines_kept` bad lines shown in `health().details`. Pure apart from logging.
 """
@@ -27,6 +28,7 @@ BAD_REASONS = (
     "line_too_long",
     "field_impossible",
     "record_unknown",
+    "parser_error",
 )
 COUNTERS = (
     "lines",
@@ -90,6 +92,11 @@ class Ingest:
             records = self.parser.feed(text, received_at)
         except BadLine as err:
             self.bad(err.reason, raw, err.detail, received_at)
+            return []
+        except (ArithmeticError, ValueError, LookupError) as err:
+            # a parser bug on input nobody foresaw: the line is counted and kept, the
+            # stream goes on (the fuzz tests hold this counter at zero)
+            self.bad("parser_error", raw, f"{type(err).__name__}: {err}", received_at)
             return []
         self._recent.append(False)
         if self.parser.notes:
