@@ -4,9 +4,10 @@
 configured encoding, rejects line noise (control characters, undecodable bytes:
 the signature of a wrong baud rate), hands the text to the parser and catches its
 `BadLine` (and, as a safety net counted `parser_error`, any arithmetic, value or
-lookup error a parser lets through on input nobody foresaw). Each bad line gets a counter named after its reason, one WARNING log
-line (rate-limited per reason), the raw bytes at DEBUG, and a place among the last
-`bad_lines_kept` bad lines shown in `health().details`. Pure apart from logging.
+lookup error a parser lets through on input nobody foresaw). Each bad line gets a
+counter named after its reason, one WARNING log line (rate-limited per reason), the
+raw bytes at DEBUG, and a place among the last `bad_lines_kept` bad lines shown in
+`health().details`. Pure apart from logging.
 """
 
 from __future__ import annotations
