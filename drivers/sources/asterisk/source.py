@@ -30,6 +30,8 @@ COUNTERS = (
     "calls_merged",
     "login_refused",
     "ping_timeouts",
+    "bad_timestamp",
+    "event_failed",
 )
 FAILURES_BEFORE_DOWN = 3
 

@@ -102,6 +102,8 @@ class Ingest:
         self._recent.append(False)
         if self.parser.notes:
             self._log_notes()
+        if self.parser.failed:
+            self._count_failed(received_at)
         return records
 
     def flush(self, now: datetime, *, everything: bool = False) -> list[CallRecord]:
@@ -112,7 +114,14 @@ class Ingest:
                         self._config.name, len(records))  # fmt: skip
         if self.parser.notes:
             self._log_notes()
+        if self.parser.failed:
+            self._count_failed(now)
         return self._count(records)
+
+    def _count_failed(self, at: datetime) -> None:
+        for err in self.parser.failed:
+            self.bad(err.reason, b"", f"a held call: {err.detail}", at)
+        self.parser.failed.clear()
 
     def _count(self, records: list[CallRecord]) -> list[CallRecord]:
         if records:

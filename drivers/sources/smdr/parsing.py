@@ -220,6 +220,7 @@ class LineParser(ABC):
     def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
         self.notes: list[str] = []  # oddities of fed lines (counter names), drained by caller
+        self.failed: list[BadLine] = []  # held calls that turned out bad, drained by caller
 
     @abstractmethod
     def parse(self, line: str, received_at: datetime) -> ParsedLine:
