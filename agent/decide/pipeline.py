@@ -80,6 +80,16 @@ _JOINED = {("opt", "out"): "optout", ("stop", "all"): "stopall", ("se", "desabon
            ("se", "desinscrire"): "desinscrire"}  # fmt: skip
 
 
+MAX_REPLY_CHARS = 1600  # ten SMS parts; a longer body is cut
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def clean_body(body: str) -> str:
+    """A reply as it is stored and shown: no NUL or other control characters (tab and
+    line ends kept), at most `MAX_REPLY_CHARS` characters."""
+    return _CONTROL.sub("", body)[:MAX_REPLY_CHARS]
+
+
 def keyword(body: str) -> str:
     """The keyword a reply consists of, lower case, accents and punctuation removed:
     `ARRÊT !` -> `arret`, `Stop please` -> `stop`, `STOP STOP` -> `stop`, `Arrêt s'il
@@ -127,6 +137,7 @@ class Pipeline:
             "skips",
             "global_cap_hits",
             "replies",
+            "replies_cleaned",
             "opt_outs",
             "opt_ins",
         )
@@ -281,6 +292,12 @@ class Pipeline:
 
     async def _record_reply(self, text: InboundText) -> bool:
         """Store a reply and act on its keyword; True when a text was queued."""
+        body = clean_body(text.body)
+        if body != text.body:
+            self.counters.inc("replies_cleaned")
+            log.warning("reply from=%s: control characters removed or length cut (%d chars)",
+                        mask(text.from_e164), len(text.body))  # fmt: skip
+            text = replace(text, body=body)
         word = keyword(text.body)
         now = self.clock()
         queued = False

@@ -228,6 +228,20 @@ async def test_replies_opt_out_opt_in_and_help(
     assert help_texts == (1 if kind == "help" else 0)
 
 
+async def test_reply_with_nul_and_control_characters_is_cleaned_and_counted(
+    settings: Settings, store: Store
+) -> None:
+    """Pins: a reply carrying U+0000 (and other C0 controls) is stored without them,
+    counted `replies_cleaned`, and its keyword still read (`ST\x00OP` is STOP)."""
+    pipeline, _ = pipeline_at(settings, store, "2026-11-23 10:10")
+    await pipeline.inbound(reply("ST\x00OP\x1b"))
+    assert await store.scalar("SELECT body FROM replies") == "STOP"
+    assert await store.is_opted_out("+15145550123") is True
+    assert pipeline.counters.get("replies_cleaned") == 1
+    await pipeline.inbound(reply("x" * 5000))
+    assert await store.scalar("SELECT MAX(LENGTH(body)) FROM replies") == 1600
+
+
 async def test_opt_out_withdraws_the_queued_text_and_later_calls(
     settings: Settings, store: Store
 ) -> None:
