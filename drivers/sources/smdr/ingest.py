@@ -18,6 +18,7 @@ from collections import deque
 from datetime import datetime, timedelta
 
 from agent.model import CallRecord, Counters
+from agent.numbers import mask_text
 from drivers.sources.smdr.config import SmdrConfig
 from drivers.sources.smdr.parsing import BadLine, LineParser
 
@@ -41,15 +42,6 @@ COUNTERS = (
 _NOISE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ufffd]")
 _LOG_EVERY = timedelta(seconds=10)
 _WINDOW = 50
-
-
-_DIGIT_RUN = re.compile(r"\d{5,}(?=\d{2})")
-
-
-def mask_numbers(text: str) -> str:
-    """Kept lines reach the status API: digit runs long enough to be a phone number
-    keep only their last two digits (the full line is logged at DEBUG)."""
-    return _DIGIT_RUN.sub(lambda m: "•" * len(m.group(0)), text)
 
 
 class Ingest:
@@ -143,8 +135,8 @@ class Ingest:
             {
                 "at": at.isoformat(),
                 "reason": reason,
-                "detail": mask_numbers(detail),
-                "raw": mask_numbers(repr(raw)[2:-1]),
+                "detail": mask_text(detail),
+                "raw": mask_text(repr(raw)[2:-1]),
             }
         )
         log.debug("smdr %s: %s: raw %r", self._config.name, reason, raw)
