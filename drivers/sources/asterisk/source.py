@@ -30,6 +30,7 @@ COUNTERS = (
     "calls_merged",
     "login_refused",
     "ping_timeouts",
+    "ping_late",
     "bad_timestamp",
     "event_failed",
 )
