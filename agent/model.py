@@ -337,8 +337,18 @@ def record_to_json(record: CallRecord) -> dict[str, object]:
     return out
 
 
+# Bounds on a call record read from JSON (replay files): what no real call can say.
+MAX_FIELD_CHARS = 256
+MAX_EXTENSIONS = 64
+MAX_CALL_SECONDS = 30 * 24 * 3600
+RECORD_YEARS = range(1970, 2200)
+
+
 def record_from_json(data: Mapping[str, object]) -> CallRecord:
-    """Inverse of `record_to_json`. Raises ValueError naming the bad field."""
+    """Inverse of `record_to_json`. Raises ValueError naming the bad field, for any
+    value out of bounds too (strings over 256 characters, more than 64 extensions,
+    durations negative, infinite or over 30 days, years outside 1970-2199, a call that
+    ends before it starts)."""
     unknown = set(data) - set(_RECORD_FIELDS)
     if unknown:
         raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
@@ -351,29 +361,48 @@ def record_from_json(data: Mapping[str, object]) -> CallRecord:
     for required in ("source", "call_id", "started_at", "ended_at", "direction", "outcome"):
         if required not in kwargs:
             raise ValueError(f"field {required} is missing")
+    started, ended = kwargs["started_at"], kwargs["ended_at"]
+    assert isinstance(started, datetime) and isinstance(ended, datetime)
+    if ended < started:
+        raise ValueError("field ended_at: the call ends before it starts")
+    if (ended - started).total_seconds() > MAX_CALL_SECONDS:
+        raise ValueError(f"field ended_at: the call lasts over {MAX_CALL_SECONDS} seconds")
     return CallRecord(**kwargs)  # type: ignore[arg-type]
 
 
 def _coerce(name: str, value: object) -> object:
     if name in ("started_at", "ended_at"):
-        if not isinstance(value, str):
+        if not isinstance(value, str) or len(value) > 40:
             raise TypeError("expected an RFC 3339 timestamp")
         parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is None:
             raise ValueError("timestamp has no time zone")
-        return parsed.astimezone(UTC)
+        if parsed.year not in RECORD_YEARS:
+            raise ValueError(f"year {parsed.year} is out of range")
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("timestamp out of range") from None
     if name == "direction":
         return Direction(str(value))
     if name == "outcome":
         return Outcome(str(value))
     if name == "extensions":
-        if not isinstance(value, list | tuple):
-            raise TypeError("expected a list")
-        return tuple(str(v) for v in value)
+        if not isinstance(value, list | tuple) or len(value) > MAX_EXTENSIONS:
+            raise TypeError(f"expected a list of at most {MAX_EXTENSIONS} strings")
+        if not all(isinstance(v, str) and len(v) <= MAX_FIELD_CHARS for v in value):
+            raise TypeError("expected a list of strings")
+        return tuple(value)
     if name.endswith("_seconds"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError("expected a number")
+        if not 0 <= value <= MAX_CALL_SECONDS:  # False for NaN
+            raise ValueError(f"expected 0 to {MAX_CALL_SECONDS} seconds")
         return float(value)
     if value is not None and not isinstance(value, str):
         raise TypeError("expected a string")
+    if value is not None and len(value) > MAX_FIELD_CHARS:
+        raise ValueError(f"longer than {MAX_FIELD_CHARS} characters")
+    if value is not None and "\x00" in value:
+        raise ValueError("contains U+0000")
     return value

@@ -1,16 +1,24 @@
-"""Phone numbers: withheld markers, E.164 normalisation, allowed countries.
+"""Phone numbers: withheld markers, E.164 normalisation, allowed countries, masks.
 
 A caller-triggered text is an abuse vector (SMS pumping), so a number is textable
 only when phonenumbers says it is valid and its region is allowed: a NANP number
 whose area code belongs to Jamaica is `JM`, not `US`, and is refused by default.
+
+`mask` is the one way a number is shown where it must not be dialled (logs at INFO
+and above, the status API); `mask_text` applies it to every run of digits of phone
+number length inside free text (log lines, kept bad lines, providers' errors).
+phonenumbers is imported on first use: the log set-up imports this module and
+phonenumbers takes a noticeable time to load.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from typing import TYPE_CHECKING
 
-import phonenumbers
+if TYPE_CHECKING:
+    pass
 
 WITHHELD = frozenset(
     {
@@ -41,6 +49,8 @@ def normalize(raw: str | None, default_region: str) -> tuple[str | None, str]:
     digits = re.sub(r"[^\d+]", "", text)
     if len(re.sub(r"\D", "", digits)) < 7:
         return None, "not_a_phone_number"
+    import phonenumbers
+
     try:
         parsed = phonenumbers.parse(digits, default_region)
     except phonenumbers.NumberParseException:
@@ -52,6 +62,8 @@ def normalize(raw: str | None, default_region: str) -> tuple[str | None, str]:
 
 @functools.lru_cache(maxsize=8192)
 def region_of(e164: str) -> str | None:
+    import phonenumbers
+
     try:
         return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
     except phonenumbers.NumberParseException:
@@ -61,13 +73,55 @@ def region_of(e164: str) -> str | None:
 def is_mobile_capable(e164: str) -> bool:
     """False only when phonenumbers knows the number is a fixed line outside NANP
     (NANP does not tell mobile from fixed, so those pass)."""
+    import phonenumbers
+
     parsed = phonenumbers.parse(e164, None)
     kind = phonenumbers.number_type(parsed)
     return kind != phonenumbers.PhoneNumberType.FIXED_LINE
 
 
 def mask(number: str | None) -> str:
-    """A number as logs at INFO and the status page show it: all but the last 2 digits hidden."""
+    """A number as logs at INFO and the status page show it: every character but the
+    last two hidden (`+15145550123` -> `••••••••••23`)."""
     if not number:
         return "-"
     return "•" * max(0, len(number) - 2) + number[-2:] if len(number) > 2 else "••"
+
+
+# A phone number inside free text: 7 to 15 digits (E.164's most), written whole
+# (`5145550199`, `+15145550199`), after a `+` country code (`+1 5145550199`), or in
+# groups of 1 to 4 digits parted by up to three spaces, dashes or dots, the first one
+# maybe in parentheses (`514 555-0199`, `(514) 555.0199`, `+33 6 12 34 56 78`).
+# Not one: a run glued to digits, to a decimal point or to a clock's `12:` before it,
+# or followed by a letter or by `.5`/`:5` (call ids such as `1732000000.123`, compact
+# timestamps `20080628T093057`, clock times).
+_PHONE_LIKE = re.compile(
+    r"(?<![\d.])(?<!\d:)"
+    r"(?:\+\d{1,3}[ .-]\d{6,14}"
+    r"|\+?(?:\(\d{1,4}\)[ .-]{0,3}|\d{1,4}[ .-]{1,3})\d{1,4}(?:[ .-]{1,3}\d{1,4}){0,5}"
+    r"|\+?\d{7,15})"
+    r"(?!\w|[.:]\d)",
+    re.ASCII,
+)
+# Runs of that shape that are not numbers: dates, decimals, IPv4 addresses.
+_NOT_A_NUMBER = re.compile(
+    r"\d{4}([-.])\d{2}\1\d{2}|\d{2}([-.])\d{2}\2\d{4}|\d+\.\d+|\d{1,3}(?:\.\d{1,3}){3}",
+    re.ASCII,
+)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    found = match.group()
+    digits = re.sub(r"\D", "", found)
+    if not 7 <= len(digits) <= 15 or _NOT_A_NUMBER.fullmatch(found):
+        return found
+    return mask("+" + digits if found.startswith("+") else digits)
+
+
+def mask_text(text: str) -> str:
+    """`text` with every phone-number-like run of digits masked by `mask` (its spacing
+    dropped: `call 514 555 0199` -> `call ••••••••99`); dates, times, decimals, call
+    ids and addresses stay readable."""
+    if not any(c.isdigit() for c in text):
+        return text
+    return _PHONE_LIKE.sub(_mask_match, text)

@@ -5,17 +5,20 @@ that journald maps to its own levels, and carries no timestamp (journald adds on
 Elsewhere: `HH:MM:SS LEVEL logger: message`.
 
 The level comes from `logging.level` in the config; `--verbose` forces debug and stays
-in force when the daemon re-applies the config's level. At INFO and above, any E.164
-number that slipped into a message is masked (all but the last two digits), a safety
-net behind the masking each log call already does; DEBUG keeps them whole.
+in force when the daemon re-applies the config's level. At INFO and above, every
+run of digits of phone-number length in a line (with or without `+`, spaces or
+dashes inside: `agent.numbers.mask_text`) is masked, a safety net behind the
+masking each log call already does; dates, times and call ids stay readable. DEBUG
+(`--verbose`, for a technician at the console) keeps them whole.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
+
+from agent.numbers import mask_text
 
 _PRIORITY = {
     logging.DEBUG: 7,
@@ -24,19 +27,13 @@ _PRIORITY = {
     logging.ERROR: 3,
     logging.CRITICAL: 2,
 }
-_E164 = re.compile(r"\+[1-9]\d{6,14}\b")
 _verbose = False
-
-
-def mask_numbers(text: str) -> str:
-    """Like `agent.numbers.mask` (not imported: phonenumbers is slow to load)."""
-    return _E164.sub(lambda m: "•" * (len(m.group(0)) - 2) + m.group(0)[-2:], text)
 
 
 class PlainFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        return mask_numbers(text) if record.levelno >= logging.INFO else text
+        return mask_text(text) if record.levelno >= logging.INFO else text
 
 
 class JournalFormatter(PlainFormatter):

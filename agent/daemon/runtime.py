@@ -176,7 +176,8 @@ class Runtime:
     def _set_aside(self, record: CallRecord) -> None:
         path = self.loaded.settings.storage.path.with_name(UNSTORED_FILE)
         with path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(record_to_json(record), ensure_ascii=False) + "\n")
+            # ASCII escapes: a record refused for a lone surrogate must still be written
+            out.write(json.dumps(record_to_json(record)) + "\n")
         self.pipeline.counters.inc("calls_set_aside")
         log.error(
             "call_id=%s set aside in %s after %d refused tries (ringback replay can read it)",

@@ -45,37 +45,71 @@ from agent.store import Store
 
 log = logging.getLogger(__name__)
 
+# CTIA's and the CRTC's opt-out words, English and French, folded (see `keyword`).
 STOP_WORDS = frozenset(
     {
         "stop",
+        "stopall",
         "arret",
+        "arrete",
         "arreter",
+        "arretez",
         "unsubscribe",
         "fin",
         "cancel",
         "end",
         "quit",
-        "stopall",
+        "optout",
+        "revoke",
         "desabonner",
+        "desabonnement",
         "desinscrire",
+        "desinscription",
     }
 )
 START_WORDS = frozenset({"start", "debut", "unstop", "yes", "oui"})
 # "yes"/"oui" opt back in only a number that opted out; otherwise they are a reply.
 START_IF_OPTED_OUT = frozenset({"yes", "oui"})
 HELP_WORDS = frozenset({"help", "aide", "info"})
-_POLITE = frozenset({"svp", "stp", "please", "plz", "merci", "thanks", "thank", "you", "all"})
+# Words that may follow a keyword without making the message a sentence: politeness
+# in both languages (`s'il vous plaît` folds to `s il vous plait`), `all`, `now`.
+_POLITE = frozenset(
+    {
+        *("svp", "stp", "please", "pls", "plz", "merci", "beaucoup", "thanks", "thank"),
+        *("thx", "you", "all", "now", "s", "il", "vous", "te", "plait", "ok", "okay"),
+    }
+)
+# Two-word spellings of one keyword: `opt out`, `opt-out`, `stop all`, `se désabonner`.
+_JOINED = {("opt", "out"): "optout", ("stop", "all"): "stopall", ("se", "desabonner"): "desabonner",
+           ("se", "desinscrire"): "desinscrire"}  # fmt: skip
+
+
+MAX_REPLY_CHARS = 1600  # ten SMS parts; a longer body is cut
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def clean_body(body: str) -> str:
+    """A reply as it is stored and shown: no NUL or other control characters (tab and
+    line ends kept), at most `MAX_REPLY_CHARS` characters."""
+    return _CONTROL.sub("", body)[:MAX_REPLY_CHARS]
 
 
 def keyword(body: str) -> str:
     """The keyword a reply consists of, lower case, accents and punctuation removed:
-    `ARRÊT !` -> `arret`, `Stop please` -> `stop`. A sentence that merely starts with
-    one (`Fin de semaine?`, `Cancel my appointment`) is a reply, not a keyword: ``."""
+    `ARRÊT !` -> `arret`, `Stop please` -> `stop`, `STOP STOP` -> `stop`, `Arrêt s'il
+    vous plaît` -> `arret`. The whole message must be the keyword, repeated or followed
+    by polite words only: a sentence that merely starts with one (`Fin de semaine?`,
+    `Cancel my appointment`) is a reply, not a keyword: ``."""
     folded = unicodedata.normalize("NFKD", body).encode("ascii", "ignore").decode().lower()
     words: list[str] = re.findall(r"[a-z0-9]+", folded)
-    if not words or not all(w in _POLITE for w in words[1:]):
+    if len(words) >= 2 and (words[0], words[1]) in _JOINED:
+        words = [_JOINED[words[0], words[1]], *words[2:]]
+    if not words:
         return ""
-    return words[0]
+    first = words[0]
+    if not all(w == first or w in _POLITE for w in words[1:]):
+        return ""
+    return first
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +143,7 @@ class Pipeline:
             "skips",
             "global_cap_hits",
             "replies",
+            "replies_cleaned",
             "opt_outs",
             "opt_ins",
             "case_errors",
@@ -289,6 +324,12 @@ class Pipeline:
 
     async def _record_reply(self, text: InboundText) -> bool:
         """Store a reply and act on its keyword; True when a text was queued."""
+        body = clean_body(text.body)
+        if body != text.body:
+            self.counters.inc("replies_cleaned")
+            log.warning("reply from=%s: control characters removed or length cut (%d chars)",
+                        mask(text.from_e164), len(text.body))  # fmt: skip
+            text = replace(text, body=body)
         word = keyword(text.body)
         now = self.clock()
         queued = False

@@ -3,10 +3,10 @@ in words a technician can act on."""
 
 from __future__ import annotations
 
-import re
 import time
 
 from agent.model import OutgoingText, Rejected, SendResult, Sent
+from agent.numbers import normalize
 from agent.send.chain import ChainResult, SenderChain
 
 EXIT_SENT = 0
@@ -14,7 +14,6 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 # Far from the outbox's ids (SQLite rowids start at 1), different on every run.
 _TEST_ID_BASE = 9_000_000_000
-_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
 def _describe(name: str, result: SendResult) -> str:
@@ -50,8 +49,9 @@ async def send_test(
     if only is not None and only not in chain.names:
         known = ", ".join(chain.names) or "none"
         return EXIT_USAGE, f"no sender named {only!r} (configured: {known})"
-    if not _E164.match(to_e164):
-        return EXIT_USAGE, f"{to_e164!r} is not an E.164 number (like +15145550100)"
+    # phonenumbers, not a pattern: `+19995550100` has the shape and no such area code
+    if normalize(to_e164, "ZZ")[0] != to_e164:
+        return EXIT_USAGE, f"{to_e164!r} is not a valid E.164 number (like +15145550100)"
     if not body.strip():
         return EXIT_USAGE, "the test text is empty"
     text = OutgoingText(_TEST_ID_BASE + int(time.time()), to_e164, body, attempt=1)

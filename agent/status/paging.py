@@ -38,13 +38,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from agent.numbers import mask
+from agent.numbers import mask, mask_text
 from agent.store import Store, parse_ts
 from agent.store.case_views import CASE_COLUMNS
 
@@ -54,7 +53,6 @@ MAX_CURSOR_CHARS = 64
 SETTLE_SECONDS = 30.0
 _CURSOR_VERSION = "v1"
 _MAX_ID = 2**63 - 1
-_DIGITS = re.compile(r"\+?\d[\d\s().-]{5,}\d")
 
 
 class PageError(ValueError):
@@ -172,7 +170,7 @@ def scrub(text: str | None, full: bool) -> str | None:
     """Free text (a provider's error) with any phone number in it masked."""
     if text is None or full:
         return text
-    return _DIGITS.sub(lambda m: mask(re.sub(r"\D", "", m.group())), text)
+    return mask_text(text)
 
 
 _CALL_COLUMNS = (

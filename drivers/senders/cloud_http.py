@@ -136,13 +136,6 @@ def peer_text(value: object, limit: int = 120) -> str:
     return text[:limit] + ("..." if len(text) > limit else "")
 
 
-def mask_number(e164: str) -> str:
-    """`+1514*****00`: enough to recognise a number in a log, not to dial it."""
-    if len(e164) <= 6:
-        return "*" * len(e164)
-    return e164[:5] + "*" * (len(e164) - 7) + e164[-2:]
-
-
 def result_of(rule: Rule, after: float | None = None) -> SendResult:
     """The SendResult for a non-SENT rule; `after` overrides the rule's wait."""
     wait = rule.after if after is None else after

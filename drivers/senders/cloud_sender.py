@@ -17,9 +17,10 @@ from typing import ClassVar
 import httpx
 
 from agent.model import Health, OutgoingText, SendResult
+from agent.numbers import mask
 from drivers.base import SenderContext
 from drivers.senders.cloud_config import CloudSenderConfig
-from drivers.senders.cloud_http import CloudHealth, Rule, Verdict, mask_number, result_of
+from drivers.senders.cloud_http import CloudHealth, Rule, Verdict, result_of
 
 log = logging.getLogger(__name__)
 
@@ -85,5 +86,5 @@ class CloudSender:
             log.warning("driver=%s alarm cleared", self.name)
         log.debug(
             "driver=%s message_id=%d to=%s result=%s",
-            self.name, text.message_id, mask_number(text.to_e164), type(result).__name__,
+            self.name, text.message_id, mask(text.to_e164), type(result).__name__,
         )  # fmt: skip

@@ -157,6 +157,25 @@ KEYWORDS = [
     ("Oui merci", "oui"),
     ("", ""),
     ("🚗", ""),
+    # issue 15: repeated keywords and French politeness are still the keyword
+    ("STOP STOP", "stop"),
+    ("stop. STOP!!", "stop"),
+    ("Arrêt s'il vous plaît", "arret"),
+    ("arrête s'il te plaît", "arrete"),
+    ("Arrêtez svp", "arretez"),
+    ("STOPALL", "stopall"),
+    ("Stop all", "stopall"),
+    ("QUIT", "quit"),
+    ("End", "end"),
+    ("CANCEL", "cancel"),
+    ("Opt-out", "optout"),
+    ("Désabonner", "desabonner"),
+    ("se désabonner svp", "desabonner"),
+    ("Désinscription", "desinscription"),
+    ("ＳＴＯＰ", "stop"),  # full-width letters fold (NFKD)
+    ("Stop calling me about the car", ""),
+    ("stop by tomorrow?", ""),
+    ("End of the month works", ""),
 ]
 
 
@@ -177,6 +196,13 @@ REPLIES: list[tuple[bool, str, bool, str]] = [
     (False, "arrêt", True, "opt_out"),
     (False, "Fin", True, "opt_out"),
     (False, "UNSUBSCRIBE", True, "opt_out"),
+    (False, "STOP STOP", True, "opt_out"),
+    (False, "Arrêt s'il vous plaît", True, "opt_out"),
+    (False, "arrête s'il te plaît", True, "opt_out"),
+    (False, "QUIT", True, "opt_out"),
+    (False, "STOPALL", True, "opt_out"),
+    (False, "Désabonner", True, "opt_out"),
+    (False, "Stop calling me about the car", False, "reply"),
     (True, "START", False, "opt_in"),
     (True, "Début", False, "opt_in"),
     (True, "oui", False, "opt_in"),
@@ -200,6 +226,20 @@ async def test_replies_opt_out_opt_in_and_help(
     assert await store.scalar("SELECT kind FROM replies") == kind
     help_texts = await store.scalar("SELECT COUNT(*) FROM messages WHERE template = 'help'")
     assert help_texts == (1 if kind == "help" else 0)
+
+
+async def test_reply_with_nul_and_control_characters_is_cleaned_and_counted(
+    settings: Settings, store: Store
+) -> None:
+    """Pins: a reply carrying U+0000 (and other C0 controls) is stored without them,
+    counted `replies_cleaned`, and its keyword still read (`ST\x00OP` is STOP)."""
+    pipeline, _ = pipeline_at(settings, store, "2026-11-23 10:10")
+    await pipeline.inbound(reply("ST\x00OP\x1b"))
+    assert await store.scalar("SELECT body FROM replies") == "STOP"
+    assert await store.is_opted_out("+15145550123") is True
+    assert pipeline.counters.get("replies_cleaned") == 1
+    await pipeline.inbound(reply("x" * 5000))
+    assert await store.scalar("SELECT MAX(LENGTH(body)) FROM replies") == 1600
 
 
 async def test_opt_out_withdraws_the_queued_text_and_later_calls(

@@ -53,6 +53,8 @@ async def test_usage_errors(site: SiteContext) -> None:
         "no sender named 'gsm' (configured: log)",
     )
     assert (await send_test(chain, "5145550199", None, "x"))[0] == 2
+    # E.164 in shape but no such number (area code 999): phonenumbers, not a regex
+    assert (await send_test(chain, "+19995550100", None, "x"))[0] == 2
     assert (await send_test(chain, TO, None, "  "))[0] == 2
     assert (await send_test(chain, TO, "log", "x"))[0] == 0
 

@@ -183,10 +183,12 @@ def test_global_cap_alert_is_in_status_and_survives_a_restart(tmp_path: Path) ->
 
 
 def test_a_record_the_store_refuses_is_set_aside_and_the_rest_go_on(tmp_path: Path) -> None:
-    """A source hands over a call the store refuses (a NaN duration breaks its NOT NULL
-    column): after a few tries it is written to unstored-calls.jsonl beside the
-    database, counted, logged, and the calls behind it are still stored and texted."""
-    bad = {**missed_call("b", "5145550122"), "ring_seconds": float("nan")}
+    """A source hands over a call the store refuses (a caller name holding a lone
+    UTF-16 surrogate, which SQLite cannot encode; a NaN duration used to do it but is
+    now refused by the replay source itself): after a few tries it is written to
+    unstored-calls.jsonl beside the database, counted, logged, and the calls behind
+    it are still stored and texted."""
+    bad = {**missed_call("b", "5145550122"), "caller_name": "\ud800"}
     calls = [missed_call("a", "4385550111"), bad, missed_call("c", "5145550133")]
     config, port, _ = _setup(tmp_path, calls)
     with DaemonProcess(config, port, TOKEN) as daemon:

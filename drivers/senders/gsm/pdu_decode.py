@@ -37,6 +37,7 @@ class Deliver:
     text: str
     timestamp: datetime | None
     concat: Concat | None
+    bad_concat: bool = False  # a concatenation header was present but impossible
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,12 @@ def _concat(header: bytes) -> Concat | None:
     return None
 
 
+def plausible(concat: Concat | None) -> bool:
+    """3GPP TS 23.040 9.2.3.24.1: a part number of 0 or beyond the total (or a total of
+    0) makes the receiver ignore the whole concatenation element."""
+    return concat is None or 1 <= concat.seq <= concat.total
+
+
 def _user_data(reader: _Reader, dcs: int, udhi: bool) -> UserData:
     alphabet = _alphabet(dcs)
     udl = reader.octet()
@@ -207,6 +214,8 @@ def decode_deliver(pdu_hex: str) -> Deliver:
         data = _user_data(reader, dcs, bool(first & 0x40))
     except (IndexError, ValueError) as err:
         raise PduError(str(err)) from None
+    if not plausible(data.concat):  # read as a text of its own, flagged for a counter
+        return Deliver(sender, data.text, stamp, None, bad_concat=True)
     return Deliver(sender, data.text, stamp, data.concat)
 
 

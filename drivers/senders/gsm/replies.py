@@ -97,6 +97,10 @@ class Replies:
             log.warning("gsm: reply at SIM index %d does not decode (%s): kept on the SIM",
                         stored.index, err)  # fmt: skip
             return
+        if message.bad_concat:
+            self._counters.inc("inbound_bad_concat")
+            log.warning("gsm: reply at SIM index %d has an impossible part number; read "
+                        "as a text of its own", stored.index)  # fmt: skip
         complete = self._parts.add(stored.index, message, _now())
         if complete is not None:
             await self._hand_over(channel, lock, complete)

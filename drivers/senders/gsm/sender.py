@@ -48,6 +48,7 @@ COUNTERS = (
     "sent", "parts_sent", "retry_later", "rejected", "ambiguous", "garbled_line",
     "unexpected_line", "unexpected_prompt", "command_timeout", "submit_timeout", "port_lost",
     "port_open_failed", "reinit", "device_fault", "inbound_received", "inbound_undecodable",
+    "inbound_bad_concat",
     "inbound_incomplete", "inbound_handler_error", "inbound_delete_failed",
     "delivery_report", "send_internal_error", "urc",
 )  # fmt: skip

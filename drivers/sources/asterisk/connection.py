@@ -213,18 +213,41 @@ class AmiConnection:
         return [dict(m.items()) for m in items if m.get("Event") == "CoreShowChannel"]
 
     async def _keepalive(self, proto: AmiProtocol) -> None:
-        """Ping every interval; returns when the link is lost or Ping goes unanswered."""
+        """Ping every interval; returns when the link is lost, or when a Ping goes
+        unanswered and nothing at all was read meanwhile. Under a burst the Pong waits
+        behind the events still queued on the socket: a late answer while bytes keep
+        arriving is a busy link, not a dead one (counted `ping_late`)."""
         cfg = self._config
         while True:
             done, _ = await asyncio.wait({proto.lost}, timeout=cfg.ping_interval_seconds)
             if done:
                 self.last_error = "connection closed by Asterisk"
                 return
+            before = proto.received_bytes
             try:
                 await proto.action({"Action": "Ping"}, cfg.ping_timeout_seconds)
-            except (TimeoutError, SessionLost):
+            except SessionLost:
+                self.last_error = "connection closed by Asterisk"
+                return
+            except TimeoutError:
+                if proto.received_bytes != before:
+                    self._counters.inc("ping_late")
+                    continue
                 self._counters.inc("ping_timeouts")
                 self.last_error = "no answer to Ping"
+                await self._drain(proto)
+                return
+
+    async def _drain(self, proto: AmiProtocol) -> None:
+        """Before giving up on a link, let the loop deliver what is already on the
+        socket (events queued behind the silence) so nothing read is thrown away:
+        wait while reads still bring bytes, at most `ping_timeout_seconds`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._config.ping_timeout_seconds
+        while not proto.closed and loop.time() < deadline:
+            seen = proto.received_bytes
+            await asyncio.sleep(0.05)
+            if proto.received_bytes == seen:
                 return
 
     # --- reporting -----------------------------------------------------------------

@@ -46,7 +46,7 @@ BUSY_STATUSES = frozenset({"BUSY", "CONGESTION", "CHANUNAVAIL"})
 BUSY_CAUSES = frozenset({"17", "34"})
 BUSY_APPS = frozenset({"Busy", "Congestion"})
 _KEYS_RE = re.compile(r"^[0-9*#]+$")
-_DURATION_RE = re.compile(r"^(\d+):(\d\d):(\d\d)$")
+_DURATION_RE = re.compile(r"^(\d{1,4}):([0-5]\d):([0-5]\d)$", re.ASCII)  # bounded: <= 9999 h
 
 # The events the tracker reads; the AMI Events/Filter request is built from it.
 WANTED = frozenset(

@@ -138,10 +138,13 @@ class FakeAmiServer:
         max_chunk: int = 0,
         cut_utf8: bool = False,
         answer_ping: bool = True,
+        ping_delay: float = 0.0,
     ) -> None:
         self.username, self.secret = username, secret
         self.max_chunk, self.cut_utf8 = max_chunk, cut_utf8
         self.answer_ping = answer_ping
+        self.ping_delay = ping_delay  # seconds a Pong waits (events keep flowing)
+        self._delayed: set[asyncio.Task[None]] = set()
         self.channels: list[dict[str, str]] = []
         self.clients: list[Client] = []
         self.logins = 0
@@ -165,6 +168,8 @@ class FakeAmiServer:
         return self
 
     async def close(self) -> None:
+        for task in list(self._delayed):
+            task.cancel()
         await self.drop()
         if self._server is not None:
             self._server.close()
@@ -276,7 +281,11 @@ class FakeAmiServer:
         elif not client.authed:
             await self._reply(client, "Error", reply, Message="Permission denied")
         elif name == "ping":
-            if self.answer_ping:
+            if self.answer_ping and self.ping_delay > 0:
+                task = asyncio.create_task(self._late_pong(client, reply))
+                self._delayed.add(task)
+                task.add_done_callback(self._delayed.discard)
+            elif self.answer_ping:
                 await self._reply(client, "Success", reply, Ping="Pong", Timestamp="0.000000")
         elif name == "coreshowchannels":
             await self._show_channels(client, reply)
@@ -290,6 +299,10 @@ class FakeAmiServer:
             client.writer.close()
         else:
             await self._reply(client, "Error", reply, Message="Invalid/unknown command")
+
+    async def _late_pong(self, client: Client, reply: dict[str, str]) -> None:
+        await asyncio.sleep(self.ping_delay)
+        await self._reply(client, "Success", reply, Ping="Pong", Timestamp="0.000000")
 
     async def _reply(self, client: Client, status: str, base: dict[str, str], **more: str) -> None:
         await self._write(client, encode_frame({"Response": status, **base, **more}))

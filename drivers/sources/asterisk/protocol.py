@@ -39,8 +39,10 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
         self.encoding = "utf-8"
         self.banner: str | None = None
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.received_bytes = 0  # any byte read is a sign of life (the keep-alive's view)
 
     def data_received(self, data: bytes) -> None:
+        self.received_bytes += len(data)
         events: list[Frame] = []
         for frame in self.parser.feed(data):
             if "Banner" in frame and self.banner is None:

@@ -37,5 +37,5 @@ def replay(
         for frame in parser.feed(data[start : start + CHUNK]):
             if "Event" not in frame:
                 continue
-            clock = event_time(frame, clock)
+            clock = event_time(frame, clock, report)
             yield from tracker.feed(frame, clock)

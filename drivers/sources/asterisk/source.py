@@ -30,6 +30,9 @@ COUNTERS = (
     "calls_merged",
     "login_refused",
     "ping_timeouts",
+    "ping_late",
+    "bad_timestamp",
+    "event_failed",
 )
 FAILURES_BEFORE_DOWN = 3
 

@@ -14,6 +14,7 @@ through `report(kind, detail)` and skipped; it never raises.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterable
 
@@ -25,17 +26,28 @@ from drivers.sources.asterisk.dialplan import Dialplan, extension_of, is_local
 from drivers.sources.asterisk.frames import Frame, Report
 from drivers.sources.asterisk.outcome import build_record
 
+# The `Timestamp` headers a call may carry: 2000-01-01 to 2100-01-01 UTC, at most 32
+# characters. Past these it is a corrupt header, not a time (1e300 overflowed every
+# datetime built from it and tore the session down).
+MIN_TIMESTAMP = 946_684_800.0
+MAX_TIMESTAMP = 4_102_444_800.0
+_MAX_STAMP_CHARS = 32
 
-def event_time(frame: Frame, received_at: float) -> float:
-    """The event's `Timestamp` header (timestampevents=yes), else when it arrived."""
+
+def event_time(frame: Frame, received_at: float, report: Report | None = None) -> float:
+    """The event's `Timestamp` header (timestampevents=yes), else when it arrived; a
+    header that is no plausible time is reported `bad_timestamp` and not used."""
     stamp = frame.get("Timestamp")
-    if stamp:
-        try:
+    if not stamp:
+        return received_at
+    value = math.nan
+    if len(stamp) <= _MAX_STAMP_CHARS:
+        with contextlib.suppress(ValueError):
             value = float(stamp)
-        except ValueError:
-            return received_at
-        if math.isfinite(value):
-            return value
+    if MIN_TIMESTAMP <= value <= MAX_TIMESTAMP:  # False for NaN
+        return value
+    if report is not None:
+        report("bad_timestamp", f"Timestamp {stamp[:40]!r} is not a time; arrival time used")
     return received_at
 
 
@@ -60,17 +72,22 @@ class CallTracker:
     def feed(self, frame: Frame, received_at: float) -> list[CallRecord]:
         """Apply one event; returns the records of the calls it finished (often [])."""
         name = frame.get("Event", "")
-        at = event_time(frame, received_at)
-        if name == "Newchannel":
-            self._newchannel(frame, at, received_at)
-        else:
-            handler = self._handlers.get(name)
-            if handler is None:
-                self._counters.inc("events_ignored")
-                return []
-            found = self._find(frame, at, received_at)
-            if found is not None:
-                handler(frame, found[0], found[1], at)
+        at = event_time(frame, received_at, self.report)
+        try:
+            if name == "Newchannel":
+                self._newchannel(frame, at, received_at)
+            else:
+                handler = self._handlers.get(name)
+                if handler is None:
+                    self._counters.inc("events_ignored")
+                    return []
+                found = self._find(frame, at, received_at)
+                if found is not None:
+                    handler(frame, found[0], found[1], at)
+        except (ArithmeticError, ValueError, LookupError) as err:
+            # a handler bug on input nobody foresaw: this event is lost, the session and
+            # every other call in flight are not (the fuzz tests hold this at zero)
+            self.report("event_failed", f"{name} event: {type(err).__name__}: {err}")
         return self._take()
 
     def _take(self) -> list[CallRecord]:

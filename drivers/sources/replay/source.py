@@ -17,6 +17,7 @@ from drivers.sources.replay.config import ReplayConfig
 log = logging.getLogger(__name__)
 
 BUNDLED = "demo_calls.jsonl"
+MAX_LINE_CHARS = 16_384  # a call record is a few hundred characters
 
 
 def read_records(text: str, origin: str, counters: Counters) -> list[CallRecord]:
@@ -26,10 +27,15 @@ def read_records(text: str, origin: str, counters: Counters) -> list[CallRecord]
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
+            if len(line) > MAX_LINE_CHARS:
+                raise ValueError(f"line longer than {MAX_LINE_CHARS} characters")
             data = json.loads(line)
             if not isinstance(data, dict):
                 raise ValueError("expected a JSON object")
             records.append(record_from_json(data))
+        except RecursionError:
+            counters.inc("bad_record")
+            log.warning("replay: %s:%d: skipped, JSON nested too deep", origin, number)
         except ValueError as err:
             counters.inc("bad_record")
             log.warning("replay: %s:%d: skipped, %s", origin, number, err)

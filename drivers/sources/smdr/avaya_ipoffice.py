@@ -231,7 +231,7 @@ class IpOfficeParser(LineParser):
         for key, (first_seen, segments) in list(self._pending.items()):
             if everything or now - first_seen >= limit:
                 del self._pending[key]
-                out.append(self._emit(segments, now, complete=False))
+                out.extend(self._release(segments, now))
         return out
 
     def pending(self) -> int:
@@ -241,8 +241,17 @@ class IpOfficeParser(LineParser):
         out: list[CallRecord] = []
         while len(self._pending) > MAX_PENDING:  # memory stays flat on a broken stream
             _, (_, segments) = self._pending.popitem(last=False)
-            out.append(self._emit(segments, now, complete=False))
+            out.extend(self._release(segments, now))
         return out
+
+    def _release(self, segments: list[Segment], now: datetime) -> list[CallRecord]:
+        """A held call emitted without its last record; a bad one (its segments add up
+        to the impossible) goes to `failed`, the other held calls go on."""
+        try:
+            return [self._emit(segments, now, complete=False)]
+        except BadLine as err:
+            self.failed.append(err)
+            return []
 
     def _emit(self, segments: list[Segment], now: datetime, *, complete: bool) -> CallRecord:
         record, notes = to_record(self.ctx, call_facts(segments, self.ctx, complete), now)

@@ -84,7 +84,13 @@ def hour_to_utc(day: date, hour: int, tz: tzinfo) -> datetime | None:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC) - offset
 
 
+# Years a PBX record may carry (a clock reset to 1980 is still a record; 9999 is not).
+YEARS = range(1970, 2200)
+
+
 def make_date(year: int, month: int, day: int) -> date:
+    if year not in YEARS:
+        raise BadLine("field_impossible", f"year {year} is out of range")
     try:
         return date(year, month, day)
     except ValueError:

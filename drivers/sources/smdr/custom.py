@@ -34,7 +34,7 @@ def _seconds(text: str | None, what: str) -> float:
     if not text or not text.strip():
         return 0.0
     value = text.strip()
-    if value.replace(".", "", 1).isdigit():
+    if value.isascii() and value.replace(".", "", 1).isdigit():
         return float(value)
     return hms_seconds(value, what)
 

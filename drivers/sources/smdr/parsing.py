@@ -25,6 +25,11 @@ from drivers.sources.smdr.config import SmdrConfig
 IGNORE = "ignore"
 CONTINUATION = "continuation"
 
+# Bounds on what a record may say: a PBX prints durations of hours and dates of this
+# century; anything past these is line noise or a corrupt record, not a call.
+MAX_CALL_SECONDS = 30 * 24 * 3600  # one duration field, and a whole call
+MAX_NUMBER_DIGITS = 12  # a numeric field (seconds, counts, call ids)
+
 
 class BadLine(Exception):
     """A line that cannot be read. `reason` is the counter name (`line_garbled`,
@@ -125,10 +130,15 @@ def to_record(
 ) -> tuple[CallRecord, tuple[str, ...]]:
     """The `CallRecord` and the notes (`time_in_future`) of `finish`, without the line
     result: what `feed()` needs."""
-    ended = facts.ended_at or facts.started_at + timedelta(
-        seconds=facts.ring_seconds + facts.talk_seconds + facts.other_seconds
-    )
+    parts = (facts.ring_seconds, facts.talk_seconds, facts.other_seconds)
+    if not all(0 <= part <= MAX_CALL_SECONDS for part in parts):
+        raise BadLine("field_impossible", f"a duration is over {MAX_CALL_SECONDS} seconds")
     started = facts.started_at
+    ended = facts.ended_at or started + timedelta(seconds=sum(parts))
+    if ended < started:
+        raise BadLine("field_impossible", "the call ends before it starts")
+    if (ended - started).total_seconds() > MAX_CALL_SECONDS:
+        raise BadLine("field_impossible", f"the call lasts over {MAX_CALL_SECONDS} seconds")
     notes: tuple[str, ...] = ()
     if ended - received_at > ctx.clock_tolerance:
         shift = ended - received_at  # a finished call cannot end in the future
@@ -192,11 +202,14 @@ def hms_seconds(text: str, what: str) -> float:
 
 
 def int_field(text: str, what: str) -> int:
-    if text.isdigit():  # the common case, no copy
-        return int(text)
+    """A decimal field of at most `MAX_NUMBER_DIGITS` ASCII digits; BadLine otherwise."""
+    if text.isascii() and text.isdigit() and len(text) <= MAX_NUMBER_DIGITS:
+        return int(text)  # the common case, no copy
     value = text.strip()
-    if not value.isdigit():
-        raise BadLine("field_impossible", f"{what} {value!r} is not a number")
+    if not (value.isascii() and value.isdigit()):
+        raise BadLine("field_impossible", f"{what} {value[:20]!r} is not a number")
+    if len(value) > MAX_NUMBER_DIGITS:
+        raise BadLine("field_impossible", f"{what} has {len(value)} digits")
     return int(value)
 
 
@@ -207,6 +220,7 @@ class LineParser(ABC):
     def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
         self.notes: list[str] = []  # oddities of fed lines (counter names), drained by caller
+        self.failed: list[BadLine] = []  # held calls that turned out bad, drained by caller
 
     @abstractmethod
     def parse(self, line: str, received_at: datetime) -> ParsedLine:

@@ -22,6 +22,7 @@ from drivers.senders.gsm.pdu import (
     validity_minutes,
 )
 from drivers.senders.gsm.pdu_decode import PduError, decode_deliver, decode_submit
+from tests.peers.modem import deliver_pdu
 
 VECTORS: list[dict[str, Any]] = json.loads(
     (Path(__file__).parents[2] / "fixtures" / "gsm" / "pdu-vectors.json").read_text("utf-8")
@@ -168,3 +169,23 @@ def test_round_trip(text: str) -> None:
     assert all(len(bytes.fromhex(p.hex)) - 1 == p.tpdu_length for p in pdus)
     assert all(p.tpdu_length <= 140 + 13 for p in pdus)
     assert text_cost(text) == (("gsm7" if gsm7.is_gsm7(text) else "ucs2"), len(pdus))
+
+
+@pytest.mark.parametrize(("total", "seq"), [(2, 0), (2, 3), (0, 0), (1, 5)])
+def test_impossible_concatenation_header_is_ignored(total: int, seq: int) -> None:
+    """Pins: a part number of 0 or beyond the total leaves `concat` None and flags
+    `bad_concat` (3GPP 23.040 9.2.3.24.1: the element is ignored)."""
+    message = decode_deliver(deliver_pdu("+15145550100", "STOP", concat=(7, total, seq)))
+    assert (message.concat, message.bad_concat, message.text) == (None, True, "STOP")
+
+
+@given(st.binary(max_size=200).map(bytes.hex), st.text(alphabet="0123456789ABCDEFabcdef xyz"))
+def test_arbitrary_hex_decodes_or_is_pdu_error(pdu: str, noise: str) -> None:
+    """Pins: any hex (or near-hex) string is a Deliver with a plausible concatenation,
+    or a `PduError`, never another exception."""
+    for candidate in (pdu, noise, pdu + noise):
+        try:
+            message = decode_deliver(candidate)
+        except PduError:
+            continue
+        assert message.concat is None or 1 <= message.concat.seq <= message.concat.total

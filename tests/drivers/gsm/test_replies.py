@@ -74,3 +74,16 @@ async def test_delivery_report_counted(tmp_path: Path, context: SenderContext) -
             assert any(c.startswith("AT+CNMI=2,1,0,1") for c in modem.commands)
             modem.status_report(12)
             await wait_for(lambda: sender.health().counters["delivery_report"] == 1)
+
+
+async def test_impossible_part_numbers_are_counted_and_read_alone(
+    sender: GsmSender, modem: FakeModem, inbox: Inbox
+) -> None:
+    """Pins 3GPP 23.040's rule for a concatenated PDU with part 0 or a part beyond its
+    total: the header is ignored, the text handed over on its own (a STOP in it still
+    counts), counted `inbound_bad_concat`; it never waits for parts that cannot come."""
+    modem.deliver("+15145550100", "STOP", concat=(9, 2, 0))
+    modem.deliver("+15145550100", "ARRET", concat=(10, 2, 3))
+    await wait_for(lambda: len(inbox.texts) == 2 and not modem.storage)
+    assert sorted(t.body for t in inbox.texts) == ["ARRET", "STOP"]
+    assert sender.health().counters["inbound_bad_concat"] == 2
