@@ -1,6 +1,7 @@
 """What a driver is: the two protocols, the context it is built with, its config base.
 
-A driver module imports only `agent.model`, `agent.errors` and this module. The daemon
+A driver module imports only `agent.model`, `agent.errors`, `agent.backoff` and this
+module. The daemon
 finds drivers by their `type:` name in `drivers.sources.SOURCES` and
 `drivers.senders.SENDERS`; each entry names the driver's options model (imported
 eagerly, it is light) and its factory (imported only when the driver is built).

@@ -27,6 +27,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
+from agent.backoff import Backoff, Retries
 from agent.cases.keeper import CaseKeeper
 from agent.cases.sweep import sweep_loop
 from agent.config.settings import LoadedConfig, Settings
@@ -289,8 +290,9 @@ class Runtime:
         error) is retried for as long as it takes; a record the store refuses for
         what it holds is set aside after `POISON_TRIES` tries in a JSON-lines file
         beside the database, so one bad record never holds up the calls behind it."""
-        delay, refused = 0.5, 0
+        retries, refused = Retries(Backoff(0.5, 30.0)), 0
         while True:
+            delay = retries.backoff.delay(retries.failures + 1)
             try:
                 accepted = await self.pipeline.accept(record)
             except (RingbackError, sqlite3.OperationalError) as err:
@@ -307,8 +309,7 @@ class Runtime:
                 if self.observer is not None:
                     self.observer(record, accepted)
                 return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+            await asyncio.sleep(retries.next())
 
     def _set_aside(self, record: CallRecord) -> None:
         path = self.loaded.settings.storage.path.with_name(UNSTORED_FILE)

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from agent.backoff import Backoff
 from agent.config.hours import quiet_hours_end
 from agent.config.settings import Settings
 from agent.config.texts import SERVICE_TEMPLATES, render
@@ -272,10 +273,11 @@ class Dispatcher:
 
     async def _retry(self, attempt: _Attempt, result: RetryLater) -> None:
         message, retry = attempt.message, self.settings.sms.retry
-        backoff = retry.first_seconds * 2 ** min(message.attempts - 1, 40)
-        jitter = 0.8 + 0.4 * self._random.random()
+        jittered = Backoff(retry.first_seconds, low=0.8, high=1.2)
         # The cap holds after the jitter; a wait the sender asked for (Retry-After) wins.
-        wait = max(result.after, min(retry.max_seconds, backoff * jitter))
+        wait = max(
+            result.after, min(retry.max_seconds, jittered.delay(message.attempts, self._random))
+        )
         next_at = attempt.now + timedelta(seconds=wait)
         if result.ambiguous:
             state, label = MessageState.UNKNOWN, "unknown"
