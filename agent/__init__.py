@@ -2,9 +2,9 @@
 
 The house, bottom to top; a folder imports only the ones above it in this list:
 
-- `model`, `errors`, `numbers`: the vocabulary (calls, outcomes, decisions, send
-  results, counters; the exception tree; phone numbers and their mask). Imports
-  nothing of ours.
+- `model`, `errors`, `numbers`, `backoff`: the vocabulary (calls, outcomes,
+  decisions, send results, counters; the exception tree; phone numbers and their
+  mask; the one backoff of in-process retries). Imports nothing of ours.
 - `config/`: the YAML, typed and validated once; departments, hours, templates.
 - `store/`: the SQLite store, the only shared state and the queue.
 - `decide/`: a finished call becomes a stored verdict and decision.

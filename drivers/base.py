@@ -1,6 +1,7 @@
 """What a driver is: the two protocols, the context it is built with, its config base.
 
-A driver module imports only `agent.model`, `agent.errors` and this module. The daemon
+A driver module imports only `agent.model`, `agent.errors`, `agent.backoff` and this
+module. The daemon
 finds drivers by their `type:` name in `drivers.sources.SOURCES` and
 `drivers.senders.SENDERS`; each entry names the driver's options model (imported
 eagerly, it is light) and its factory (imported only when the driver is built).
@@ -72,6 +73,34 @@ class Source(Protocol):
     def records(self) -> AsyncIterator[CallRecord]: ...
 
     def health(self) -> Health: ...
+
+
+class HandsOver(Protocol):
+    """An optional capability of a `Source`: handing its calls in progress to the
+    source that replaces it when a reload changes its options.
+
+    `hand_over()` is called once the old source's `records()` was cancelled; it
+    returns what the source knew of the calls not finished yet (and finished calls
+    not yet yielded), in a form only the same driver understands. `take_over(state)`
+    is called on the new source before its `records()` starts; it never raises and
+    ignores a state it does not recognise. Events that arrived between the two were
+    not seen by either: the new source treats the calls as after a lost link.
+    """
+
+    def hand_over(self) -> object: ...
+
+    def take_over(self, state: object) -> None: ...
+
+
+def hand_over(old: Source, new: Source) -> bool:
+    """Pass `old`'s calls in progress to `new` when both offer the capability (same
+    driver); True when they did."""
+    give = getattr(old, "hand_over", None)
+    take = getattr(new, "take_over", None)
+    if not callable(give) or not callable(take) or type(old) is not type(new):
+        return False
+    take(give())
+    return True
 
 
 class Resource(Protocol):

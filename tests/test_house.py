@@ -3,7 +3,8 @@
 - no import circle between modules, nor between the folders of `agent/`;
 - each folder of `agent/` imports only the folders below it in the layering;
 - `drivers/` imports of ours only the vocabulary (`agent.model`, `agent.errors`,
-  `agent.numbers`: one number mask for every log line) and `drivers.base`
+  `agent.numbers`: one number mask for every log line; `agent.backoff`: one way to
+  wait between retries) and `drivers.base`
   (and its own package);
 - `agent/` reaches a driver only through `drivers.base`, `drivers.sources` (SOURCES)
   and `drivers.senders` (SENDERS);
@@ -34,7 +35,7 @@ LAYERS = (
     "ops",
     "cli",
 )
-VOCABULARY = {"agent", "agent.model", "agent.errors", "agent.numbers"}
+VOCABULARY = {"agent", "agent.model", "agent.errors", "agent.numbers", "agent.backoff"}
 DRIVER_DOORS = {"drivers.base", "drivers.sources", "drivers.senders"}
 
 
@@ -185,7 +186,7 @@ def test_every_folder_says_what_it_owns() -> None:
         assert doc and len(doc) > 80, f"agent/{layer}/__init__.py has no docstring"
     assert not list((ROOT / "agent").glob("*.py")) or {
         p.stem for p in (ROOT / "agent").glob("*.py")
-    } <= {"__init__", "model", "errors", "numbers"}
+    } <= {"__init__", "model", "errors", "numbers", "backoff"}
 
 
 def test_the_checker_sees_a_circle() -> None:

@@ -1,10 +1,16 @@
-"""One running configuration: senders, chain, pipeline and its cases, dispatcher,
-sources, status.
+"""The running configuration: senders, chain, pipeline and its cases, dispatcher,
+sources.
 
 Started back to front (senders, dispatcher, sources, status API) and stopped front to
 back (sources, then the dispatcher finishes the text in hand, then senders) under a
-deadline. Every task is named and owned by one TaskGroup. A reload builds a new
-`Runtime` from the new configuration on the same open store.
+deadline. Every task is named and owned by one TaskGroup.
+
+`reload()` applies a new configuration in place. A driver (source or sender) whose
+options and site are unchanged keeps running: same AMI connection, same modem
+session, same serial port. Only changed drivers restart; a source that restarts hands
+its calls in progress to its successor (`drivers.base.hand_over`). The pipeline,
+the dispatcher, the alerts and retention are rebuilt from the new settings, and the
+kept drivers feed and serve the new ones.
 """
 
 from __future__ import annotations
@@ -21,18 +27,27 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
+from agent.backoff import Backoff, Retries
 from agent.cases.keeper import CaseKeeper
 from agent.cases.sweep import sweep_loop
-from agent.config.settings import LoadedConfig
+from agent.config.settings import LoadedConfig, Settings
 from agent.decide.pipeline import Accepted, Pipeline
 from agent.errors import RingbackError
-from agent.model import CallRecord, Health, HealthState, record_to_json
+from agent.model import CallRecord, Health, HealthState, InboundText, record_to_json
 from agent.report.watch import AlertWatcher
 from agent.send.chain import SenderChain
 from agent.send.dispatcher import Dispatcher
 from agent.store import Store
 from agent.store.retention import retention_loop
-from drivers.base import Sender, SenderContext, SiteContext, Source, utc_now
+from drivers.base import (
+    DriverConfig,
+    Sender,
+    SenderContext,
+    SiteContext,
+    Source,
+    hand_over,
+    utc_now,
+)
 from drivers.senders import SENDERS
 from drivers.sources import SOURCES
 
@@ -46,10 +61,20 @@ UNSTORED_FILE = "unstored-calls.jsonl"
 @dataclass
 class SourceState:
     source: Source
+    config: DriverConfig | None = None
     task: asyncio.Task[None] | None = None
     finished: bool = False
     last_record_at: datetime | None = None
     records: int = 0
+
+
+@dataclass
+class SenderSlot:
+    """One open sender with the options it was built from and what closes it."""
+
+    config: DriverConfig
+    sender: Sender
+    stack: AsyncExitStack
 
 
 @dataclass
@@ -63,80 +88,193 @@ class Runtime:
     senders: list[Sender] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        settings = self.loaded.settings
-        self.site = SiteContext(
-            name=settings.site.name,
-            tz=settings.site.tz,
-            country=settings.site.country,
-            clock=self.clock,
-        )
-        self.pipeline = Pipeline(settings, self.store, self.clock)
-        self.cases = CaseKeeper(settings, self.store, self.pipeline.holiday_dates)
-        self.pipeline.cases = self.cases
+        self.site = self._site_of(self.loaded)
+        self._new_pipeline(self.loaded.settings)
         self._stack = AsyncExitStack()
         self._group: asyncio.TaskGroup | None = None
         self.dispatcher: Dispatcher | None = None
         self.chain = SenderChain([])
+        self._slots: dict[str, SenderSlot] = {}
         self._retention: asyncio.Task[None] | None = None
         self._sweep: asyncio.Task[None] | None = None
+        self._alerts_task: asyncio.Task[None] | None = None
         self.alerts: AlertWatcher | None = None
 
+    def _new_pipeline(self, settings: Settings) -> None:
+        self.pipeline = Pipeline(settings, self.store, self.clock)
+        self.cases = CaseKeeper(settings, self.store, self.pipeline.holiday_dates)
+        self.pipeline.cases = self.cases
+
+    def _site_of(self, loaded: LoadedConfig) -> SiteContext:
+        site = loaded.settings.site
+        return SiteContext(name=site.name, tz=site.tz, country=site.country, clock=self.clock)
+
     async def __aenter__(self) -> Self:
-        settings = self.loaded.settings
         await self._stack.__aenter__()
         try:
-            context = SenderContext(self.site, self.pipeline.inbound)
-            for cfg in settings.sms.senders:
-                sender: Sender = SENDERS[cfg.type].load()(cfg, context)
-                self.senders.append(await self._stack.enter_async_context(sender))
-            self.chain = SenderChain(self.senders)
-            self.dispatcher = Dispatcher(
-                settings, self.store, self.chain, self.clock, self.pipeline.holiday_dates
-            )
-            self.pipeline.wake = self.dispatcher.wake
+            await self._open_senders({})
             self._group = await self._stack.enter_async_context(asyncio.TaskGroup())
-            self._group.create_task(self.dispatcher.run(), name="dispatcher")
-            self._retention = self._group.create_task(
-                retention_loop(self.store, settings.storage.retention_days, self.clock),
-                name="retention",
-            )
-            if settings.cases.enabled:
-                self._sweep = self._group.create_task(
-                    sweep_loop(self.store, settings, self.clock, self.cases.counters),
-                    name="cases",
-                )
-            if settings.alerts.enabled:
-                self.alerts = AlertWatcher(settings, self.store, self.clock, self.dispatcher.wake)
-                self._group.create_task(self.alerts.run(), name="alerts")
-            for cfg in settings.pbx:
-                state = SourceState(SOURCES[cfg.type].load()(cfg, self.site))
-                state.task = self._group.create_task(self._pump(state), name=f"source:{cfg.name}")
-                self.sources.append(state)
+            self._start_core()
+            self._start_sources({})
         except BaseException:
             await self._stack.__aexit__(None, None, None)
+            await self._close_senders(list(self._slots.values()))
             raise
         return self
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.stop()
-        await self._stack.__aexit__(et, e, tb)
+        try:
+            await self.stop()
+            await self._stack.__aexit__(et, e, tb)
+        finally:
+            await self._close_senders(list(self._slots.values()))
 
     async def stop(self) -> None:
         """Front to back: sources first, then the dispatcher, under the deadline."""
+        await self._stop_sources(self.sources)
+        await self._stop_core()
+
+    # --- reload ------------------------------------------------------------------------
+
+    async def reload(self, new: LoadedConfig) -> None:
+        """Apply `new` in place; see the module docstring."""
+        old_site, self.site = self.site, self._site_of(new)
+        same_site = self.site == old_site
+        self.loaded = new
+        settings = new.settings
+        wanted = {c.name: c for c in settings.pbx}
+        kept = {
+            s.source.name: s
+            for s in self.sources
+            if same_site and wanted.get(s.source.name) == s.config
+        }
+        leaving = [s for s in self.sources if s.source.name not in kept]
+        await self._stop_sources(leaving)
+        await self._stop_core()
+        self._new_pipeline(settings)
+        senders = {c.name: c for c in settings.sms.senders}
+        stale = [
+            slot
+            for name, slot in self._slots.items()
+            if not same_site or senders.get(name) != slot.config
+        ]
+        for slot in stale:
+            del self._slots[slot.config.name]
+        await self._close_senders(stale)
+        kept_senders = dict(self._slots)
+        await self._open_senders(kept_senders)
+        self._start_core()
+        self._start_sources(kept, {s.source.name: s.source for s in leaving})
+        log.info(
+            "reload: kept %d source(s) and %d sender(s), restarted or added %d and %d",
+            len(kept),
+            len(kept_senders),
+            len(settings.pbx) - len(kept),
+            len(settings.sms.senders) - len(kept_senders),
+        )
+
+    # --- senders -------------------------------------------------------------------
+
+    async def _open_senders(self, kept: dict[str, SenderSlot]) -> None:
+        """The configured senders in their order: the kept ones as they are, the others
+        opened now. Each is closed on its own stack."""
+        context = SenderContext(self.site, self._inbound)
+        self._slots = {}
+        for cfg in self.loaded.settings.sms.senders:
+            slot = kept.get(cfg.name)
+            if slot is None:
+                stack = AsyncExitStack()
+                sender: Sender = SENDERS[cfg.type].load()(cfg, context)
+                slot = SenderSlot(cfg, await stack.enter_async_context(sender), stack)
+            self._slots[cfg.name] = slot
+        self.senders = [slot.sender for slot in self._slots.values()]
+        self.chain = SenderChain(self.senders)
+
+    async def _close_senders(self, slots: list[SenderSlot]) -> None:
+        for slot in reversed(slots):
+            try:
+                await slot.stack.aclose()
+            except Exception:
+                log.exception("driver=%s did not close cleanly", slot.config.name)
+
+    async def _inbound(self, text: InboundText) -> None:
+        """Texts callers send back go to the pipeline in force now (kept senders
+        outlive the pipeline they were opened with)."""
+        await self.pipeline.inbound(text)
+
+    # --- what reads the settings: dispatcher, retention, alerts -------------------------
+
+    def _start_core(self) -> None:
+        assert self._group is not None
+        settings = self.loaded.settings
+        self.dispatcher = Dispatcher(
+            settings, self.store, self.chain, self.clock, self.pipeline.holiday_dates
+        )
+        self.pipeline.wake = self.dispatcher.wake
+        self._group.create_task(self.dispatcher.run(), name="dispatcher")
+        self._retention = self._group.create_task(
+            retention_loop(self.store, settings.storage.retention_days, self.clock),
+            name="retention",
+        )
+        if settings.cases.enabled:
+            self._sweep = self._group.create_task(
+                sweep_loop(self.store, settings, self.clock, self.cases.counters),
+                name="cases",
+            )
+        self.alerts = None
+        if settings.alerts.enabled:
+            self.alerts = AlertWatcher(settings, self.store, self.clock, self.dispatcher.wake)
+            self._alerts_task = self._group.create_task(self.alerts.run(), name="alerts")
+
+    async def _stop_core(self) -> None:
+        """Retention, the case sweep and alerts at once; the dispatcher finishes the
+        text in hand."""
         if self._retention is not None:
             self._retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention
+            self._retention = None
         if self._sweep is not None:
             self._sweep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweep
+            self._sweep = None
         if self.alerts is not None:
             self.alerts.stop()
-        for state in self.sources:
-            if state.task is not None:
-                state.task.cancel()
-        await asyncio.gather(*(s.task for s in self.sources if s.task), return_exceptions=True)
         if self.dispatcher is not None:
             await self.dispatcher.stop(self.stop_deadline)
+        if self._alerts_task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._alerts_task), self.stop_deadline)
+            self._alerts_task = None
+
+    # --- sources -------------------------------------------------------------------
+
+    def _start_sources(
+        self, kept: dict[str, SourceState], leaving: dict[str, Source] | None = None
+    ) -> None:
+        """The configured sources in their order; a new source takes over the calls in
+        progress of the one it replaces."""
+        assert self._group is not None
+        states = []
+        for cfg in self.loaded.settings.pbx:
+            state = kept.get(cfg.name)
+            if state is None:
+                state = SourceState(SOURCES[cfg.type].load()(cfg, self.site), cfg)
+                old = (leaving or {}).get(cfg.name)
+                if old is not None and hand_over(old, state.source):
+                    log.info("source %s restarted: calls in progress handed over", cfg.name)
+                state.task = self._group.create_task(self._pump(state), name=f"source:{cfg.name}")
+            states.append(state)
+        self.sources = states
+
+    async def _stop_sources(self, states: list[SourceState]) -> None:
+        for state in states:
+            if state.task is not None:
+                state.task.cancel()
+        await asyncio.gather(*(s.task for s in states if s.task), return_exceptions=True)
 
     async def _pump(self, state: SourceState) -> None:
         """Feed a source's records to the pipeline; a record is retried until stored."""
@@ -152,8 +290,9 @@ class Runtime:
         error) is retried for as long as it takes; a record the store refuses for
         what it holds is set aside after `POISON_TRIES` tries in a JSON-lines file
         beside the database, so one bad record never holds up the calls behind it."""
-        delay, refused = 0.5, 0
+        retries, refused = Retries(Backoff(0.5, 30.0)), 0
         while True:
+            delay = retries.backoff.delay(retries.failures + 1)
             try:
                 accepted = await self.pipeline.accept(record)
             except (RingbackError, sqlite3.OperationalError) as err:
@@ -170,8 +309,7 @@ class Runtime:
                 if self.observer is not None:
                     self.observer(record, accepted)
                 return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+            await asyncio.sleep(retries.next())
 
     def _set_aside(self, record: CallRecord) -> None:
         path = self.loaded.settings.storage.path.with_name(UNSTORED_FILE)

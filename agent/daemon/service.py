@@ -5,7 +5,8 @@ unusable), apply the outbox crash rule, start the runtime and the status API, te
 systemd READY. READY does not wait for the PBX or the modem: they retry on their own
 and report their health. SIGTERM/SIGINT stop gracefully under a deadline shorter than
 systemd's stop timeout; a second one forces exit. SIGHUP reloads: an invalid new
-config is refused with a log line and the running one stays.
+config is refused with a log line and the running one stays; a valid one is applied
+to the running runtime, where the drivers whose options did not change keep running.
 """
 
 from __future__ import annotations
@@ -103,29 +104,25 @@ class Daemon:
         return 0
 
     async def _serve(self) -> None:
-        first = True
-        while True:
-            runtime = Runtime(
-                self.loaded, self._store(), self.clock, STOP_DEADLINE_SECONDS, self.observer
-            )
-            async with runtime as rt:
-                self.runtime = rt
-                if first:
-                    self._ready()
-                    await self._start_status()
-                    first = False
-                else:
+        """One runtime for the life of the process; a valid reload is applied to it in
+        place, so the drivers whose options did not change keep running."""
+        runtime = Runtime(
+            self.loaded, self._store(), self.clock, STOP_DEADLINE_SECONDS, self.observer
+        )
+        async with runtime as rt:
+            self.runtime = rt
+            self._ready()
+            await self._start_status()
+            watchdog = asyncio.create_task(self._watchdog(rt), name="watchdog")
+            try:
+                while (new := await self._wait_for_valid_reload()) is not None:
+                    await rt.reload(new)
+                    self.loaded = new
+                    self.loaded_at = self.clock()
+                    log.info("configuration reloaded (sha256 %s)", new.sha256[:12])
                     systemd.notify("READY=1", "STATUS=configuration reloaded")
-                watchdog = asyncio.create_task(self._watchdog(rt), name="watchdog")
-                try:
-                    new = await self._wait_for_valid_reload()
-                finally:
-                    watchdog.cancel()
-            if new is None:
-                return
-            self.loaded = new
-            self.loaded_at = self.clock()
-            log.info("configuration reloaded (sha256 %s)", new.sha256[:12])
+            finally:
+                watchdog.cancel()
 
     async def _start_status(self) -> None:
         """The status API starts right after READY: importing its web server costs more

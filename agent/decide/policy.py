@@ -17,6 +17,11 @@ that applies gives the reason):
                                                        skip:after_hours_no_template
                 (a department whose `open` set has no text -> skip:open_no_template)
     timing      hang-up + grace; inside quiet hours -> defer until they end
+
+The template chosen here is provisional: the dispatcher chooses it again with
+`call_template()` from the department's state when the text actually leaves (a text
+deferred past the opening is an `open` text), and withdraws it when the department
+has no text for that state.
 """
 
 from __future__ import annotations
@@ -69,12 +74,8 @@ def decide(
     if reason:
         return Skip(reason)
     sms = settings.sms
-    template = "open" if schedule.open_now else "after_hours"
-    dep = settings.departments.by_name().get(schedule.department)
-    chosen = None
-    if dep is not None:
-        chosen = dep.templates.open if schedule.open_now else dep.templates.after_hours
-    if chosen is None or chosen.empty:
+    template, has_text = call_template(schedule, settings)
+    if not has_text:
         return Skip(f"{template}_no_template")
     tz = settings.site.tz
     due = max(record.ended_at + timedelta(seconds=sms.grace_seconds), now)
@@ -94,6 +95,20 @@ def decide(
         record.ended_at + timedelta(minutes=sms.max_age_minutes),
         schedule.language,
     )
+
+
+CALL_TEMPLATES = frozenset({"open", "after_hours"})
+
+
+def call_template(schedule: Schedule, settings: Settings) -> tuple[str, bool]:
+    """The missed-call template for the department's state (`open` or `after_hours`)
+    and whether the department has a text for it."""
+    template = "open" if schedule.open_now else "after_hours"
+    dep = settings.departments.by_name().get(schedule.department)
+    chosen = None
+    if dep is not None:
+        chosen = dep.templates.open if schedule.open_now else dep.templates.after_hours
+    return template, chosen is not None and not chosen.empty
 
 
 def _who_not(record: CallRecord, facts: Facts, settings: Settings, now: datetime) -> str:

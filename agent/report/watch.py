@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+from agent.backoff import Backoff
 from agent.config.alerts import AlertsConfig, ManagerConfig
 from agent.config.settings import Settings
 from agent.model import Counters
@@ -298,7 +299,7 @@ class AlertWatcher:
                     if response.is_success:
                         return "sent"
                     problem = f"HTTP {response.status_code}"
-                await asyncio.sleep(0.5 * 2**attempt)
+                await asyncio.sleep(Backoff(1.0).delay(attempt))  # 0.5 s x 2**attempt
         log.warning("alert webhook failed after %d tries: %s", WEBHOOK_TRIES, problem)
         return f"failed: {problem}"
 

@@ -2,13 +2,17 @@
 
 Loop: claim what is due (committed as `sending` first), re-check just before sending
 (expired, opted out, recovered: the caller called again and was answered, or the
-dealership called them), render the template, send through the chain, record the
-attempt. A text that comes due inside quiet hours (it waited for a retry, or the
-daemon was down) is put back until they end, or withdrawn as `too_old` when that
-is past its expiry. `RetryLater` reschedules with capped exponential backoff (or the
-sender's own longer wait) until `sms.retry.max_attempts`; `Rejected` fails the
-message (and opts the number out when the provider says so); an ambiguous result
-(the text may have left) parks it as `unknown` for a technician.
+dealership called them), render the template from the state at send time (the
+department open or closed now chooses `open` or `after_hours`, and `{opens_at}` is
+the next opening from now; a department with no text for its state now withdraws
+the text as `<template>_no_template`), send through the chain, record the attempt.
+A text already attempted keeps the words it was first sent with. A text that comes
+due inside quiet hours (it waited for a retry, or the daemon was down) is put back
+until they end, or withdrawn as `too_old` when that is past its expiry.
+`RetryLater` reschedules with capped exponential backoff (or the sender's own longer
+wait) until `sms.retry.max_attempts`; `Rejected` fails the message (and opts the
+number out when the provider says so); an ambiguous result (the text may have left)
+parks it as `unknown` for a technician.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from agent.backoff import Backoff
 from agent.config.hours import quiet_hours_end
 from agent.config.settings import Settings
 from agent.config.texts import SERVICE_TEMPLATES, render
-from agent.decide.policy import schedule_for
+from agent.decide.policy import CALL_TEMPLATES, call_template, schedule_for
 from agent.model import Message, MessageState, OutgoingText, Rejected, RetryLater, Sent
 from agent.numbers import mask
 from agent.send.chain import ChainResult, SenderChain
@@ -141,7 +146,9 @@ class Dispatcher:
             await self.store.defer_claimed(message.id, quiet_end, now)
             log.info("message_id=%d deferred to %s: quiet hours", message.id, quiet_end)
             return
-        body = message.body or self._render(message, now)
+        body = message.body or await self._render_now(message, now)
+        if not body:
+            return
         text = OutgoingText(
             message.id, message.to_e164, body, message.attempts, resume=message.resume
         )
@@ -179,14 +186,32 @@ class Dispatcher:
         )
         return datetime.fromisoformat(value) if value else None
 
-    def _render(self, message: Message, now: datetime) -> str:
+    async def _render_now(self, message: Message, now: datetime) -> str:
+        """The text as it reads now; "" when it was withdrawn because the department
+        has no text for its state now."""
         local = now.astimezone(self.settings.site.tz)
         holidays = self.holidays(local.year) | self.holidays(local.year + 1)
         schedule = schedule_for(message.department, self.settings, local, holidays)
+        template = message.template
+        if template in CALL_TEMPLATES:
+            template, has_text = call_template(schedule, self.settings)
+            if not has_text:
+                reason = f"{template}_no_template"
+                await self.store.suppress(message.id, reason, now)
+                log.info("message_id=%d suppressed at send time: %s", message.id, reason)
+                return ""
+            if template != message.template:
+                await self.store.set_template(message.id, template)
+                log.info(
+                    "message_id=%d template %s -> %s: the department's state changed",
+                    message.id,
+                    message.template,
+                    template,
+                )
         return render(
             self.settings,
             message.department,
-            message.template,
+            template,
             message.language,
             schedule.next_opening,
             local,
@@ -248,10 +273,11 @@ class Dispatcher:
 
     async def _retry(self, attempt: _Attempt, result: RetryLater) -> None:
         message, retry = attempt.message, self.settings.sms.retry
-        backoff = retry.first_seconds * 2 ** min(message.attempts - 1, 40)
-        jitter = 0.8 + 0.4 * self._random.random()
+        jittered = Backoff(retry.first_seconds, low=0.8, high=1.2)
         # The cap holds after the jitter; a wait the sender asked for (Retry-After) wins.
-        wait = max(result.after, min(retry.max_seconds, backoff * jitter))
+        wait = max(
+            result.after, min(retry.max_seconds, jittered.delay(message.attempts, self._random))
+        )
         next_at = attempt.now + timedelta(seconds=wait)
         if result.ambiguous:
             state, label = MessageState.UNKNOWN, "unknown"

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from agent.backoff import Backoff
 from agent.status.document import iso, status_document
 from agent.status.view import StatusView
 
@@ -97,7 +98,7 @@ class Heartbeat:
         error = ""
         for attempt in range(ATTEMPTS):
             if attempt:
-                await asyncio.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+                await asyncio.sleep(Backoff(BACKOFF_SECONDS).delay(attempt))
             try:
                 response = await client.post(url, json=body, headers=headers)
             except httpx.HTTPError as err:

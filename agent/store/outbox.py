@@ -133,6 +133,13 @@ class OutboxStore(StoreBase):
                 (ts(until), ts(now), message_id),
             )
 
+    async def set_template(self, message_id: int, template: str) -> None:
+        """The template a text is sent with, chosen again when it leaves."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                "UPDATE messages SET template = ? WHERE id = ?", (template, message_id)
+            )
+
     async def suppress(self, message_id: int, reason: str, now: datetime) -> None:
         """Withdraw a message that was claimed or still open (recovered, opted out...)."""
         await self.finish(

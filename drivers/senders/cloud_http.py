@@ -18,7 +18,6 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
-import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState
 
+from agent.backoff import Backoff
 from agent.model import Counters, Health, HealthState, Rejected, RetryLater, SendResult
 
 log = logging.getLogger(__name__)
@@ -115,15 +115,13 @@ def in_call_wait(state: RetryCallState, cap: float) -> float:
     answer = state.outcome.result() if state.outcome and not state.outcome.failed else None
     if isinstance(answer, Exchange) and answer.retry_after is not None:
         return answer.retry_after
-    ceiling = min(cap, cap / 4 * 2 ** max(0, state.attempt_number - 1))
-    return random.uniform(ceiling / 2, ceiling)
+    return Backoff(cap / 4, cap, 0.5, 1.0).delay(state.attempt_number)
 
 
 def backoff_seconds(attempt: int, base: float = 2.0, cap: float = 60.0) -> float:
     """Exponential backoff with jitter for the store's schedule: the ceiling doubles
     with each attempt up to `cap`, the wait is drawn from [ceiling/2, ceiling]."""
-    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
-    return random.uniform(ceiling / 2, ceiling)
+    return Backoff(base, cap, 0.5, 1.0).delay(attempt)
 
 
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]+")

@@ -3,9 +3,12 @@ table in `twilio_codes`.
 
 Exactly-once-ish: Twilio's create is not idempotent. A request that provably never
 reached Twilio (connect error, 429) is retried freely; one that may have been acted on
-(5xx, read timeout, reset, unreadable 2xx) answers `RetryLater(ambiguous=True)`, and
-before such a text is sent again (or any text with `attempt > 1`) the sender looks for
-it with `GET .../Messages.json?To=...` and reports the earlier message as `Sent`.
+(5xx, read timeout, reset, unreadable 2xx) is looked for at once with
+`GET .../Messages.json?To=...`: found, it is `Sent`; not found after a 5xx (Twilio
+answered, so it finished with the request and created nothing) it is a plain
+`RetryLater`, safe to send again; not found after a timeout, reset or unreadable
+answer (the request may still be in flight) it is `RetryLater(ambiguous=True)`.
+Before a text is sent again (`attempt > 1`) the same look-up runs first.
 """
 
 from __future__ import annotations
@@ -71,17 +74,31 @@ class TwilioSender(CloudSender):
             if earlier is not None:
                 return earlier
             self._ambiguous.pop(text.message_id, None)  # looked up: it never arrived
-        result, rule = await self._create(text)
+        result, rule, status = await self._create(text)
         if isinstance(result, RetryLater) and result.ambiguous:
             self._ambiguous.setdefault(text.message_id, self._clock())
             earlier = await self._reconcile(text)
             if earlier is not None and isinstance(earlier[0], Sent):
                 return earlier
+            if earlier is None and isinstance(status, int) and 500 <= status <= 599:
+                return self._not_created(text, result, rule)
         return result, rule
+
+    def _not_created(
+        self, text: OutgoingText, result: RetryLater, rule: Rule | None
+    ) -> tuple[SendResult, Rule | None]:
+        """A 5xx answer and a look-up that found no message: Twilio created nothing,
+        so the text is provably not sent and may be retried (here or elsewhere)."""
+        self._ambiguous.pop(text.message_id, None)
+        reason = f"{result.reason}; no message was created (looked up)"
+        plain = Rule(Verdict.RETRY, reason, rule.after if rule else result.after)
+        return RetryLater(result.after, reason), plain
 
     # --- create ---------------------------------------------------------------------
 
-    async def _create(self, text: OutgoingText) -> tuple[SendResult, Rule | None]:
+    async def _create(self, text: OutgoingText) -> tuple[SendResult, Rule | None, int | str | None]:
+        """The result, its rule and the answer's status (an HTTP status or a transport
+        event name; None when Twilio created the message)."""
         assert self._client is not None
         form = api.create_form(self._config, text)
         path = api.messages_path(self._config)
@@ -95,10 +112,10 @@ class TwilioSender(CloudSender):
         if answer.ok:
             sid = api.message_sid(answer.data)
             if sid is not None:
-                return Sent(sid), None
+                return Sent(sid), None, None
             answer = Exchange("2xx_unreadable")
         rule = classify(answer.status, api.error_code(answer.data))
-        return result_of(rule, self._wait_for(rule, answer, text)), rule
+        return result_of(rule, self._wait_for(rule, answer, text)), rule, answer.status
 
     def _retry_in_call(self, answer: Exchange) -> bool:
         if answer.status not in _IN_CALL_RETRY:

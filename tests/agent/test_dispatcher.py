@@ -200,7 +200,7 @@ async def test_text_due_before_quiet_hours_but_sent_late_waits(
     down) is not sent at night: it is put back until quiet hours end, without
     counting an attempt."""
     rig = Rig(make_settings(sms={"max_age_minutes": 720}), store, peer, "2026-11-23 20:58")
-    await rig.pipeline.accept(call("2026-11-23 20:58", dialed="5145550101"))  # sales open
+    await rig.pipeline.accept(call("2026-11-23 20:58"))  # service, closed: after_hours
     rig.at("2026-11-23 21:30")
     assert await rig.dispatcher.run_once() == 1
     assert peer.texts == []
@@ -211,6 +211,63 @@ async def test_text_due_before_quiet_hours_but_sent_late_waits(
     await rig.dispatcher.run_once()
     assert len(peer.texts) == 1
     assert (await rig.message())[:2] == ("sent", 1)
+
+
+async def test_deferred_text_is_rendered_from_the_state_when_it_leaves(
+    make_settings: SettingsFactory, store: Store, peer: ScriptedPeer
+) -> None:
+    """Issue 14: a call to Service at 21:30 (closed, quiet hours) is queued with the
+    after-hours template; at 08:00 the next morning Service has been open since 7:30,
+    so the text that leaves is the open one (never "le service est fermé"), and the
+    outbox records the template it was sent with."""
+    rig = Rig(make_settings(sms={"max_age_minutes": 720}), store, peer, "2026-11-23 21:30")
+    await rig.pipeline.accept(call("2026-11-23 21:30"))
+    assert await store.scalar("SELECT template FROM messages") == "after_hours"
+    rig.at("2026-11-24 07:59:59")
+    assert await rig.dispatcher.run_once() == 0
+    rig.at("2026-11-24 08:00")
+    assert await rig.dispatcher.run_once() == 1
+    body = peer.texts[0].body
+    assert "désolé d'avoir manqué votre appel au service" in body
+    assert "fermé" not in body
+    assert await store.scalar("SELECT template FROM messages") == "open"
+    assert (await rig.message())[:2] == ("sent", 1)
+
+
+async def test_deferred_text_names_the_opening_seen_from_send_time(
+    make_settings: SettingsFactory, store: Store, peer: ScriptedPeer
+) -> None:
+    """A call to Service at 17:40 on Friday 27 November (closed since 17:30) is held
+    by quiet hours (17:45-07:00 here) until 07:00 on Saturday, when Service is still
+    closed: the after-hours text names the opening as seen when it leaves,
+    "aujourd'hui 8 h 00", not "demain 8 h 00" as seen at the call."""
+    settings = make_settings(sms={"max_age_minutes": 900, "quiet_hours": "17:45-07:00"})
+    rig = Rig(settings, store, peer, "2026-11-27 17:40")
+    await rig.pipeline.accept(call("2026-11-27 17:40"))
+    rig.at("2026-11-28 07:00")
+    assert await rig.dispatcher.run_once() == 1
+    body = peer.texts[0].body
+    assert "le service est fermé" in body
+    assert "Nous vous rappelons dès aujourd'hui 8 h 00" in body
+
+
+async def test_text_that_would_now_be_wrong_is_withdrawn_not_sent(
+    make_settings: SettingsFactory, store: Store, peer: ScriptedPeer
+) -> None:
+    """A call to Sales at 20:58 (open until 21:00) is queued with the open text; picked
+    up late at 21:30 it waits for the end of quiet hours; at 08:00 Sales is closed and
+    has no after-hours text, so the text is re-decided and withdrawn as
+    `after_hours_no_template`, not sent."""
+    rig = Rig(make_settings(sms={"max_age_minutes": 720}), store, peer, "2026-11-23 20:58")
+    await rig.pipeline.accept(call("2026-11-23 20:58", dialed="5145550101"))  # sales open
+    assert await store.scalar("SELECT template FROM messages") == "open"
+    rig.at("2026-11-23 21:30")
+    await rig.dispatcher.run_once()
+    rig.at("2026-11-24 08:00")
+    assert await rig.dispatcher.run_once() == 1
+    assert peer.texts == []
+    assert (await rig.message())[0] == "suppressed"
+    assert await store.scalar("SELECT detail FROM attempts") == "after_hours_no_template"
 
 
 async def test_late_text_past_its_expiry_at_quiet_end_is_withdrawn(

@@ -23,6 +23,7 @@ import random
 from types import TracebackType
 from typing import Self
 
+from agent.backoff import Backoff
 from agent.model import (
     Counters,
     Health,
@@ -99,10 +100,8 @@ class GsmSender:
             if self._state.phase == "fault":
                 delay = self._config.device_fault_retry_seconds
             else:
-                delay = min(
-                    self._config.reopen_min_seconds * 2 ** min(failures, 16),
-                    self._config.reopen_max_seconds,
-                )
+                reopen = Backoff(self._config.reopen_min_seconds, self._config.reopen_max_seconds)
+                delay = reopen.delay(failures + 1)
             await asyncio.sleep(delay if failures or self._state.phase == "fault" else 0)
 
     async def _session(self) -> bool:

@@ -13,7 +13,7 @@ from drivers.sources.asterisk.badinput import BadInput
 from drivers.sources.asterisk.config import AsteriskConfig
 from drivers.sources.asterisk.connection import AmiConnection
 from drivers.sources.asterisk.frames import Frame
-from drivers.sources.asterisk.tracker import CallTracker
+from drivers.sources.asterisk.tracker import CallTracker, TrackerState
 
 COUNTERS = (
     "records",
@@ -81,6 +81,21 @@ class AsteriskSource:
     def _push(self, records: list[CallRecord]) -> None:
         for record in records:
             self._queue.put_nowait(record)
+
+    # --- hand-off across a reload (drivers.base.HandsOver) -----------------------------
+
+    def hand_over(self) -> object:
+        """The calls in progress and the finished calls not yet yielded."""
+        state = self._tracker.hand_over()
+        while not self._queue.empty():
+            state.pending.append(self._queue.get_nowait())
+        return state
+
+    def take_over(self, state: object) -> None:
+        if not isinstance(state, TrackerState):
+            return
+        self._tracker.take_over(state)
+        self._push(state.pending)
 
     # --- FrameSink -----------------------------------------------------------------
 

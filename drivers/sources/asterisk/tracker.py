@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from agent.model import CallRecord, Counters, Direction
 from drivers.sources.asterisk import events as ev
@@ -49,6 +50,17 @@ def event_time(frame: Frame, received_at: float, report: Report | None = None) -
     if report is not None:
         report("bad_timestamp", f"Timestamp {stamp[:40]!r} is not a time; arrival time used")
     return received_at
+
+
+@dataclass
+class TrackerState:
+    """What a tracker hands to its successor across a reload (see `HandsOver`): the
+    calls in progress, their channels and bridges, and records not yet yielded."""
+
+    calls: dict[str, Call]
+    index: dict[str, str]
+    bridges: dict[str, set[str]]
+    pending: list[CallRecord] = field(default_factory=list)
 
 
 class CallTracker:
@@ -283,6 +295,26 @@ class CallTracker:
             call.started_at = min(call.started_at, started_at)
             self.set_origin(call, frame, received_at)
         return call, leg
+
+    # --- hand-off across a reload ---------------------------------------------------
+
+    def hand_over(self) -> TrackerState:
+        """Give up the calls in progress (this tracker is empty afterwards)."""
+        state = TrackerState(self.calls, self._index, self.bridges)
+        self.calls, self._index, self.bridges = {}, {}, {}
+        return state
+
+    def take_over(self, state: TrackerState) -> None:
+        """Adopt a predecessor's calls. Events between its link and ours were seen by
+        neither, so they are treated as after a lost link: the next snapshot
+        reconciles them."""
+        self.calls.update(state.calls)
+        self._index.update(state.index)
+        for bridge, members in state.bridges.items():
+            self.bridges.setdefault(bridge, set()).update(members)
+        for call in state.calls.values():
+            call.gap = True
+            call.stale = True
 
     @property
     def calls_in_progress(self) -> int:

@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 
 import serial
 
+from agent.backoff import Backoff, Retries
 from agent.model import Counters
 from drivers.sources.smdr.config import SerialSettings, SmdrConfig, split_host_port
 
@@ -57,19 +58,9 @@ class LinkStatus:
             self.last_error = error
 
 
-class Backoff:
+def reconnect_backoff(cap: float, rng: random.Random | None = None) -> Retries:
     """0.5 s, 1 s, 2 s ... up to `cap`, with 10 % jitter; `reset()` after good data."""
-
-    def __init__(self, cap: float, rng: random.Random | None = None) -> None:
-        self._cap, self._next, self._rng = cap, 0.5, rng or random.Random()
-
-    def next(self) -> float:
-        delay = min(self._next, self._cap)
-        self._next = min(self._next * 2, self._cap)
-        return delay * (1 + self._rng.random() / 10)
-
-    def reset(self) -> None:
-        self._next = 0.5
+    return Retries(Backoff(0.5, cap, 1.0, 1.1), rng or random.Random())
 
 
 _streams = count(1)
@@ -84,7 +75,7 @@ async def run_link(
 ) -> NoReturn:
     if config.listen is not None:
         await _listen(config, emit, status, counters)
-    backoff = Backoff(config.reconnect_max_seconds)
+    backoff = reconnect_backoff(config.reconnect_max_seconds)
     url = config.url or ""
     while True:
         status.attempts += 1
@@ -121,7 +112,7 @@ def keepalive(sock: socket.socket | None) -> None:
 
 
 async def _pump(
-    reader: asyncio.StreamReader, stream: int, emit: Emit, status: LinkStatus, backoff: Backoff
+    reader: asyncio.StreamReader, stream: int, emit: Emit, status: LinkStatus, backoff: Retries
 ) -> None:
     try:
         while data := await reader.read(READ_SIZE):
@@ -138,7 +129,7 @@ async def _tcp_session(
     emit: Emit,
     status: LinkStatus,
     counters: Counters,
-    backoff: Backoff,
+    backoff: Retries,
 ) -> None:
     host, port = split_host_port(url.removeprefix("socket://").split("?")[0].rstrip("/"))
     reader, writer = await asyncio.wait_for(
@@ -184,7 +175,7 @@ async def _serial_session(
     emit: Emit,
     status: LinkStatus,
     counters: Counters,
-    backoff: Backoff,
+    backoff: Retries,
 ) -> None:
     loop = asyncio.get_running_loop()
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smdr-serial")
@@ -215,7 +206,7 @@ async def _listen(
     config: SmdrConfig, emit: Emit, status: LinkStatus, counters: Counters
 ) -> NoReturn:
     host, port = split_host_port(config.listen or "")
-    backoff = Backoff(config.reconnect_max_seconds)
+    backoff = reconnect_backoff(config.reconnect_max_seconds)
     handlers: set[asyncio.Task[None]] = set()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -17,7 +17,7 @@ from typing import NoReturn
 
 from agent.model import Counters
 from drivers.sources.smdr.config import split_host_port
-from drivers.sources.smdr.line import CONNECT_TIMEOUT, Backoff, keepalive
+from drivers.sources.smdr.line import CONNECT_TIMEOUT, keepalive, reconnect_backoff
 
 log = logging.getLogger("drivers.sources.smdr")
 WRITE_TIMEOUT = 10.0
@@ -34,7 +34,7 @@ class PassThrough:
         self._chunks: deque[bytes] = deque()
         self._size = 0
         self._wake = asyncio.Event()
-        self._backoff = Backoff(cap)
+        self._backoff = reconnect_backoff(cap)
         self.connected = False
         self.last_error = ""
 

@@ -110,21 +110,39 @@ async def test_429_without_retry_after_backs_off_with_jitter(
     assert len(twilio.creates) == 4
 
 
-async def test_5xx_without_create_is_ambiguous_then_resent_after_lookup(
-    twilio: FakeTwilio, make_twilio: TwilioFactory
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_5xx_without_create_is_a_plain_retry_then_resent(
+    twilio: FakeTwilio, make_twilio: TwilioFactory, status: int
 ) -> None:
-    """Pins the 5xx path: ambiguous RetryLater after a lookup found nothing; the next
-    attempt looks again, finds nothing, and sends: one message in the end."""
-    twilio.script(Step.error(500, 20500))
+    """Pins the 5xx path (issue 14): Twilio answered 5xx and the look-up that follows
+    found no message, so nothing was created: a plain (not ambiguous) RetryLater,
+    which the chain may retry; the next attempt looks again, finds nothing, and
+    sends: one message in the end."""
+    twilio.script(Step.error(status, 20500))
     async with make_twilio() as sender:
         first = await sender.send(TEXT)
         second = await sender.send(OutgoingText(7, TO, BODY, attempt=2))
-    assert isinstance(first, RetryLater) and first.ambiguous
+    assert isinstance(first, RetryLater)
+    assert not first.ambiguous
+    assert "no message was created" in first.reason
     assert isinstance(second, Sent)
     assert [r.method for r in twilio.requests] == ["POST", "GET", "GET", "POST"]
     assert twilio.lookups[0].query == {"To": [TO], "PageSize": ["50"]}
     assert twilio.creates[1].form["Attempt"] == "2"
     assert len(twilio.created) == 1
+
+
+async def test_5xx_with_failed_lookup_stays_ambiguous(
+    twilio: FakeTwilio, make_twilio: TwilioFactory
+) -> None:
+    """Pins: after a 5xx whose look-up itself fails, nothing proves the message was not
+    created, so the text stays ambiguous (never handed to another sender blindly)."""
+    twilio.script(Step.error(500, 20500))
+    twilio.script_list(Step.reply(502, b"bad gateway"))
+    async with make_twilio() as sender:
+        result = await sender.send(TEXT)
+    assert isinstance(result, RetryLater) and result.ambiguous
+    assert len(twilio.creates) == 1
 
 
 @pytest.mark.parametrize(
