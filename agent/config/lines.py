@@ -98,10 +98,11 @@ def _check_shape(loader: yaml.SafeLoader, origin: Path) -> None:
     sizes: dict[str, int] = {}
 
     def refuse(event: yaml.Event, what: str) -> ConfigError:
-        return ConfigError([f"{origin}:{event.start_mark.line + 1}: YAML: {what}"])
+        line = event.start_mark.line + 1 if event.start_mark is not None else 1
+        return ConfigError([f"{origin}:{line}: YAML: {what}"])
 
     while loader.check_event():
-        event = loader.get_event()
+        event = loader.get_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.CollectionStartEvent):
             open_anchors.append(event.anchor)
             counts.append(1)

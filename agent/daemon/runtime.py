@@ -3,7 +3,9 @@ sources, status.
 
 Started back to front (senders, dispatcher, sources, status API) and stopped front to
 back (sources, then the dispatcher finishes the text in hand, then senders) under a
-deadline. Every task is named and owned by one TaskGroup. A reload builds a new
+deadline. Every task is named, owned by one TaskGroup and run under the daemon's
+supervisor (`agent.daemon.supervise`): a loop that fails is restarted with backoff,
+the others go on. A reload builds a new
 `Runtime` from the new configuration on the same open store.
 """
 
@@ -14,16 +16,18 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from agent.cases.keeper import CaseKeeper
 from agent.cases.sweep import sweep_loop
 from agent.config.settings import LoadedConfig
+from agent.daemon.supervise import Loops
 from agent.decide.pipeline import Accepted, Pipeline
 from agent.errors import RingbackError
 from agent.model import CallRecord, Health, HealthState, record_to_json
@@ -59,6 +63,7 @@ class Runtime:
     clock: Callable[[], datetime] = utc_now
     stop_deadline: float = 10.0
     observer: Callable[[CallRecord, Accepted], None] | None = None
+    loops: Loops = field(default_factory=Loops)
     sources: list[SourceState] = field(default_factory=list)
     senders: list[Sender] = field(default_factory=list)
 
@@ -80,6 +85,14 @@ class Runtime:
         self._retention: asyncio.Task[None] | None = None
         self._sweep: asyncio.Task[None] | None = None
         self.alerts: AlertWatcher | None = None
+        self._dispatcher_task: asyncio.Task[None] | None = None
+
+    def _supervised(
+        self, name: str, start: Callable[[], Coroutine[Any, Any, None]]
+    ) -> asyncio.Task[None]:
+        if self._group is None:
+            raise RuntimeError("the runtime is not started")
+        return self._group.create_task(self.loops.supervise(name, start), name=name)
 
     async def __aenter__(self) -> Self:
         settings = self.loaded.settings
@@ -95,10 +108,10 @@ class Runtime:
             )
             self.pipeline.wake = self.dispatcher.wake
             self._group = await self._stack.enter_async_context(asyncio.TaskGroup())
-            self._group.create_task(self.dispatcher.run(), name="dispatcher")
-            self._retention = self._group.create_task(
-                retention_loop(self.store, settings.storage.retention_days, self.clock),
-                name="retention",
+            self._dispatcher_task = self._supervised("dispatcher", self.dispatcher.run)
+            days = settings.storage.retention_days
+            self._retention = self._supervised(
+                "retention", lambda: retention_loop(self.store, days, self.clock)
             )
             if settings.cases.enabled:
                 self._sweep = self._group.create_task(
@@ -107,10 +120,10 @@ class Runtime:
                 )
             if settings.alerts.enabled:
                 self.alerts = AlertWatcher(settings, self.store, self.clock, self.dispatcher.wake)
-                self._group.create_task(self.alerts.run(), name="alerts")
+                self._supervised("alerts", self.alerts.run)
             for cfg in settings.pbx:
                 state = SourceState(SOURCES[cfg.type].load()(cfg, self.site))
-                state.task = self._group.create_task(self._pump(state), name=f"source:{cfg.name}")
+                state.task = self._supervised(f"source:{cfg.name}", partial(self._pump, state))
                 self.sources.append(state)
         except BaseException:
             await self._stack.__aexit__(None, None, None)
@@ -137,6 +150,8 @@ class Runtime:
         await asyncio.gather(*(s.task for s in self.sources if s.task), return_exceptions=True)
         if self.dispatcher is not None:
             await self.dispatcher.stop(self.stop_deadline)
+        if self._dispatcher_task is not None:
+            self._dispatcher_task.cancel()  # a dispatcher waiting out its backoff
 
     async def _pump(self, state: SourceState) -> None:
         """Feed a source's records to the pipeline; a record is retried until stored."""

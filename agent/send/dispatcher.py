@@ -73,6 +73,7 @@ class Dispatcher:
     async def run(self) -> None:
         """Send until `stop()`. Wakes on `wake()` or when the next message is due."""
         self._task = asyncio.current_task()
+        self._stopped.clear()  # a run again after a failure (the supervisor restarts it)
         try:
             while not self._stopping:
                 self.heartbeat_at = self.clock()

@@ -95,6 +95,7 @@ async def status_document(daemon: StatusView) -> dict[str, Any]:
             "ready": all(ok for ok, _ in checks.values()),
             "checks": {name: "ok" if ok else why for name, (ok, why) in checks.items()},
         },
+        "loops": daemon.loop_report(),
         "pbx": {},
         "senders": {},
         "alerts": {},
