@@ -28,13 +28,14 @@ from agent.cases.keeper import CaseKeeper
 from agent.cases.sweep import sweep_loop
 from agent.config.settings import LoadedConfig
 from agent.daemon.supervise import Loops
+from agent.decide.held import HELD_FILE, HeldCalls
 from agent.decide.pipeline import Accepted, Pipeline
 from agent.errors import RingbackError
 from agent.model import CallRecord, Health, HealthState, record_to_json
 from agent.report.watch import AlertWatcher
 from agent.send.chain import SenderChain
 from agent.send.dispatcher import Dispatcher
-from agent.store import Store
+from agent.store import Store, writable
 from agent.store.retention import retention_loop
 from drivers.base import Sender, SenderContext, SiteContext, Source, utc_now
 from drivers.senders import SENDERS
@@ -86,6 +87,11 @@ class Runtime:
         self._sweep: asyncio.Task[None] | None = None
         self.alerts: AlertWatcher | None = None
         self._dispatcher_task: asyncio.Task[None] | None = None
+        self._held_task: asyncio.Task[None] | None = None
+        held_path = self.loaded.settings.storage.path.with_name(HELD_FILE)
+        self.held = HeldCalls(held_path, self.pipeline.counters)
+        self._held_waiting = asyncio.Event()
+        self._held_room = asyncio.Event()
 
     def _supervised(
         self, name: str, start: Callable[[], Coroutine[Any, Any, None]]
@@ -109,14 +115,22 @@ class Runtime:
             self.pipeline.wake = self.dispatcher.wake
             self._group = await self._stack.enter_async_context(asyncio.TaskGroup())
             self._dispatcher_task = self._supervised("dispatcher", self.dispatcher.run)
+            if self.held.load():
+                log.warning(
+                    "%d call(s) held by an earlier run in %s: storing them now",
+                    len(self.held),
+                    self.held.path,
+                )
+                self._held_waiting.set()
+            self._held_task = self._supervised("held_calls", self._store_held)
             days = settings.storage.retention_days
             self._retention = self._supervised(
                 "retention", lambda: retention_loop(self.store, days, self.clock)
             )
             if settings.cases.enabled:
-                self._sweep = self._group.create_task(
-                    sweep_loop(self.store, settings, self.clock, self.cases.counters),
-                    name="cases",
+                counters = self.cases.counters
+                self._sweep = self._supervised(
+                    "cases", lambda: sweep_loop(self.store, settings, self.clock, counters)
                 )
             if settings.alerts.enabled:
                 self.alerts = AlertWatcher(settings, self.store, self.clock, self.dispatcher.wake)
@@ -142,6 +156,8 @@ class Runtime:
             self._retention.cancel()
         if self._sweep is not None:
             self._sweep.cancel()
+        if self._held_task is not None:
+            self._held_task.cancel()  # what is still held stays in the spill file
         if self.alerts is not None:
             self.alerts.stop()
         for state in self.sources:
@@ -169,9 +185,17 @@ class Runtime:
         beside the database, so one bad record never holds up the calls behind it."""
         delay, refused = 0.5, 0
         while True:
+            if len(self.held):  # calls behind held ones wait behind them, in order
+                await self._hold(record)
+                return
             try:
                 accepted = await self.pipeline.accept(record)
             except (RingbackError, sqlite3.OperationalError) as err:
+                kind = writable.classify(err)
+                if kind is not None:
+                    self._store_unwritable(kind, err)
+                    await self._hold(record)
+                    return
                 log.error(
                     "call_id=%s not stored yet, retrying in %.0fs: %s", record.call_id, delay, err
                 )
@@ -187,6 +211,55 @@ class Runtime:
                 return
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
+
+    def _store_unwritable(self, kind: str, err: BaseException) -> None:
+        """One line and one count when the store stops taking writes."""
+        if len(self.held) == 0:
+            self.pipeline.counters.inc("store_unwritable")
+            log.error(
+                "the store is %s (%s): finished calls are held in memory and in %s until "
+                "it takes writes again; texts wait",
+                kind,
+                err,
+                self.held.path,
+            )
+
+    async def _hold(self, record: CallRecord) -> None:
+        while self.held.full:
+            self._held_room.clear()
+            await self._held_room.wait()
+        self.held.hold(record)
+        self._held_waiting.set()
+
+    async def _store_held(self) -> None:
+        """Store the held calls, oldest first, as soon as the store takes writes
+        again (tried every few seconds); one line when they all are."""
+        while True:
+            await self._held_waiting.wait()
+            delay, stored = 0.5, 0
+            while len(self.held):
+                record = self.held.first()
+                try:
+                    accepted = await self.pipeline.accept(record)
+                except (RingbackError, sqlite3.OperationalError) as err:
+                    if writable.classify(err) is None:
+                        log.error("call_id=%s held, not stored yet: %s", record.call_id, err)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 4.0)
+                    continue
+                except Exception:
+                    log.exception("call_id=%s: the store refused this record", record.call_id)
+                    self._set_aside(record)
+                else:
+                    if self.observer is not None:
+                        self.observer(record, accepted)
+                    stored += 1
+                self.held.stored_first()
+                self._held_room.set()
+                delay = 0.5
+            if stored:
+                log.warning("the store takes writes again: %d held call(s) stored", stored)
+            self._held_waiting.clear()
 
     def _set_aside(self, record: CallRecord) -> None:
         path = self.loaded.settings.storage.path.with_name(UNSTORED_FILE)
