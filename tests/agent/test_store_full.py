@@ -79,7 +79,7 @@ async def test_calls_are_held_while_the_store_is_full_and_stored_once_when_room_
             assert await store.write_state() == "ok"
             assert not spill.exists()
         rows = await store.fetchall("SELECT pbx_call_id, COUNT(*) FROM calls GROUP BY pbx_call_id")
-    counts = dict(rows)
+    counts: dict[str, int] = dict(rows)
     assert len(counts) == before + len(calls)
     assert all(n == 1 for n in counts.values())
     assert [r.call_id for r, _ in seen] == [c.call_id for c in calls]
