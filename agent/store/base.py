@@ -23,8 +23,8 @@ from typing import Any, Self
 import aiosqlite
 
 from agent.errors import StoreError
-from agent.store import writable
 from agent.store.schema import MIGRATIONS
+from agent.store.writable import classify, probe
 
 Row = tuple[Any, ...]
 
@@ -158,7 +158,7 @@ class StoreBase:
         that it takes writes again (None: a write succeeded)."""
         if err is None:
             self.write_problem = None
-        elif (kind := writable.classify(err)) is not None:
+        elif (kind := classify(err)) is not None:
             self.write_problem = kind
 
     async def write_state(self) -> str:
@@ -168,7 +168,7 @@ class StoreBase:
             return self.write_problem
         pages = await self.scalar("PRAGMA page_count")
         limit = await self.scalar("PRAGMA max_page_count")
-        return writable.probe(self.path, pages, limit)
+        return probe(self.path, pages, limit)
 
     async def write_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
         """One statement as its own transaction (SQLite autocommit, durable with
