@@ -3,6 +3,13 @@
 `yaml_problem()` parses the text once into plain data plus a map from key paths to
 the line they start on; `format_errors()` turns pydantic's errors into
 `PATH:LINE: key.path: what is wrong (what is expected)`.
+
+The text is first read as a stream of events, which needs no recursion: nesting
+deeper than `MAX_DEPTH`, an alias inside the very node it names (`a: &a [*a]`) and
+aliases that expand to more than `MAX_NODES` nodes are refused there, at their line,
+before the recursive composer and constructor see them. A tagged value that does
+not construct (`!!timestamp 2026-99-99`, `!!int zzz`) is an error at its line too:
+whatever the YAML holds, the caller gets a ConfigError, never another exception.
 """
 
 from __future__ import annotations
@@ -25,6 +32,24 @@ class _LineLoader(yaml.SafeLoader):
     """A safe loader that leaves dates as text: pydantic parses them, so an impossible
     date (`2026-13-45`) is an error at its line instead of a crash of the parser."""
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except Exception as err:  # a tagged scalar the constructor cannot read
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"{node.tag.rsplit(':', 1)[-1]} value {value_text(node.value)} cannot be read "
+                f"({type(err).__name__})",
+                node.start_mark,
+            ) from None
+
+
+MAX_DEPTH = 64
+MAX_NODES = 100_000
+
 
 _LineLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
@@ -34,16 +59,16 @@ _LineLoader.yaml_implicit_resolvers = {
 
 def yaml_problem(text: str, origin: Path) -> tuple[dict[str, Any], dict[LinePath, int]]:
     """Parse YAML text; return (data, lines) or raise ConfigError pointing at the line."""
-    try:
-        node = yaml.compose(text, Loader=_LineLoader)
-    except yaml.YAMLError as err:
-        raise ConfigError([_yaml_error(err, origin)]) from None
-    if node is None:
-        raise ConfigError([f"{origin}:1: the file is empty (expected the ringback settings)"])
     lines: dict[LinePath, int] = {}
-    _walk(node, (), lines)
     try:
-        data = yaml.load(text, Loader=_LineLoader)
+        _check_shape(_LineLoader(text), origin)
+        loader = _LineLoader(text)
+        node = loader.get_single_node()
+        if node is None:
+            raise ConfigError([f"{origin}:1: the file is empty (expected the ringback settings)"])
+        _walk(node, (), lines)
+        data = loader.construct_document(node)
+        loader.dispose()
     except yaml.YAMLError as err:
         raise ConfigError([_yaml_error(err, origin)]) from None
     if not isinstance(data, dict):
@@ -64,16 +89,63 @@ def _yaml_error(err: yaml.YAMLError, origin: Path) -> str:
     )
 
 
+def _check_shape(loader: yaml.SafeLoader, origin: Path) -> None:
+    """One pass over the parser's events (a loop, no recursion): refuse nesting deeper
+    than MAX_DEPTH, an alias to a node still open (it would contain itself) and aliases
+    expanding past MAX_NODES nodes (the "billion laughs")."""
+    open_anchors: list[str | None] = []
+    counts: list[int] = [0]
+    sizes: dict[str, int] = {}
+
+    def refuse(event: yaml.Event, what: str) -> ConfigError:
+        line = event.start_mark.line + 1 if event.start_mark is not None else 1
+        return ConfigError([f"{origin}:{line}: YAML: {what}"])
+
+    while loader.check_event():
+        event = loader.get_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.CollectionStartEvent):
+            open_anchors.append(event.anchor)
+            counts.append(1)
+            if len(open_anchors) > MAX_DEPTH:
+                raise refuse(event, f"nested deeper than {MAX_DEPTH} levels (expected settings)")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = open_anchors.pop(), counts.pop()
+            if anchor is not None:
+                sizes[anchor] = size
+            counts[-1] += size
+        elif isinstance(event, yaml.AliasEvent):
+            if event.anchor in open_anchors:
+                raise refuse(
+                    event, f"alias *{event.anchor} is inside the node it names (it contains itself)"
+                )
+            counts[-1] += sizes.get(event.anchor or "", 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+            counts[-1] += 1
+        if counts[-1] > MAX_NODES or sum(counts) > MAX_NODES:
+            raise refuse(event, f"aliases expand to more than {MAX_NODES} values")
+
+
 def _walk(node: yaml.Node, path: LinePath, lines: dict[LinePath, int]) -> None:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            key_path = (*path, str(key.value))
-            lines[key_path] = key.start_mark.line + 1
-            _walk(value, key_path, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*path, index), lines)
+    """The line of every key path; a loop, and each node once (an alias is a node
+    reached twice: its lines are those of its first place)."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, LinePath]] = [(node, path)]
+    while stack:
+        node, path = stack.pop()
+        lines.setdefault(path, node.start_mark.line + 1)
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                key_path = (*path, str(key.value))
+                lines.setdefault(key_path, key.start_mark.line + 1)
+                stack.append((value, key_path))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                stack.append((item, (*path, index)))
 
 
 _SUBPATH = re.compile(r"^\[([\w.-]+)\] ")

@@ -3,7 +3,10 @@ sources.
 
 Started back to front (senders, dispatcher, sources, status API) and stopped front to
 back (sources, then the dispatcher finishes the text in hand, then senders) under a
-deadline. Every task is named and owned by one TaskGroup.
+deadline. Every task is named, owned by one TaskGroup and run under the daemon's
+supervisor (`agent.daemon.supervise`): a loop that fails is restarted with backoff,
+the others go on. A finished call the store cannot take (full, read-only) is held in
+memory and in a spill file beside it (`agent.decide.held`) and stored when it can.
 
 `reload()` applies a new configuration in place. A driver (source or sender) whose
 options and site are unchanged keeps running: same AMI connection, same modem
@@ -20,24 +23,27 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from agent.backoff import Backoff, Retries
 from agent.cases.keeper import CaseKeeper
 from agent.cases.sweep import sweep_loop
 from agent.config.settings import LoadedConfig, Settings
+from agent.daemon.supervise import Loops
+from agent.decide.held import HELD_FILE, HeldCalls
 from agent.decide.pipeline import Accepted, Pipeline
 from agent.errors import RingbackError
 from agent.model import CallRecord, Health, HealthState, InboundText, record_to_json
 from agent.report.watch import AlertWatcher
 from agent.send.chain import SenderChain
 from agent.send.dispatcher import Dispatcher
-from agent.store import Store
+from agent.store import Store, writable
 from agent.store.retention import retention_loop
 from drivers.base import (
     DriverConfig,
@@ -86,6 +92,7 @@ class Runtime:
     observer: Callable[[CallRecord, Accepted], None] | None = None
     sources: list[SourceState] = field(default_factory=list)
     senders: list[Sender] = field(default_factory=list)
+    loops: Loops = field(default_factory=Loops)
 
     def __post_init__(self) -> None:
         self.site = self._site_of(self.loaded)
@@ -99,6 +106,19 @@ class Runtime:
         self._sweep: asyncio.Task[None] | None = None
         self._alerts_task: asyncio.Task[None] | None = None
         self.alerts: AlertWatcher | None = None
+        self._dispatcher_task: asyncio.Task[None] | None = None
+        self._held_task: asyncio.Task[None] | None = None
+        held_path = self.loaded.settings.storage.path.with_name(HELD_FILE)
+        self.held = HeldCalls(held_path, self.pipeline.counters)
+        self._held_waiting = asyncio.Event()
+        self._held_room = asyncio.Event()
+
+    def _supervised(
+        self, name: str, start: Callable[[], Coroutine[Any, Any, None]]
+    ) -> asyncio.Task[None]:
+        if self._group is None:
+            raise RuntimeError("the runtime is not started")
+        return self._group.create_task(self.loops.supervise(name, start), name=name)
 
     def _new_pipeline(self, settings: Settings) -> None:
         self.pipeline = Pipeline(settings, self.store, self.clock)
@@ -114,6 +134,14 @@ class Runtime:
         try:
             await self._open_senders({})
             self._group = await self._stack.enter_async_context(asyncio.TaskGroup())
+            if self.held.load():
+                log.warning(
+                    "%d call(s) held by an earlier run in %s: storing them now",
+                    len(self.held),
+                    self.held.path,
+                )
+                self._held_waiting.set()
+            self._held_task = self._supervised("held_calls", self._store_held)
             self._start_core()
             self._start_sources({})
         except BaseException:
@@ -133,6 +161,8 @@ class Runtime:
 
     async def stop(self) -> None:
         """Front to back: sources first, then the dispatcher, under the deadline."""
+        if self._held_task is not None:
+            self._held_task.cancel()  # what is still held stays in the spill file
         await self._stop_sources(self.sources)
         await self._stop_core()
 
@@ -213,20 +243,21 @@ class Runtime:
             settings, self.store, self.chain, self.clock, self.pipeline.holiday_dates
         )
         self.pipeline.wake = self.dispatcher.wake
-        self._group.create_task(self.dispatcher.run(), name="dispatcher")
-        self._retention = self._group.create_task(
-            retention_loop(self.store, settings.storage.retention_days, self.clock),
-            name="retention",
+        self.held.counters = self.pipeline.counters
+        self._dispatcher_task = self._supervised("dispatcher", self.dispatcher.run)
+        days = settings.storage.retention_days
+        self._retention = self._supervised(
+            "retention", lambda: retention_loop(self.store, days, self.clock)
         )
         if settings.cases.enabled:
-            self._sweep = self._group.create_task(
-                sweep_loop(self.store, settings, self.clock, self.cases.counters),
-                name="cases",
+            counters = self.cases.counters
+            self._sweep = self._supervised(
+                "cases", lambda: sweep_loop(self.store, settings, self.clock, counters)
             )
         self.alerts = None
         if settings.alerts.enabled:
             self.alerts = AlertWatcher(settings, self.store, self.clock, self.dispatcher.wake)
-            self._alerts_task = self._group.create_task(self.alerts.run(), name="alerts")
+            self._alerts_task = self._supervised("alerts", self.alerts.run)
 
     async def _stop_core(self) -> None:
         """Retention, the case sweep and alerts at once; the dispatcher finishes the
@@ -245,6 +276,11 @@ class Runtime:
             self.alerts.stop()
         if self.dispatcher is not None:
             await self.dispatcher.stop(self.stop_deadline)
+        if self._dispatcher_task is not None:
+            self._dispatcher_task.cancel()  # a dispatcher waiting out its backoff
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._dispatcher_task
+            self._dispatcher_task = None
         if self._alerts_task is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._alerts_task), self.stop_deadline)
@@ -266,7 +302,7 @@ class Runtime:
                 old = (leaving or {}).get(cfg.name)
                 if old is not None and hand_over(old, state.source):
                     log.info("source %s restarted: calls in progress handed over", cfg.name)
-                state.task = self._group.create_task(self._pump(state), name=f"source:{cfg.name}")
+                state.task = self._supervised(f"source:{cfg.name}", partial(self._pump, state))
             states.append(state)
         self.sources = states
 
@@ -292,10 +328,18 @@ class Runtime:
         beside the database, so one bad record never holds up the calls behind it."""
         retries, refused = Retries(Backoff(0.5, 30.0)), 0
         while True:
+            if len(self.held):  # calls behind held ones wait behind them, in order
+                await self._hold(record)
+                return
             delay = retries.backoff.delay(retries.failures + 1)
             try:
                 accepted = await self.pipeline.accept(record)
             except (RingbackError, sqlite3.OperationalError) as err:
+                kind = writable.classify(err)
+                if kind is not None:
+                    self._store_unwritable(kind, err)
+                    await self._hold(record)
+                    return
                 log.error(
                     "call_id=%s not stored yet, retrying in %.0fs: %s", record.call_id, delay, err
                 )
@@ -310,6 +354,55 @@ class Runtime:
                     self.observer(record, accepted)
                 return
             await asyncio.sleep(retries.next())
+
+    def _store_unwritable(self, kind: str, err: BaseException) -> None:
+        """One line and one count when the store stops taking writes."""
+        if len(self.held) == 0:
+            self.pipeline.counters.inc("store_unwritable")
+            log.error(
+                "the store is %s (%s): finished calls are held in memory and in %s until "
+                "it takes writes again; texts wait",
+                kind,
+                err,
+                self.held.path,
+            )
+
+    async def _hold(self, record: CallRecord) -> None:
+        while self.held.full:
+            self._held_room.clear()
+            await self._held_room.wait()
+        self.held.hold(record)
+        self._held_waiting.set()
+
+    async def _store_held(self) -> None:
+        """Store the held calls, oldest first, as soon as the store takes writes
+        again (tried every few seconds); one line when they all are."""
+        while True:
+            await self._held_waiting.wait()
+            delay, stored = 0.5, 0
+            while len(self.held):
+                record = self.held.first()
+                try:
+                    accepted = await self.pipeline.accept(record)
+                except (RingbackError, sqlite3.OperationalError) as err:
+                    if writable.classify(err) is None:
+                        log.error("call_id=%s held, not stored yet: %s", record.call_id, err)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 4.0)
+                    continue
+                except Exception:
+                    log.exception("call_id=%s: the store refused this record", record.call_id)
+                    self._set_aside(record)
+                else:
+                    if self.observer is not None:
+                        self.observer(record, accepted)
+                    stored += 1
+                self.held.stored_first()
+                self._held_room.set()
+                delay = 0.5
+            if stored:
+                log.warning("the store takes writes again: %d held call(s) stored", stored)
+            self._held_waiting.clear()
 
     def _set_aside(self, record: CallRecord) -> None:
         path = self.loaded.settings.storage.path.with_name(UNSTORED_FILE)

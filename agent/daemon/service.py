@@ -1,12 +1,18 @@
 """`ringback run`: the long-running service.
 
-Order of life: load the config (exit 2 if invalid), open the store (exit 1 if
+Order of life: load the config (exit 2 if invalid), open the store (exit 3 if
 unusable), apply the outbox crash rule, start the runtime and the status API, tell
 systemd READY. READY does not wait for the PBX or the modem: they retry on their own
 and report their health. SIGTERM/SIGINT stop gracefully under a deadline shorter than
 systemd's stop timeout; a second one forces exit. SIGHUP reloads: an invalid new
 config is refused with a log line and the running one stays; a valid one is applied
 to the running runtime, where the drivers whose options did not change keep running.
+
+Every loop (sources, dispatcher, retention, alerts, the status API, the heartbeat)
+runs under `self.loops` (agent/daemon/supervise.py): a failure is logged, counted,
+shown in `/v1/status` and restarted with backoff. The process exits only for what
+a restart cannot mend, with the code `exit_code_for` gives: 2 the configuration,
+3 the store unusable (the unit's RestartPreventExitStatus= names both), 1 a bug.
 """
 
 from __future__ import annotations
@@ -19,11 +25,12 @@ import signal
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.config.settings import LoadedConfig, load
 from agent.daemon import systemd
 from agent.daemon.runtime import Runtime, wait_first
+from agent.daemon.supervise import EXIT_CONFIG, Loops, exit_code_for
 from agent.decide.pipeline import Accepted
 from agent.errors import ConfigError, StoreError
 from agent.model import CallRecord
@@ -68,6 +75,12 @@ class Daemon:
         self.desk: DeskServer | None = None
         self.desk_port: int | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
+        self._status_task: asyncio.Task[None] | None = None
+        self._desk_task: asyncio.Task[None] | None = None
+        self.loops = Loops(clock)
+
+    def loop_report(self) -> dict[str, dict[str, Any]]:
+        return self.loops.report()
 
     def request_stop(self) -> None:
         self._signals += 1
@@ -107,7 +120,12 @@ class Daemon:
         """One runtime for the life of the process; a valid reload is applied to it in
         place, so the drivers whose options did not change keep running."""
         runtime = Runtime(
-            self.loaded, self._store(), self.clock, STOP_DEADLINE_SECONDS, self.observer
+            self.loaded,
+            self._store(),
+            self.clock,
+            STOP_DEADLINE_SECONDS,
+            self.observer,
+            loops=self.loops,
         )
         async with runtime as rt:
             self.runtime = rt
@@ -116,7 +134,14 @@ class Daemon:
             watchdog = asyncio.create_task(self._watchdog(rt), name="watchdog")
             try:
                 while (new := await self._wait_for_valid_reload()) is not None:
-                    await rt.reload(new)
+                    try:
+                        await rt.reload(new)
+                    except Exception as err:  # a bug in applying it: keep what runs
+                        log.exception("reload failed; the running configuration stays")
+                        self.last_reload_ok = False
+                        self.last_reload_error = f"{type(err).__name__}: {err}"
+                        systemd.notify("READY=1", "STATUS=reload failed")
+                        continue
                     self.loaded = new
                     self.loaded_at = self.clock()
                     log.info("configuration reloaded (sha256 %s)", new.sha256[:12])
@@ -130,28 +155,45 @@ class Daemon:
         from agent.status.heartbeat import Heartbeat
         from agent.status.server import StatusServer
 
-        self.status = StatusServer(self)
-        await self.status.start()
-        self.status_port = self.status.port
-        self.heartbeat = Heartbeat(self)
-        self._heartbeat_task = asyncio.create_task(self.heartbeat.run(), name="heartbeat")
+        async def serve_status() -> None:
+            server = StatusServer(self)
+            await server.start()  # a port that cannot be bound is retried
+            self.status, self.status_port = server, server.port
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await server.stop()
+
+        heartbeat = self.heartbeat = Heartbeat(self)
+        self._status_task = asyncio.create_task(
+            self.loops.supervise("status", serve_status), name="status"
+        )
+        self._heartbeat_task = asyncio.create_task(
+            self.loops.supervise("heartbeat", heartbeat.run), name="heartbeat"
+        )
         if self.loaded.settings.desk.listen is not None:
             from agent.desk.server import DeskServer
 
-            self.desk = DeskServer(self, self.config_path)
-            await self.desk.start()
-            self.desk_port = self.desk.port
+            async def serve_desk() -> None:
+                desk = DeskServer(self, self.config_path)
+                await desk.start()
+                self.desk, self.desk_port = desk, desk.port
+                try:
+                    await asyncio.Event().wait()
+                finally:
+                    await desk.stop()
+
+            self._desk_task = asyncio.create_task(
+                self.loops.supervise("desk", serve_desk), name="desk"
+            )
 
     async def _stop_status(self) -> None:
-        """The heartbeat first (it reads the store), then the status API."""
-        if self._heartbeat_task is not None:
-            self._heartbeat_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat_task
-        if self.desk is not None:
-            await self.desk.stop()
-        if self.status is not None:
-            await self.status.stop()
+        """The heartbeat first (it reads the store), then the desk, then the status API."""
+        for task in (self._heartbeat_task, self._desk_task, self._status_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     def _store(self) -> Store:
         if self.store is None:
@@ -179,10 +221,13 @@ class Daemon:
             systemd.reloading()
             try:
                 new = load(self.config_path)
-            except ConfigError as err:
+            except Exception as err:  # ConfigError; anything else is a bug, never fatal here
+                problems = err.problems if isinstance(err, ConfigError) else [repr(err)]
                 self.last_reload_ok = False
-                self.last_reload_error = f"{len(err.problems)} problem(s)"
-                log.error("reload refused, keeping the running configuration:\n%s", err)
+                self.last_reload_error = f"{len(problems)} problem(s)"
+                log.error(
+                    "reload refused, keeping the running configuration:\n%s", "\n".join(problems)
+                )
                 systemd.notify("READY=1", "STATUS=reload refused: configuration invalid")
                 continue
             if new.settings.storage.path != self.loaded.settings.storage.path:
@@ -210,12 +255,19 @@ def run(config_path: Path | None) -> int:
     except ConfigError as err:
         for problem in err.problems:
             log.error("%s", problem)
-        return 2
+        return EXIT_CONFIG
     from agent.daemon import logs
 
     logs.setup(loaded.settings.logging.level)
     try:
         return asyncio.run(Daemon(loaded, config_path).run())
-    except StoreError as err:
-        log.error("%s", err)
-        return 1
+    except Exception as err:  # a TaskGroup raises an ExceptionGroup
+        code = exit_code_for(err)
+        log.critical("stopping, exit code %d: %s", code, _leaves(err))
+        return code
+
+
+def _leaves(err: BaseException) -> str:
+    if isinstance(err, BaseExceptionGroup):
+        return "; ".join(_leaves(e) for e in err.exceptions)
+    return f"{type(err).__name__}: {err}"

@@ -147,6 +147,10 @@ class Pipeline:
             "opt_outs",
             "opt_ins",
             "case_errors",
+            "calls_held",
+            "held_spill_failed",
+            "held_unreadable",
+            "store_unwritable",
         )
         self.global_cap_hit_at: datetime | None = None
         self._holidays: dict[int, set[str]] = {}

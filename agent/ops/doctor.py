@@ -30,7 +30,7 @@ from agent.config.settings import LoadedConfig, Settings, load, resolve_path
 from agent.errors import ConfigError
 from agent.ops import doctor_system
 from agent.ops.doctor_system import Finding, Level
-from agent.status.client import status_url
+from agent.status.client import fetch_status, status_url
 from drivers.base import DoctorResult, DriverConfig, DriverEntry, SiteContext
 from drivers.senders import SENDERS
 from drivers.sources import SOURCES
@@ -64,8 +64,33 @@ async def diagnose(config_path: Path, limit: float) -> tuple[list[Finding], bool
     found.append(doctor_system.disk(settings.storage.path))
     found += doctor_system.clock(settings.site.timezone)
     found += await _drivers(loaded, limit)
-    found.append(await _status_api(settings, limit))
+    api = await _status_api(settings, limit)
+    found.append(api)
+    if api.level == "ok":
+        found.append(await _loops(settings))
     return found, True
+
+
+async def _loops(settings: Settings) -> Finding:
+    """The daemon's supervised loops, from `/v1/status`: one that failed and was
+    restarted is worth a look (`!`), one waiting out its backoff now is broken (`✗`)."""
+    code, doc, why = await asyncio.to_thread(fetch_status, settings.status)
+    if doc is None:
+        return Finding("loops", "warn", f"cannot read /v1/status ({code}): {why}", "")
+    loops: dict[str, Any] = doc.get("loops") or {}
+    down = {n: s for n, s in loops.items() if s.get("state") == "backing_off"}
+    restarted = {n: s for n, s in loops.items() if s.get("restarts")}
+    if down:
+        words = "; ".join(f"{n}: {s.get('last_error')}" for n, s in sorted(down.items()))
+        hint = "journalctl -u ringback says why; the loop restarts by itself with backoff"
+        return Finding("loops", "fail", f"failing now: {words}", hint)
+    if restarted:
+        words = ", ".join(
+            f"{n} x{s['restarts']} (last: {s.get('last_error')})"
+            for n, s in sorted(restarted.items())
+        )
+        return Finding("loops", "warn", f"restarted after a failure: {words}", "")
+    return Finding("loops", "ok", f"{len(loops)} loops running, none restarted", "")
 
 
 def _host_only(config_path: Path) -> list[Finding]:

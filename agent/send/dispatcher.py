@@ -13,6 +13,11 @@ until they end, or withdrawn as `too_old` when that is past its expiry.
 wait) until `sms.retry.max_attempts`; `Rejected` fails the message (and opts the
 number out when the provider says so); an ambiguous result (the text may have left)
 parks it as `unknown` for a technician.
+
+A store that is full or read-only (agent/store/writable.py) is waited out: nothing is
+claimed while it lasts, and the result of a text already sent is kept in hand and
+written as soon as it can be (never sent again); one log line when it starts, one
+when it ends; the heartbeat goes on, so the watchdog does not kill a waiting daemon.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from agent.backoff import Backoff
 from agent.config.hours import quiet_hours_end
@@ -33,12 +40,14 @@ from agent.decide.policy import CALL_TEMPLATES, call_template, schedule_for
 from agent.model import Message, MessageState, OutgoingText, Rejected, RetryLater, Sent
 from agent.numbers import mask
 from agent.send.chain import ChainResult, SenderChain
-from agent.store import Store
+from agent.store import Store, writable
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 OUTSIDE_WRITE_POLL_SECONDS = 2.0
+STORE_WAIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +80,7 @@ class Dispatcher:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
+        self.store_blocked: str | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -78,14 +88,54 @@ class Dispatcher:
     async def run(self) -> None:
         """Send until `stop()`. Wakes on `wake()` or when the next message is due."""
         self._task = asyncio.current_task()
+        self._stopped.clear()  # a run again after a failure (the supervisor restarts it)
         try:
             while not self._stopping:
                 self.heartbeat_at = self.clock()
-                await self.run_once()
+                try:
+                    await self.run_once()
+                except sqlite3.OperationalError as err:
+                    if writable.classify(err) is None:
+                        raise
+                    await self._wait_for_store(err)
+                    continue
+                self._store_back()
                 if not self._stopping:
                     await self._sleep_until_due()
         finally:
             self._stopped.set()
+
+    async def _wait_for_store(self, err: BaseException) -> None:
+        kind = writable.classify(err)
+        if self.store_blocked is None:
+            log.error("the store is %s (%s): no text is claimed until it takes writes", kind, err)
+        self.store_blocked = kind
+        self.heartbeat_at = self.clock()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), STORE_WAIT_SECONDS)
+        self._wake.clear()
+
+    def _store_back(self) -> None:
+        if self.store_blocked is not None:
+            log.warning("the store takes writes again: texts are claimed again")
+            self.store_blocked = None
+
+    async def _written(self, write: Callable[[], Awaitable[_T]]) -> _T:
+        """A write about a claimed text, retried while the store is full or read-only:
+        the text is in hand (maybe already sent); giving up would resend it."""
+        while True:
+            try:
+                result = await write()
+            except sqlite3.OperationalError as err:
+                if writable.classify(err) is None:
+                    raise
+                if self.store_blocked is None:
+                    log.error("the store cannot be written (%s): holding a text's result", err)
+                self.store_blocked = writable.classify(err)
+                self.heartbeat_at = self.clock()
+                await asyncio.sleep(STORE_WAIT_SECONDS)
+                continue
+            return result
 
     async def stop(self, deadline: float) -> None:
         """Let the text in hand finish (up to `deadline` seconds), then stop."""
@@ -139,11 +189,11 @@ class Dispatcher:
         if not reason and quiet_end is not None and quiet_end >= message.expires_at:
             reason = "too_old"
         if reason:
-            await self.store.suppress(message.id, reason, now)
+            await self._written(lambda: self.store.suppress(message.id, reason, now))
             log.info("message_id=%d suppressed: %s", message.id, reason)
             return
         if quiet_end is not None:
-            await self.store.defer_claimed(message.id, quiet_end, now)
+            await self._written(lambda: self.store.defer_claimed(message.id, quiet_end, now))
             log.info("message_id=%d deferred to %s: quiet hours", message.id, quiet_end)
             return
         body = message.body or await self._render_now(message, now)
@@ -245,18 +295,20 @@ class Dispatcher:
         not_before: datetime | None = None,
         resume: str | None = None,
     ) -> None:
-        await self.store.finish(
-            attempt.message.id,
-            state=state,
-            sender=attempt.sender,
-            started_at=attempt.started,
-            now=attempt.now,
-            result=label,
-            detail=detail,
-            body=attempt.body,
-            provider_id=provider_id,
-            not_before=not_before,
-            resume=resume,
+        await self._written(
+            lambda: self.store.finish(
+                attempt.message.id,
+                state=state,
+                sender=attempt.sender,
+                started_at=attempt.started,
+                now=attempt.now,
+                result=label,
+                detail=detail,
+                body=attempt.body,
+                provider_id=provider_id,
+                not_before=not_before,
+                resume=resume,
+            )
         )
 
     async def _rejected(self, attempt: _Attempt, result: Rejected) -> None:
@@ -264,8 +316,10 @@ class Dispatcher:
         await self._finish(attempt, MessageState.FAILED, "rejected", result.reason)
         self._note_error(message, attempt.sender, "permanent", result.reason)
         if result.opt_out:
-            await self.store.set_opt_out(
-                message.to_e164, "provider", attempt.sender or "", attempt.now
+            await self._written(
+                lambda: self.store.set_opt_out(
+                    message.to_e164, "provider", attempt.sender or "", attempt.now
+                )
             )
         log.warning(
             "message_id=%d rejected driver=%s: %s", message.id, attempt.sender, result.reason

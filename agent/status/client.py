@@ -62,6 +62,12 @@ def human_status(doc: dict[str, Any]) -> str:
     config = agent.get("config") or {}
     if config.get("last_reload_ok") is False:
         lines.append(f"config: last reload REFUSED ({config.get('last_reload_error')})")
+    for name, loop in sorted((doc.get("loops") or {}).items()):
+        if loop.get("restarts") or loop.get("state") == "backing_off":
+            lines.append(
+                f"loop {name}: {loop.get('state')}, restarted {loop.get('restarts')}x, "
+                f"last error {loop.get('last_error')} at {loop.get('last_error_at')}"
+            )
     lines += _pbx_lines(doc.get("pbx") or {})
     lines += _sender_lines(doc.get("senders") or {})
     lines += _queue_lines(doc)

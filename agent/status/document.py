@@ -55,15 +55,17 @@ async def readiness(daemon: StatusView) -> dict[str, tuple[bool, str]]:
 
 
 async def _store_writable(daemon: StatusView) -> tuple[bool, str]:
+    """`full` or `readonly` when the store cannot take a write (a write failed so and
+    none succeeded since, or the file system, the file's mode, the free space or the
+    page limit say so: agent/store/writable.py), else fine."""
     store = daemon.store
     if store is None:
         return False, "store not open"
     try:
-        async with store.transaction() as conn:
-            await conn.execute("PRAGMA user_version")
+        state = await store.write_state()
     except Exception as err:
-        return False, f"store not writable: {err}"
-    return True, ""
+        return False, f"store not readable: {err}"
+    return (True, "") if state == "ok" else (False, state)
 
 
 async def status_document(daemon: StatusView) -> dict[str, Any]:
@@ -95,6 +97,7 @@ async def status_document(daemon: StatusView) -> dict[str, Any]:
             "ready": all(ok for ok, _ in checks.values()),
             "checks": {name: "ok" if ok else why for name, (ok, why) in checks.items()},
         },
+        "loops": daemon.loop_report(),
         "pbx": {},
         "senders": {},
         "alerts": {},
@@ -117,6 +120,8 @@ async def status_document(daemon: StatusView) -> dict[str, Any]:
     doc["queue"] = await _queue(daemon, now)
     doc["today"] = await _today(daemon, now)
     doc["storage"] = _storage(daemon)
+    doc["storage"]["write_state"] = "ok" if checks["database"][0] else checks["database"][1]
+    doc["storage"]["held_calls"] = len(runtime.held) if runtime is not None else 0
     doc["heartbeat"] = daemon.heartbeat.json() if daemon.heartbeat is not None else None
     return doc
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from agent.cases.keeper import CaseKeeper
 from agent.config.settings import LoadedConfig
+from agent.decide.held import HeldCalls
 from agent.decide.pipeline import Pipeline
 from agent.model import Health
 from agent.report.watch import AlertWatcher
@@ -45,6 +46,9 @@ class RuntimeView(Protocol):
 
     @property
     def dispatcher(self) -> Dispatcher | None: ...
+
+    @property
+    def held(self) -> HeldCalls: ...
 
     @property
     def alerts(self) -> AlertWatcher | None: ...
@@ -102,3 +106,7 @@ class StatusView(Protocol):
     def heartbeat(self) -> HeartbeatView | None: ...
 
     def clock(self) -> datetime: ...
+
+    def loop_report(self) -> dict[str, dict[str, Any]]:
+        """Each supervised loop: state, restarts, last error and when (`loops`)."""
+        ...

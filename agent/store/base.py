@@ -10,6 +10,7 @@ read-only views of the status API. The domain operations live in `calls`,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
@@ -23,6 +24,7 @@ import aiosqlite
 
 from agent.errors import StoreError
 from agent.store.schema import MIGRATIONS
+from agent.store.writable import classify, probe
 
 Row = tuple[Any, ...]
 
@@ -45,6 +47,8 @@ class StoreBase:
         self._lock: Any = None
         self._owner: asyncio.Task[Any] | None = None
         self._salt: str | None = None
+        # `full` / `readonly` from the last write that failed so, until one succeeds
+        self.write_problem: str | None = None
 
     async def __aenter__(self) -> Self:
         self._lock = asyncio.Lock()
@@ -120,10 +124,19 @@ class StoreBase:
                 await self.conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield self.conn
-                except BaseException:
-                    await self.conn.execute("ROLLBACK")
+                except BaseException as err:
+                    self.note_write(err)
+                    with contextlib.suppress(sqlite3.OperationalError):  # already rolled back
+                        await self.conn.execute("ROLLBACK")
                     raise
-                await self.conn.execute("COMMIT")
+                try:
+                    await self.conn.execute("COMMIT")
+                except sqlite3.OperationalError as err:
+                    self.note_write(err)
+                    with contextlib.suppress(sqlite3.OperationalError):
+                        await self.conn.execute("ROLLBACK")
+                    raise
+                self.note_write(None)
             finally:
                 self._owner = None
 
@@ -140,6 +153,23 @@ class StoreBase:
             raise
         await self.conn.execute(f"RELEASE {name}")
 
+    def note_write(self, err: BaseException | None) -> None:
+        """Remember that the store is full or read-only (from a write's error), or
+        that it takes writes again (None: a write succeeded)."""
+        if err is None:
+            self.write_problem = None
+        elif (kind := classify(err)) is not None:
+            self.write_problem = kind
+
+    async def write_state(self) -> str:
+        """`ok`, `full` or `readonly` now: the last failed write's kind until a write
+        succeeds, else what the file system and `PRAGMA max_page_count` show."""
+        if self.write_problem is not None:
+            return self.write_problem
+        pages = await self.scalar("PRAGMA page_count")
+        limit = await self.scalar("PRAGMA max_page_count")
+        return probe(self.path, pages, limit)
+
     async def write_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
         """One statement as its own transaction (SQLite autocommit, durable with
         synchronous=FULL): one trip to the connection's thread instead of three. Inside
@@ -147,7 +177,13 @@ class StoreBase:
         if self._owner is not None and self._owner is asyncio.current_task():
             return await self.conn.execute(sql, tuple(params))
         async with self._lock:
-            return await self.conn.execute(sql, tuple(params))
+            try:
+                cursor = await self.conn.execute(sql, tuple(params))
+            except sqlite3.OperationalError as err:
+                self.note_write(err)
+                raise
+            self.note_write(None)
+            return cursor
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row:
         """The first row, or () when there is none. For queries of one row (look-ups by

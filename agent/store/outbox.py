@@ -10,6 +10,7 @@ technician, so a message that crashes the daemon cannot loop.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
 from agent.model import Message, MessageState
@@ -58,13 +59,19 @@ class OutboxStore(StoreBase):
         instead of three (BEGIN, UPDATE, COMMIT) holding the lock the pipeline waits on.
         """
         async with self._lock:
-            rows = await self.conn.execute_fetchall(
-                "UPDATE messages SET state = 'sending', attempts = attempts + 1, updated_at = ? "
-                "WHERE id IN (SELECT id FROM messages WHERE state IN ('pending','retry_wait') "
-                "AND not_before <= ? ORDER BY not_before, id LIMIT ?) "
-                f"RETURNING {_MESSAGE_COLUMNS}",
-                (ts(now), ts(now), limit),
-            )
+            try:
+                rows = await self.conn.execute_fetchall(
+                    "UPDATE messages SET state = 'sending', attempts = attempts + 1, "
+                    "updated_at = ? WHERE id IN (SELECT id FROM messages WHERE state IN "
+                    "('pending','retry_wait') AND not_before <= ? ORDER BY not_before, id "
+                    f"LIMIT ?) RETURNING {_MESSAGE_COLUMNS}",
+                    (ts(now), ts(now), limit),
+                )
+            except sqlite3.OperationalError as err:
+                self.note_write(err)
+                raise
+            if rows:
+                self.note_write(None)
         return sorted((_message(tuple(r)) for r in rows), key=lambda m: (m.not_before, m.id))
 
     async def next_due_at(self) -> datetime | None:

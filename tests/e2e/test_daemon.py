@@ -125,24 +125,25 @@ def test_invalid_config_exits_2_with_the_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_unwritable_store_directory_exits_1_with_a_message(tmp_path: Path) -> None:
-    """A store path in a missing directory stops the daemon with exit 1 and one line."""
+def test_unwritable_store_directory_exits_3_with_a_message(tmp_path: Path) -> None:
+    """A store path in a missing directory stops the daemon with exit 3 (store
+    unusable: the unit does not restart it) and one line."""
     config, _, _ = _setup(tmp_path, [])
     config.write_text(
         config.read_text().replace(str(tmp_path / "ringback.db"), "/nonexistent/dir/r.db")
     )
     result = run_once(config)
-    assert result.returncode == 1
+    assert result.returncode == 3
     assert "directory /nonexistent/dir does not exist" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_corrupt_store_exits_1_with_a_message(tmp_path: Path) -> None:
-    """A store file that is not SQLite gives a specific 'corrupt' message, exit 1."""
+def test_corrupt_store_exits_3_with_a_message(tmp_path: Path) -> None:
+    """A store file that is not SQLite gives a specific 'corrupt' message, exit 3."""
     config, _, _ = _setup(tmp_path, [])
     (tmp_path / "ringback.db").write_bytes(b"this is not a database" * 100)
     result = run_once(config)
-    assert result.returncode == 1
+    assert result.returncode == 3
     assert "corrupt or not a ringback database" in result.stderr
     assert "Traceback" not in result.stderr
 
