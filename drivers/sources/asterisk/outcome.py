@@ -2,10 +2,12 @@
 
 The order of the rules is the meaning:
 1. a person's channel was bridged with the call            -> answered
-2. part of the call's events were lost (link down, joined
-   mid-call, evicted)                                        -> unknown
+2. the call's end was not seen (evicted, vanished while the
+   link was down, joined mid-call unannounced)               -> unknown
 3. a voicemail application or context took the call          -> voicemail
-4. the caller got busy / congestion, or every phone was busy -> busy
+4. the PBX answered busy (Busy()/Congestion(), caller state
+   Busy), every leg tried was busy, or the caller's channel
+   carries a busy cause and no phone rang                    -> busy
 5. the caller left while waiting in a queue                  -> abandoned_queue
 6. phones rang and none answered                             -> missed
 7. otherwise the PBX itself had the call (menu, announcement) -> abandoned_ivr
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from agent.model import CallRecord, Outcome
+from agent.model import CallRecord, Evidence, Outcome
 from drivers.sources.asterisk.call import Call
 
 _ABANDONS = frozenset({Outcome.ABANDONED_QUEUE, Outcome.MISSED, Outcome.ABANDONED_IVR})
@@ -31,6 +33,8 @@ def _base_outcome(call: Call) -> Outcome:
     if call.voicemail:
         return Outcome.VOICEMAIL
     if call.busy or (call.all_lines_busy and call.queue is None):
+        return Outcome.BUSY
+    if call.busy_cause and not call.phones_rang and call.queue is None:
         return Outcome.BUSY
     if call.queue_abandoned:
         return Outcome.ABANDONED_QUEUE
@@ -76,4 +80,5 @@ def build_record(call: Call, source: str, ended_at: float, short_abandon: float)
         talk_seconds=round(max(0.0, talk), 3),
         answered_by=call.answered_by,
         extensions=tuple(call.extensions),
+        evidence=Evidence.PARTIAL if call.partial or call.gap else Evidence.LIVE,
     )

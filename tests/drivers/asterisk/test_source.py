@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from agent.model import CallRecord, HealthState, Outcome
+from agent.model import CallRecord, Evidence, HealthState, Outcome
 from drivers.base import SiteContext
 from drivers.sources.asterisk.events import EVENT_CLASSES, WANTED
 from drivers.sources.asterisk.source import AsteriskSource
@@ -88,9 +88,9 @@ async def test_wrong_secret_is_refused_and_reported(site: SiteContext) -> None:
 
 
 async def test_link_drop_mid_call_reconnects_and_resyncs(site: SiteContext) -> None:
-    """The link drops mid-call and comes back: the source reconnects, learns the call
-    from CoreShowChannels and records it as unknown (events were lost), never as
-    missed."""
+    """The link drops mid-call and comes back: the source reconnects, reads the
+    CoreShowChannels list, reconciles the call with it and records the true outcome
+    (missed, as the uncut stream says), stated `partial`."""
     data, _ = recorded("missed_ringgroup_caller_hangup")
     frames = split_frames(data)
     half = len(frames) // 2
@@ -104,7 +104,7 @@ async def test_link_drop_mid_call_reconnects_and_resyncs(site: SiteContext) -> N
         await until(lambda: source.health().details["reconnects"] == 1)
         await server.play_frames(rest)
         await until(lambda: len(records) == 1)
-    assert records[0].outcome is Outcome.UNKNOWN
+    assert (records[0].outcome, records[0].evidence) == (Outcome.MISSED, Evidence.PARTIAL)
     assert source.health().details["calls_in_progress"] == 0
 
 
