@@ -339,6 +339,7 @@ def test_link_loss_ends_vanished_calls_as_unknown(tracker: CallTracker) -> None:
     (record,) = tracker.resync(still, pbx.t + 5)
     assert (record.call_id, record.outcome) == (gone.linkedid, Outcome.UNKNOWN)
     pbx.frames.clear()
+    pbx.tick(30)
     pbx.hangup(alive_leg, cause="127")
     pbx.hangup(alive, cause="127", request=True)
     (late,) = run(tracker, pbx)
