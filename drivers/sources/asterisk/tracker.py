@@ -156,6 +156,10 @@ class CallTracker:
             call.direction = Direction.INBOUND
         elif dp.external_number(exten) or dp.outbound_context(context):
             call.direction = Direction.OUTBOUND
+        elif adopted and not is_local(channel) and not extension_of(channel).isdigit():
+            # Past the inbound context by now: a caller's channel that is not a
+            # phone's (PJSIP/pstn-…, not PJSIP/101-…) came in from a trunk.
+            call.direction = Direction.INBOUND
         if exten not in ev.NON_NUMBERS and (not adopted or dp.inbound_context(context)):
             call.dialed = exten
         if dp.ivr_context(context):
