@@ -6,7 +6,9 @@ that are closed and summed as the events arrive.
 
 `partial` marks a call not seen from its first event to its last (adopted from a
 `CoreShowChannels` snapshot, or in progress while the link was down): its outcome is
-still judged from what is known, and its record says `evidence: partial`. `gap` marks
+still judged from what is known, and its record says `evidence: partial`; an
+`adopted` one (its beginning never seen) whose known events settle nothing is
+unknown rather than guessed. `gap` marks
 a call whose end was not seen at all (evicted, vanished while the link was down): its
 outcome is unknown unless it was answered.
 """
@@ -69,6 +71,7 @@ class Call:
     queue: str | None = None
     in_queue: bool = False
     queue_abandoned: bool = False
+    queue_left: bool = False
     dtmf: list[str] = field(default_factory=list)
     ivr_keys: list[str] = field(default_factory=list)
     answered_at: float | None = None
@@ -80,6 +83,7 @@ class Call:
     origin_ended_at: float | None = None
     gap: bool = False
     partial: bool = False
+    adopted: bool = False
     stale: bool = False
     absorbed: bool = False
 

@@ -102,6 +102,7 @@ def _newexten(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: floa
             call.ivr_keys.append(exten)
     else:
         call.ivr.close(at)
+    call.queue_left = False
     _origin_app(call, app, frame.get("AppData", ""), at)
     if exten not in NON_NUMBERS:
         if dp.ringgroup_context(context):
@@ -195,7 +196,7 @@ def _hangup(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: float)
                 # Asterisk copies a busy leg's cause to the caller even when other
                 # phones rang: only a hint, weighed against the legs in `outcome`.
                 call.busy_cause = True
-            if call.in_queue:
+            if call.in_queue or call.queue_left:
                 call.queue_abandoned = True
         call.in_queue = False
         call.ivr.close(at)
@@ -215,11 +216,15 @@ def _queueleave(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: fl
 
 
 def _queueabandon(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: float) -> None:
-    """Also sent on a queue timeout (the call then goes on): only an abandon when the
-    caller asked to hang up."""
+    """Also sent on a queue timeout (the call then goes on): an abandon when the
+    caller asked to hang up, or when the caller's Hangup follows with no dialplan
+    step in between."""
     if call.caller_left and call.answered_at is None:
         call.queue_abandoned = True
     _queueleave(tracker, frame, call, leg, at)
+    # A timeout goes on in the dialplan (a Newexten clears this); a caller who hung
+    # up (HangupRequest perhaps before we connected) is hung up next.
+    call.queue_left = True
 
 
 def _agentconnect(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: float) -> None:

@@ -10,7 +10,8 @@ The order of the rules is the meaning:
    carries a busy cause and no phone rang                    -> busy
 5. the caller left while waiting in a queue                  -> abandoned_queue
 6. phones rang and none answered                             -> missed
-7. otherwise the PBX itself had the call (menu, announcement) -> abandoned_ivr
+7. otherwise the PBX itself had the call (menu, announcement) -> abandoned_ivr,
+   except a call adopted in progress never seen in a menu    -> unknown
 Rules 5-7 become short_abandon when the caller hung up within
 `short_abandon_seconds` of the call's arrival.
 """
@@ -40,6 +41,8 @@ def _base_outcome(call: Call) -> Outcome:
         return Outcome.ABANDONED_QUEUE
     if call.phones_rang:
         return Outcome.MISSED
+    if call.adopted and call.ivr.seconds == 0.0:
+        return Outcome.UNKNOWN  # adopted after what settled it: not guessed
     return Outcome.ABANDONED_IVR
 
 

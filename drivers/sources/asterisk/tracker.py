@@ -301,7 +301,7 @@ class CallTracker:
         call = self.calls.get(lid)
         if call is None:
             call = self._open(lid, started_at, received_at)
-            call.partial = True
+            call.partial = call.adopted = True
         leg = Leg(uid, channel, is_local(channel), extension_of(channel))
         self._attach(call, leg)
         if uid == lid:

@@ -96,30 +96,32 @@ def test_reconnect_at_every_event_keeps_the_true_verdict(name: str) -> None:
         assert tracker.calls_in_progress == 0
 
 
-# Known limit (issue 14, left open): a call adopted after its phones stopped
-# ringing, or after its caller's HangupRequest, lacks the events that settled it;
-# these streams still fail at such cuts, so the test is marked until it is fixed.
-_ADOPTION_LIMITS = {
-    "answered_ringgroup",
-    "internal_unanswered",
-    "missed_ringgroup_caller_hangup",
-    "queue_abandon",
-}
+SETTLING_APPS = frozenset({"Queue", "VoiceMail", "BackGround", "WaitExten", "Busy"})
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="late cuts lack evidence"))
-        if n in _ADOPTION_LIMITS
-        else n
-        for n in sorted(STREAMS)
-    ],
-)
+def _settled(snapshot: list[dict[str, str]], linkedid: str) -> bool:
+    """Whether the snapshot itself tells where the call stands: a phone rings for
+    it, its caller is bridged, or the caller's channel runs a queue, a menu, a
+    voicemail or a busy signal. Otherwise the events that settled it came before
+    ringback connected and `unknown` is the honest verdict."""
+    chans = [c for c in snapshot if c["Linkedid"] == linkedid]
+    origin = next(c for c in chans if c["Uniqueid"] == linkedid)
+    ringing = any(
+        c["ChannelStateDesc"] == "Ringing" and not c["Channel"].startswith("Local/")
+        for c in chans
+        if c is not origin
+    )
+    return ringing or bool(origin["BridgeId"]) or origin["Application"] in SETTLING_APPS
+
+
+@pytest.mark.parametrize("name", sorted(STREAMS))
 def test_adoption_on_start_at_every_event_gives_the_true_verdict(name: str) -> None:
     """ringback starts while the call is in progress (a fresh tracker, only the
     snapshot and the rest of the stream): the adopted call ends with the verdict of
-    the uncut stream, partial; its start comes from the channel's Duration."""
+    the uncut stream, partial, whenever the snapshot and the remaining events settle
+    it; when they cannot (the phones had stopped ringing before), it is `unknown`,
+    never a wrong verdict. Its start comes from the channel's Duration."""
+    settled_cuts = 0
     data = STREAMS[name]
     raw, frames = split_frames(data), _frames(data)
     truth = {r.call_id: r for r in _feed(_tracker(), frames)}
@@ -134,10 +136,16 @@ def test_adoption_on_start_at_every_event_gives_the_true_verdict(name: str) -> N
         for call_id, record in got.items():
             true = truth[call_id]
             where = f"{name} cut after event {cut}"
-            assert (record.direction, record.outcome) == (true.direction, true.outcome), where
+            assert record.direction == true.direction, where
+            if _settled(snapshot, call_id):
+                settled_cuts += 1
+                assert record.outcome == true.outcome, where
+            else:
+                assert record.outcome in (true.outcome, Outcome.UNKNOWN), where
             assert record.caller_raw == true.caller_raw, where
             assert record.evidence is Evidence.PARTIAL, where
             assert abs((record.started_at - true.started_at).total_seconds()) < 1.0, where
+    assert settled_cuts >= 2
 
 
 def test_busy_cause_copied_from_one_leg_is_missed() -> None:

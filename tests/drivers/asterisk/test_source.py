@@ -7,6 +7,8 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import pytest
+
 from agent.model import CallRecord, Evidence, HealthState, Outcome
 from drivers.base import SiteContext
 from drivers.sources.asterisk.events import EVENT_CLASSES, WANTED
@@ -151,3 +153,30 @@ async def test_garbage_over_tcp_is_counted(site: SiteContext) -> None:
     assert health.counters["bad_frame_oversize"] == 1
     assert health.counters["bad_frame_no_event"] == 2
     assert health.details["reconnects"] == 0
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+async def test_drop_and_resume_at_events_keeps_every_verdict(site: SiteContext, name: str) -> None:
+    """Over TCP, every recording is cut at three events (first, middle and last cut
+    where a call is up), the link dropped and resumed: the fake peer answers
+    CoreShowChannels from the trace played so far, the source reads the whole list,
+    and each call ends with the verdict of the uncut stream, stated partial."""
+    data, expected = recorded(name)
+    frames = split_frames(data)
+    inbound = [c for c in expected["calls"] if c["kind"] == "inbound"]
+    live = [
+        i
+        for i in range(1, len(frames) - 1)
+        if frames[i - 1].startswith((b"Event: DialBegin", b"Event: Newexten", b"Event: Newstate"))
+        and live_channels(b"\r\n\r\n".join(frames[:i]) + b"\r\n\r\n")
+    ]
+    for cut in (live[0], live[len(live) // 2], live[-1]):
+        async with FakeAmiServer() as server, running(server, site) as (source, records):
+            await until(lambda: source.health().state is HealthState.OK)
+            await server.play_with_drop(data, cut)
+            await until(lambda: len(records) == len(expected["calls"]), within=15.0)
+        assert source.health().details["reconnects"] == 1
+        assert server.snapshots == 2
+        if inbound:
+            assert records[0].outcome is Outcome(inbound[0]["expected_outcome"]), cut
+        assert {r.evidence for r in records} == {Evidence.PARTIAL}, cut
