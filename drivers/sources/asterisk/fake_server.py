@@ -171,6 +171,7 @@ class FakeAmiServer:
         self.channels: list[dict[str, str]] | None = None  # None: from the trace played
         self.played: list[bytes] = []
         self.snapshots = 0
+        self.during_list: list[bytes] = []  # live events sent amid the next list
         self.clients: list[Client] = []
         self.logins = 0
         self.refused = 0
@@ -374,6 +375,11 @@ class FakeAmiServer:
             out.append(encode_frame({"Event": "CoreShowChannel", **reply, **channel}))
         done = {"Event": "CoreShowChannelsComplete", **reply, "EventList": "Complete"}
         out.append(encode_frame({**done, "ListItems": str(len(channels))}))
+        if self.during_list:  # live events interleaved with the list, as on a busy PBX
+            middle = len(out) // 2
+            out[middle:middle] = [f + SEP for f in self.during_list]
+            self.played.extend(self.during_list)
+            self.during_list = []
         await self._write(client, b"".join(out))
         self.snapshots += 1
         self._action_event.set()

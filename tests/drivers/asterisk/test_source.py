@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -14,7 +16,7 @@ from drivers.base import SiteContext
 from drivers.sources.asterisk.events import EVENT_CLASSES, WANTED
 from drivers.sources.asterisk.source import AsteriskSource
 from tests.drivers.asterisk.conftest import SCENARIOS, make_config, recorded
-from tests.peers.ami_server import FakeAmiServer, live_channels, split_frames
+from tests.peers.ami_server import FakeAmiServer, frame_fields, live_channels, split_frames
 
 FAST = {"reconnect_min_seconds": 0.02, "reconnect_max_seconds": 0.1}
 
@@ -180,3 +182,41 @@ async def test_drop_and_resume_at_events_keeps_every_verdict(site: SiteContext, 
         if inbound:
             assert records[0].outcome is Outcome(inbound[0]["expected_outcome"]), cut
         assert {r.evidence for r in records} == {Evidence.PARTIAL}, cut
+
+
+async def test_large_list_with_live_events_interleaved() -> None:
+    """600 channels in progress (150 ringing calls) are read whole on connect, with
+    the live events of one call's end written in the middle of the list: all 150
+    calls are adopted, the list is complete, and the interleaved events are not
+    lost (that call ends missed, as its events say)."""
+    data, _ = recorded("missed_ringgroup_caller_hangup")
+    frames = split_frames(data)
+    ringing = max(i for i, f in enumerate(frames) if b"DialStatus: RINGING" in f) + 1
+    one = live_channels(b"\r\n\r\n".join(frames[:ringing]) + b"\r\n\r\n")
+    lid = one[0]["Linkedid"]
+    channels = [
+        {
+            **c,
+            "Uniqueid": c["Uniqueid"].replace(lid.split(".")[0], str(7_000_000 + n)),
+            "Linkedid": lid.replace(lid.split(".")[0], str(7_000_000 + n)),
+        }
+        if n
+        else c
+        for n in range(150)
+        for c in one
+    ]
+    server = FakeAmiServer()
+    server.channels = channels
+    server.during_list = frames[ringing:]
+    cut_at = float(frame_fields(frames[ringing - 1])["Timestamp"])
+    at_cut = datetime.fromtimestamp(cut_at, UTC)  # the PBX's clock at the cut
+    site = SiteContext("test-site", ZoneInfo("America/Toronto"), clock=lambda: at_cut)
+    async with server, running(server, site) as (source, records):
+        await until(lambda: len(records) == 1, within=15.0)
+        health = source.health()
+    assert len(channels) == 600
+    assert health.counters["calls_adopted"] == 150
+    assert health.counters["resync_incomplete"] == 0
+    assert health.details["calls_in_progress"] == 149
+    assert (records[0].call_id, records[0].outcome) == (lid, Outcome.MISSED)
+    assert records[0].evidence is Evidence.PARTIAL
