@@ -195,6 +195,7 @@ _CALL_COLUMNS = (
     "talk_seconds",
     "answered_by",
     "extensions",
+    "evidence",
     "department",
     "after_hours",
     "decision",

@@ -65,8 +65,8 @@ class CallStore(StoreBase):
 _INSERT_CALL = (
     "INSERT OR IGNORE INTO calls (source, pbx_call_id, started_at, ended_at, received_at, "
     "direction, outcome, caller_raw, caller_e164, remote_e164, caller_name, dialed, queue, "
-    "ivr_path, ring_seconds, ivr_seconds, queue_seconds, talk_seconds, answered_by, extensions) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "ivr_path, ring_seconds, ivr_seconds, queue_seconds, talk_seconds, answered_by, extensions, "
+    "evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -92,4 +92,5 @@ def _call_params(record: CallRecord, remote_e164: str | None, received_at: datet
         record.talk_seconds,
         record.answered_by,
         ",".join(record.extensions),
+        record.evidence.value,
     )

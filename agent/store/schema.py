@@ -257,4 +257,9 @@ MIGRATIONS: tuple[str, ...] = (
         UPDATE cases SET change_seq = (SELECT n FROM feed_seq) WHERE id = NEW.id;
     END;
     """,
+    # 7: what each call record is built from (issue 14): `live` (every event seen),
+    # `partial` (adopted in progress after a connect), `cdr` (the PBX's CDR/CEL rows).
+    """
+    ALTER TABLE calls ADD COLUMN evidence TEXT NOT NULL DEFAULT 'live';
+    """,
 )

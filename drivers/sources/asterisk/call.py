@@ -3,6 +3,14 @@
 Times are POSIX seconds (floats): the event's `Timestamp` header when Asterisk sends
 one, else the time it was received. Phases (IVR, queue, ringing) are open intervals
 that are closed and summed as the events arrive.
+
+`partial` marks a call not seen from its first event to its last (adopted from a
+`CoreShowChannels` snapshot, or in progress while the link was down): its outcome is
+still judged from what is known, and its record says `evidence: partial`; an
+`adopted` one (its beginning never seen) whose known events settle nothing is
+unknown rather than guessed. `gap` marks
+a call whose end was not seen at all (evicted, vanished while the link was down): its
+outcome is unknown unless it was answered.
 """
 
 from __future__ import annotations
@@ -63,15 +71,19 @@ class Call:
     queue: str | None = None
     in_queue: bool = False
     queue_abandoned: bool = False
+    queue_left: bool = False
     dtmf: list[str] = field(default_factory=list)
     ivr_keys: list[str] = field(default_factory=list)
     answered_at: float | None = None
     answered_by: str | None = None
     voicemail: bool = False
     busy: bool = False
+    busy_cause: bool = False
     caller_left: bool = False
     origin_ended_at: float | None = None
     gap: bool = False
+    partial: bool = False
+    adopted: bool = False
     stale: bool = False
     absorbed: bool = False
 

@@ -121,7 +121,7 @@ class AmiConnection:
                 self._held = []
                 await self._login(proto)
                 await self._request_events(proto)
-                channels = await self._snapshot(proto)
+            channels = await self._snapshot(proto)  # its own idle limit: lists are long
             self._start(proto, channels)
             started = time.monotonic()
             await self._keepalive(proto)
@@ -202,15 +202,25 @@ class AmiConnection:
                 return
 
     async def _snapshot(self, proto: AmiProtocol) -> list[Frame]:
+        """The channels in progress, read whole from the CoreShowChannels event list
+        (one `CoreShowChannel` per channel, then `CoreShowChannelsComplete`). Live
+        events arriving meanwhile are held back by `_deliver`, not lost."""
         fields = {"Action": "CoreShowChannels"}
-        response = await proto.action(fields, self._config.connect_timeout_seconds)
-        items = response if isinstance(response, list) else [response]
-        if not items or not items[0].success:
+        items = await proto.event_list(fields, self._config.connect_timeout_seconds)
+        if not items or not items[0].success or "Event" in items[0]:
             self.resync_ok = False
             self._report("resync_refused", "CoreShowChannels refused; calls may be unknown")
             return []
+        channels = [dict(m.items()) for m in items if m.get("Event") == "CoreShowChannel"]
+        complete = next((m for m in items if m.get("Event") == "CoreShowChannelsComplete"), None)
+        listed = complete.get("ListItems", "") if complete is not None else ""
+        if listed.isdigit() and int(listed) != len(channels):
+            self._report(
+                "resync_incomplete",
+                f"CoreShowChannels listed {listed} channels, {len(channels)} received",
+            )
         self.resync_ok = True
-        return [dict(m.items()) for m in items if m.get("Event") == "CoreShowChannel"]
+        return channels
 
     async def _keepalive(self, proto: AmiProtocol) -> None:
         """Ping every interval; returns when the link is lost, or when a Ping goes

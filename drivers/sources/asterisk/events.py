@@ -102,6 +102,7 @@ def _newexten(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: floa
             call.ivr_keys.append(exten)
     else:
         call.ivr.close(at)
+    call.queue_left = False
     _origin_app(call, app, frame.get("AppData", ""), at)
     if exten not in NON_NUMBERS:
         if dp.ringgroup_context(context):
@@ -192,8 +193,10 @@ def _hangup(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: float)
         call.origin_ended_at = at
         if call.answered_at is None:
             if frame.get("Cause") in BUSY_CAUSES:
-                call.busy = True
-            if call.in_queue:
+                # Asterisk copies a busy leg's cause to the caller even when other
+                # phones rang: only a hint, weighed against the legs in `outcome`.
+                call.busy_cause = True
+            if call.in_queue or call.queue_left:
                 call.queue_abandoned = True
         call.in_queue = False
         call.ivr.close(at)
@@ -213,11 +216,15 @@ def _queueleave(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: fl
 
 
 def _queueabandon(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: float) -> None:
-    """Also sent on a queue timeout (the call then goes on): only an abandon when the
-    caller asked to hang up."""
+    """Also sent on a queue timeout (the call then goes on): an abandon when the
+    caller asked to hang up, or when the caller's Hangup follows with no dialplan
+    step in between."""
     if call.caller_left and call.answered_at is None:
         call.queue_abandoned = True
     _queueleave(tracker, frame, call, leg, at)
+    # A timeout goes on in the dialplan (a Newexten clears this); a caller who hung
+    # up (HangupRequest perhaps before we connected) is hung up next.
+    call.queue_left = True
 
 
 def _agentconnect(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: float) -> None:
@@ -270,15 +277,64 @@ def _duration(value: str) -> float:
     return hours * 3600.0 + minutes * 60.0 + seconds
 
 
+RINGING_STATES = frozenset({"Down", "Ring", "Ringing", "Dialing", "Pre-ring"})
+
+
 def learn_channel(tracker: CallTracker, frame: Frame, received_at: float) -> None:
-    """One `CoreShowChannel` entry of a call the tracker did not know."""
+    """One `CoreShowChannel` entry of a channel the tracker did not know (adoption)."""
     started = received_at - _duration(frame.get("Duration", ""))
     call, leg = tracker.learn(frame, started, received_at)
+    refresh_channel(tracker, frame, call, received_at, leg)
+
+
+def refresh_channel(
+    tracker: CallTracker, frame: Frame, call: Call, at: float, leg: Leg | None = None
+) -> None:
+    """What one `CoreShowChannel` entry tells about its call now: the bridge the
+    channel is in (a person bridged with the caller answered), the application the
+    caller's channel runs (Dial, Queue, VoiceMail, Busy, a menu), and a phone's
+    channel not yet bridged, which is a phone ringing for the call."""
+    leg = leg or call.legs.get(frame["Uniqueid"])
+    if leg is None:
+        return
     bridge = frame.get("BridgeId") or frame.get("BridgeID")
-    if bridge:
-        tracker.enter_bridge(leg, bridge, received_at)
-    if leg.uniqueid == call.origin and frame.get("Application") == "Queue":
-        _origin_app(call, "Queue", frame.get("ApplicationData", ""), received_at)
+    if bridge and bridge != leg.bridge:
+        tracker.enter_bridge(leg, bridge, at)
+    elif not bridge and leg.bridge is not None:
+        tracker.leave_bridge(leg)
+    if leg.uniqueid == call.origin:
+        _origin_snapshot(tracker.dialplan, frame, call, at)
+    elif not leg.local and leg.bridge is None and call.answered_at is None:
+        _ringing_snapshot(tracker.dialplan, frame, call, leg, at)
+
+
+def _origin_snapshot(dp: Dialplan, frame: Frame, call: Call, at: float) -> None:
+    context, app = frame.get("Context", ""), frame.get("Application", "")
+    exten = frame.get("Exten", "")
+    if dp.voicemail(context, app):
+        call.voicemail = True
+    if dp.ivr_context(context) and app != "Queue":
+        call.ivr.open(at)
+    if frame.get("ChannelStateDesc") == "Busy":
+        call.busy = True
+    if exten not in NON_NUMBERS and dp.ringgroup_context(context):
+        call.add_extension(exten)
+    if exten not in NON_NUMBERS and dp.queue_context(context) and call.queue is None:
+        call.queue = exten
+    _origin_app(call, app, frame.get("ApplicationData", ""), at)
+
+
+def _ringing_snapshot(dp: Dialplan, frame: Frame, call: Call, leg: Leg, at: float) -> None:
+    if frame.get("ChannelStateDesc") not in RINGING_STATES or leg.uniqueid in call.dialed_legs:
+        return
+    if dp.trunk_channel(leg.channel):
+        if call.direction is Direction.INTERNAL:
+            call.direction = Direction.OUTBOUND
+    elif leg.label.isdigit() and not dp.external_number(leg.label):
+        call.add_extension(leg.label)
+    call.ring.open(at)
+    call.ringing.add(leg.uniqueid)
+    call.dialed_legs.add(leg.uniqueid)
 
 
 _Fn = Callable[[CallTracker, Frame, Call, Leg, float], None]

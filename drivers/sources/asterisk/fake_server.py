@@ -49,28 +49,42 @@ def encode_frame(fields: Mapping[str, str]) -> bytes:
 
 
 def live_channels(data: bytes) -> list[dict[str, str]]:
-    """The channels still up at the end of a stream, as CoreShowChannel would list them
-    (so a test can cut a recording, "reconnect" and get a truthful snapshot)."""
+    """The channels still up at the end of a stream, as Asterisk 22's CoreShowChannel
+    lists them (every field, in its order; Duration from the `Timestamp` headers), so
+    a test can cut a recording, "reconnect" and get a truthful snapshot."""
     channels: dict[str, dict[str, str]] = {}
+    born: dict[str, float] = {}
+    now = 0.0
     for frame in split_frames(data):
         f = frame_fields(frame)
         uid, event = f.get("Uniqueid", ""), f.get("Event")
+        stamp = _timestamp(frame)
+        now = stamp if stamp is not None else now
         if event == "Newchannel":
             channels[uid] = {k: f.get(k, "") for k in _SHOW_FIELDS}
-            channels[uid]["Duration"] = "00:00:01"
+            born[uid] = now
         elif uid not in channels:
             continue
         elif event == "Hangup":
             del channels[uid]
-        elif event == "Newexten":
-            channels[uid].update(
+            continue
+        chan = channels[uid]
+        for key in ("ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName"):
+            chan[key] = f.get(key, chan[key])
+        for key in ("ConnectedLineNum", "ConnectedLineName", "Linkedid", "Priority"):
+            chan[key] = f.get(key, chan[key])
+        if event == "Newexten":
+            chan.update(
                 Context=f.get("Context", ""),
-                Exten=f.get("Exten", ""),
+                Exten=f.get("Extension") or f.get("Exten", ""),
                 Application=f.get("Application", ""),
                 ApplicationData=f.get("AppData", ""),
             )
         elif event in ("BridgeEnter", "BridgeLeave"):
-            channels[uid]["BridgeId"] = f["BridgeUniqueid"] if event == "BridgeEnter" else ""
+            chan["BridgeId"] = f["BridgeUniqueid"] if event == "BridgeEnter" else ""
+    for uid, chan in channels.items():
+        seconds = max(0, int(now - born[uid]))
+        chan["Duration"] = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
     return list(channels.values())
 
 
@@ -80,10 +94,19 @@ _SHOW_FIELDS = (
     "ChannelStateDesc",
     "CallerIDNum",
     "CallerIDName",
+    "ConnectedLineNum",
+    "ConnectedLineName",
+    "Language",
+    "AccountCode",
     "Context",
     "Exten",
+    "Priority",
     "Uniqueid",
     "Linkedid",
+    "BridgeId",
+    "Application",
+    "ApplicationData",
+    "Duration",
 )
 
 
@@ -145,7 +168,10 @@ class FakeAmiServer:
         self.answer_ping = answer_ping
         self.ping_delay = ping_delay  # seconds a Pong waits (events keep flowing)
         self._delayed: set[asyncio.Task[None]] = set()
-        self.channels: list[dict[str, str]] = []
+        self.channels: list[dict[str, str]] | None = None  # None: from the trace played
+        self.played: list[bytes] = []
+        self.snapshots = 0
+        self.during_list: list[bytes] = []  # live events sent amid the next list
         self.clients: list[Client] = []
         self.logins = 0
         self.refused = 0
@@ -226,12 +252,30 @@ class FakeAmiServer:
             if speed and stamp is not None and previous is not None:
                 await asyncio.sleep(max(0.0, stamp - previous) / speed)
             previous = stamp if stamp is not None else previous
+            self.played.append(frame)
             for client in [c for c in self.clients if c.authed and c.wants(frame)]:
                 await self._write(client, frame + SEP)
 
     async def play_frames(self, frames: Iterable[bytes]) -> None:
         """Play pre-split frames as fast as possible in one write per client."""
-        await self.play(SEP.join(frames) + SEP)
+        frames = list(frames)
+        if frames:
+            await self.play(SEP.join(frames) + SEP)
+
+    async def play_with_drop(self, data: bytes, at: int, within: float = 30.0) -> None:
+        """Play a stream's first `at` frames, drop every link, wait until a client has
+        logged in again and read CoreShowChannels (answered from the trace played so
+        far), then play the rest: the stream resumes at any event of a trace."""
+        frames = split_frames(data)
+        logins, snapshots = self.logins, self.snapshots
+        await self.play_frames(frames[:at])
+        await self.drop()
+        await self.wait_logins(logins + 1, within)
+        async with asyncio.timeout(within):
+            while self.snapshots <= snapshots:
+                self._action_event.clear()
+                await self._action_event.wait()
+        await self.play_frames(frames[at:])
 
     # --- the protocol --------------------------------------------------------------
 
@@ -320,13 +364,25 @@ class FakeAmiServer:
         self._login_event.set()
 
     async def _show_channels(self, client: Client, reply: dict[str, str]) -> None:
+        """Answer as Asterisk 22 does: a response announcing the list, one
+        CoreShowChannel per channel, CoreShowChannelsComplete with ListItems."""
+        channels = self.channels
+        if channels is None:
+            channels = live_channels(SEP.join(self.played) + SEP) if self.played else []
         head = {"Response": "Success", **reply, "EventList": "start"}
         out = [encode_frame({**head, "Message": "Channels will follow"})]
-        for channel in self.channels:
+        for channel in channels:
             out.append(encode_frame({"Event": "CoreShowChannel", **reply, **channel}))
         done = {"Event": "CoreShowChannelsComplete", **reply, "EventList": "Complete"}
-        out.append(encode_frame({**done, "ListItems": str(len(self.channels))}))
+        out.append(encode_frame({**done, "ListItems": str(len(channels))}))
+        if self.during_list:  # live events interleaved with the list, as on a busy PBX
+            middle = len(out) // 2
+            out[middle:middle] = [f + SEP for f in self.during_list]
+            self.played.extend(self.during_list)
+            self.during_list = []
         await self._write(client, b"".join(out))
+        self.snapshots += 1
+        self._action_event.set()
 
 
 def _timestamp(frame: bytes) -> float | None:

@@ -2,13 +2,16 @@
 
 The order of the rules is the meaning:
 1. a person's channel was bridged with the call            -> answered
-2. part of the call's events were lost (link down, joined
-   mid-call, evicted)                                        -> unknown
+2. the call's end was not seen (evicted, vanished while the
+   link was down, joined mid-call unannounced)               -> unknown
 3. a voicemail application or context took the call          -> voicemail
-4. the caller got busy / congestion, or every phone was busy -> busy
+4. the PBX answered busy (Busy()/Congestion(), caller state
+   Busy), every leg tried was busy, or the caller's channel
+   carries a busy cause and no phone rang                    -> busy
 5. the caller left while waiting in a queue                  -> abandoned_queue
 6. phones rang and none answered                             -> missed
-7. otherwise the PBX itself had the call (menu, announcement) -> abandoned_ivr
+7. otherwise the PBX itself had the call (menu, announcement) -> abandoned_ivr,
+   except a call adopted in progress never seen in a menu    -> unknown
 Rules 5-7 become short_abandon when the caller hung up within
 `short_abandon_seconds` of the call's arrival.
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from agent.model import CallRecord, Outcome
+from agent.model import CallRecord, Evidence, Outcome
 from drivers.sources.asterisk.call import Call
 
 _ABANDONS = frozenset({Outcome.ABANDONED_QUEUE, Outcome.MISSED, Outcome.ABANDONED_IVR})
@@ -32,10 +35,14 @@ def _base_outcome(call: Call) -> Outcome:
         return Outcome.VOICEMAIL
     if call.busy or (call.all_lines_busy and call.queue is None):
         return Outcome.BUSY
+    if call.busy_cause and not call.phones_rang and call.queue is None:
+        return Outcome.BUSY
     if call.queue_abandoned:
         return Outcome.ABANDONED_QUEUE
     if call.phones_rang:
         return Outcome.MISSED
+    if call.adopted and call.ivr.seconds == 0.0:
+        return Outcome.UNKNOWN  # adopted after what settled it: not guessed
     return Outcome.ABANDONED_IVR
 
 
@@ -76,4 +83,5 @@ def build_record(call: Call, source: str, ended_at: float, short_abandon: float)
         talk_seconds=round(max(0.0, talk), 3),
         answered_by=call.answered_by,
         extensions=tuple(call.extensions),
+        evidence=Evidence.PARTIAL if call.partial or call.gap else Evidence.LIVE,
     )

@@ -76,3 +76,27 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
             raise SessionLost("AMI connection closed")
         async with asyncio.timeout(limit):
             return await self.send(fields)
+
+    async def event_list(self, fields: dict[str, str], idle_limit: float) -> list[Message]:
+        """Send an event-list action (CoreShowChannels) and return every message of
+        the list: the response, each item, the `...Complete` event. panoramisk's
+        `send()` defaults to `as_list=False`, which resolves on the first response and
+        drops the list; `as_list=None` lets it detect the list (`EventList: start`) and
+        still resolve a refusal at once. The limit is an idle time: it restarts with
+        every item received, so a list of thousands of channels is read whole.
+        Raises SessionLost or TimeoutError."""
+        if self.closed:
+            raise SessionLost("AMI connection closed")
+        future = self.send(fields, as_list=None)
+        action = next(a for a in self.responses.values() if a.future is future)
+        seen = -1
+        while True:
+            done, _ = await asyncio.wait({future}, timeout=idle_limit)
+            if done:
+                result = future.result()
+                return list(result) if isinstance(result, list) else [result]
+            if len(action.responses) == seen:
+                future.cancel()
+                self.responses.pop(action.id, None)
+                raise TimeoutError(f"{fields.get('Action')} list stalled")
+            seen = len(action.responses)

@@ -33,6 +33,10 @@ COUNTERS = (
     "ping_late",
     "bad_timestamp",
     "event_failed",
+    "calls_adopted",
+    "resync_refused",
+    "resync_incomplete",
+    "held_frames_overflow",
 )
 FAILURES_BEFORE_DOWN = 3
 

@@ -153,8 +153,10 @@ class CallTracker:
         call.legs[leg.uniqueid] = leg
         self._index[leg.uniqueid] = call.linkedid
 
-    def set_origin(self, call: Call, frame: Frame, at: float) -> None:
-        """The channel that started the call: caller, DID, direction."""
+    def set_origin(self, call: Call, frame: Frame, at: float, adopted: bool = False) -> None:
+        """The channel that started the call: caller, DID, direction. An `adopted`
+        channel (from a snapshot) is somewhere in the dialplan by now: its `Exten` is
+        taken as the DID only while it is still in an inbound context."""
         dp = self.dialplan
         call.origin = frame.get("Uniqueid")
         context, exten = frame.get("Context", ""), frame.get("Exten", "")
@@ -166,7 +168,11 @@ class CallTracker:
             call.direction = Direction.INBOUND
         elif dp.external_number(exten) or dp.outbound_context(context):
             call.direction = Direction.OUTBOUND
-        if exten not in ev.NON_NUMBERS:
+        elif adopted and not is_local(channel) and not extension_of(channel).isdigit():
+            # Past the inbound context by now: a caller's channel that is not a
+            # phone's (PJSIP/pstn-…, not PJSIP/101-…) came in from a trunk.
+            call.direction = Direction.INBOUND
+        if exten not in ev.NON_NUMBERS and (not adopted or dp.inbound_context(context)):
             call.dialed = exten
         if dp.ivr_context(context):
             call.ivr.open(at)
@@ -260,40 +266,59 @@ class CallTracker:
     # --- link loss and resync ------------------------------------------------------
 
     def connection_lost(self) -> None:
-        """Events may be lost from now on: every call in progress has a gap."""
+        """Events may be lost from now on: every call in progress becomes partial and
+        is reconciled with the snapshot taken after reconnecting."""
         for call in self.calls.values():
-            call.gap = True
+            call.partial = True
             call.stale = True
 
     def resync(self, channels: Iterable[Frame], received_at: float) -> list[CallRecord]:
         """Reconcile with a `CoreShowChannels` snapshot taken after (re)connecting.
 
         Calls tracked before the link went down lose the channels Asterisk no longer
-        has (and finish when none is left); channels of calls never seen are learned,
-        with a gap (their beginning is unknown), so they are not misjudged.
+        has; one that loses its last channel before its caller's hang-up was seen
+        ended unseen (outcome unknown). Channels still up refresh their call's state
+        (bridge, application). Channels never seen are adopted: their call is opened
+        `partial` from what `CoreShowChannel` tells, and its remaining events judge it.
         """
         snapshot = {f["Uniqueid"]: f for f in channels if f.get("Uniqueid") and f.get("Linkedid")}
         for call in [c for c in self.calls.values() if c.stale]:
             call.stale = False
-            for leg in [lg for u, lg in call.legs.items() if u not in snapshot]:
+            gone = [lg for u, lg in call.legs.items() if u not in snapshot]
+            if len(gone) == len(call.legs) and call.origin_ended_at is None:
+                call.gap = True
+            for leg in gone:
                 self.remove_leg(call, leg, received_at)
-        for uid, frame in snapshot.items():
-            if uid not in self._index:
+        adopted: set[str] = set()
+        # Originating channels first, so a phone's channel finds its caller.
+        for uid, frame in sorted(snapshot.items(), key=lambda i: i[0] != i[1]["Linkedid"]):
+            lid = frame["Linkedid"]
+            known = self._index.get(uid)
+            if known is None:
+                if lid not in self.calls:
+                    adopted.add(lid)
                 ev.learn_channel(self, frame, received_at)
+            elif known in self.calls:
+                ev.refresh_channel(self, frame, self.calls[known], received_at)
+        for lid in adopted:
+            if self.calls[lid].origin is None:
+                self.calls[lid].gap = True  # the caller had left: its story is unknown
+        if adopted:
+            self._counters.inc("calls_adopted", len(adopted))
         return self._take()
 
     def learn(self, frame: Frame, started_at: float, received_at: float) -> tuple[Call, Leg]:
-        """A channel from a snapshot joins its call (opened with a gap if new)."""
+        """A channel from a snapshot joins its call (opened `partial` if new)."""
         uid, lid, channel = frame["Uniqueid"], frame["Linkedid"], frame.get("Channel", "")
         call = self.calls.get(lid)
         if call is None:
             call = self._open(lid, started_at, received_at)
-            call.gap = True
+            call.partial = call.adopted = True
         leg = Leg(uid, channel, is_local(channel), extension_of(channel))
         self._attach(call, leg)
         if uid == lid:
             call.started_at = min(call.started_at, started_at)
-            self.set_origin(call, frame, received_at)
+            self.set_origin(call, frame, received_at, adopted=True)
         return call, leg
 
     # --- hand-off across a reload ---------------------------------------------------

@@ -3,7 +3,7 @@ to the pure tracker (no event loop)."""
 
 from __future__ import annotations
 
-from agent.model import CallRecord, Counters, Direction, Outcome
+from agent.model import CallRecord, Counters, Direction, Evidence, Outcome
 from drivers.sources.asterisk.tracker import CallTracker
 from tests.drivers.asterisk.pbx import Chan, Pbx
 
@@ -268,9 +268,10 @@ def test_eviction_keeps_memory_flat(tracker: CallTracker, counters: Counters) ->
 
 
 def test_resync_learns_calls_in_progress(tracker: CallTracker) -> None:
-    """A call already in progress when ringback connects is learned from
-    CoreShowChannels: its end is recorded as unknown, not as a missed call; one
-    already bridged to a phone is answered."""
+    """Calls already in progress when ringback connects are adopted from
+    CoreShowChannels: one whose caller waits in Dial while a phone rings ends missed
+    when the caller hangs up, one already bridged to a phone is answered; both say
+    `evidence: partial`, and the start comes from the channel's Duration."""
     ringing = [
         {
             "Channel": "PJSIP/pstn-1",
@@ -287,6 +288,7 @@ def test_resync_learns_calls_in_progress(tracker: CallTracker) -> None:
             "Uniqueid": "1.2",
             "Linkedid": "1.1",
             "Context": "from-internal",
+            "ChannelStateDesc": "Ringing",
         },
     ]
     talking = [
@@ -312,16 +314,18 @@ def test_resync_learns_calls_in_progress(tracker: CallTracker) -> None:
     ):
         frame = {"Event": "Hangup", "Uniqueid": uid, "Linkedid": lid, "Channel": chan}
         out += tracker.feed(frame, 1010.0)
-    assert [(r.call_id, r.outcome, r.answered_by) for r in out] == [
-        ("1.1", Outcome.UNKNOWN, None),
-        ("2.1", Outcome.ANSWERED, "102"),
+    assert [(r.call_id, r.outcome, r.answered_by, r.evidence) for r in out] == [
+        ("1.1", Outcome.MISSED, None, Evidence.PARTIAL),
+        ("2.1", Outcome.ANSWERED, "102", Evidence.PARTIAL),
     ]
     assert out[0].started_at.timestamp() == 993.0
+    assert out[0].extensions == ("101",)
 
 
 def test_link_loss_ends_vanished_calls_as_unknown(tracker: CallTracker) -> None:
     """After a disconnect, a call whose channels are gone from the new snapshot
-    (Asterisk restarted) is recorded as unknown; one still up goes on with a gap."""
+    (Asterisk restarted) ended unseen and is recorded as unknown; one still up goes
+    on and ends with the verdict its remaining events give (missed), as partial."""
     pbx = Pbx()
     gone = pbx.inbound(CALLER, DID)
     pbx.phone_leg(gone, "101")
@@ -335,7 +339,9 @@ def test_link_loss_ends_vanished_calls_as_unknown(tracker: CallTracker) -> None:
     (record,) = tracker.resync(still, pbx.t + 5)
     assert (record.call_id, record.outcome) == (gone.linkedid, Outcome.UNKNOWN)
     pbx.frames.clear()
+    pbx.tick(30)
     pbx.hangup(alive_leg, cause="127")
     pbx.hangup(alive, cause="127", request=True)
     (late,) = run(tracker, pbx)
-    assert late.outcome is Outcome.UNKNOWN
+    assert (late.outcome, late.evidence) == (Outcome.MISSED, Evidence.PARTIAL)
+    assert record.evidence is Evidence.PARTIAL

@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from agent.model import CallRecord, HealthState, Outcome
+import pytest
+
+from agent.model import CallRecord, Evidence, HealthState, Outcome
 from drivers.base import SiteContext
 from drivers.sources.asterisk.events import EVENT_CLASSES, WANTED
 from drivers.sources.asterisk.source import AsteriskSource
 from tests.drivers.asterisk.conftest import SCENARIOS, make_config, recorded
-from tests.peers.ami_server import FakeAmiServer, live_channels, split_frames
+from tests.peers.ami_server import FakeAmiServer, frame_fields, live_channels, split_frames
 
 FAST = {"reconnect_min_seconds": 0.02, "reconnect_max_seconds": 0.1}
 
@@ -88,9 +92,9 @@ async def test_wrong_secret_is_refused_and_reported(site: SiteContext) -> None:
 
 
 async def test_link_drop_mid_call_reconnects_and_resyncs(site: SiteContext) -> None:
-    """The link drops mid-call and comes back: the source reconnects, learns the call
-    from CoreShowChannels and records it as unknown (events were lost), never as
-    missed."""
+    """The link drops mid-call and comes back: the source reconnects, reads the
+    CoreShowChannels list, reconciles the call with it and records the true outcome
+    (missed, as the uncut stream says), stated `partial`."""
     data, _ = recorded("missed_ringgroup_caller_hangup")
     frames = split_frames(data)
     half = len(frames) // 2
@@ -104,7 +108,7 @@ async def test_link_drop_mid_call_reconnects_and_resyncs(site: SiteContext) -> N
         await until(lambda: source.health().details["reconnects"] == 1)
         await server.play_frames(rest)
         await until(lambda: len(records) == 1)
-    assert records[0].outcome is Outcome.UNKNOWN
+    assert (records[0].outcome, records[0].evidence) == (Outcome.MISSED, Evidence.PARTIAL)
     assert source.health().details["calls_in_progress"] == 0
 
 
@@ -118,6 +122,7 @@ async def test_asterisk_restart_mid_call(site: SiteContext) -> None:
         await until(lambda: source.health().state is HealthState.OK)
         await server.play_frames(frames[: ringing + 1])
         await until(lambda: source.health().details["calls_in_progress"] == 1)
+        server.channels = []  # Asterisk restarted: no channel survives
         await server.drop()
         await until(lambda: len(records) == 1)
     assert records[0].outcome is Outcome.UNKNOWN
@@ -150,3 +155,68 @@ async def test_garbage_over_tcp_is_counted(site: SiteContext) -> None:
     assert health.counters["bad_frame_oversize"] == 1
     assert health.counters["bad_frame_no_event"] == 2
     assert health.details["reconnects"] == 0
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+async def test_drop_and_resume_at_events_keeps_every_verdict(site: SiteContext, name: str) -> None:
+    """Over TCP, every recording is cut at three events (first, middle and last cut
+    where a call is up), the link dropped and resumed: the fake peer answers
+    CoreShowChannels from the trace played so far, the source reads the whole list,
+    and each call ends with the verdict of the uncut stream, stated partial."""
+    data, expected = recorded(name)
+    frames = split_frames(data)
+    inbound = [c for c in expected["calls"] if c["kind"] == "inbound"]
+    live = [
+        i
+        for i in range(1, len(frames) - 1)
+        if frames[i - 1].startswith((b"Event: DialBegin", b"Event: Newexten", b"Event: Newstate"))
+        and live_channels(b"\r\n\r\n".join(frames[:i]) + b"\r\n\r\n")
+    ]
+    for cut in (live[0], live[len(live) // 2], live[-1]):
+        async with FakeAmiServer() as server, running(server, site) as (source, records):
+            await until(lambda: source.health().state is HealthState.OK)
+            await server.play_with_drop(data, cut)
+            await until(lambda: len(records) == len(expected["calls"]), within=15.0)
+        assert source.health().details["reconnects"] == 1
+        assert server.snapshots == 2
+        if inbound:
+            assert records[0].outcome is Outcome(inbound[0]["expected_outcome"]), cut
+        assert {r.evidence for r in records} == {Evidence.PARTIAL}, cut
+
+
+async def test_large_list_with_live_events_interleaved() -> None:
+    """600 channels in progress (150 ringing calls) are read whole on connect, with
+    the live events of one call's end written in the middle of the list: all 150
+    calls are adopted, the list is complete, and the interleaved events are not
+    lost (that call ends missed, as its events say)."""
+    data, _ = recorded("missed_ringgroup_caller_hangup")
+    frames = split_frames(data)
+    ringing = max(i for i, f in enumerate(frames) if b"DialStatus: RINGING" in f) + 1
+    one = live_channels(b"\r\n\r\n".join(frames[:ringing]) + b"\r\n\r\n")
+    lid = one[0]["Linkedid"]
+    channels = [
+        {
+            **c,
+            "Uniqueid": c["Uniqueid"].replace(lid.split(".")[0], str(7_000_000 + n)),
+            "Linkedid": lid.replace(lid.split(".")[0], str(7_000_000 + n)),
+        }
+        if n
+        else c
+        for n in range(150)
+        for c in one
+    ]
+    server = FakeAmiServer()
+    server.channels = channels
+    server.during_list = frames[ringing:]
+    cut_at = float(frame_fields(frames[ringing - 1])["Timestamp"])
+    at_cut = datetime.fromtimestamp(cut_at, UTC)  # the PBX's clock at the cut
+    site = SiteContext("test-site", ZoneInfo("America/Toronto"), clock=lambda: at_cut)
+    async with server, running(server, site) as (source, records):
+        await until(lambda: len(records) == 1, within=15.0)
+        health = source.health()
+    assert len(channels) == 600
+    assert health.counters["calls_adopted"] == 150
+    assert health.counters["resync_incomplete"] == 0
+    assert health.details["calls_in_progress"] == 149
+    assert (records[0].call_id, records[0].outcome) == (lid, Outcome.MISSED)
+    assert records[0].evidence is Evidence.PARTIAL
