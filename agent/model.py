@@ -44,6 +44,15 @@ UNANSWERED = frozenset(
 )
 
 
+class Evidence(StrEnum):
+    """What a call record is built from: every event seen (`live`), a call adopted in
+    progress (`partial`), or the PBX's own CDR/CEL rows read after downtime (`cdr`)."""
+
+    LIVE = "live"
+    PARTIAL = "partial"
+    CDR = "cdr"
+
+
 class Direction(StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
@@ -79,6 +88,7 @@ class CallRecord:
     talk_seconds: float = 0.0
     answered_by: str | None = None
     extensions: tuple[str, ...] = ()
+    evidence: Evidence = Evidence.LIVE
 
     @property
     def remote_raw(self) -> str:
@@ -387,6 +397,8 @@ def _coerce(name: str, value: object) -> object:
         return Direction(str(value))
     if name == "outcome":
         return Outcome(str(value))
+    if name == "evidence":
+        return Evidence(str(value))
     if name == "extensions":
         if not isinstance(value, list | tuple) or len(value) > MAX_EXTENSIONS:
             raise TypeError(f"expected a list of at most {MAX_EXTENSIONS} strings")
