@@ -140,7 +140,7 @@ def _origin(rows: CallRows) -> _Origin:
     return _Origin(
         channel=(start.channame if start else "") or (first.channel if first else ""),
         context=start.context if start else "",
-        exten=start.exten if start else "",
+        exten=(start.exten if start else "") or (first.dst if first else ""),
         src=clean_id(first.src if first else (start.cid_num if start else "")) or "",
         clid=first.clid if first else "",
         did=next((r.did for r in own if r.did), ""),
@@ -160,7 +160,7 @@ def _direction(rows: CallRows, origin: _Origin, dp: Dialplan) -> Direction:
         )
     if inbound or dp.trunk_channel(origin.channel):
         return Direction.INBOUND
-    exten = origin.exten or (own[0].dst if own else "")
+    exten = origin.exten
     contexts = [origin.context] + [r.dcontext for r in own]
     if (
         dp.external_number(exten)
