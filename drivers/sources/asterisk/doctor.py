@@ -2,7 +2,8 @@
 the source needs, with the driver's own protocol class and one deadline.
 
 Checked: the CDR/CEL catch-up back-end when `catchup:` is set (connect as the
-read-only user, the tables readable, the file there), then TCP connect and banner, Login (with the event classes the tracker reads),
+read-only user, the tables readable, the file there), then TCP connect and banner,
+Login (with the event classes the tracker reads),
 CoreShowChannels (the resync after a reconnect; needs `system` or `reporting` in
 manager.conf `write=`), Filter when `event_filter` is on (refused is tolerated: the
 source then filters locally). AMI has no action that reports a user's `read=`
