@@ -43,6 +43,8 @@ class CallRows:
     linkedid: str
     cdr: list[CdrRow] = field(default_factory=list)
     cel: list[CelRow] = field(default_factory=list)
+    own: list[CdrRow] = field(default_factory=list)  # the caller's CDRs (set by `group`)
+    own_cel: list[CelRow] = field(default_factory=list)  # the caller's CEL events
 
     @property
     def complete(self) -> bool:
@@ -50,7 +52,7 @@ class CallRows:
         or the caller's own CDR is written (Asterisk writes a channel's CDRs when it
         hangs up)."""
         lid = self.linkedid
-        if any(r.uniqueid == lid for r in self.cdr):
+        if self.own or any(r.uniqueid == lid for r in self.cdr):
             return True
         return any(
             e.eventtype == "LINKEDID_END" or (e.uniqueid == lid and e.eventtype == "HANGUP")
@@ -83,6 +85,8 @@ def group(cdr: Iterable[CdrRow], cel: Iterable[CelRow]) -> dict[str, CallRows]:
     for rows in calls.values():
         rows.cdr.sort(key=lambda r: (r.start, r.sequence))
         rows.cel.sort(key=lambda e: e.order)
+        rows.own = [r for r in rows.cdr if r.uniqueid == rows.linkedid]
+        rows.own_cel = [e for e in rows.cel if e.uniqueid == rows.linkedid]
     return calls
 
 
@@ -134,9 +138,9 @@ def judge(rows: CallRows, dialplan: Dialplan, source: str, short_abandon: float)
 
 def _origin(rows: CallRows) -> _Origin:
     lid = rows.linkedid
-    own = [r for r in rows.cdr if r.uniqueid == lid] or rows.cdr
+    own = rows.own or rows.cdr
     first = own[0] if own else None
-    start = next((e for e in rows.cel if e.uniqueid == lid and e.eventtype == "CHAN_START"), None)
+    start = next((e for e in rows.own_cel if e.eventtype == "CHAN_START"), None)
     return _Origin(
         channel=(start.channame if start else "") or (first.channel if first else ""),
         context=start.context if start else "",
@@ -149,7 +153,7 @@ def _origin(rows: CallRows) -> _Origin:
 
 def _direction(rows: CallRows, origin: _Origin, dp: Dialplan) -> Direction:
     lid = rows.linkedid
-    own = [r for r in rows.cdr if r.uniqueid == lid] or rows.cdr[:1]
+    own = rows.own or rows.cdr[:1]
     if origin.context:  # CEL knows where the channel started, as AMI's Newchannel does
         inbound = dp.inbound_context(origin.context)
     else:
@@ -225,7 +229,7 @@ def _outcome(
     ):
         return Outcome.VOICEMAIL
     legs = [r for r in rows.cdr if r.dstchannel]
-    own = [r for r in rows.cdr if r.uniqueid == rows.linkedid]
+    own = rows.own
     if any(r.lastapp.lower() in BUSY_APPS for r in own) or (
         legs and queue is None and all(r.disposition in BUSY_DISPOSITIONS for r in legs)
     ):
@@ -239,7 +243,7 @@ def _outcome(
 
 def _hung_up_in_queue(rows: CallRows) -> bool:
     lid = rows.linkedid
-    own_cel = [e for e in rows.cel if e.uniqueid == lid]
+    own_cel = rows.own_cel
     if own_cel:
         in_queue = False
         for event in own_cel:
@@ -250,7 +254,7 @@ def _hung_up_in_queue(rows: CallRows) -> bool:
             elif event.eventtype == "HANGUP":
                 return in_queue or event.appname.lower() == "queue"
         return in_queue
-    own = [r for r in rows.cdr if r.uniqueid == lid]
+    own = rows.own
     return bool(own) and max(own, key=lambda r: r.end).lastapp.lower() == "queue"
 
 
@@ -265,9 +269,7 @@ def _queue(rows: CallRows) -> str | None:
 
 
 def _caller_hangup(rows: CallRows) -> CelRow | None:
-    return next(
-        (e for e in rows.cel if e.uniqueid == rows.linkedid and e.eventtype == "HANGUP"), None
-    )
+    return next((e for e in rows.own_cel if e.eventtype == "HANGUP"), None)
 
 
 def _caller_left(rows: CallRows, origin_channel: str) -> bool:
@@ -283,7 +285,7 @@ def _caller_left_at(rows: CallRows, ended: float) -> float:
     hangup = _caller_hangup(rows)
     if hangup is not None:
         return hangup.at.timestamp()
-    own = [r.end for r in rows.cdr if r.uniqueid == rows.linkedid]
+    own = [r.end for r in rows.own]
     return max(own) if own else ended
 
 
@@ -313,7 +315,7 @@ def _ring_seconds(rows: CallRows) -> float:
 
 
 def _ivr_seconds(rows: CallRows, dp: Dialplan) -> float:
-    own = [r for r in rows.cdr if r.uniqueid == rows.linkedid]
+    own = rows.own
     return float(
         sum(
             r.duration
@@ -334,7 +336,7 @@ def _queue_seconds(rows: CallRows, talk: float) -> float:
         ]
         end = min((s for s in stops if s >= starts[0]), default=starts[0])
         return max(0.0, end - starts[0] - talk)
-    own = [r for r in rows.cdr if r.uniqueid == rows.linkedid and r.lastapp.lower() == "queue"]
+    own = [r for r in rows.own if r.lastapp.lower() == "queue"]
     return max(0.0, sum(r.duration for r in own) - talk)
 
 

@@ -43,7 +43,7 @@ class BadRow(ValueError):
 class CdrRow:
     """One CDR: one path between Party A and Asterisk or Party B."""
 
-    start: datetime  # UTC
+    start: datetime  # aware (the PBX's zone)
     duration: int
     billsec: int
     disposition: str
@@ -76,7 +76,7 @@ class CelRow:
 
     order: int
     eventtype: str
-    at: datetime  # UTC
+    at: datetime  # aware (the PBX's zone)
     uniqueid: str
     linkedid: str
     channame: str = ""
@@ -90,6 +90,8 @@ class CelRow:
 
 def _text(raw: RawRow, name: str) -> str:
     value = raw.get(name)
+    if value.__class__ is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bytes):
@@ -98,7 +100,7 @@ def _text(raw: RawRow, name: str) -> str:
 
 
 def parse_time(value: object, tz: tzinfo) -> datetime | None:
-    """A CDR date (a `datetime`, text, or epoch seconds) in `tz` -> UTC; None if not."""
+    """A CDR date (a `datetime`, text, or epoch seconds) in `tz` -> aware; None if not."""
     if isinstance(value, datetime):
         stamp = value
     elif isinstance(value, int | float) and not isinstance(value, bool):
@@ -114,9 +116,7 @@ def parse_time(value: object, tz: tzinfo) -> datetime | None:
         return None
     if stamp.year < 1990:
         return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=tz)
-    return stamp.astimezone(UTC)
+    return stamp.replace(tzinfo=tz) if stamp.tzinfo is None else stamp
 
 
 def _parse_text_time(text: str) -> datetime | None:
@@ -201,9 +201,11 @@ def parse_cel(raw: RawRow, tz: tzinfo, order: int) -> CelRow:
     if not uniqueid or not linkedid:
         raise BadRow("cel_missing_id", "CEL row without uniqueid/linkedid")
     row_id = _text(raw, "id")
+    eventtype = _text(raw, "eventtype").upper()
+    hangup = eventtype == "HANGUP"
     return CelRow(
         order=int(row_id) if row_id.isdigit() else order,
-        eventtype=_text(raw, "eventtype").upper(),
+        eventtype=eventtype,
         at=at,
         uniqueid=uniqueid,
         linkedid=linkedid,
@@ -213,7 +215,8 @@ def parse_cel(raw: RawRow, tz: tzinfo, order: int) -> CelRow:
         appname=_text(raw, "appname"),
         appdata=_text(raw, "appdata"),
         cid_num=_text(raw, "cid_num"),
-        extra=_extra(_text(raw, "extra") or _text(raw, "eventextra")),
+        # only HANGUP's extra (hangupsource) is read: the others stay unparsed
+        extra=_extra(_text(raw, "extra") or _text(raw, "eventextra")) if hangup else {},
     )
 
 
