@@ -137,7 +137,6 @@ def judge(rows: CallRows, dialplan: Dialplan, source: str, short_abandon: float)
 
 
 def _origin(rows: CallRows) -> _Origin:
-    lid = rows.linkedid
     own = rows.own or rows.cdr
     first = own[0] if own else None
     start = next((e for e in rows.own_cel if e.eventtype == "CHAN_START"), None)
@@ -152,7 +151,6 @@ def _origin(rows: CallRows) -> _Origin:
 
 
 def _direction(rows: CallRows, origin: _Origin, dp: Dialplan) -> Direction:
-    lid = rows.linkedid
     own = rows.own or rows.cdr[:1]
     if origin.context:  # CEL knows where the channel started, as AMI's Newchannel does
         inbound = dp.inbound_context(origin.context)
@@ -242,7 +240,6 @@ def _outcome(
 
 
 def _hung_up_in_queue(rows: CallRows) -> bool:
-    lid = rows.linkedid
     own_cel = rows.own_cel
     if own_cel:
         in_queue = False
