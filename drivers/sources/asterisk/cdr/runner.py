@@ -3,8 +3,9 @@
 A catch-up runs when the source starts and after every (re)connect, once the channel
 snapshot is in (so the calls still in progress are known and left to AMI). It reads
 from the earliest of: the last call this source stored (the store's watermark, asked
-once at start through `SiteContext.last_call_at`), the end of the last call it
-yielded since, and the start of the calls in progress when the link was lost; less
+once at start through `SiteContext.last_call_at`, until the first read succeeds),
+the end of the last call it yielded since, the start of the calls in progress when
+the link was lost (or the time it was lost), and when the last good read began; less
 `overlap_minutes`, and never further back than `max_lookback_hours`.
 
 What AMI already handed on (the last `MAX_SEEN` linkedids) is skipped, so a call is
@@ -64,7 +65,9 @@ class CatchupRunner:
         self._last_ended: datetime | None = None
         self._lost_from: datetime | None = None
         self._store_mark: datetime | None = None
+        self._read_at: datetime | None = None  # when the last good read began
         self.last_run_at: datetime | None = None
+        self.last_since: datetime | None = None
         self.last_error = ""
         self.last_note = ""
         self.caught_up = 0
@@ -125,13 +128,15 @@ class CatchupRunner:
         cfg = self._catchup.config
         now = self._site.clock()
         floor = now - timedelta(hours=cfg.max_lookback_hours)
-        marks = [m for m in (self._store_mark, self._last_ended, self._lost_from) if m]
+        found = (self._store_mark, self._last_ended, self._lost_from, self._read_at)
+        marks = [m for m in found if m]
         if not marks:
             return floor
         return max(floor, min(marks) - timedelta(minutes=cfg.overlap_minutes))
 
     async def _once(self) -> bool:
-        since = self.since()
+        since, began = self.since(), self._site.clock()
+        self.last_since = since
         try:
             result = await self._catchup.read(since, self._skip)
         except CatchupError as err:
@@ -142,6 +147,8 @@ class CatchupRunner:
         self.last_note = result.note
         self.last_run_at = self._site.clock()
         self._lost_from = None
+        self._store_mark = None  # caught up past it: later reads start from what followed
+        self._read_at = began
         for record in result.records:
             self._held.pop(record.call_id, None)
             self._push(record)
@@ -165,6 +172,7 @@ class CatchupRunner:
         return {
             "backend": self._catchup.config.backend,
             "last_run_at": self.last_run_at.isoformat() if self.last_run_at else None,
+            "last_since": self.last_since.isoformat() if self.last_since else None,
             "last_error": self.last_error or None,
             "note": self.last_note or None,
             "calls_caught_up": self.caught_up,
