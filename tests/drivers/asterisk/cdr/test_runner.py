@@ -45,7 +45,7 @@ async def runner_at(
 
 async def until_runs(runner: CatchupRunner, since: datetime | None = None) -> None:
     async with asyncio.timeout(20):
-        while runner.last_run_at is None or (since is not None and runner.last_since == since):
+        while runner.last_run_at is None or (since and runner.last_since == since):  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
 
