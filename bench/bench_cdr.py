@@ -24,7 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.harness import Figure, report
-from drivers.sources.asterisk.cdr.backend import CDR_COLUMNS, CEL_COLUMNS, make_backend
+from drivers.sources.asterisk.cdr.backend import CDR_COLUMNS, CEL_COLUMNS
+from drivers.sources.asterisk.cdr.backends import make_backend
 from tests.drivers.asterisk.cdr.conftest import (
     PASSWORD,
     SCHEMA,

@@ -18,7 +18,8 @@ from typing import Any
 
 from agent.model import Counters
 from drivers.base import DoctorResult, SiteContext
-from drivers.sources.asterisk.cdr.backend import CatchupError, make_backend
+from drivers.sources.asterisk.cdr.backend import CatchupError
+from drivers.sources.asterisk.cdr.backends import make_backend
 from drivers.sources.asterisk.config import AsteriskConfig
 from drivers.sources.asterisk.connection import LIST_EVENTS
 from drivers.sources.asterisk.events import EVENT_CLASSES, WANTED

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from drivers.sources.asterisk.cdr.config import CatchupConfig
 from drivers.sources.asterisk.cdr.rows import RawRow
 
 # The CDR columns the judge reads (FreePBX names; cdr_csv's `start` is `calldate`).
@@ -74,17 +73,3 @@ class Backend(Protocol):
     def probe(self) -> str:
         """One short check for `ringback doctor`: what was found, or CatchupError."""
         ...
-
-
-def make_backend(config: CatchupConfig) -> Backend:
-    if config.backend == "mysql":
-        from drivers.sources.asterisk.cdr.mysql import MysqlBackend
-
-        return MysqlBackend(config)
-    if config.backend == "csv":
-        from drivers.sources.asterisk.cdr.csvfile import CsvBackend
-
-        return CsvBackend(config)
-    from drivers.sources.asterisk.cdr.sqlite import SqliteBackend
-
-    return SqliteBackend(config)

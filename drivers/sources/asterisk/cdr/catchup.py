@@ -19,7 +19,8 @@ from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from agent.model import CallRecord, Counters
-from drivers.sources.asterisk.cdr.backend import Backend, Batch, CatchupError, make_backend
+from drivers.sources.asterisk.cdr.backend import Backend, Batch, CatchupError
+from drivers.sources.asterisk.cdr.backends import make_backend
 from drivers.sources.asterisk.cdr.config import CatchupConfig
 from drivers.sources.asterisk.cdr.judge import group, judge
 from drivers.sources.asterisk.cdr.rows import BadRow, CdrRow, CelRow, RawRow, parse_cdr, parse_cel
