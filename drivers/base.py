@@ -37,12 +37,15 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class SiteContext:
-    """Facts about the site every driver may need."""
+    """Facts about the site every driver may need. `last_call_at(source)` answers when
+    the last call the store holds from that source ended (None: none yet); a source
+    catching up from the PBX's own records starts there."""
 
     name: str
     tz: tzinfo
     country: str = "CA"
     clock: Callable[[], datetime] = utc_now
+    last_call_at: Callable[[str], Awaitable[datetime | None]] | None = None
 
 
 async def _ignore_inbound(text: InboundText) -> None:

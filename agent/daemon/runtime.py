@@ -127,7 +127,13 @@ class Runtime:
 
     def _site_of(self, loaded: LoadedConfig) -> SiteContext:
         site = loaded.settings.site
-        return SiteContext(name=site.name, tz=site.tz, country=site.country, clock=self.clock)
+        return SiteContext(
+            name=site.name,
+            tz=site.tz,
+            country=site.country,
+            clock=self.clock,
+            last_call_at=self.store.last_call_ended_at,
+        )
 
     async def __aenter__(self) -> Self:
         await self._stack.__aenter__()

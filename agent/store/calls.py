@@ -25,6 +25,14 @@ class CallStore(StoreBase):
         )
         return int(row[0]), False
 
+    async def last_call_ended_at(self, source: str) -> datetime | None:
+        """When the last call stored from `source` ended (None: none yet)."""
+        value = await self.scalar(
+            "SELECT ended_at FROM calls WHERE source = ? ORDER BY ended_at DESC LIMIT 1",
+            (source,),
+        )
+        return datetime.fromisoformat(str(value)) if value is not None else None
+
     async def call_decision(self, call_id: int) -> str | None:
         """The decision recorded for a call, None while it has none."""
         value = await self.scalar("SELECT decision FROM calls WHERE id = ?", (call_id,))

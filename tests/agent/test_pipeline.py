@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from agent.config.settings import Settings
 from agent.decide.pipeline import Pipeline, keyword
-from agent.model import Defer, Direction, InboundText, Notify, Outcome, Skip
+from agent.model import Defer, Direction, Evidence, InboundText, Notify, Outcome, Skip
 from agent.store import Store
 from tests.agent.conftest import SettingsFactory, call, clock_at, local
 from tests.conftest import FrozenClock
@@ -116,6 +116,24 @@ async def test_late_record_is_too_old(settings: Settings, store: Store) -> None:
     pipeline, _ = pipeline_at(settings, store, "2026-11-23 14:01")
     accepted = await pipeline.accept(call("2026-11-23 10:00"))
     assert accepted.decision == Skip("too_old")
+
+
+async def test_caught_up_calls_follow_max_age(settings: Settings, store: Store) -> None:
+    """Calls caught up from the PBX's CDR (`evidence: cdr`) follow `sms.max_age`: the
+    one that ended 30 minutes ago is texted, the one that ended 5 hours ago is stored
+    but skipped as too old, and a call the live source already stored is not stored
+    or decided again."""
+    pipeline, _ = pipeline_at(settings, store, "2026-11-23 15:00")
+    live = await pipeline.accept(call("2026-11-23 14:20", call_id="L1", caller="5145550111"))
+    recent = call("2026-11-23 14:30", call_id="C1", caller="5145550122", evidence=Evidence.CDR)
+    old = call("2026-11-23 09:55", call_id="C2", caller="5145550133", evidence=Evidence.CDR)
+    again = call("2026-11-23 14:20", call_id="L1", caller="5145550111", evidence=Evidence.CDR)
+    decided = [await pipeline.accept(r) for r in (recent, old, again)]
+    assert isinstance(decided[0].decision, Notify)
+    assert decided[1].decision == Skip("too_old")
+    assert (decided[2].new, decided[2].call_id) == (False, live.call_id)
+    assert await store.scalar("SELECT COUNT(*) FROM calls") == 3
+    assert await store.scalar("SELECT COUNT(*) FROM messages") == 2
 
 
 async def test_global_cap_skips_and_raises_the_alert(

@@ -4,7 +4,8 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 
-from drivers.base import DriverConfig, ReadableFile
+from drivers.base import DriverConfig, ReadableFile, read_secret
+from drivers.sources.asterisk.cdr.config import CatchupConfig
 
 Patterns = list[str]
 
@@ -71,6 +72,10 @@ class AsteriskConfig(DriverConfig):
         default=14400.0, gt=0, description="a call with no event this long is evicted"
     )
 
+    catchup: CatchupConfig | None = Field(
+        default=None, description="read the PBX's CDR/CEL rows after a start or reconnect"
+    )
+
     secret_fields: ClassVar[tuple[str, ...]] = ("secret",)
     required_secrets: ClassVar[tuple[str, ...]] = ("secret",)
 
@@ -78,4 +83,14 @@ class AsteriskConfig(DriverConfig):
     def _check_backoff(self) -> Self:
         if self.reconnect_max_seconds < self.reconnect_min_seconds:
             raise ValueError("reconnect_max_seconds must be >= reconnect_min_seconds")
+        return self
+
+    @model_validator(mode="after")
+    def _catchup_password(self) -> Self:
+        """The CDR password, like every secret: YAML, `password_file`, the environment
+        (`RINGBACK_<NAME>_CDR_PASSWORD`) or the credential `<name>.cdr_password`."""
+        cfg = self.catchup
+        if cfg is not None and cfg.backend == "mysql":
+            value = read_secret(self.name, "cdr_password", cfg.password, cfg.password_file)
+            object.__setattr__(cfg, "password", value)
         return self

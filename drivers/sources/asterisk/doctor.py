@@ -1,7 +1,9 @@
 """`ringback doctor` for an `asterisk` source: reach AMI, log in, and try the actions
 the source needs, with the driver's own protocol class and one deadline.
 
-Checked: TCP connect and banner, Login (with the event classes the tracker reads),
+Checked: the CDR/CEL catch-up back-end when `catchup:` is set (connect as the
+read-only user, the tables readable, the file there), then TCP connect and banner,
+Login (with the event classes the tracker reads),
 CoreShowChannels (the resync after a reconnect; needs `system` or `reporting` in
 manager.conf `write=`), Filter when `event_filter` is on (refused is tolerated: the
 source then filters locally). AMI has no action that reports a user's `read=`
@@ -16,6 +18,8 @@ from typing import Any
 
 from agent.model import Counters
 from drivers.base import DoctorResult, SiteContext
+from drivers.sources.asterisk.cdr.backend import CatchupError
+from drivers.sources.asterisk.cdr.backends import make_backend
 from drivers.sources.asterisk.config import AsteriskConfig
 from drivers.sources.asterisk.connection import LIST_EVENTS
 from drivers.sources.asterisk.events import EVENT_CLASSES, WANTED
@@ -26,6 +30,45 @@ _CONF = "/etc/asterisk/manager.conf (FreePBX: manager_custom.conf)"
 
 
 async def check(config: AsteriskConfig, site: SiteContext, limit: float) -> DoctorResult:
+    ami = await _check_ami(config, limit)
+    if config.catchup is None:
+        return ami
+    cdr = await check_catchup(config, limit)
+    return DoctorResult(
+        ami.ok and cdr.ok,
+        f"{ami.message}; {cdr.message}",
+        "; ".join(h for h in (ami.hint, cdr.hint) if h),
+    )
+
+
+async def check_catchup(config: AsteriskConfig, limit: float) -> DoctorResult:
+    """Reach the CDR back-end with the catch-up's own code, within `limit` seconds."""
+    assert config.catchup is not None
+    cfg = config.catchup
+    try:
+        backend = make_backend(cfg)
+        async with asyncio.timeout(limit):
+            found = await asyncio.to_thread(backend.probe)
+    except TimeoutError:
+        return DoctorResult(False, f"CDR: no answer within {limit:.0f}s", _cdr_hint(config))
+    except CatchupError as err:
+        return DoctorResult(False, f"CDR: {err}", _cdr_hint(config))
+    return DoctorResult(True, f"CDR: {found}")
+
+
+def _cdr_hint(config: AsteriskConfig) -> str:
+    assert config.catchup is not None
+    cfg = config.catchup
+    if cfg.backend == "mysql":
+        return (
+            f"check catchup host/port/unix_socket of pbx {config.name!r}; the password "
+            f"(credential {config.name}.cdr_password) must be that of {cfg.user!r}, granted "
+            f"SELECT ON {cfg.database}.{cfg.cdr_table} (and .{cfg.cel_table or 'cel'})"
+        )
+    return f"check catchup.path of pbx {config.name!r} and that ringback may read it"
+
+
+async def _check_ami(config: AsteriskConfig, limit: float) -> DoctorResult:
     where = f"AMI {config.host}:{config.port}"
     try:
         async with asyncio.timeout(limit):

@@ -10,6 +10,9 @@ from datetime import UTC, datetime
 from agent.model import CallRecord, Counters, Health, HealthState
 from drivers.base import SiteContext
 from drivers.sources.asterisk.badinput import BadInput
+from drivers.sources.asterisk.cdr.catchup import COUNTERS as CATCHUP_COUNTERS
+from drivers.sources.asterisk.cdr.catchup import Catchup
+from drivers.sources.asterisk.cdr.runner import CatchupRunner
 from drivers.sources.asterisk.config import AsteriskConfig
 from drivers.sources.asterisk.connection import AmiConnection
 from drivers.sources.asterisk.frames import Frame
@@ -48,11 +51,26 @@ class AsteriskSource:
         self.name = config.name
         self._config = config
         self._site = site
-        self._counters = Counters(*COUNTERS)
+        catchup = config.catchup
+        self._counters = Counters(*COUNTERS, *(CATCHUP_COUNTERS if catchup else ()))
         report = BadInput(self._counters, config.name)
         self._tracker = CallTracker(config, self._counters, report)
         self._connection = AmiConnection(config, self, self._counters, report, self._now)
         self._queue: asyncio.Queue[CallRecord] = asyncio.Queue()
+        self._catchup: CatchupRunner | None = None
+        if catchup is not None:
+            reader = Catchup(
+                catchup,
+                config.name,
+                site.tz,
+                self._tracker.dialplan,
+                config.short_abandon_seconds,
+                self._counters,
+                report,
+            )
+            self._catchup = CatchupRunner(
+                reader, site, config.name, self._queue.put_nowait, self._tracker.calls.__contains__
+            )
 
     def _now(self) -> float:
         return self._site.clock().timestamp()
@@ -60,6 +78,11 @@ class AsteriskSource:
     async def records(self) -> AsyncIterator[CallRecord]:
         """Finished calls, until cancelled. Connection trouble is retried inside."""
         runner = asyncio.create_task(self._connection.run(), name=f"asterisk-ami:{self.name}")
+        catching_up: asyncio.Task[None] | None = None
+        if self._catchup is not None:
+            catching_up = asyncio.create_task(
+                self._catchup.run(), name=f"asterisk-catchup:{self.name}"
+            )
         interval = min(60.0, self._config.call_idle_timeout_seconds / 10)
         getter: asyncio.Future[CallRecord] | None = None
         try:
@@ -69,7 +92,10 @@ class AsteriskSource:
                     {getter, runner}, timeout=interval, return_when=asyncio.FIRST_COMPLETED
                 )
                 if getter in done:
-                    yield getter.result()
+                    record = getter.result()
+                    if self._catchup is not None:
+                        self._catchup.saw(record)
+                    yield record
                     continue
                 getter.cancel()
                 if runner in done:
@@ -79,8 +105,12 @@ class AsteriskSource:
             if getter is not None:
                 getter.cancel()
             runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await runner
+            if catching_up is not None:
+                catching_up.cancel()
+            for task in (runner, catching_up):
+                if task is not None:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     def _push(self, records: list[CallRecord]) -> None:
         for record in records:
@@ -111,10 +141,17 @@ class AsteriskSource:
                 self._push(out)
 
     def on_session(self, channels: list[Frame], received_at: float) -> None:
-        self._push(self._tracker.resync(channels, received_at))
+        records = self._tracker.resync(channels, received_at)
+        if self._catchup is not None:
+            records = self._catchup.session(records)
+        self._push(records)
 
     def on_lost(self) -> None:
         self._tracker.connection_lost()
+        if self._catchup is not None:
+            starts = [c.started_at for c in self._tracker.calls.values()]
+            earliest = datetime.fromtimestamp(min(starts), UTC) if starts else None
+            self._catchup.link_lost(earliest)
 
     # --- health --------------------------------------------------------------------
 
@@ -122,10 +159,15 @@ class AsteriskSource:
         conn = self._connection
         details = conn.details()
         details["calls_in_progress"] = self._tracker.calls_in_progress
+        catchup = self._catchup
+        if catchup is not None:
+            details["catchup"] = catchup.details()
         since = datetime.fromtimestamp(conn.since, UTC) if conn.since is not None else None
         if conn.connected:
             state = HealthState.OK if conn.resync_ok else HealthState.DEGRADED
             summary = "connected" if conn.resync_ok else "connected, resync refused"
+            if catchup is not None and catchup.last_error:
+                state, summary = HealthState.DEGRADED, f"{summary}, CDR catch-up failing"
         elif conn.ever_connected or conn.failures >= FAILURES_BEFORE_DOWN:
             state, summary = HealthState.DOWN, f"AMI unavailable: {conn.last_error or 'lost'}"
         else:
