@@ -31,7 +31,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from agent.cli.report import run_report
 
-    loaded = load_or_report(args.config)
+    loaded = _load_for_tools(args.config, offline=True)  # reads the store, reaches no one
     if loaded is None:
         return 2
     return run_report(
@@ -49,9 +49,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return run_replay(args.source, args.file, args.format, args.config, args.decisions)
 
 
-def load_or_report(path: Path | None) -> LoadedConfig | None:
+def load_or_report(path: Path | None, *, offline: bool = False) -> LoadedConfig | None:
     try:
-        return load(path)
+        return load(path, offline=offline)
     except ConfigError as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
@@ -61,7 +61,7 @@ def load_or_report(path: Path | None) -> LoadedConfig | None:
 def cmd_check_config(args: argparse.Namespace) -> int:
     from agent.config.summary import summary
 
-    loaded = load_or_report(args.path)
+    loaded = _load_for_tools(args.path)  # the secrets `install` put beside the file count
     if loaded is None:
         return 2
     print(f"{resolve_path(args.path)}: configuration is valid")
@@ -70,10 +70,20 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    """`ringback config example`: the commented example shipped in the package, so a
+    pip-only install can start from it (`ringback config example > ringback.yaml`)."""
+    from importlib import resources
+
+    text = resources.files("agent.resources").joinpath("ringback.example.yaml").read_text("utf-8")
+    sys.stdout.write(text)
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from agent.status.client import fetch_status, human_status
 
-    loaded = load_or_report(args.config)
+    loaded = _load_for_tools(args.config, offline=True)  # reaches only the status API
     if loaded is None:
         return 2
     code, doc, error = fetch_status(loaded.settings.status)
@@ -100,7 +110,7 @@ def cmd_sms_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_send_test(args: argparse.Namespace) -> int:
-    loaded = load_or_report(args.config)
+    loaded = _load_for_tools(args.config)
     if loaded is None:
         return 2
     return asyncio.run(_send_test(loaded, args.to, args.sender))
@@ -158,11 +168,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return doctor(args)
 
 
-def _load_for_tools(path: Path | None) -> LoadedConfig | None:
+def _load_for_tools(path: Path | None, *, offline: bool = False) -> LoadedConfig | None:
+    """The configuration as the technician's commands read it: with the secrets
+    `ringback install` put in the credentials directory beside the file."""
     from agent.ops.doctor import use_installed_credentials
 
     use_installed_credentials(resolve_path(path))
-    return load_or_report(path)
+    return load_or_report(path, offline=offline)
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:

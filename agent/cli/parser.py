@@ -83,7 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     check = sub.add_parser("check-config", help="validate a configuration file")
-    check.add_argument("path", nargs="?", type=Path, default=None)
+    check.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        default=None,
+        help="the file to check (default: $RINGBACK_CONFIG or /etc/ringback/ringback.yaml)",
+    )
+
+    config = sub.add_parser("config", help="the configuration's commented example")
+    config_actions = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    config_actions.add_parser(
+        "example", help="print the commented example (ringback.example.yaml) to start from"
+    )
 
     replay = sub.add_parser("replay", help="run a recorded PBX stream through the parser")
     replay.add_argument("--source", required=True, help="source type (asterisk, smdr, replay)")
@@ -206,6 +218,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "demo": commands.cmd_demo,
         "report": commands.cmd_report,
         "check-config": commands.cmd_check_config,
+        "config": commands.cmd_config,
         "replay": commands.cmd_replay,
         "status": commands.cmd_status,
         "sms-preview": commands.cmd_sms_preview,

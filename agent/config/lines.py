@@ -1,8 +1,10 @@
 """YAML with line numbers, and validation errors a technician can act on.
 
-`yaml_problem()` parses the text once into plain data plus a map from key paths to
-the line they start on; `format_errors()` turns pydantic's errors into
-`PATH:LINE: key.path: what is wrong (what is expected)`.
+`parse_yaml()` parses the text once into plain data, a map from key paths to the line
+they start on and the problems YAML itself lets through (a key given twice);
+`format_errors()` turns pydantic's errors into `PATH:LINE: key.path: what is wrong
+(what is expected)`, or `RINGBACK_X__Y: key.path: ...` for a value an environment
+variable gave.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from pydantic import ValidationError
@@ -32,56 +34,108 @@ _LineLoader.yaml_implicit_resolvers = {
 }
 
 
-def yaml_problem(text: str, origin: Path) -> tuple[dict[str, Any], dict[LinePath, int]]:
-    """Parse YAML text; return (data, lines) or raise ConfigError pointing at the line."""
+class Parsed(NamedTuple):
+    data: dict[str, Any]
+    lines: dict[LinePath, int]
+    problems: list[str]
+
+
+def parse_yaml(text: str, origin: Path) -> Parsed:
+    """Parse YAML text; a syntax error raises ConfigError pointing at the line, a key
+    given twice is a problem returned beside the data (the rest is still checked)."""
     try:
         node = yaml.compose(text, Loader=_LineLoader)
     except yaml.YAMLError as err:
-        raise ConfigError([_yaml_error(err, origin)]) from None
+        raise ConfigError([_yaml_error(err, origin, text)]) from None
     if node is None:
         raise ConfigError([f"{origin}:1: the file is empty (expected the ringback settings)"])
     lines: dict[LinePath, int] = {}
-    _walk(node, (), lines)
+    problems: list[str] = []
+    _walk(node, (), lines, problems, origin)
     try:
         data = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as err:
-        raise ConfigError([_yaml_error(err, origin)]) from None
+        raise ConfigError([_yaml_error(err, origin, text)]) from None
     if not isinstance(data, dict):
         raise ConfigError(
             [f"{origin}:1: the top level is not a mapping (expected keys such as site:, pbx:)"]
         )
-    return data, lines
+    return Parsed(data, lines, problems)
 
 
-def _yaml_error(err: yaml.YAMLError, origin: Path) -> str:
+def yaml_problem(text: str, origin: Path) -> tuple[dict[str, Any], dict[LinePath, int]]:
+    """Parse YAML text; return (data, lines) or raise ConfigError with every problem."""
+    parsed = parse_yaml(text, origin)
+    if parsed.problems:
+        raise ConfigError(parsed.problems)
+    return parsed.data, parsed.lines
+
+
+def _yaml_error(err: yaml.YAMLError, origin: Path, text: str) -> str:
+    """At the line where the unclosed bracket or quote opened when YAML says where (it
+    notices only further down, often past the last line), else where it stopped."""
     mark = getattr(err, "problem_mark", None)
+    opened = getattr(err, "context_mark", None)
     line = mark.line + 1 if mark is not None else 1
     problem = getattr(err, "problem", None) or str(err)
     context = getattr(err, "context", None)
     where = f" {context}" if context else ""
+    if opened is not None and opened.line + 1 != line and _names_an_opening(context):
+        where += f" opened here (noticed at line {line})"
+        line = opened.line + 1
+    last = max(1, len(text.splitlines()))
+    if line > last:  # noticed at the end of the stream
+        where += " at the end of the file"
+        line = last
     return (
         f"{origin}:{line}: YAML syntax: {problem}{where} (expected valid YAML; check indentation)"
     )
 
 
-def _walk(node: yaml.Node, path: LinePath, lines: dict[LinePath, int]) -> None:
+def _names_an_opening(context: str | None) -> bool:
+    """YAML's context marks an opening bracket or quote (not a whole block)."""
+    return bool(context) and ("flow" in str(context) or "quoted" in str(context))
+
+
+def _walk(
+    node: yaml.Node,
+    path: LinePath,
+    lines: dict[LinePath, int],
+    problems: list[str],
+    origin: Path,
+) -> None:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
         for key, value in node.value:
             key_path = (*path, str(key.value))
-            lines[key_path] = key.start_mark.line + 1
-            _walk(value, key_path, lines)
+            line = key.start_mark.line + 1
+            dotted = ".".join(str(p) for p in key_path)
+            if str(key.value) in seen:
+                problems.append(
+                    f"{origin}:{line}: {dotted}: given twice, at lines {seen[str(key.value)]} "
+                    f"and {line} (expected each key once; YAML would keep only the last)"
+                )
+            seen.setdefault(str(key.value), line)
+            lines[key_path] = line
+            _walk(value, key_path, lines, problems, origin)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, (*path, index), lines)
+            _walk(item, (*path, index), lines, problems, origin)
 
 
 _SUBPATH = re.compile(r"^\[([\w.-]+)\] ")
 
 
-def format_errors(err: ValidationError, origin: Path, lines: Mapping[LinePath, int]) -> list[str]:
+def format_errors(
+    err: ValidationError,
+    origin: Path,
+    lines: Mapping[LinePath, int],
+    env: Mapping[LinePath, str] | None = None,
+) -> list[str]:
     """One line per problem. A cross-field check points below the model it checks by
-    starting its message with `[sub.key.path] `."""
+    starting its message with `[sub.key.path] `. A value given by an environment
+    variable (`env`: key path -> variable) is blamed on the variable, not on the YAML."""
     problems = []
     for detail in err.errors(include_url=False):
         loc = _clean_loc(detail["loc"])
@@ -93,7 +147,11 @@ def format_errors(err: ValidationError, origin: Path, lines: Mapping[LinePath, i
             detail = {**detail, "ctx": {"error": ctx_error[sub.end() :]}}
         line = _line_for(loc, lines)
         dotted = ".".join(str(p) for p in loc) or "(top level)"
-        where = f"{origin}:{line}" if line else f"{origin}: environment override"
+        variable = _env_for(loc, env or {})
+        if variable:
+            where = f"{variable} (environment variable)"
+        else:
+            where = f"{origin}:{line}" if line else f"{origin}: environment override"
         explained = _explain(detail)
         if _is_secret(loc):
             explained = _explain({**detail, "input": "(hidden)"})
@@ -131,6 +189,27 @@ def _is_tag(part: str) -> bool:
     from drivers.sources import SOURCES
 
     return part in SOURCES or part in SENDERS
+
+
+def _env_for(loc: LinePath, env: Mapping[LinePath, str]) -> str | None:
+    """The variable that gave the value at `loc` or at one of its parents."""
+    for end in range(len(loc), 0, -1):
+        found = env.get(loc[:end])
+        if found is not None:
+            return found
+    return None
+
+
+def env_paths(data: Mapping[str, Any], prefix: str, path: LinePath = ()) -> dict[LinePath, str]:
+    """Key path -> `RINGBACK_A__B` for every leaf the environment source produced."""
+    found: dict[LinePath, str] = {}
+    for key, value in data.items():
+        here = (*path, key)
+        if isinstance(value, Mapping) and value:
+            found.update(env_paths(value, prefix, here))
+        else:
+            found[here] = prefix + "__".join(str(p) for p in here).upper()
+    return found
 
 
 def _line_for(loc: LinePath, lines: Mapping[LinePath, int]) -> int | None:
