@@ -81,17 +81,25 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from agent.status.client import fetch_status, human_status
+    """Exit 0 ready, 1 not ready or unreachable, 2 usage or configuration. With
+    `--url`, a configuration that cannot be read is not needed (no token is sent)."""
+    from agent.status.client import fetch_status, human_status, is_ready
 
-    loaded = _load_for_tools(args.config, offline=True)  # reaches only the status API
-    if loaded is None:
+    if args.url and not args.url.startswith(("http://", "https://")):
+        print(f"ringback status: --url {args.url!r} is not http(s)://HOST:PORT", file=sys.stderr)
         return 2
-    code, doc, error = fetch_status(loaded.settings.status)
+    if args.url and args.config is None and not resolve_path(None).exists():
+        loaded = None
+    else:
+        loaded = _load_for_tools(args.config, offline=True)  # reaches only the status API
+        if loaded is None:
+            return 2
+    code, doc, error = fetch_status(loaded.settings.status if loaded else None, args.url)
     if doc is None:
         print(f"ringback status: {error}", file=sys.stderr)
         return 1
     print(json.dumps(doc, indent=2) if args.json else human_status(doc))
-    return 0 if code == 200 else 1
+    return 0 if code == 200 and is_ready(doc) else 1
 
 
 def cmd_sms_preview(args: argparse.Namespace) -> int:
@@ -202,7 +210,17 @@ def format_preview(data: dict[str, object], as_json: bool) -> str:
     if as_json:
         return json.dumps(data, ensure_ascii=False)
     encoding = "GSM 7-bit" if data["encoding"] == "gsm7" else "UCS-2 (Unicode)"
-    lines = [f"encoding: {encoding}", f"segments: {data['segments']}"]
+    forcing = data.get("ucs2_characters")
+    if data["encoding"] != "gsm7" and isinstance(forcing, list) and forcing:
+        named = ", ".join(
+            f"'{c['char']}' ({c['name'].lower()}, character {c['position']})" for c in forcing
+        )
+        encoding += f" because of {named}"
+    lines = [
+        f"encoding: {encoding}",
+        f"characters: {data.get('characters')}",
+        f"segments: {data['segments']}",
+    ]
     pdus = data.get("pdus")
     if isinstance(pdus, list):
         for number, pdu in enumerate(pdus, start=1):
@@ -219,7 +237,7 @@ def cmd_desk(args: argparse.Namespace) -> int:
 
     from agent.desk.auth import passwords_path, set_password
 
-    loaded = load_or_report(args.config)
+    loaded = _load_for_tools(args.config, offline=True)  # writes beside it, reaches no one
     if loaded is None:
         return 2
     if loaded.settings.desk.user(args.name) is None:

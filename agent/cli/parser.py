@@ -18,12 +18,14 @@ from agent import __version__
 log = logging.getLogger("ringback")
 
 
-def _config_arg(parser: argparse.ArgumentParser) -> None:
+def _config_arg(parser: argparse.ArgumentParser, *, after_action: bool = False) -> None:
+    """`-c FILE`; on an action (`outbox list -c FILE`) it leaves the command's own
+    value alone unless given there (argparse would reset it to the default)."""
     parser.add_argument(
         "-c",
         "--config",
         type=Path,
-        default=None,
+        default=argparse.SUPPRESS if after_action else None,
         help="configuration file (default: $RINGBACK_CONFIG or /etc/ringback/ringback.yaml)",
     )
 
@@ -73,7 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--until", type=date.fromisoformat, default=None, help="last day, included (default: today)"
     )
     report.add_argument("--department", default=None, help="only this department")
-    report.add_argument("--format", choices=("text", "csv", "json", "html"), default="text")
+    report.add_argument(
+        "--format",
+        choices=("text", "csv", "json", "html"),
+        default="text",
+        help="text (default), csv, json or html",
+    )
     report.add_argument("-o", "--output", type=Path, default=None, help="write to this file")
     report.add_argument(
         "--lang",
@@ -103,18 +110,28 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--decisions", action="store_true", help="also print department, decision, reason and text"
     )
-    replay.add_argument("file", type=Path)
+    replay.add_argument("file", type=Path, help="the recorded stream (AMI, SMDR or JSON lines)")
     _config_arg(replay)
 
-    status = sub.add_parser("status", help="what is connected, queued and failing")
+    status = sub.add_parser(
+        "status",
+        help="what is connected, queued and failing (exit 0 ready, 1 not ready, 2 usage)",
+    )
     _config_arg(status)
     status.add_argument("--json", action="store_true", help="print the raw status document")
+    status.add_argument(
+        "--url",
+        default=None,
+        metavar="URL",
+        help="the status API to ask, e.g. http://127.0.0.1:8788 for the demo's "
+        "(default: status.listen of the configuration)",
+    )
 
     preview = sub.add_parser("sms-preview", help="encoding, segments and PDUs of a text")
-    preview.add_argument("--text", required=True)
+    preview.add_argument("--text", required=True, help="the text as it would be sent")
     preview.add_argument("--to", default=None, help="destination, E.164 (for --pdu)")
     preview.add_argument("--pdu", action="store_true", help="print each AT+CMGS length and PDU")
-    preview.add_argument("--json", action="store_true")
+    preview.add_argument("--json", action="store_true", help="print JSON (with the PDUs)")
 
     send_test = sub.add_parser("send-test", help="send one test text through the senders")
     send_test.add_argument("--to", required=True, help="destination number")
@@ -144,7 +161,7 @@ def _ops_commands(sub: Any) -> None:
 
     doctor = sub.add_parser("doctor", help="check everything ringback needs, one line each")
     _config_arg(doctor)
-    doctor.add_argument("--json", action="store_true")
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
     doctor.add_argument(
         "--timeout", type=float, default=10.0, help="seconds per PBX/sender check (default 10)"
     )
@@ -154,16 +171,18 @@ def _ops_commands(sub: Any) -> None:
     actions = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="open and stuck texts, newest first")
     listing.add_argument("--state", action="append", help="only this state (repeatable)")
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     for name, text in (
         ("show", "one text and its attempts"),
         ("retry", "send a failed or unknown text again, now"),
         ("cancel", "withdraw a queued or unknown text"),
     ):
         action = actions.add_parser(name, help=text)
-        action.add_argument("id", type=int)
+        action.add_argument("id", type=int, help="the text's id (as `outbox list` shows it)")
+    for action in actions.choices.values():
+        _config_arg(action, after_action=True)
     for action in (listing, actions.choices["show"]):
-        action.add_argument("--json", action="store_true")
+        action.add_argument("--json", action="store_true", help="print JSON")
         action.add_argument("--full", action="store_true", help="full phone numbers")
 
     _cases_command(sub)

@@ -23,9 +23,7 @@ A write token (`status.write_token`) reads too; the others cannot write (403).
 
 Bad input (a malformed cursor, a limit out of range, an unknown path) is a 4xx with
 a JSON `{"error": code, "detail": text}` and counted by reason in
-`ringback_status_api_rejected_total`; none of it is logged, and a request aiohttp
-cannot even parse is logged at most once a minute, with how many came since. Slow or
-idle clients are closed after
+`ringback_status_api_rejected_total`. Slow or idle clients are closed after
 `IDLE_SECONDS`; bodies are capped; DB-backed handlers run a few at a time.
 """
 
@@ -35,7 +33,6 @@ import asyncio
 import hmac
 import logging
 import ssl
-import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -56,7 +53,6 @@ IDLE_SECONDS = 15.0
 MAX_BODY_BYTES = 16 * 1024
 MAX_QUERY_CHARS = 1024
 DB_HANDLERS_AT_ONCE = 4
-WARN_EVERY_SECONDS = 60.0  # at most one log line per interval about malformed requests
 REJECT_REASONS = (
     "unauthorized",
     "bad_cursor",
@@ -84,8 +80,6 @@ class StatusServer:
         self.rejected = Counters(*REJECT_REASONS)
         self._db_slots = asyncio.Semaphore(DB_HANDLERS_AT_ONCE)
         self._token_required = False
-        self._last_warning: float | None = None
-        self._quiet = 0  # malformed requests counted but not logged since the last line
 
     def _app(self) -> web.Application:
         app = web.Application(middlewares=[self._guard], client_max_size=MAX_BODY_BYTES)
@@ -139,25 +133,16 @@ class StatusServer:
 
     def _one_line(self, record: logging.LogRecord) -> bool:
         """aiohttp logs a malformed request (a header too long, garbage) with a
-        traceback at ERROR: count it, and make it one WARNING line naming the error
-        class (its text may quote the client's bytes, a token included), at most one
-        per `WARN_EVERY_SECONDS` saying how many more came since (any local process
-        could otherwise flood the journal)."""
-        if not (record.exc_info and record.exc_info[1] is not None):
-            return True
-        self.rejected.inc("bad_request")
-        now = time.monotonic()
-        if self._last_warning is not None and now - self._last_warning < WARN_EVERY_SECONDS:
-            self._quiet += 1
-            return False
-        more, self._quiet, self._last_warning = self._quiet, 0, now
-        suffix = f" ({more} more since the last report)" if more else ""
-        record.msg, record.args = (
-            "bad HTTP request refused: %s%s",
-            (type(record.exc_info[1]).__name__, suffix),
-        )
-        record.exc_info, record.exc_text = None, None
-        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        traceback at ERROR: make it one WARNING line naming the error class (its text
+        may quote the client's bytes, a token included) and count it."""
+        if record.exc_info and record.exc_info[1] is not None:
+            self.rejected.inc("bad_request")
+            record.msg, record.args = (
+                "bad HTTP request refused: %s",
+                (type(record.exc_info[1]).__name__,),
+            )
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
     # --- the guard: auth first, then bad input mapped to JSON 4xx -------------------
