@@ -207,26 +207,28 @@ def _cases_command(sub: Any) -> None:
     cases = sub.add_parser("cases", help="the recovery cases: list, show, close, reopen")
     actions = cases.add_subparsers(dest="cases_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="cases, newest first (open ones by default)")
-    listing.add_argument("--state", choices=("open", "closed", "all"), default="open")
-    listing.add_argument("--department", default=None)
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument(
+        "--state", choices=("open", "closed", "all"), default="open", help="default: open"
+    )
+    listing.add_argument("--department", default=None, help="only this department")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     show = actions.add_parser("show", help="one case: its calls, texts, replies, attempts")
-    show.add_argument("id", type=int)
+    show.add_argument("id", type=int, help="the case's id")
     for action in (listing, show):
         action.add_argument("--full", action="store_true", help="full phone numbers")
     closing = actions.add_parser("close", help="close a case with a resolution")
-    closing.add_argument("id", type=int)
+    closing.add_argument("id", type=int, help="the case's id")
     closing.add_argument(
         "--resolution", required=True, help=", ".join(r.value for r in STAFF_RESOLUTIONS)
     )
-    closing.add_argument("--note", default=None)
+    closing.add_argument("--note", default=None, help="a note kept with the case")
     reopen = actions.add_parser("reopen", help="reopen a case closed on a voicemail callback")
-    reopen.add_argument("id", type=int)
+    reopen.add_argument("id", type=int, help="the case's id")
     for action in (closing, reopen):
         action.add_argument("--by", default=None, help="who acts (default: your login)")
     for action in (listing, show, closing, reopen):
         _config_arg(action)
-        action.add_argument("--json", action="store_true")
+        action.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
