@@ -13,6 +13,7 @@ import importlib
 import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -264,6 +265,16 @@ def _check_name(value: str) -> str:
     return value
 
 
+# Set while a configuration is validated for a command that connects to nothing and
+# sends nothing (`ringback replay`): required secrets may then be absent.
+OFFLINE: ContextVar[bool] = ContextVar("ringback_offline_validation", default=False)
+
+
+def is_offline(info: ValidationInfo) -> bool:
+    """True when validating for an offline command (context or `OFFLINE`)."""
+    return bool(info.context and info.context.get("offline")) or OFFLINE.get()
+
+
 class DriverConfig(BaseModel):
     """Base of every driver's options: `type` and `name`, unknown keys refused.
 
@@ -282,7 +293,7 @@ class DriverConfig(BaseModel):
 
     @model_validator(mode="after")
     def _resolve_secrets(self, info: ValidationInfo) -> Self:
-        offline = bool(info.context and info.context.get("offline"))
+        offline = is_offline(info)
         for field_name in self.secret_fields:
             value = read_secret(
                 self.name,
@@ -298,3 +309,20 @@ class DriverConfig(BaseModel):
                     f"credential {self.name}.{field_name})"
                 )
         return self
+
+
+def e164_problem(value: str, *, strict: bool = True) -> str | None:
+    """Why `value` is not an E.164 number phonenumbers accepts (valid, or only of a
+    possible length when not `strict`), or None."""
+    import phonenumbers
+
+    if not re.fullmatch(r"\+[1-9][0-9]{4,14}", value):
+        return f"{value!r} is not an E.164 number (expected + and the digits, e.g. +15145550100)"
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return f"{value!r} is not a phone number (expected e.g. +15145550100)"
+    ok = phonenumbers.is_valid_number(parsed) if strict else phonenumbers.is_possible_number(parsed)
+    if not ok:
+        return f"{value!r} is not a valid phone number (expected e.g. +15145550100)"
+    return None

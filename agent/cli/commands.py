@@ -31,7 +31,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from agent.cli.report import run_report
 
-    loaded = load_or_report(args.config)
+    loaded = _load_for_tools(args.config, offline=True)  # reads the store, reaches no one
     if loaded is None:
         return 2
     return run_report(
@@ -49,9 +49,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return run_replay(args.source, args.file, args.format, args.config, args.decisions)
 
 
-def load_or_report(path: Path | None) -> LoadedConfig | None:
+def load_or_report(path: Path | None, *, offline: bool = False) -> LoadedConfig | None:
     try:
-        return load(path)
+        return load(path, offline=offline)
     except ConfigError as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
@@ -61,7 +61,7 @@ def load_or_report(path: Path | None) -> LoadedConfig | None:
 def cmd_check_config(args: argparse.Namespace) -> int:
     from agent.config.summary import summary
 
-    loaded = load_or_report(args.path)
+    loaded = _load_for_tools(args.path)  # the secrets `install` put beside the file count
     if loaded is None:
         return 2
     print(f"{resolve_path(args.path)}: configuration is valid")
@@ -70,18 +70,36 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    from agent.status.client import fetch_status, human_status
+def cmd_config(args: argparse.Namespace) -> int:
+    """`ringback config example`: the commented example shipped in the package, so a
+    pip-only install can start from it (`ringback config example > ringback.yaml`)."""
+    from importlib import resources
 
-    loaded = load_or_report(args.config)
-    if loaded is None:
+    text = resources.files("agent.resources").joinpath("ringback.example.yaml").read_text("utf-8")
+    sys.stdout.write(text)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Exit 0 ready, 1 not ready or unreachable, 2 usage or configuration. With
+    `--url`, a configuration that cannot be read is not needed (no token is sent)."""
+    from agent.status.client import fetch_status, human_status, is_ready
+
+    if args.url and not args.url.startswith(("http://", "https://")):
+        print(f"ringback status: --url {args.url!r} is not http(s)://HOST:PORT", file=sys.stderr)
         return 2
-    code, doc, error = fetch_status(loaded.settings.status)
+    if args.url and args.config is None and not resolve_path(None).exists():
+        loaded = None
+    else:
+        loaded = _load_for_tools(args.config, offline=True)  # reaches only the status API
+        if loaded is None:
+            return 2
+    code, doc, error = fetch_status(loaded.settings.status if loaded else None, args.url)
     if doc is None:
         print(f"ringback status: {error}", file=sys.stderr)
         return 1
     print(json.dumps(doc, indent=2) if args.json else human_status(doc))
-    return 0 if code == 200 else 1
+    return 0 if code == 200 and is_ready(doc) else 1
 
 
 def cmd_sms_preview(args: argparse.Namespace) -> int:
@@ -100,7 +118,7 @@ def cmd_sms_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_send_test(args: argparse.Namespace) -> int:
-    loaded = load_or_report(args.config)
+    loaded = _load_for_tools(args.config)
     if loaded is None:
         return 2
     return asyncio.run(_send_test(loaded, args.to, args.sender))
@@ -158,11 +176,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return doctor(args)
 
 
-def _load_for_tools(path: Path | None) -> LoadedConfig | None:
+def _load_for_tools(path: Path | None, *, offline: bool = False) -> LoadedConfig | None:
+    """The configuration as the technician's commands read it: with the secrets
+    `ringback install` put in the credentials directory beside the file."""
     from agent.ops.doctor import use_installed_credentials
 
     use_installed_credentials(resolve_path(path))
-    return load_or_report(path)
+    return load_or_report(path, offline=offline)
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
@@ -190,7 +210,17 @@ def format_preview(data: dict[str, object], as_json: bool) -> str:
     if as_json:
         return json.dumps(data, ensure_ascii=False)
     encoding = "GSM 7-bit" if data["encoding"] == "gsm7" else "UCS-2 (Unicode)"
-    lines = [f"encoding: {encoding}", f"segments: {data['segments']}"]
+    forcing = data.get("ucs2_characters")
+    if data["encoding"] != "gsm7" and isinstance(forcing, list) and forcing:
+        named = ", ".join(
+            f"'{c['char']}' ({c['name'].lower()}, character {c['position']})" for c in forcing
+        )
+        encoding += f" because of {named}"
+    lines = [
+        f"encoding: {encoding}",
+        f"characters: {data.get('characters')}",
+        f"segments: {data['segments']}",
+    ]
     pdus = data.get("pdus")
     if isinstance(pdus, list):
         for number, pdu in enumerate(pdus, start=1):
@@ -207,7 +237,7 @@ def cmd_desk(args: argparse.Namespace) -> int:
 
     from agent.desk.auth import passwords_path, set_password
 
-    loaded = load_or_report(args.config)
+    loaded = _load_for_tools(args.config, offline=True)  # writes beside it, reaches no one
     if loaded is None:
         return 2
     if loaded.settings.desk.user(args.name) is None:

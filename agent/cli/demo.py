@@ -3,8 +3,11 @@
 The Asterisk driver's demo peer (a fake AMI server on loopback) plays the calls
 recorded from a real Asterisk; the real Asterisk driver connects to it over TCP. A
 temporary store, the `log` sender printing what it would send, the status API on a
-free loopback port. Prints each call's verdict and decision, then a summary and the
-recovery cases (one closes on the recorded callback from an extension).
+free loopback port. Plays the calls one at a time and prints each call's verdict,
+decision and reason, then the text it got (masked as the call line is), then a
+summary and the recovery cases (one closes on the recorded callback from an
+extension). `--keep` leaves the status API up until Ctrl-C (exit 0, nothing left in
+the temporary directory).
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from agent.config.settings import LoadedConfig, load
 from agent.daemon.service import Daemon
 from agent.decide.pipeline import Accepted
 from agent.desk.auth import passwords_path, set_password
-from agent.model import CallRecord, decision_label
-from agent.numbers import mask
+from agent.model import CallRecord, Defer, Notify, Skip, decision_label
+from agent.numbers import mask, normalize
 from agent.store import parse_ts
 from drivers.base import DemoPeer
 from drivers.sources import SOURCES
@@ -55,13 +58,21 @@ async def _demo(speed: float, keep: bool) -> int:
             set_password(passwords_path(path), DEMO_ADVISOR, password)
             loaded = load(path)
             daemon = Daemon(loaded, path)
-            daemon.observer = lambda record, accepted: _print_call(record, accepted, loaded)
+            texts: list[int] = []
+
+            def observe(record: CallRecord, accepted: Accepted) -> None:
+                _print_call(record, accepted, loaded)
+                if accepted.message_id is not None:
+                    texts.append(accepted.message_id)
+
+            daemon.observer = observe
             task = asyncio.create_task(daemon.run(), name="daemon")
             try:
-                code = await _session(daemon, task, ami, streams, speed, keep, password)
+                code = await _session(daemon, task, ami, streams, speed, keep, password, texts)
             finally:
                 if not task.done():
-                    daemon.request_stop()
+                    if not daemon.stop_requested.is_set():  # Ctrl-C already asked
+                        daemon.request_stop()
                     await task
             return code
 
@@ -74,6 +85,7 @@ async def _session(
     speed: float,
     keep: bool,
     password: str,
+    texts: list[int],
 ) -> int:
     settings = daemon.loaded.settings
     while daemon.status_port is None:
@@ -96,9 +108,10 @@ async def _session(
         )
     print()
     await ami.ready(within=30.0)
-    for data in streams.values():
+    for played, data in enumerate(streams.values(), start=1):
         await ami.play(data, speed=speed or None)
-    await _wait_until_done(daemon, len(streams))
+        await _wait_until_done(daemon, played)  # its text is printed under it
+        await _print_texts(daemon, texts)
     await _print_summary(daemon)
     if keep:
         print("\nstatus API stays up; Ctrl-C to stop")
@@ -107,14 +120,53 @@ async def _session(
 
 
 def _print_call(record: CallRecord, accepted: Accepted, loaded: LoadedConfig) -> None:
-    local = record.ended_at.astimezone(loaded.settings.site.tz)
+    settings = loaded.settings
+    local = record.ended_at.astimezone(settings.site.tz)
     decision = decision_label(accepted.decision) if accepted.decision else "seen before"
+    if isinstance(accepted.decision, Defer):
+        decision = "defer"
+    number = normalize(record.caller_raw, settings.site.country)[0] or record.caller_raw
     print(
-        f"{local:%H:%M:%S}  {record.direction.value:<8} {mask(record.caller_raw):<13} "
+        f"{local:%H:%M:%S}  {record.direction.value:<8} {mask(number):<13} "
         f"{(record.caller_name or '')[:16]:<16} {record.outcome.value:<16} "
-        f"{accepted.department or '-':<8} {decision}",
+        f"{accepted.department or '-':<8} {decision:<20} {_reason(accepted, loaded)}",
         flush=True,
     )
+
+
+def _reason(accepted: Accepted, loaded: LoadedConfig) -> str:
+    """Why, in words: open or closed (which template), the grace, quiet hours."""
+    decision = accepted.decision
+    settings = loaded.settings
+    if decision is None:
+        return "(this call was already stored)"
+    if isinstance(decision, Skip):
+        return ""  # the reason is in the decision itself (skip:answered)
+    state = "open" if decision.template == "open" else "closed"
+    template = f"{decision.department}.{decision.template}.{decision.language}"
+    if isinstance(decision, Defer):
+        until = decision.until.astimezone(settings.site.tz)
+        return f"({state}, template {template}, quiet hours until {until:%H:%M})"
+    assert isinstance(decision, Notify)
+    return f"({state}, template {template}, after {settings.sms.grace_seconds:g} s grace)"
+
+
+async def _print_texts(daemon: Daemon, texts: list[int]) -> None:
+    """The texts of the call just printed, as the caller would read them."""
+    store = daemon.store
+    assert store is not None
+    for message_id in texts:
+        row = await store.fetchone(
+            "SELECT to_e164, state, body, last_error FROM messages WHERE id = ?", (message_id,)
+        )
+        if row is None:
+            continue
+        to, state, body, error = row
+        if state == "sent":
+            print(f"  SMS to {mask(to)}: {body}", flush=True)
+        else:
+            print(f"  SMS to {mask(to)} {state}: {error or 'waiting'}", flush=True)
+    texts.clear()
 
 
 async def _wait_until_done(daemon: Daemon, calls: int, within: float = 60.0) -> None:

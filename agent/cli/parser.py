@@ -18,12 +18,14 @@ from agent import __version__
 log = logging.getLogger("ringback")
 
 
-def _config_arg(parser: argparse.ArgumentParser) -> None:
+def _config_arg(parser: argparse.ArgumentParser, *, after_action: bool = False) -> None:
+    """`-c FILE`; on an action (`outbox list -c FILE`) it leaves the command's own
+    value alone unless given there (argparse would reset it to the default)."""
     parser.add_argument(
         "-c",
         "--config",
         type=Path,
-        default=None,
+        default=argparse.SUPPRESS if after_action else None,
         help="configuration file (default: $RINGBACK_CONFIG or /etc/ringback/ringback.yaml)",
     )
 
@@ -73,7 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--until", type=date.fromisoformat, default=None, help="last day, included (default: today)"
     )
     report.add_argument("--department", default=None, help="only this department")
-    report.add_argument("--format", choices=("text", "csv", "json", "html"), default="text")
+    report.add_argument(
+        "--format",
+        choices=("text", "csv", "json", "html"),
+        default="text",
+        help="text (default), csv, json or html",
+    )
     report.add_argument("-o", "--output", type=Path, default=None, help="write to this file")
     report.add_argument(
         "--lang",
@@ -83,7 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     check = sub.add_parser("check-config", help="validate a configuration file")
-    check.add_argument("path", nargs="?", type=Path, default=None)
+    check.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        default=None,
+        help="the file to check (default: $RINGBACK_CONFIG or /etc/ringback/ringback.yaml)",
+    )
+
+    config = sub.add_parser("config", help="the configuration's commented example")
+    config_actions = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    config_actions.add_parser(
+        "example", help="print the commented example (ringback.example.yaml) to start from"
+    )
 
     replay = sub.add_parser("replay", help="run a recorded PBX stream through the parser")
     replay.add_argument("--source", required=True, help="source type (asterisk, smdr, replay)")
@@ -91,18 +110,28 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--decisions", action="store_true", help="also print department, decision, reason and text"
     )
-    replay.add_argument("file", type=Path)
+    replay.add_argument("file", type=Path, help="the recorded stream (AMI, SMDR or JSON lines)")
     _config_arg(replay)
 
-    status = sub.add_parser("status", help="what is connected, queued and failing")
+    status = sub.add_parser(
+        "status",
+        help="what is connected, queued and failing (exit 0 ready, 1 not ready, 2 usage)",
+    )
     _config_arg(status)
     status.add_argument("--json", action="store_true", help="print the raw status document")
+    status.add_argument(
+        "--url",
+        default=None,
+        metavar="URL",
+        help="the status API to ask, e.g. http://127.0.0.1:8788 for the demo's "
+        "(default: status.listen of the configuration)",
+    )
 
     preview = sub.add_parser("sms-preview", help="encoding, segments and PDUs of a text")
-    preview.add_argument("--text", required=True)
+    preview.add_argument("--text", required=True, help="the text as it would be sent")
     preview.add_argument("--to", default=None, help="destination, E.164 (for --pdu)")
     preview.add_argument("--pdu", action="store_true", help="print each AT+CMGS length and PDU")
-    preview.add_argument("--json", action="store_true")
+    preview.add_argument("--json", action="store_true", help="print JSON (with the PDUs)")
 
     send_test = sub.add_parser("send-test", help="send one test text through the senders")
     send_test.add_argument("--to", required=True, help="destination number")
@@ -132,7 +161,7 @@ def _ops_commands(sub: Any) -> None:
 
     doctor = sub.add_parser("doctor", help="check everything ringback needs, one line each")
     _config_arg(doctor)
-    doctor.add_argument("--json", action="store_true")
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
     doctor.add_argument(
         "--timeout", type=float, default=10.0, help="seconds per PBX/sender check (default 10)"
     )
@@ -142,16 +171,18 @@ def _ops_commands(sub: Any) -> None:
     actions = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="open and stuck texts, newest first")
     listing.add_argument("--state", action="append", help="only this state (repeatable)")
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     for name, text in (
         ("show", "one text and its attempts"),
         ("retry", "send a failed or unknown text again, now"),
         ("cancel", "withdraw a queued or unknown text"),
     ):
         action = actions.add_parser(name, help=text)
-        action.add_argument("id", type=int)
+        action.add_argument("id", type=int, help="the text's id (as `outbox list` shows it)")
+    for action in actions.choices.values():
+        _config_arg(action, after_action=True)
     for action in (listing, actions.choices["show"]):
-        action.add_argument("--json", action="store_true")
+        action.add_argument("--json", action="store_true", help="print JSON")
         action.add_argument("--full", action="store_true", help="full phone numbers")
 
     _cases_command(sub)
@@ -176,26 +207,28 @@ def _cases_command(sub: Any) -> None:
     cases = sub.add_parser("cases", help="the recovery cases: list, show, close, reopen")
     actions = cases.add_subparsers(dest="cases_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="cases, newest first (open ones by default)")
-    listing.add_argument("--state", choices=("open", "closed", "all"), default="open")
-    listing.add_argument("--department", default=None)
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument(
+        "--state", choices=("open", "closed", "all"), default="open", help="default: open"
+    )
+    listing.add_argument("--department", default=None, help="only this department")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     show = actions.add_parser("show", help="one case: its calls, texts, replies, attempts")
-    show.add_argument("id", type=int)
+    show.add_argument("id", type=int, help="the case's id")
     for action in (listing, show):
         action.add_argument("--full", action="store_true", help="full phone numbers")
     closing = actions.add_parser("close", help="close a case with a resolution")
-    closing.add_argument("id", type=int)
+    closing.add_argument("id", type=int, help="the case's id")
     closing.add_argument(
         "--resolution", required=True, help=", ".join(r.value for r in STAFF_RESOLUTIONS)
     )
-    closing.add_argument("--note", default=None)
+    closing.add_argument("--note", default=None, help="a note kept with the case")
     reopen = actions.add_parser("reopen", help="reopen a case closed on a voicemail callback")
-    reopen.add_argument("id", type=int)
+    reopen.add_argument("id", type=int, help="the case's id")
     for action in (closing, reopen):
         action.add_argument("--by", default=None, help="who acts (default: your login)")
     for action in (listing, show, closing, reopen):
         _config_arg(action)
-        action.add_argument("--json", action="store_true")
+        action.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
@@ -206,6 +239,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "demo": commands.cmd_demo,
         "report": commands.cmd_report,
         "check-config": commands.cmd_check_config,
+        "config": commands.cmd_config,
         "replay": commands.cmd_replay,
         "status": commands.cmd_status,
         "sms-preview": commands.cmd_sms_preview,

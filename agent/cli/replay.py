@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -47,8 +48,11 @@ RECORD_FIELDS = (
 
 
 def _settings(config_path: Path | None) -> LoadedConfig:
-    if config_path is not None:
-        return load(config_path)
+    """`-c FILE`, else `$RINGBACK_CONFIG`, else the demo's defaults; secrets need not be
+    there: a replay connects to nothing and sends nothing."""
+    chosen = config_path or os.environ.get("RINGBACK_CONFIG")
+    if chosen:
+        return load(chosen, offline=True)
     text = demo_config_text(Path(tempfile.gettempdir()) / "ringback-replay.db")
     return load_text(text, Path("(built-in defaults)"))
 

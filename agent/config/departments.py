@@ -19,10 +19,20 @@ import itertools
 import re
 import string
 from datetime import datetime, time, timedelta
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from agent.config.phones import did_number
 from agent.model import CallRecord
 
 Language = Literal["fr", "en"]
@@ -31,18 +41,22 @@ PLACEHOLDERS = frozenset({"site", "department", "booking_url", "callback_number"
 # The longest body a cloud provider accepts (Twilio: 1600 characters, ~10 segments).
 MAX_TEMPLATE_CHARS = 1600
 
+# Written without an article before {department}: a label may be masculine,
+# feminine or plural ("Service", "Ventes", "Pièces"), so the French names it in
+# parentheses, and "{opens_at}" reads after "rappellerons" ("demain à 8 h", "dès que
+# possible"). A department writes its own texts to name itself in a sentence.
 DEFAULT_TEMPLATES = {
     "open": {
-        "fr": "{site} : désolé d'avoir manqué votre appel au {department}. "
+        "fr": "{site} ({department}) : désolé d'avoir manqué votre appel. "
         "Répondez à ce texto ou rappelez-nous au {callback_number}.",
-        "en": "{site}: sorry we missed your call to {department}. "
+        "en": "{site} ({department}): sorry we missed your call. "
         "Reply to this text or call us back at {callback_number}.",
     },
     "after_hours": {
-        "fr": "{site} : le {department} est fermé. Nous vous rappelons dès {opens_at}. "
-        "Répondez à ce texto pour nous laisser un message.",
-        "en": "{site}: {department} is closed. We will call you back from {opens_at}. "
-        "Reply to this text to leave us a message.",
+        "fr": "{site} ({department}) : nous sommes fermés en ce moment. Nous vous "
+        "rappellerons {opens_at}. Répondez à ce texto pour nous laisser un message.",
+        "en": "{site} ({department}): we are closed right now. We will call you back "
+        "{opens_at}. Reply to this text to leave us a message.",
     },
 }
 
@@ -133,7 +147,7 @@ class Templates(_Section):
 
 class DepartmentConfig(_Section):
     label: str | None = None
-    dids: list[str] = Field(default_factory=list)
+    dids: list[Annotated[str, AfterValidator(did_number)]] = Field(default_factory=list)
     queues: list[str] = Field(default_factory=list)
     ivr_keys: list[str] = Field(default_factory=list)
     extensions: list[str] = Field(default_factory=list)
@@ -163,42 +177,22 @@ class DepartmentsConfig(BaseModel):
     language: Language = "fr"
     did_languages: dict[str, Language] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _default_exists(self) -> Self:
-        names = set(self.by_name())
-        if self.default not in names:
-            raise ValueError(
-                f"[default] department {self.default!r} is not defined "
-                f"(expected one of: {', '.join(sorted(names))})"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _routes_unique(self) -> Self:
-        problems: list[tuple[str, str]] = []
-        for what, key in (
-            ("DID", "dids"),
-            ("queue", "queues"),
-            ("IVR keys", "ivr_keys"),
-            ("extension", "extensions"),
-        ):
-            owner: dict[str, str] = {}
-            for name, dep in self.by_name().items():
-                for index, value in enumerate(getattr(dep, key)):
-                    norm = (_digits(value)[-10:] or value) if key == "dids" else value
-                    if norm in owner and owner[norm] != name:
-                        problems.append(
-                            (
-                                f"{name}.{key}.{index}",
-                                f"{what} {value!r} is listed by both {owner[norm]} and {name}",
-                            )
-                        )
-                    owner.setdefault(norm, name)
-        if problems:
-            where = problems[0][0]
-            listed = "; ".join(text for _, text in problems)
-            raise ValueError(f"[{where}] {listed} (expected each under one department)")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _cross_checks(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        """The default department exists and no route is listed twice, checked on the
+        raw data so these problems come in the same run as every other one."""
+        found = _cross_problems(data) if isinstance(data, dict) else []
+        try:
+            result = handler(data)
+        except ValidationError as err:
+            if not found:
+                raise
+            details = [_again(e) for e in err.errors()]
+            raise ValidationError.from_exception_data(err.title, [*details, *found]) from None
+        if found:
+            raise ValidationError.from_exception_data(cls.__name__, found)
+        return result
 
     def by_name(self) -> dict[str, DepartmentConfig]:
         found = dict(self.__pydantic_extra__ or {})
@@ -220,6 +214,65 @@ class DepartmentsConfig(BaseModel):
                 return language
         config = self.by_name().get(department)
         return (config.language if config else None) or self.language
+
+
+def _problem(loc: tuple[str | int, ...], value: object, text: str) -> InitErrorDetails:
+    error = PydanticCustomError("value_error", "{error}", {"error": text})
+    return InitErrorDetails(type=error, loc=loc, input=value)
+
+
+def _again(detail: Any) -> InitErrorDetails:
+    """A pydantic error as it can be raised again beside the cross-check problems."""
+    ctx = {
+        k: str(v) if isinstance(v, Exception) else v for k, v in (detail.get("ctx") or {}).items()
+    }
+    again = InitErrorDetails(
+        type=detail["type"], loc=tuple(detail["loc"]), input=detail.get("input")
+    )
+    if ctx:
+        again["ctx"] = ctx
+    return again
+
+
+def _cross_problems(data: dict[str, Any]) -> list[InitErrorDetails]:
+    """Cross-checks over the departments as written (before each is validated)."""
+    fixed = set(DepartmentsConfig.model_fields)
+    departments = {k: v for k, v in data.items() if k not in fixed and isinstance(v, dict)}
+    problems: list[InitErrorDetails] = []
+    default = data.get("default", "main")
+    names = set(departments) or {"main"}
+    if isinstance(default, str) and default not in names:
+        problems.append(
+            _problem(
+                ("default",),
+                default,
+                f"department {default!r} is not defined "
+                f"(expected one of: {', '.join(sorted(names))})",
+            )
+        )
+    for what, key in (
+        ("DID", "dids"),
+        ("queue", "queues"),
+        ("IVR keys", "ivr_keys"),
+        ("extension", "extensions"),
+    ):
+        owner: dict[str, str] = {}
+        for name, dep in departments.items():
+            values = dep.get(key)
+            for index, value in enumerate(values if isinstance(values, list) else []):
+                text = str(value)
+                norm = (_digits(text)[-10:] or text) if key == "dids" else text
+                if norm in owner and owner[norm] != name:
+                    problems.append(
+                        _problem(
+                            (name, key, index),
+                            value,
+                            f"{what} {text!r} is listed by both {owner[norm]} and {name} "
+                            "(expected each under one department)",
+                        )
+                    )
+                owner.setdefault(norm, name)
+    return problems
 
 
 def _digits(number: str | None) -> str:

@@ -1,15 +1,17 @@
 """YAML with line numbers, and validation errors a technician can act on.
 
-`yaml_problem()` parses the text once into plain data plus a map from key paths to
-the line they start on; `format_errors()` turns pydantic's errors into
-`PATH:LINE: key.path: what is wrong (what is expected)`.
+`parse_yaml()` parses the text once into plain data, a map from key paths to the line
+they start on and the problems YAML itself lets through (a key given twice);
+`format_errors()` turns pydantic's errors into `PATH:LINE: key.path: what is wrong
+(what is expected)`, or `RINGBACK_X__Y: key.path: ...` for a value an environment
+variable gave.
 
 The text is first read as a stream of events, which needs no recursion: nesting
 deeper than `MAX_DEPTH`, an alias inside the very node it names (`a: &a [*a]`) and
 aliases that expand to more than `MAX_NODES` nodes are refused there, at their line,
-before the recursive composer and constructor see them. A tagged value that does
-not construct (`!!timestamp 2026-99-99`, `!!int zzz`) is an error at its line too:
-whatever the YAML holds, the caller gets a ConfigError, never another exception.
+before the composer and constructor see them. A tagged value that does not construct
+(`!!timestamp 2026-99-99`, `!!int zzz`) is an error at its line too: whatever the
+YAML holds, the caller gets a ConfigError, never another exception.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from pydantic import ValidationError
@@ -57,33 +59,59 @@ _LineLoader.yaml_implicit_resolvers = {
 }
 
 
-def yaml_problem(text: str, origin: Path) -> tuple[dict[str, Any], dict[LinePath, int]]:
-    """Parse YAML text; return (data, lines) or raise ConfigError pointing at the line."""
+class Parsed(NamedTuple):
+    data: dict[str, Any]
+    lines: dict[LinePath, int]
+    problems: list[str]
+
+
+def parse_yaml(text: str, origin: Path) -> Parsed:
+    """Parse YAML text; a syntax error raises ConfigError pointing at the line, a key
+    given twice is a problem returned beside the data (the rest is still checked)."""
     lines: dict[LinePath, int] = {}
+    problems: list[str] = []
     try:
         _check_shape(_LineLoader(text), origin)
         loader = _LineLoader(text)
         node = loader.get_single_node()
         if node is None:
             raise ConfigError([f"{origin}:1: the file is empty (expected the ringback settings)"])
-        _walk(node, (), lines)
+        _walk(node, (), lines, problems, origin)
         data = loader.construct_document(node)
         loader.dispose()
     except yaml.YAMLError as err:
-        raise ConfigError([_yaml_error(err, origin)]) from None
+        raise ConfigError([_yaml_error(err, origin, text)]) from None
     if not isinstance(data, dict):
         raise ConfigError(
             [f"{origin}:1: the top level is not a mapping (expected keys such as site:, pbx:)"]
         )
-    return data, lines
+    return Parsed(data, lines, problems)
 
 
-def _yaml_error(err: yaml.YAMLError, origin: Path) -> str:
+def yaml_problem(text: str, origin: Path) -> tuple[dict[str, Any], dict[LinePath, int]]:
+    """Parse YAML text; return (data, lines) or raise ConfigError with every problem."""
+    parsed = parse_yaml(text, origin)
+    if parsed.problems:
+        raise ConfigError(parsed.problems)
+    return parsed.data, parsed.lines
+
+
+def _yaml_error(err: yaml.YAMLError, origin: Path, text: str) -> str:
+    """At the line where the unclosed bracket or quote opened when YAML says where (it
+    notices only further down, often past the last line), else where it stopped."""
     mark = getattr(err, "problem_mark", None)
+    opened = getattr(err, "context_mark", None)
     line = mark.line + 1 if mark is not None else 1
     problem = getattr(err, "problem", None) or str(err)
     context = getattr(err, "context", None)
     where = f" {context}" if context else ""
+    if opened is not None and opened.line + 1 != line and _names_an_opening(context):
+        where += f" opened here (noticed at line {line})"
+        line = opened.line + 1
+    last = max(1, len(text.splitlines()))
+    if line > last:  # noticed at the end of the stream
+        where += " at the end of the file"
+        line = last
     return (
         f"{origin}:{line}: YAML syntax: {problem}{where} (expected valid YAML; check indentation)"
     )
@@ -127,33 +155,56 @@ def _check_shape(loader: yaml.SafeLoader, origin: Path) -> None:
             raise refuse(event, f"aliases expand to more than {MAX_NODES} values")
 
 
-def _walk(node: yaml.Node, path: LinePath, lines: dict[LinePath, int]) -> None:
-    """The line of every key path; a loop, and each node once (an alias is a node
-    reached twice: its lines are those of its first place)."""
-    seen: set[int] = set()
+def _walk(
+    node: yaml.Node, path: LinePath, lines: dict[LinePath, int], problems: list[str], origin: Path
+) -> None:
+    """The line of every key path, and a problem for a key given twice in one mapping;
+    a loop, and each node once (an alias is a node reached twice: its lines are those
+    of its first place)."""
+    seen_nodes: set[int] = set()
     stack: list[tuple[yaml.Node, LinePath]] = [(node, path)]
     while stack:
         node, path = stack.pop()
         lines.setdefault(path, node.start_mark.line + 1)
-        if id(node) in seen:
+        if id(node) in seen_nodes:
             continue
-        seen.add(id(node))
+        seen_nodes.add(id(node))
         if isinstance(node, yaml.MappingNode):
+            keys: dict[str, int] = {}
             for key, value in node.value:
                 key_path = (*path, str(key.value))
-                lines.setdefault(key_path, key.start_mark.line + 1)
+                line = key.start_mark.line + 1
+                if str(key.value) in keys:
+                    dotted = ".".join(str(p) for p in key_path)
+                    problems.append(
+                        f"{origin}:{line}: {dotted}: given twice, at lines {keys[str(key.value)]} "
+                        f"and {line} (expected each key once; YAML would keep only the last)"
+                    )
+                keys.setdefault(str(key.value), line)
+                lines[key_path] = line
                 stack.append((value, key_path))
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
                 stack.append((item, (*path, index)))
 
 
+def _names_an_opening(context: str | None) -> bool:
+    """YAML's context marks an opening bracket or quote (not a whole block)."""
+    return bool(context) and ("flow" in str(context) or "quoted" in str(context))
+
+
 _SUBPATH = re.compile(r"^\[([\w.-]+)\] ")
 
 
-def format_errors(err: ValidationError, origin: Path, lines: Mapping[LinePath, int]) -> list[str]:
+def format_errors(
+    err: ValidationError,
+    origin: Path,
+    lines: Mapping[LinePath, int],
+    env: Mapping[LinePath, str] | None = None,
+) -> list[str]:
     """One line per problem. A cross-field check points below the model it checks by
-    starting its message with `[sub.key.path] `."""
+    starting its message with `[sub.key.path] `. A value given by an environment
+    variable (`env`: key path -> variable) is blamed on the variable, not on the YAML."""
     problems = []
     for detail in err.errors(include_url=False):
         loc = _clean_loc(detail["loc"])
@@ -165,7 +216,11 @@ def format_errors(err: ValidationError, origin: Path, lines: Mapping[LinePath, i
             detail = {**detail, "ctx": {"error": ctx_error[sub.end() :]}}
         line = _line_for(loc, lines)
         dotted = ".".join(str(p) for p in loc) or "(top level)"
-        where = f"{origin}:{line}" if line else f"{origin}: environment override"
+        variable = _env_for(loc, env or {})
+        if variable:
+            where = f"{variable} (environment variable)"
+        else:
+            where = f"{origin}:{line}" if line else f"{origin}: environment override"
         explained = _explain(detail)
         if _is_secret(loc):
             explained = _explain({**detail, "input": "(hidden)"})
@@ -203,6 +258,27 @@ def _is_tag(part: str) -> bool:
     from drivers.sources import SOURCES
 
     return part in SOURCES or part in SENDERS
+
+
+def _env_for(loc: LinePath, env: Mapping[LinePath, str]) -> str | None:
+    """The variable that gave the value at `loc` or at one of its parents."""
+    for end in range(len(loc), 0, -1):
+        found = env.get(loc[:end])
+        if found is not None:
+            return found
+    return None
+
+
+def env_paths(data: Mapping[str, Any], prefix: str, path: LinePath = ()) -> dict[LinePath, str]:
+    """Key path -> `RINGBACK_A__B` for every leaf the environment source produced."""
+    found: dict[LinePath, str] = {}
+    for key, value in data.items():
+        here = (*path, key)
+        if isinstance(value, Mapping) and value:
+            found.update(env_paths(value, prefix, here))
+        else:
+            found[here] = prefix + "__".join(str(p) for p in here).upper()
+    return found
 
 
 def _line_for(loc: LinePath, lines: Mapping[LinePath, int]) -> int | None:

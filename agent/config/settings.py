@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, Union
@@ -43,12 +44,12 @@ from agent.config.cases import CasesConfig
 from agent.config.departments import DepartmentsConfig
 from agent.config.desk import DeskConfig
 from agent.config.hours import validate_quiet_hours
-from agent.config.lines import format_errors, yaml_problem
+from agent.config.lines import env_paths, format_errors, parse_yaml
+from agent.config.phones import optional_phone_number, phone_number, site_region
 from agent.config.report import ReportConfig
 from agent.config.staff import SmtpConfig
 from agent.errors import ConfigError
-from agent.numbers import normalize
-from drivers.base import DriverConfig, DriverEntry, ReadableFile, read_secret
+from drivers.base import OFFLINE, DriverConfig, DriverEntry, ReadableFile, read_secret
 from drivers.senders import SENDERS
 from drivers.sources import SOURCES
 
@@ -100,18 +101,12 @@ def _country(value: str) -> str:
 Country = Annotated[str, AfterValidator(_country)]
 
 
-def _phone_number(value: str) -> str:
-    if normalize(value, "CA")[0] is None:
-        raise ValueError(f"{value!r} is not a valid phone number (expected e.g. +15145550123)")
-    return value
-
-
 class SiteConfig(Section):
     name: str = Field(min_length=1)
     timezone: Annotated[str, AfterValidator(_zone)] = "America/Toronto"
     country: Country = "CA"
     province: str | None = None
-    callback_number: str = ""
+    callback_number: Annotated[str, AfterValidator(optional_phone_number)] = ""
     booking_url: str = ""
     holidays: list[date] = Field(default_factory=list)
 
@@ -158,7 +153,7 @@ class SmsConfig(Section):
     per_number_daily_cap: int = Field(default=2, ge=1)
     global_hourly_cap: int = Field(default=60, ge=1)
     allowed_countries: list[Country] = Field(default_factory=lambda: ["CA", "US"])
-    blocklist: list[Annotated[str, AfterValidator(_phone_number)]] = Field(default_factory=list)
+    blocklist: list[Annotated[str, AfterValidator(phone_number)]] = Field(default_factory=list)
     segment_warning: int = Field(default=2, ge=1)
     recovery_window_hours: float = Field(default=168.0, gt=0)
     texted_outcomes: list[TextedOutcome] = Field(default_factory=_all_texted)
@@ -352,21 +347,52 @@ def resolve_path(path: Path | str | None) -> Path:
     return Path(env) if env else DEFAULT_PATH
 
 
-def load(path: Path | str | None = None) -> LoadedConfig:
-    """Read, parse and validate the config file; raise ConfigError with every problem."""
+# Checks of a validated configuration that need modules importing this one (the
+# templates' cost renders texts): each registers here on import (agent/config/__init__
+# imports them) and returns (key path, problem) pairs reported like any other.
+LOAD_CHECKS: list[Callable[[Settings], list[tuple[tuple[str | int, ...], str]]]] = []
+
+
+def load(path: Path | str | None = None, *, offline: bool = False) -> LoadedConfig:
+    """Read, parse and validate the config file; raise ConfigError with every problem.
+    `offline`: for a command that connects to nothing (required secrets may be absent)."""
     target = resolve_path(path)
     try:
         raw = target.read_bytes()
     except OSError as err:
         raise ConfigError([f"{target}: cannot read the configuration: {err.strerror}"]) from None
-    return load_text(raw.decode("utf-8", errors="replace"), target, raw)
+    return load_text(raw.decode("utf-8", errors="replace"), target, raw, offline=offline)
 
 
-def load_text(text: str, origin: Path, raw: bytes | None = None) -> LoadedConfig:
-    data, lines = yaml_problem(text, origin)
+def load_text(
+    text: str, origin: Path, raw: bytes | None = None, *, offline: bool = False
+) -> LoadedConfig:
+    parsed = parse_yaml(text, origin)
+    data, lines = parsed.data, parsed.lines
+    env = env_paths(_ScalarEnv(Settings)(), "RINGBACK_")
+    site = data.get("site")
+    country = site.get("country") if isinstance(site, dict) else None
+    token = OFFLINE.set(offline)
     try:
-        settings = Settings(**data)
+        with site_region(country):
+            settings = Settings(**data)
     except ValidationError as err:
-        raise ConfigError(format_errors(err, origin, lines)) from None
+        raise ConfigError([*parsed.problems, *format_errors(err, origin, lines, env)]) from None
+    finally:
+        OFFLINE.reset(token)
+    problems = list(parsed.problems)
+    for check in LOAD_CHECKS:
+        for loc, problem in check(settings):
+            where = f"{origin}:{_line_of(loc, lines)}"
+            problems.append(f"{where}: {'.'.join(map(str, loc))}: {problem}")
+    if problems:
+        raise ConfigError(problems)
     digest = hashlib.sha256(raw if raw is not None else text.encode()).hexdigest()
     return LoadedConfig(settings=settings, path=origin, sha256=digest)
+
+
+def _line_of(loc: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> int:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1

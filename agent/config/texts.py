@@ -38,19 +38,21 @@ _DAYS = {
 
 
 def format_opening(moment: datetime | None, language: str, now_local: datetime) -> str:
-    """`demain 8 h 00` / `tomorrow 8:00 AM` / `lundi 8 h 30`, in site time."""
+    """When the department opens again, to follow "we will call you back":
+    `demain à 8 h`, `lundi à 8 h 30`, `lundi prochain à 9 h`, `dès que possible` /
+    `tomorrow at 8:00 AM`, `next Monday at 9:00 AM`, `as soon as we can`; site time."""
     if moment is None:
-        return "bientôt" if language == "fr" else "soon"
+        return "dès que possible" if language == "fr" else "as soon as we can"
+    days = (moment.date() - now_local.date()).days
+    weekday = moment.weekday()
     if language == "fr":
-        clock = f"{moment.hour} h {moment.minute:02d}"
-        days_fr = (moment.date() - now_local.date()).days
-        day = {0: "aujourd'hui", 1: "demain"}.get(days_fr, _DAYS["fr"][moment.weekday()])
-        return f"{day} {clock}"
+        clock = f"{moment.hour} h" + (f" {moment.minute:02d}" if moment.minute else "")
+        day = {0: "aujourd'hui", 1: "demain"}.get(days, _DAYS["fr"][weekday])
+        return f"{day}{' prochain' if days >= 7 else ''} à {clock}"
     hour12 = moment.hour % 12 or 12
     clock = f"{hour12}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
-    days_en = (moment.date() - now_local.date()).days
-    day = {0: "today", 1: "tomorrow"}.get(days_en, _DAYS["en"][moment.weekday()])
-    return f"{day} {clock}"
+    day = {0: "today", 1: "tomorrow"}.get(days, _DAYS["en"][weekday])
+    return f"{'next ' if days >= 7 else ''}{day} at {clock}"
 
 
 def template_text(settings: Settings, department: str, template: str, language: str) -> str:

@@ -25,8 +25,17 @@ from typing import Any
 
 import httpx
 import yaml
+from pydantic import ValidationError
 
-from agent.config.settings import LoadedConfig, Settings, load, resolve_path
+from agent.config.settings import (
+    LoadedConfig,
+    Settings,
+    SiteConfig,
+    StatusConfig,
+    StorageConfig,
+    load,
+    resolve_path,
+)
 from agent.errors import ConfigError
 from agent.ops import doctor_system
 from agent.ops.doctor_system import Finding, Level
@@ -47,7 +56,9 @@ def use_installed_credentials(config_path: Path) -> None:
 
 
 async def diagnose(config_path: Path, limit: float) -> tuple[list[Finding], bool]:
-    """Every finding, and whether the configuration loaded."""
+    """Every finding, and whether the configuration loaded. An invalid configuration
+    does not stop the other checks: they run on what the file says (each PBX source
+    and sender whose own options are valid, the store, the clock, the status API)."""
     try:
         loaded = load(config_path)
     except ConfigError as err:
@@ -55,7 +66,7 @@ async def diagnose(config_path: Path, limit: float) -> tuple[list[Finding], bool
         more = f" (+{len(err.problems) - 1} more)" if len(err.problems) > 1 else ""
         return [
             Finding("config", "fail", f"{first}{more}", f"ringback check-config {config_path}"),
-            *_host_only(config_path),
+            *await _from_raw(config_path, _raw(config_path), limit),
         ], False
     settings = loaded.settings
     found = [Finding("config", "ok", f"{config_path} valid (sha256 {loaded.sha256[:12]})")]
@@ -93,10 +104,70 @@ async def _loops(settings: Settings) -> Finding:
     return Finding("loops", "ok", f"{len(loops)} loops running, none restarted", "")
 
 
-def _host_only(config_path: Path) -> list[Finding]:
-    found = doctor_system.secret_files(config_path, _raw(config_path))
-    found.append(doctor_system.disk(Path("/var/lib/ringback/ringback.db")))
+def missing_config(config_path: Path) -> list[Finding] | None:
+    """With no file at all, what to do: install, or name the file."""
+    if config_path.exists():
+        return None
+    return [
+        Finding(
+            "config",
+            "fail",
+            f"{config_path} does not exist",
+            "install the service first (sudo ringback install), or point at the file "
+            "with ringback doctor -c FILE (or RINGBACK_CONFIG=FILE)",
+        ),
+        doctor_system.disk(Path("/var/lib/ringback/ringback.db")),
+    ]
+
+
+def _section(raw: Any, key: str) -> dict[str, Any]:
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+async def _from_raw(config_path: Path, raw: Any, limit: float) -> list[Finding]:
+    """The checks that do not need the whole file valid, on what it says."""
+    found = doctor_system.secret_files(config_path, raw)
+    storage = _section(raw, "storage").get("path")
+    db = Path(storage) if isinstance(storage, str) else StorageConfig().path
+    found += doctor_system.store(db)
+    found.append(doctor_system.disk(db))
+    site = _section(raw, "site")
+    try:
+        site_config = SiteConfig.model_validate({"name": "?", **site})
+    except ValidationError:
+        site_config = SiteConfig(name="?")
+    found += doctor_system.clock(site_config.timezone)
+    context = SiteContext(site_config.name, site_config.tz, site_config.country)
+    jobs: list[Awaitable[Finding]] = []
+    items = raw.get("pbx") if isinstance(raw, dict) else None
+    for kind, table, entries in (
+        ("pbx", SOURCES, items),
+        ("sender", SENDERS, _section(raw, "sms").get("senders")),
+    ):
+        for item in entries if isinstance(entries, list) else []:
+            jobs.append(_raw_driver(kind, table, item, context, limit))
+    found += await asyncio.gather(*jobs)
+    try:
+        status = StatusConfig.model_validate(_section(raw, "status"))
+    except ValidationError:
+        status = StatusConfig()
+    found.append(await _status_api_at(status, limit))
     return found
+
+
+async def _raw_driver(
+    kind: str, table: dict[str, DriverEntry], item: Any, site: SiteContext, limit: float
+) -> Finding:
+    name = f"{kind} {item.get('name', '?') if isinstance(item, dict) else '?'}"
+    entry = table.get(str(item.get("type"))) if isinstance(item, dict) else None
+    if entry is None:
+        return Finding(name, "fail", "not checked: no known type", "see the config check")
+    try:
+        config = entry.config.model_validate(item)
+    except ValidationError:
+        return Finding(name, "fail", "not checked: its options are invalid", "see the config check")
+    return await _one(name, entry, config, site, limit)
 
 
 def _raw(path: Path) -> Any:
@@ -135,7 +206,11 @@ async def _one(
 
 
 async def _status_api(settings: Settings, limit: float) -> Finding:
-    url = status_url(settings.status, "/livez")
+    return await _status_api_at(settings.status, limit)
+
+
+async def _status_api_at(status: StatusConfig, limit: float) -> Finding:
+    url = status_url(status, "/livez")
     try:
         async with httpx.AsyncClient(timeout=min(limit, 5.0), verify=False) as client:
             response = await client.get(url)
@@ -143,7 +218,7 @@ async def _status_api(settings: Settings, limit: float) -> Finding:
         return Finding(
             "status api",
             "warn",
-            f"nothing listens on {settings.status.listen}: ringback is not running",
+            f"nothing listens on {status.listen}: ringback is not running",
             "systemctl start ringback; journalctl -u ringback -n 50 says why it stopped",
         )
     except httpx.HTTPError as err:
@@ -156,7 +231,7 @@ async def _status_api(settings: Settings, limit: float) -> Finding:
         "status api",
         "fail",
         f"{url} answered HTTP {response.status_code}: another program holds the port?",
-        f"free {settings.status.listen} or change status.listen",
+        f"free {status.listen} or change status.listen",
     )
 
 
@@ -176,7 +251,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     use_installed_credentials(path)
     if not args.verbose:  # the drivers' own retry warnings would drown the verdicts
         logging.getLogger().setLevel(logging.CRITICAL)
-    findings, config_ok = asyncio.run(diagnose(path, args.timeout))
+    missing = missing_config(path)
+    if missing is not None:
+        findings, config_ok = missing, False
+    else:
+        findings, config_ok = asyncio.run(diagnose(path, args.timeout))
     code = exit_code(findings, config_ok)
     if args.json:
         doc = {

@@ -80,8 +80,12 @@ def cmd_install(args: argparse.Namespace) -> int:
     except InstallError as err:
         print(f"ringback install: {err}", file=sys.stderr)
         return err.code
+    if layout.staged:  # owners are recorded for whoever builds the image, not set
+        manifest = layout.root / ".ringback-manifest.json"
+        print(f"staged into {layout.root}: owners not set (listed in {manifest})")
     for item in planned:
-        print(f"{item.action:>8}  {item.mode:04o} {item.owner}:{item.group}  {item.path}")
+        owner = "" if layout.staged else f" {item.owner}:{item.group}"
+        print(f"{item.action:>8}  {item.mode:04o}{owner}  {item.path}")
     for line in next_steps(layout):
         print(line)
     return 0
@@ -229,8 +233,15 @@ def ensure_user(user: str, journal: Journal) -> None:
         subprocess.run(["usermod", "-aG", "dialout", user], check=True, capture_output=True)
 
 
-def interpreter_command() -> str:
-    """How systemd starts this very installation of ringback."""
+# Where a staged install (an image being built) expects ringback: the shipped unit's.
+STAGED_COMMAND = "/opt/ringback/venv/bin/ringback"
+
+
+def interpreter_command(layout: Layout | None = None) -> str:
+    """How systemd starts ringback: this very installation, or for a staged install
+    (`--root`, an image being built) the shipped unit's path, not the build's venv."""
+    if layout is not None and layout.staged:
+        return STAGED_COMMAND
     script = Path(sys.executable).parent / "ringback"
     if script.is_file():
         return str(script)
@@ -245,7 +256,13 @@ def render_unit(layout: Layout) -> str:
     lines: list[str] = []
     for line in template.splitlines():
         if line.startswith("ExecStart="):
-            line = f"ExecStart={interpreter_command()} run -c {layout.config}"
+            line = f"ExecStart={interpreter_command(layout)} run -c {layout.config}"
+        if "(uncomment the ones your configuration uses)" in line:
+            line = (
+                f"# (one line per file of {layout.credentials}, written by ringback install)."
+                if names
+                else "# (none yet: ringback install --secret NAME.FIELD adds them here)."
+            )
         if line.startswith("#LoadCredential="):
             if names:
                 lines += [f"LoadCredential={n}:{layout.credentials}/{n}" for n in names]
@@ -272,7 +289,7 @@ def enable(layout: Layout, journal: Journal) -> Planned:
 def write_manifest(layout: Layout, planned: list[Planned]) -> None:
     doc = {
         "user": {"name": layout.user, "system": True, "groups": ["dialout"]},
-        "exec_start": interpreter_command(),
+        "exec_start": interpreter_command(layout),
         "entries": [asdict(p) | {"mode": f"{p.mode:04o}"} for p in planned],
     }
     target = layout.root / ".ringback-manifest.json"
@@ -284,17 +301,20 @@ def next_steps(layout: Layout) -> list[str]:
 
     config = layout.path(layout.config)
     missing = missing_credentials(config, layout.path(layout.credentials))
-    steps = ["", "next:", f"  1. edit {layout.config} (site, PBX, senders)"]
+    todo = [f"edit {layout.config} (site, PBX, senders)"]
     if missing:
-        steps.append(
-            "  2. give the secrets it needs: "
+        todo.append(
+            "give the secrets it needs: "
             f"ringback install --secret {' --secret '.join(missing)}  (one value per line "
             "on stdin, or typed at the prompt)"
         )
-    steps += [
-        f"  3. ringback doctor -c {layout.config}",
-        "  4. systemctl start ringback; journalctl -u ringback -f",
+    todo += [
+        f"ringback doctor -c {layout.config}",
+        "systemctl start ringback; journalctl -u ringback -f",
     ]
+    if layout.staged:
+        todo.append(f"install ringback as {STAGED_COMMAND} in the image (the unit's ExecStart)")
+    steps = ["", "next:", *(f"  {n}. {step}" for n, step in enumerate(todo, start=1))]
     home = sys.executable.startswith(("/home/", "/root/"))
     if home:
         steps.append(

@@ -2,7 +2,8 @@
 
 What is connected (each PBX source, each sender with its signal or rate limit), what
 is queued (outbox by state, oldest waiting text), what failed last and why, today's
-counts and the heartbeat. `--json` prints the document as the API gives it.
+counts and the heartbeat. `--json` prints the document as the API gives it. Exit
+codes: 0 ready, 1 not ready or unreachable, 2 usage or configuration.
 """
 
 from __future__ import annotations
@@ -22,13 +23,22 @@ def status_url(config: StatusConfig, path: str = "/v1/status") -> str:
     return f"{scheme}://{host}:{config.port}{path}"
 
 
-def fetch_status(config: StatusConfig) -> tuple[int, dict[str, Any] | None, str]:
-    """(HTTP status, document or None, why not). The local certificate is not
-    verified: the API is reached on this box, usually with a self-signed one."""
-    url = status_url(config)
+def fetch_status(
+    config: StatusConfig | None, base_url: str | None = None
+) -> tuple[int, dict[str, Any] | None, str]:
+    """(HTTP status, document or None, why not), from `base_url` (e.g. the demo's
+    http://127.0.0.1:8788) or the configured listen address; the configured token is
+    sent when there is one. The local certificate is not verified: the API is reached
+    on this box, usually with a self-signed one."""
+    if base_url:
+        url = base_url.rstrip("/") + "/v1/status"
+    elif config is not None:
+        url = status_url(config)
+    else:
+        return 0, None, "no configuration and no --url: nothing to ask"
     headers = {}
     try:
-        tokens = config.tokens()
+        tokens = config.tokens() if config is not None else []
     except OSError as err:
         return 0, None, f"cannot read the status token: {err.strerror}"
     if tokens:
@@ -148,3 +158,9 @@ def _duration(seconds: object) -> str:
     if hours:
         return f"{hours}h {minutes}m"
     return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+
+
+def is_ready(doc: dict[str, Any]) -> bool:
+    """What the document says of readiness (`health.ready`)."""
+    health = doc.get("health")
+    return isinstance(health, dict) and health.get("ready") is True

@@ -1,12 +1,14 @@
 """Prometheus text exposition, hand-written for a few dozen series.
 
-Every family has HELP and TYPE; names carry the `ringback_` prefix and base units;
+Every family has HELP and TYPE; ringback's names carry the `ringback_` prefix and base units;
 labels are low-cardinality (driver names, states, reasons), never numbers or text.
 Drivers' bad-input counters appear as `ringback_driver_events_total{driver, event}`
 (each driver initialises its known names to 0, so rates work from the first scrape);
 the status API's own refusals as `ringback_status_api_rejected_total{reason}`.
 Counters read from the store (send attempts) survive restarts; the others count since
-the daemon started, which Prometheus' `rate()` handles.
+the daemon started, which Prometheus' `rate()` handles. The `process_*` series
+(resident memory, CPU seconds, open files, start time) are prometheus_client's own
+process collector, as every Prometheus user expects them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 
 from agent import __version__
 from agent.status.view import RuntimeView, StatusView
@@ -62,6 +66,10 @@ class Exposition:
         return "\n".join(self.lines) + "\n"
 
 
+_PROCESS = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=_PROCESS)
+
+
 async def render_metrics(daemon: StatusView, rejected: dict[str, int] | None = None) -> str:
     out = Exposition()
     _process(out, daemon)
@@ -98,7 +106,7 @@ async def render_metrics(daemon: StatusView, rejected: dict[str, int] | None = N
         [({"reason": k}, v) for k, v in sorted((rejected or {}).items())],
     )
     _heartbeat(out, daemon)
-    return out.text()
+    return out.text() + generate_latest(_PROCESS).decode("utf-8")
 
 
 def _process(out: Exposition, daemon: StatusView) -> None:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -166,6 +167,14 @@ def number(value: str | None, full: bool) -> str | None:
     return value if full else mask(value)
 
 
+def person_name(value: str | None, full: bool) -> str | None:
+    """A caller-ID name is personal data too: initials (`J. M.`) unless full."""
+    if not value or full:
+        return value
+    words = re.findall(r"[^\W\d_]+", value)
+    return " ".join(f"{w[0].upper()}." for w in words) or "•"
+
+
 def scrub(text: str | None, full: bool) -> str | None:
     """Free text (a provider's error) with any phone number in it masked."""
     if text is None or full:
@@ -210,6 +219,7 @@ def _call_item(row: dict[str, Any], full: bool) -> dict[str, Any]:
         item[key] = iso_text(row[key])
     for key in ("caller_raw", "caller_e164", "remote_e164"):
         item[key] = number(row[key], full)
+    item["caller_name"] = person_name(row["caller_name"], full)
     item["extensions"] = [e for e in str(row["extensions"] or "").split(",") if e]
     item["after_hours"] = bool(row["after_hours"])
     return item

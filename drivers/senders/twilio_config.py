@@ -7,7 +7,7 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 
-from drivers.base import ReadableFile
+from drivers.base import ReadableFile, e164_problem
 from drivers.senders.cloud_config import CloudSenderConfig
 
 E164_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -40,8 +40,9 @@ class TwilioConfig(CloudSenderConfig):
     @field_validator("from_")
     @classmethod
     def _e164(cls, value: str | None) -> str | None:
-        if value is not None and not E164_RE.match(value):
-            raise ValueError("must be an E.164 number such as +15145550100")
+        problem = None if value is None else e164_problem(value)
+        if problem:
+            raise ValueError(f"{problem}; it must be a number of the Twilio account")
         return value
 
     @model_validator(mode="after")

@@ -110,7 +110,7 @@ async def test_text_goes_out_after_the_grace_delay(
     (text,) = peer.texts
     assert text.to_e164 == "+15145550123"
     assert text.body == (
-        "Garage Laval : désolé d'avoir manqué votre appel au service. "
+        "Garage Laval (service) : désolé d'avoir manqué votre appel. "
         "Répondez à ce texto ou rappelez-nous au 514-555-0100."
     )
     state = await rig.message()
@@ -135,7 +135,7 @@ async def test_english_did_gets_english_text(
     rig = Rig(settings, store, peer, "2026-11-23 10:05")
     await rig.pipeline.accept(call("2026-11-23 10:00", dialed="5145550199"))
     await rig.dispatcher.run_once()
-    assert peer.texts[0].body.startswith("Garage Laval: sorry we missed your call to service.")
+    assert peer.texts[0].body.startswith("Garage Laval (service): sorry we missed your call.")
 
 
 RECOVERED = [
@@ -189,8 +189,8 @@ async def test_eve_of_holiday_text_waits_for_morning_and_names_next_opening(
         assert await rig.dispatcher.run_once() == 0
     rig.at("2026-12-24 08:00")
     assert await rig.dispatcher.run_once() == 1
-    assert "Nous vous rappelons dès samedi 8 h 00" in peer.texts[0].body
-    assert "le service est fermé" in peer.texts[0].body
+    assert "Nous vous rappellerons samedi à 8 h" in peer.texts[0].body
+    assert "(service) : nous sommes fermés" in peer.texts[0].body
 
 
 async def test_text_due_before_quiet_hours_but_sent_late_waits(

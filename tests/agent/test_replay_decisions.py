@@ -19,7 +19,7 @@ site:
   timezone: America/Chicago
   country: US
   province: TX
-  callback_number: "555-555-0100"
+  callback_number: "514-555-0100"
   booking_url: "https://sunrise.example/rdv"
 pbx:
   - type: replay

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -32,7 +34,7 @@ def test_demo_prints_verdicts_texts_and_summary() -> None:
     assert re.search(
         r"desk: http://127\.0\.0\.1:\d+/desk/  \(user advisor, one-time password \S+\)", out
     )
-    texts = [line for line in out.splitlines() if line.lstrip().startswith("SMS to +1")]
+    texts = [line for line in out.splitlines() if line.lstrip().startswith("SMS to ••")]
     assert "skip:answered" in out
     assert "skip:internal" in out
     summary = re.search(r"summary: (\d+) calls, (\d+) inbound, (\d+) unanswered; (\d+) text", out)
@@ -44,6 +46,58 @@ def test_demo_prints_verdicts_texts_and_summary() -> None:
     assert cases is not None and (int(cases[1]), int(cases[2])) == (unanswered, 1), out
     assert re.search(r"closed: reached by extension 101 at [\d:]+ \(proof: call \d+\)", out), out
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_demo_prints_each_text_under_its_call_with_the_reason(tmp_path: Path) -> None:
+    """Each notified call's line ends with its reason (open, template, grace) and is
+    followed by its own text, to the same masked number; no full number is printed;
+    the temporary folder is gone afterwards."""
+    result = subprocess.run(
+        [sys.executable, "-m", "agent.cli.parser", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    notified = [n for n, line in enumerate(lines) if " notify " in line]
+    assert len(notified) >= 5
+    for n in notified:
+        call, text = lines[n], lines[n + 1]
+        assert re.search(r"\(open, template \w+\.open\.(en|fr), after 1 s grace\)$", call), call
+        masked = call.split()[2]
+        assert text.startswith(f"  SMS to {masked}: Sunrise Motors"), (call, text)
+    assert not re.search(r"\+1\d{10}|\b\d{10}\b", result.stdout)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_demo_keep_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    """`demo --keep` keeps the status API up until Ctrl-C, then exits 0 without
+    "second stop signal" and leaves no temporary folder."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli.parser", "demo", "--keep"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "Ctrl-C to stop" in line:
+            break
+    else:
+        pytest.fail(
+            f"demo --keep ended early: {proc.wait()} {proc.stderr.read() if proc.stderr else ''}"
+        )
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "second stop signal" not in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unit_file_hardening_score() -> None:

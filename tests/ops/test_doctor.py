@@ -157,3 +157,34 @@ async def test_invalid_config_and_open_secrets(tmp_path: Path) -> None:
     assert checks["config"]["status"] == "fail"
     assert "site.timezone: unknown time zone 'Mars/Base'" in checks["config"]["message"]
     assert f"ringback check-config {config}" in checks["config"]["hint"]
+
+
+async def test_an_invalid_config_still_gets_every_other_check(tmp_path: Path) -> None:
+    """With a bad time zone in the file, doctor still checks the store, the clock, each
+    PBX source and sender whose own options are valid (the AMI login succeeds, the
+    SMDR record arrives) and the status API; one whose options are wrong is named."""
+    with FakeModem(tmp_path, Behaviour(pin=None)) as modem:
+        async with FakeAmiServer() as ami, smdr_peer(talk=True) as smdr, FakeTwilio() as twilio:
+            config = write_config(tmp_path, ami.port, smdr, modem.path, twilio.url, free_port())
+            text = config.read_text().replace("America/Toronto", "Mars/Base")
+            config.write_text(text.replace('from: "+15145550100"', 'from: "+1514555010"'))
+            code, checks = await doctor(config)
+    assert code == 2
+    assert checks["config"]["status"] == "fail"
+    assert "(+1 more)" in checks["config"]["message"]
+    for name in ("secrets", "store", "disk", "pbx main", "pbx office", "sender modem"):
+        assert checks[name]["status"] == "ok", checks[name]
+    assert "logged in as 'ringback'" in checks["pbx main"]["message"]
+    assert checks["sender cloud"]["message"] == "not checked: its options are invalid"
+    assert "clock" in checks and checks["status api"]["status"] == "warn"
+
+
+async def test_no_config_file_says_install_or_name_it(tmp_path: Path) -> None:
+    """With no configuration file, the fix is to install or to point at the file,
+    not to run check-config on a file that does not exist."""
+    code, checks = await doctor(tmp_path / "absent.yaml")
+    assert code == 2
+    assert checks["config"]["message"] == f"{tmp_path / 'absent.yaml'} does not exist"
+    assert "ringback install" in checks["config"]["hint"]
+    assert "-c FILE" in checks["config"]["hint"]
+    assert "check-config" not in checks["config"]["hint"]

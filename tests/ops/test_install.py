@@ -62,14 +62,21 @@ def test_staged_install_file_by_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert len((etc / "credentials/status.token").read_text().strip()) >= 32
     unit = (root / "etc/systemd/system/ringback.service").read_text()
     assert mode(root / "etc/systemd/system/ringback.service") == 0o644
-    assert f"ExecStart={RINGBACK} run -c /etc/ringback/ringback.yaml" in unit
+    # staged for an image: the shipped unit's path, not this build's virtualenv
+    assert "ExecStart=/opt/ringback/venv/bin/ringback run -c /etc/ringback/ringback.yaml" in unit
+    assert RINGBACK not in unit
+    assert "(uncomment the ones" not in unit
+    assert "# (one line per file of /etc/ringback/credentials" in unit
     assert "LoadCredential=pbx.secret:/etc/ringback/credentials/pbx.secret" in unit
     assert "LoadCredential=status.token:/etc/ringback/credentials/status.token" in unit
     assert "#LoadCredential" not in unit
     shipped = (REPO / "systemd/ringback.service").read_text().splitlines()
-    kept = [line for line in shipped if not line.startswith(("ExecStart=", "#LoadCredential="))]
+    rewritten = ("ExecStart=", "#LoadCredential=", "# (uncomment the ones")
+    kept = [line for line in shipped if not line.startswith(rewritten)]
     assert [
-        line for line in unit.splitlines() if not line.startswith(("ExecStart=", "LoadCredential="))
+        line
+        for line in unit.splitlines()
+        if not line.startswith(("ExecStart=", "LoadCredential=", "# (one line per file"))
     ] == kept
     link = root / "etc/systemd/system/multi-user.target.wants/ringback.service"
     assert os.readlink(link) == "/etc/systemd/system/ringback.service"
@@ -84,6 +91,11 @@ def test_staged_install_file_by_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     out = capsys.readouterr().out
     assert "ami-s3cret" not in out
     assert "--secret twilio.auth_token" in out  # the example's other required secret
+    steps = [line.split(".")[0].strip() for line in out.splitlines() if line[:4].strip(" .")]
+    numbered = [n for n in steps if n.isdigit()]
+    assert numbered == [str(n) for n in range(1, len(numbered) + 1)] and len(numbered) >= 4
+    assert f"staged into {root}: owners not set" in out
+    assert "root:ringback" not in out  # owners it did not set are not printed as set
 
 
 def test_packaged_copies_match_the_repository() -> None:

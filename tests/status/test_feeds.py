@@ -60,18 +60,33 @@ def test_paging_while_calls_arrive_has_no_gap_and_no_duplicate(tmp_path: Path) -
 
 
 def test_full_numbers_only_when_the_config_allows(tmp_path: Path) -> None:
-    """With status.expose_full_numbers, /v1/calls carries the caller's number in full;
-    /v1/status still never does. Each call says what it is built from (`evidence`,
-    stored with it: live by default, partial for a call adopted in progress)."""
+    """With status.expose_full_numbers, /v1/calls carries the caller's number and name
+    in full; /v1/status still never does. Each call says what it is built from
+    (`evidence`, stored with it: live by default, partial for a call adopted in
+    progress)."""
+    call = {**missed_call(1, "4385550111"), "caller_name": "TREMBLAY JEAN-MARC"}
     adopted = {**missed_call(2, "4385550112"), "evidence": "partial"}
-    path = write_calls(tmp_path / "calls.jsonl", [missed_call(1, "4385550111"), adopted])
+    path = write_calls(tmp_path / "calls.jsonl", [call, adopted])
     config, port = write_config(tmp_path, replay_pbx(path), status="  expose_full_numbers: true")
     with running(config, port) as (_daemon, http):
         items = page_all(http, "calls", limit=10)
         assert items[0]["caller_e164"] == "+14385550111"
         assert [i["evidence"] for i in items] == ["live", "partial"]
         assert items[0]["caller_raw"] == "4385550111"
+        assert items[0]["caller_name"] == "TREMBLAY JEAN-MARC"
         assert "4385550111" not in str(_status(http))
+
+
+def test_caller_names_are_initials_by_default(tmp_path: Path) -> None:
+    """Without expose_full_numbers, /v1/calls masks the caller's name as it masks the
+    number: initials only."""
+    call = {**missed_call(1, "4385550111"), "caller_name": "TREMBLAY JEAN-MARC"}
+    path = write_calls(tmp_path / "calls.jsonl", [call])
+    config, port = write_config(tmp_path, replay_pbx(path))
+    with running(config, port) as (_daemon, http):
+        (item,) = page_all(http, "calls", limit=10)
+        assert item["caller_name"] == "T. J. M."
+        assert "TREMBLAY" not in str(item) and "4385550111" not in str(item)
 
 
 def _cursor(text: str) -> str:

@@ -59,14 +59,15 @@ def _samples(http: httpx.Client) -> tuple[dict[str, str], dict[tuple[str, tuple[
 
 
 def test_metrics_parse_and_count_what_happened(site: tuple[Path, httpx.Client]) -> None:
-    """The exposition parses with prometheus_client; every family is `ringback_`; the
+    """The exposition parses with prometheus_client; every family is `ringback_` (but
+    the standard `process_*` ones); the
     outbox gauge, the send attempts read from the store (3 sent, the drills' retries),
     the replay driver's bad-line counter, the pipeline's calls and a refused request
     by reason all carry the numbers of what happened."""
     _, http = site
     assert http.get("/v1/calls", params={"limit": "-3"}, headers=auth()).status_code == 400
     kinds, values = _samples(http)
-    assert all(name.startswith("ringback_") for name in kinds)
+    assert all(name.startswith(("ringback_", "process_")) for name in kinds)
     for name in (
         "ringback_build_info",
         "ringback_start_time_seconds",
@@ -108,6 +109,24 @@ def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=30,
         check=False,
     )
+
+
+def test_metrics_carry_the_process_series(site: tuple[Path, httpx.Client]) -> None:
+    """/metrics has the process_* series Prometheus users expect (resident memory, CPU
+    seconds, open files, start time), with values of this daemon, read by Prometheus'
+    parser beside ringback's own."""
+    _, http = site
+    kinds, values = _samples(http)
+    for name in (
+        "process_resident_memory_bytes",
+        "process_cpu_seconds",
+        "process_open_fds",
+        "process_start_time_seconds",
+    ):
+        assert name in kinds, name
+    assert values[("process_resident_memory_bytes", ())] > 1_000_000
+    assert values[("process_open_fds", ())] >= 3
+    assert "ringback_build_info" in kinds
 
 
 def test_ringback_status_says_what_is_connected_queued_and_failed(

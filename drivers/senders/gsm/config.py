@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from drivers.base import DriverConfig, ReadableFile
+from drivers.base import DriverConfig, ReadableFile, e164_problem
 
 
 class GsmConfig(DriverConfig):
@@ -93,8 +93,9 @@ class GsmConfig(DriverConfig):
     @field_validator("smsc")
     @classmethod
     def _smsc_e164(cls, value: str | None) -> str | None:
-        if value and not re.fullmatch(r"\+[1-9][0-9]{4,14}", value):
-            raise ValueError("must be an E.164 number such as +15149931123")
+        problem = e164_problem(value, strict=False) if value else None
+        if problem:
+            raise ValueError(problem)
         return value or None
 
     @field_validator("extra_init")

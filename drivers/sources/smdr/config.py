@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from drivers.base import DriverConfig
+from drivers.base import DriverConfig, is_offline
 
 Family = Literal[
     "avaya_ipoffice",
@@ -221,7 +221,7 @@ class SmdrConfig(DriverConfig):
 
     @model_validator(mode="after")
     def _coherent(self, info: ValidationInfo) -> Self:
-        offline = bool(info.context and info.context.get("offline"))  # `ringback replay`
+        offline = is_offline(info)  # `ringback replay`
         if (self.url is None) == (self.listen is None) and not (offline and self.url is None):
             raise ValueError("give exactly one of `url` (ringback connects) or `listen`")
         for block, family in _FAMILY_BLOCKS.items():

@@ -37,8 +37,21 @@ def test_preview_json_and_text() -> None:
     assert preview("a" * 161, None, with_pdu=False) == {
         "encoding": "gsm7",
         "segments": 2,
+        "characters": 161,
+        "ucs2_characters": [],
         "pdus": [],
     }
+
+
+def test_preview_names_the_character_forcing_ucs2() -> None:
+    """The em dash that makes a French text UCS-2 is named with its place, and the
+    characters are counted (é and à are GSM-7 and are not named)."""
+    text = "Garage Laval — désolé, à plus tard"
+    data = preview(text, None, with_pdu=False)
+    assert data["ucs2_characters"] == [{"char": "—", "position": 14, "name": "EM DASH"}]
+    shown = format_preview(data, as_json=False)
+    assert "UCS-2 (Unicode) because of '—' (em dash, character 14)" in shown
+    assert f"characters: {len(text)}" in shown
 
 
 def test_framer_sorts_lines_and_prompts() -> None:
