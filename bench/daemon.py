@@ -5,7 +5,8 @@ server in this process and at a temporary store and status port.
 
 Only what cannot stay as shipped is changed: the AMI address (the fake peer), the
 status listen address (a free port), the store path (a temporary file), Twilio's
-address (a closed port on loopback: nothing leaves the machine) and the secrets (given through the environment, as the example says). What the daemon costs
+address (a closed port on loopback: nothing leaves the machine) and the secrets
+(given through the environment, as the example says). What the daemon costs
 (start-up, resident memory) is read from the outside: the time from exec until the
 status API answers, and /proc/PID/status of the daemon itself.
 """
@@ -20,12 +21,12 @@ import sys
 import threading
 import time
 from collections.abc import Coroutine
+from importlib import resources
 from pathlib import Path
 from typing import Any, Self
 
 import httpx
 
-from importlib import resources
 from drivers.sources.asterisk.fake_server import FakeAmiServer
 
 SECRET = "bench-secret"
@@ -131,7 +132,7 @@ class Daemon:
                 assert self.proc is not None
                 if self.proc.poll() is not None:
                     log = (self.config.parent / "daemon.log").read_text(errors="replace")
-                    raise SystemExit(f"ringback run exited {self.proc.returncode}: {log}")
+                    raise SystemExit(f"ringback run exited {self.proc.returncode}: {log}") from None
                 if time.perf_counter() > deadline:
                     raise
                 time.sleep(0.005)
