@@ -119,6 +119,42 @@ class CallFacts:
         return self.outcome.value if self.direction is Direction.INBOUND else self.direction
 
 
+def facts_of(
+    call_id: str,
+    started: datetime,
+    direction: Direction,
+    *,
+    caller: str | None,
+    dialed: str | None = None,
+    station: str | None = None,
+    outcome: Outcome | None = None,
+    ring: float = 0.0,
+    talk: float = 0.0,
+    caller_name: str | None = None,
+    extensions: tuple[str, ...] | None = None,
+) -> CallFacts:
+    """The facts of one record, built the same way by every family: `station` is the
+    extension the record names as taking the call; it is `answered_by` when the call
+    was answered, and the one extension listed unless `extensions` says otherwise.
+    Without `outcome`, a call is answered when it talked (placed calls)."""
+    if outcome is None:
+        outcome = Outcome.ANSWERED if talk > 0 else Outcome.MISSED
+    answered = outcome is Outcome.ANSWERED
+    return CallFacts(
+        call_id=call_id,
+        started_at=started,
+        direction=direction,
+        outcome=outcome,
+        caller=caller,
+        dialed=dialed,
+        ring_seconds=ring,
+        talk_seconds=talk,
+        caller_name=caller_name,
+        answered_by=station if answered else None,
+        extensions=((station,) if station else ()) if extensions is None else extensions,
+    )
+
+
 def finish(ctx: ParseContext, facts: CallFacts, received_at: datetime) -> ParsedLine:
     """Build the line result and its `CallRecord` (short-abandon and clock checks)."""
     record, notes = to_record(ctx, facts, received_at)
