@@ -76,17 +76,19 @@ async def enqueue_rate(path: Path) -> float:
     return N / elapsed
 
 
-def startup(tmp: Path) -> tuple[float, float]:
+def startup(tmp: Path) -> tuple[float, float, float]:
     """Seconds from exec until the status API answers, with the example configuration,
-    and the daemon's RSS in MB two seconds later (idle: connected, no calls)."""
+    the daemon's CPU seconds by then, and its RSS in MB two seconds later (idle:
+    connected, no calls)."""
     run = tmp / f"start-{time.monotonic_ns()}"
     run.mkdir()
     with AmiPeer() as peer:
         port = free_port()
         with Daemon(example_config(run, peer.server.port, port), port) as daemon:
             answering = daemon.wait_answering()
+            cpu = daemon.cpu_seconds()
             time.sleep(2)
-            return answering, current_rss_mb(daemon.pid)
+            return answering, cpu, current_rss_mb(daemon.pid)
 
 
 def main() -> None:
@@ -115,14 +117,21 @@ def main() -> None:
             ),
             Figure(
                 "ringback run (example config): exec to status API",
-                Sample.of([s for s, _ in starts]),
+                Sample.of([s for s, _, _ in starts]),
+                "s",
+                0.5,
+                False,
+            ),
+            Figure(
+                "  the daemon's CPU time until then",
+                Sample.of([cpu for _, cpu, _ in starts]),
                 "s",
                 0.5,
                 False,
             ),
             Figure(
                 "ringback run (example config): idle RSS",
-                Sample.of([mb for _, mb in starts]),
+                Sample.of([mb for _, _, mb in starts]),
                 "MB",
                 45.0,
                 False,

@@ -148,6 +148,13 @@ class Daemon:
                     raise
                 time.sleep(0.005)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the daemon has used so far (/proc/PID/stat): on a
+        shared machine, what its start costs whatever else runs."""
+        with open(f"/proc/{self.pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def status(self) -> dict[str, Any]:
         response = httpx.get(f"http://127.0.0.1:{self.status_port}/v1/status", timeout=10)
         response.raise_for_status()
