@@ -1,5 +1,6 @@
-"""Run every benchmark: `.venv/bin/python -m bench`. Each prints its figures as ratios
-against their limits (>= 1.0 holds). Benchmarks never fail the build."""
+"""Run every benchmark: `.venv/bin/python -m bench [NAME...]`. Each figure is printed
+as its median over three runs (with their spread) beside its limit: a goal, or a
+limit measured in the same run (bench/harness.py). Benchmarks never fail the build."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 Runs the real sender against the pty modem of tests/peers (answering each PDU after a
 fixed delay) and prints, per text, the time beyond that delay (limit 100 ms), plus the
-PDU encoder's rate. Prints only; never asserts. Usage: python -m bench.bench_gsm
+PDU encoder's rate; medians of three runs with their spread. Prints only; never
+asserts. Usage: python -m bench.bench_gsm
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import SecretStr
 
 from agent.model import OutgoingText, Sent
-from bench.harness import Figure, rate, report
+from bench.harness import RUNS, Figure, Sample, rate, repeat, report
 from drivers.base import SenderContext, SiteContext
 from drivers.senders.gsm.config import GsmConfig
 from drivers.senders.gsm.pdu import encode_submit
@@ -56,15 +57,23 @@ async def _per_text(body: str, count: int) -> tuple[float, int]:
 def main() -> None:
     figures: list[Figure] = []
     for label, body in (("1 part gsm7", SHORT), ("4 parts ucs2", LONG)):
-        per_text, parts = asyncio.run(_per_text(body, TEXTS if parts_hint(body) == 1 else 10))
-        overhead_ms = (per_text - parts * MODEM_ANSWER_SECONDS) * 1000
-        figures.append(Figure(f"gsm overhead per text ({label})", overhead_ms, "ms", 100, False))
+        count = TEXTS if parts_hint(body) == 1 else 10
+        per_text: list[float] = []
+        per_part: list[float] = []
+        for _ in range(RUNS):
+            seconds, parts = asyncio.run(_per_text(body, count))
+            overhead_ms = (seconds - parts * MODEM_ANSWER_SECONDS) * 1000
+            per_text.append(overhead_ms)
+            per_part.append(overhead_ms / parts)
         figures.append(
-            Figure(f"gsm overhead per part ({label})", overhead_ms / parts, "ms", 100, False)
+            Figure(f"gsm overhead per text ({label})", Sample.of(per_text), "ms", 100, False)
+        )
+        figures.append(
+            Figure(f"gsm overhead per part ({label})", Sample.of(per_part), "ms", 100, False)
         )
     figures.append(
-        Figure("pdu encode (4-part UCS-2) rate", rate(2000, lambda: encode_submit(
-            "+14185550142", LONG, 7)), "/s", 1000, True)
+        Figure("pdu encode (4-part UCS-2) rate", repeat(lambda: rate(2000, lambda: encode_submit(
+            "+14185550142", LONG, 7))), "/s", 1000, True)
     )  # fmt: skip
     report(figures)
 

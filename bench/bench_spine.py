@@ -1,5 +1,7 @@
-"""Spine figures: durable outbox enqueue vs raw SQLite commits, start-up to READY,
-idle memory of the daemon.
+"""Spine figures: durable outbox enqueue vs raw SQLite commits of the same row with
+the same settings (WAL, synchronous=FULL), measured in the same run; start-up (exec
+until the status API answers) and idle memory of the real daemon with the example
+configuration (bench/daemon.py). Median of three runs each.
 
     .venv/bin/python -m bench.bench_spine
 """
@@ -7,35 +9,51 @@ idle memory of the daemon.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agent.store import Store
-from bench.harness import Figure, current_rss_mb, report
+from agent.store.base import ts
+from bench.daemon import AmiPeer, Daemon, example_config, free_port
+from bench.harness import RUNS, Figure, Sample, current_rss_mb, interleaved, report, scaled
 
 N = 400
 
 
 def raw_commit_rate(path: Path) -> float:
+    """Single-row commits of the same outbox row through bare sqlite3, on the store's
+    own schema (made by `Store`, then closed) and its settings."""
+    asyncio.run(_make_schema(path))
     conn = sqlite3.connect(path, isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=FULL"):
         conn.execute(f"PRAGMA {pragma}")
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE, v TEXT)")
+    now = datetime.now(UTC)
+    stamp, later = ts(now), ts(now + timedelta(hours=1))
+    sql = (
+        "INSERT OR IGNORE INTO messages (call_id, to_e164, department, template, "
+        "language, dedup_key, state, not_before, expires_at, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"
+    )
     start = time.perf_counter()
     for i in range(N):
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (f"+1514555{i:04d}:1", "x"))
+        conn.execute(
+            sql,
+            (None, f"+1514555{i:04d}", "service", "open", "fr", f"+1514555{i:04d}:1",
+             stamp, later, stamp, stamp),
+        )  # fmt: skip
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - start
     conn.close()
     return N / elapsed
+
+
+async def _make_schema(path: Path) -> None:
+    async with Store(path):
+        pass
 
 
 async def enqueue_rate(path: Path) -> float:
@@ -58,64 +76,66 @@ async def enqueue_rate(path: Path) -> float:
     return N / elapsed
 
 
-DEMO_CONFIG = """
-site: {{name: Bench, timezone: America/Toronto}}
-pbx:
-  - {{type: replay, name: bench, path: {calls}}}
-sms:
-  senders: [{{type: log, name: dry-run, print: false}}]
-status: {{listen: "127.0.0.1:0"}}
-storage: {{path: {db}}}
-"""
-
-
-def startup(tmp: Path) -> tuple[float, float]:
-    """Seconds from exec to READY=1, and RSS in MB two seconds after READY."""
-    calls = tmp / "calls.jsonl"
-    calls.write_text("")
-    config = tmp / "ringback.yaml"
-    config.write_text(DEMO_CONFIG.format(calls=calls, db=tmp / "start.db"))
-    notify_path = tmp / "notify.sock"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(notify_path))
-    sock.settimeout(10)
-    env = {**os.environ, "NOTIFY_SOCKET": str(notify_path)}
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli.parser", "run", "-c", str(config)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        while b"READY=1" not in sock.recv(4096):
-            pass
-        ready = time.perf_counter() - start
-        time.sleep(2)
-        rss = current_rss_mb(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        sock.close()
-    return ready, rss
+def startup(tmp: Path) -> tuple[float, float, float]:
+    """Seconds from exec until the status API answers, with the example configuration,
+    the daemon's CPU seconds by then, and its RSS in MB two seconds later (idle:
+    connected, no calls)."""
+    run = tmp / f"start-{time.monotonic_ns()}"
+    run.mkdir()
+    with AmiPeer() as peer:
+        port = free_port()
+        with Daemon(example_config(run, peer.server.port, port), port) as daemon:
+            answering = daemon.wait_answering()
+            cpu = daemon.cpu_seconds()
+            time.sleep(2)
+            return answering, cpu, current_rss_mb(daemon.pid)
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ringback-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        # interleaved, best of three each: fsync timing drifts during a run
-        raws, ourses = [], []
-        for round_ in range(3):
-            raws.append(raw_commit_rate(tmp / f"raw{round_}.db"))
-            ourses.append(asyncio.run(enqueue_rate(tmp / f"store{round_}.db")))
-        raw, ours = max(raws), max(ourses)
-        ready, rss = startup(tmp)
-    print(f"raw SQLite single-row commits {raw:.0f}/s, durable outbox enqueues {ours:.0f}/s")
+        rounds = iter(range(1000))  # fsync timing drifts during a run: interleaved
+        got = interleaved(
+            {
+                "raw": lambda: raw_commit_rate(tmp / f"raw{next(rounds)}.db"),
+                "ours": lambda: asyncio.run(enqueue_rate(tmp / f"store{next(rounds)}.db")),
+            }
+        )
+        starts = [startup(tmp) for _ in range(RUNS)]
+    raw, ours = got["raw"], got["ours"]
+    print(f"raw SQLite single-row commits/s {raw.text(',.0f')}")
+    print(f"durable outbox enqueues/s {ours.text(',.0f')}")
     report(
         [
-            Figure("outbox enqueue / raw SQLite commit rate", ours / raw, "x", 0.8, True),
-            Figure("ringback run: exec to READY", ready, "s", 1.0, False),
-            Figure("ringback run: idle RSS", rss, "MB", 60.0, False),
+            Figure(
+                "outbox enqueue rate",
+                ours,
+                "rows/s",
+                scaled(raw, 0.9),
+                True,
+                f"0.9 x raw SQLite commits {raw.median:,.0f}/s",
+            ),
+            Figure(
+                "ringback run (example config): exec to status API",
+                Sample.of([s for s, _, _ in starts]),
+                "s",
+                0.5,
+                False,
+            ),
+            Figure(
+                "  the daemon's CPU time until then",
+                Sample.of([cpu for _, cpu, _ in starts]),
+                "s",
+                0.5,
+                False,
+            ),
+            Figure(
+                "ringback run (example config): idle RSS",
+                Sample.of([mb for _, _, mb in starts]),
+                "MB",
+                45.0,
+                False,
+            ),
         ]
     )
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
-import holidays as holidays_lib
+from agent.config import calendar
 
 
 def quiet_hours_end(quiet: str, local: datetime) -> datetime | None:
@@ -56,9 +56,7 @@ def public_holidays(
     """The site's closed days of `year`: its country's (and province's) public
     holidays plus the ones listed in `site.holidays`."""
     try:
-        calendar = holidays_lib.country_holidays(country, subdiv=province, years=year)
+        found = calendar.holiday_dates(country, province, year)
     except (NotImplementedError, KeyError):
-        found: set[date] = set()
-    else:
-        found = set(calendar.keys())
+        found = set()
     return found | {d for d in extra if d.year == year}

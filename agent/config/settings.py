@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as holidays_lib
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -39,6 +38,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from agent.config import calendar
 from agent.config.alerts import AlertsConfig
 from agent.config.cases import CasesConfig
 from agent.config.departments import DepartmentsConfig
@@ -113,12 +113,10 @@ class SiteConfig(Section):
     @field_validator("country")
     @classmethod
     def _has_calendar(cls, value: str) -> str:
-        try:
-            holidays_lib.country_holidays(value)
-        except NotImplementedError:
+        if not calendar.known_country(value):
             raise ValueError(
                 f"no public holiday calendar for {value!r} (expected a country code such as CA)"
-            ) from None
+            )
         return value
 
     @field_validator("province")
@@ -127,7 +125,7 @@ class SiteConfig(Section):
         country = info.data.get("country")
         if value is None or country is None:
             return value
-        known = holidays_lib.country_holidays(country).subdivisions
+        known = calendar.subdivisions(country)
         if value.upper() not in known:
             raise ValueError(
                 f"unknown province {value!r} for {country} (expected one of: {', '.join(known)})"

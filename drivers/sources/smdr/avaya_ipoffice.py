@@ -28,8 +28,8 @@ from drivers.sources.smdr.parsing import (
     finish,
     hms_seconds,
     int_field,
+    record_of,
     strip_host,
-    to_record,
 )
 
 MIN_FIELDS = 17
@@ -60,31 +60,44 @@ class Segment:
 
 
 def read_segment(line: str, ctx: ParseContext) -> Segment | None:
-    """The record's fields, or None for a header line. Raises BadLine."""
+    """The record's fields, or None for a header line. Raises BadLine.
+
+    One `split` of the line; the fields are read by index. A Call Start in an hour
+    already seen is checked and converted by two dict look-ups (no regex)."""
     fields = line.split(",")
-    start = _START.match(fields[0])
-    if not start:
-        if fields[0].strip().lower() == "call start":
-            return None
-        raise BadLine("line_garbled", "does not start with a YYYY/MM/DD HH:MM:SS call start")
+    text = fields[0]
+    hour = _hours.get((text[:13], ctx.tz)) if len(text) == 19 and text[13] == ":" else None
+    below = _MM_SS.get(text[14:]) if hour is not None else None
+    if hour is None or below is None:
+        start = _START.match(text)
+        if not start:
+            if text.strip().lower() == "call start":
+                return None
+            raise BadLine("line_garbled", "does not start with a YYYY/MM/DD HH:MM:SS call start")
+        started = _start_utc_first(start, ctx)
+    else:
+        started = hour + below
     if len(fields) < MIN_FIELDS:
         raise BadLine("line_truncated", f"{len(fields)} fields, at least {MIN_FIELDS} expected")
-    direction = fields[4].strip()
-    if direction not in ("I", "O"):
-        raise BadLine("field_impossible", f"direction {direction!r} is neither I nor O")
+    direction = fields[4]
+    if direction not in {"I", "O"}:
+        direction = direction.strip()
+        if direction not in ("I", "O"):
+            raise BadLine("field_impossible", f"direction {direction!r} is neither I nor O")
+    hold, park = fields[15], fields[16]
     return Segment(
-        start_text=fields[0],
-        started_at=_start_utc(start, ctx),
-        connected=hms_seconds(fields[1], "connected time"),
-        ring=float(int_field(fields[2], "ring time")),
-        hold_park=int_field(fields[15] or "0", "hold") + int_field(fields[16] or "0", "park"),
-        caller=strip_host(fields[3]),
-        inbound=direction == "I",
-        internal=fields[8].strip() == "1",
-        called=fields[5].strip(),
-        call_id=int_field(fields[9], "call id").__str__(),
-        more=fields[10].strip() == "1",
-        parties=((fields[11].strip(), fields[12]), (fields[13].strip(), fields[14])),
+        text,
+        started,
+        hms_seconds(fields[1], "connected time"),
+        float(int_field(fields[2], "ring time")),
+        (int_field(hold, "hold") if hold else 0) + (int_field(park, "park") if park else 0),
+        strip_host(fields[3]),
+        direction == "I",
+        fields[8].strip() == "1",
+        fields[5].strip(),
+        str(int_field(fields[9], "call id")),
+        fields[10].strip() == "1",
+        ((fields[11].strip(), fields[12]), (fields[13].strip(), fields[14])),
     )
 
 
@@ -94,16 +107,6 @@ def read_segment(line: str, ctx: ParseContext) -> Segment | None:
 # 3600 valid values. An hour whose UTC offset changes within it is never cached.
 _MM_SS = {f"{m:02}:{s:02}": timedelta(minutes=m, seconds=s) for m in range(60) for s in range(60)}
 _hours: dict[tuple[str, tzinfo], datetime] = {}
-
-
-def _start_utc(start: re.Match[str], ctx: ParseContext) -> datetime:
-    """Call Start (matched by `_START`) -> UTC. Raises BadLine."""
-    text = start[0]
-    hour = _hours.get((text[:13], ctx.tz))
-    below = _MM_SS.get(text[14:])
-    if hour is None or below is None:
-        return _start_utc_first(start, ctx)
-    return hour + below
 
 
 def _start_utc_first(start: re.Match[str], ctx: ParseContext) -> datetime:
@@ -158,7 +161,18 @@ def inbound_outcome(segments: list[Segment], ctx: ParseContext) -> tuple[Outcome
     return Outcome.MISSED, None
 
 
+Values = tuple[
+    str, datetime, Direction, Outcome, str, str, float, float, float,
+    None, str | None, tuple[str, ...],
+]  # fmt: skip
+
+
 def call_facts(segments: list[Segment], ctx: ParseContext, complete: bool) -> CallFacts:
+    return CallFacts(*call_values(segments, ctx, complete))
+
+
+def call_values(segments: list[Segment], ctx: ParseContext, complete: bool) -> Values:
+    """The call's facts in `CallFacts` order (a tuple: built once per call)."""
     first = segments[0]
     if first.internal:
         direction, outcome, who = Direction.INTERNAL, Outcome.ANSWERED, None
@@ -178,20 +192,13 @@ def call_facts(segments: list[Segment], ctx: ParseContext, complete: bool) -> Ca
     if direction is not Direction.INBOUND and talk <= 0:
         outcome = Outcome.MISSED
     extensions = [d[1:] for s in segments for d, _ in s.parties if d[:1] == "E"]
-    stamp = first.start_text.replace("/", "").replace(" ", "T").replace(":", "")
-    return CallFacts(
-        call_id=f"ipo-{first.call_id}-{stamp}",
-        started_at=first.started_at,
-        direction=direction,
-        outcome=outcome,
-        caller=first.caller,
-        dialed=first.called,
-        ring_seconds=ring,
-        talk_seconds=talk,
-        other_seconds=other,
-        answered_by=who,
-        extensions=tuple(dict.fromkeys(extensions)),
-    )
+    t = first.start_text  # YYYY/MM/DD HH:MM:SS -> YYYYMMDDTHHMMSS
+    stamp = t[0:4] + t[5:7] + t[8:10] + "T" + t[11:13] + t[14:16] + t[17:19]
+    return (
+        f"ipo-{first.call_id}-{stamp}", first.started_at, direction, outcome,
+        first.caller, first.called, ring, talk, other, None, who,
+        tuple(dict.fromkeys(extensions)) if len(extensions) > 1 else tuple(extensions),
+    )  # fmt: skip
 
 
 class IpOfficeParser(LineParser):
@@ -254,7 +261,7 @@ class IpOfficeParser(LineParser):
             return []
 
     def _emit(self, segments: list[Segment], now: datetime, *, complete: bool) -> CallRecord:
-        record, notes = to_record(self.ctx, call_facts(segments, self.ctx, complete), now)
+        record, notes = record_of(self.ctx, now, *call_values(segments, self.ctx, complete))
         if notes:
             self.notes.extend(notes)
         return record

@@ -20,11 +20,11 @@ from drivers.sources.smdr.config import CustomOptions
 from drivers.sources.smdr.parsing import (
     IGNORED,
     BadLine,
-    CallFacts,
     LineParser,
     ParseContext,
     ParsedLine,
     content_id,
+    facts_of,
     finish,
     hms_seconds,
 )
@@ -83,19 +83,11 @@ class CustomParser(LineParser):
         talk, ring = _seconds(f.get("talk"), "talk"), _seconds(f.get("ring"), "ring")
         ext = f.get("extension") or None
         outcome = self._outcome(direction, f.get("status", ""), talk, ext)
-        facts = CallFacts(
-            call_id="custom-" + (f.get("call_id") or content_id("l", line)),
-            started_at=self._start(f),
-            direction=direction,
-            outcome=outcome,
-            caller=f.get("caller"),
-            dialed=f.get("dialed"),
-            caller_name=f.get("caller_name"),
-            ring_seconds=ring,
-            talk_seconds=talk,
-            answered_by=ext if outcome is Outcome.ANSWERED else None,
-            extensions=(ext,) if ext else (),
-        )
+        facts = facts_of(
+            "custom-" + (f.get("call_id") or content_id("l", line)), self._start(f), direction,
+            caller=f.get("caller"), dialed=f.get("dialed"), caller_name=f.get("caller_name"),
+            station=ext, outcome=outcome, ring=ring, talk=talk,
+        )  # fmt: skip
         return finish(self.ctx, facts, received_at)
 
     def _outcome(self, direction: Direction, status: str, talk: float, ext: str | None) -> Outcome:

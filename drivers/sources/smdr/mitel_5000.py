@@ -25,6 +25,7 @@ from drivers.sources.smdr.parsing import (
     LineParser,
     ParsedLine,
     content_id,
+    facts_of,
     finish,
     hms_seconds,
 )
@@ -68,36 +69,21 @@ class Mitel5000Parser(LineParser):
         if typ in INCOMING:
             facts = self._incoming(cid, ext, digits, started, elapsed)
         else:
-            facts = CallFacts(
-                call_id=cid,
-                started_at=started,
-                direction=Direction.OUTBOUND,
-                outcome=Outcome.ANSWERED if elapsed > 0 else Outcome.MISSED,
-                caller=ext,
-                dialed=digits,
-                talk_seconds=elapsed,
-                extensions=(ext,),
-            )
+            facts = facts_of(
+                cid, started, Direction.OUTBOUND,
+                caller=ext, dialed=digits, talk=elapsed, extensions=(ext,),
+            )  # fmt: skip
         return finish(self.ctx, facts, received_at)
 
     def _incoming(
         self, cid: str, ext: str, digits: str | None, started: datetime, elapsed: float
     ) -> CallFacts:
-        unanswered = set(ext) == {"*"}
-        if unanswered:
-            outcome, ring, talk, who = Outcome.MISSED, elapsed, 0.0, None
-        else:
-            outcome = self.ctx.roles.role(ext) or Outcome.ANSWERED
-            ring, talk, who = 0.0, elapsed, ext if outcome is Outcome.ANSWERED else None
-        return CallFacts(
-            call_id=cid,
-            started_at=started,
-            direction=Direction.INBOUND,
-            outcome=outcome,
-            caller=digits,
-            dialed=None,
-            ring_seconds=ring,
-            talk_seconds=talk,
-            answered_by=who,
-            extensions=() if unanswered else (ext,),
-        )
+        if set(ext) == {"*"}:  # nobody answered: no extension named
+            return facts_of(
+                cid, started, Direction.INBOUND,
+                caller=digits, outcome=Outcome.MISSED, ring=elapsed,
+            )  # fmt: skip
+        return facts_of(
+            cid, started, Direction.INBOUND, caller=digits, station=ext,
+            outcome=self.ctx.roles.role(ext) or Outcome.ANSWERED, talk=elapsed,
+        )  # fmt: skip

@@ -23,6 +23,7 @@ from drivers.sources.smdr.parsing import (
     ParseContext,
     ParsedLine,
     content_id,
+    facts_of,
     finish,
     hms_seconds,
 )
@@ -87,18 +88,12 @@ class MitelMivbParser(LineParser):
             raise BadLine("field_impossible", f"time to answer {answer!r}")
         if f["status"] == "B":
             outcome = Outcome.BUSY
-        return CallFacts(
-            call_id="",
-            started_at=started,
-            direction=Direction.INBOUND,
-            outcome=outcome,
-            caller=f["ani"] or None,
-            dialed=f["dnis"] or f["digits"].split(" ")[0] or None,
-            ring_seconds=ring,
-            talk_seconds=talk,
-            answered_by=f["called"] if outcome is Outcome.ANSWERED else None,
+        return facts_of(
+            "", started, Direction.INBOUND,
+            caller=f["ani"] or None, dialed=f["dnis"] or f["digits"].split(" ")[0] or None,
+            station=f["called"], outcome=outcome, ring=ring, talk=talk,
             extensions=tuple(p for p in parties if p),
-        )
+        )  # fmt: skip
 
     def _answered_by_whom(self, f: dict[str, str]) -> Outcome:
         """Answered by the called party, unless it is a VM/AA port and the call was
@@ -113,15 +108,11 @@ class MitelMivbParser(LineParser):
     def _outgoing(self, f: dict[str, str], started: datetime, duration: float) -> CallFacts:
         digits = f["digits"].split(" ")[0]
         internal = not digits and bool(f["called"])
-        return CallFacts(
-            call_id="",
-            started_at=started,
-            direction=Direction.INTERNAL if internal else Direction.OUTBOUND,
-            outcome=Outcome.ANSWERED if duration > 0 else Outcome.MISSED,
-            caller=f["calling"] or None,
-            dialed=(f["called"] if internal else digits) or None,
-            talk_seconds=duration,
-        )
+        return facts_of(
+            "", started, Direction.INTERNAL if internal else Direction.OUTBOUND,
+            caller=f["calling"] or None, dialed=(f["called"] if internal else digits) or None,
+            talk=duration,
+        )  # fmt: skip
 
 
 def _with_id(facts: CallFacts, line: str) -> CallFacts:

@@ -23,6 +23,7 @@ from drivers.sources.smdr.parsing import (
     LineParser,
     ParsedLine,
     content_id,
+    facts_of,
     finish,
     hms_seconds,
 )
@@ -109,24 +110,9 @@ class NecParser(LineParser):
                 outcome = Outcome.MISSED
             else:
                 outcome = self.ctx.roles.role(station) or Outcome.ANSWERED
-            answered = outcome is Outcome.ANSWERED
-            return CallFacts(
-                call_id=call_id,
-                started_at=started,
-                direction=Direction.INBOUND,
-                outcome=outcome,
-                caller=number,
-                dialed=None,
-                talk_seconds=seconds,
-                answered_by=station if answered else None,
-                extensions=(station,) if station else (),
-            )
-        return CallFacts(
-            call_id=call_id,
-            started_at=started,
-            direction=Direction.INTERNAL if cls in INTERNAL else Direction.OUTBOUND,
-            outcome=Outcome.ANSWERED if seconds > 0 else Outcome.MISSED,
-            caller=station,
-            dialed=number,
-            talk_seconds=seconds,
-        )
+            return facts_of(
+                call_id, started, Direction.INBOUND,
+                caller=number, station=station, outcome=outcome, talk=seconds,
+            )  # fmt: skip
+        direction = Direction.INTERNAL if cls in INTERNAL else Direction.OUTBOUND
+        return facts_of(call_id, started, direction, caller=station, dialed=number, talk=seconds)

@@ -25,6 +25,7 @@ from drivers.sources.smdr.parsing import (
     ParseContext,
     ParsedLine,
     content_id,
+    facts_of,
     finish,
 )
 
@@ -73,16 +74,10 @@ class PanasonicParser(LineParser):
         if dial.startswith("<"):
             facts = self._incoming(cid, match["ext"], dial, ring=ring, talk=talk, started=stamp)
         else:
-            facts = CallFacts(
-                call_id=cid,
-                started_at=stamp,
-                direction=Direction.OUTBOUND,
-                outcome=Outcome.ANSWERED if talk > 0 else Outcome.MISSED,
-                caller=match["ext"],
-                dialed=dial,
-                talk_seconds=talk,
-                extensions=(match["ext"],),
-            )
+            facts = facts_of(
+                cid, stamp, Direction.OUTBOUND,
+                caller=match["ext"], dialed=dial, talk=talk, extensions=(match["ext"],),
+            )  # fmt: skip
         return finish(self.ctx, facts, received_at)
 
     def _incoming(
@@ -90,18 +85,11 @@ class PanasonicParser(LineParser):
     ) -> CallFacts:
         caller, did = _CALLER.search(dial), _DID.search(dial)
         outcome = Outcome.MISSED if talk <= 0 else self.ctx.roles.role(ext) or Outcome.ANSWERED
-        return CallFacts(
-            call_id=cid,
-            started_at=started,
-            direction=Direction.INBOUND,
-            outcome=outcome,
-            caller=caller[1] if caller else None,
-            dialed=did[1] if did else None,
-            ring_seconds=ring,
-            talk_seconds=talk,
-            answered_by=ext if outcome is Outcome.ANSWERED else None,
-            extensions=(ext,),
-        )
+        return facts_of(
+            cid, started, Direction.INBOUND,
+            caller=caller[1] if caller else None, dialed=did[1] if did else None,
+            station=ext, outcome=outcome, ring=ring, talk=talk, extensions=(ext,),
+        )  # fmt: skip
 
     def _date(self, text: str, received_at: datetime) -> date:
         a, b, y = (int(x) for x in text.split("/"))

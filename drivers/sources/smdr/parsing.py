@@ -119,6 +119,42 @@ class CallFacts:
         return self.outcome.value if self.direction is Direction.INBOUND else self.direction
 
 
+def facts_of(
+    call_id: str,
+    started: datetime,
+    direction: Direction,
+    *,
+    caller: str | None,
+    dialed: str | None = None,
+    station: str | None = None,
+    outcome: Outcome | None = None,
+    ring: float = 0.0,
+    talk: float = 0.0,
+    caller_name: str | None = None,
+    extensions: tuple[str, ...] | None = None,
+) -> CallFacts:
+    """The facts of one record, built the same way by every family: `station` is the
+    extension the record names as taking the call; it is `answered_by` when the call
+    was answered, and the one extension listed unless `extensions` says otherwise.
+    Without `outcome`, a call is answered when it talked (placed calls)."""
+    if outcome is None:
+        outcome = Outcome.ANSWERED if talk > 0 else Outcome.MISSED
+    answered = outcome is Outcome.ANSWERED
+    return CallFacts(
+        call_id=call_id,
+        started_at=started,
+        direction=direction,
+        outcome=outcome,
+        caller=caller,
+        dialed=dialed,
+        ring_seconds=ring,
+        talk_seconds=talk,
+        caller_name=caller_name,
+        answered_by=station if answered else None,
+        extensions=((station,) if station else ()) if extensions is None else extensions,
+    )
+
+
 def finish(ctx: ParseContext, facts: CallFacts, received_at: datetime) -> ParsedLine:
     """Build the line result and its `CallRecord` (short-abandon and clock checks)."""
     record, notes = to_record(ctx, facts, received_at)
@@ -130,11 +166,38 @@ def to_record(
 ) -> tuple[CallRecord, tuple[str, ...]]:
     """The `CallRecord` and the notes (`time_in_future`) of `finish`, without the line
     result: what `feed()` needs."""
-    parts = (facts.ring_seconds, facts.talk_seconds, facts.other_seconds)
-    if not all(0 <= part <= MAX_CALL_SECONDS for part in parts):
+    return record_of(
+        ctx, received_at, facts.call_id, facts.started_at, facts.direction, facts.outcome,
+        facts.caller, facts.dialed, facts.ring_seconds, facts.talk_seconds,
+        facts.other_seconds, facts.caller_name, facts.answered_by, facts.extensions,
+        facts.ended_at,
+    )  # fmt: skip
+
+
+def record_of(
+    ctx: ParseContext,
+    received_at: datetime,
+    call_id: str,
+    started: datetime,
+    direction: Direction,
+    outcome: Outcome,
+    caller: str | None,
+    dialed: str | None,
+    ring: float,
+    talk: float,
+    other: float,
+    caller_name: str | None,
+    answered_by: str | None,
+    extensions: tuple[str, ...],
+    ended: datetime | None = None,
+) -> tuple[CallRecord, tuple[str, ...]]:
+    """`to_record` from the facts as plain values: a family whose call is finished by
+    the line it is reading builds no `CallFacts` (positional: the hot path)."""
+    if not (0 <= ring <= MAX_CALL_SECONDS and 0 <= talk <= MAX_CALL_SECONDS
+            and 0 <= other <= MAX_CALL_SECONDS):  # fmt: skip
         raise BadLine("field_impossible", f"a duration is over {MAX_CALL_SECONDS} seconds")
-    started = facts.started_at
-    ended = facts.ended_at or started + timedelta(seconds=sum(parts))
+    if ended is None:
+        ended = started + timedelta(seconds=ring + talk + other)
     if ended < started:
         raise BadLine("field_impossible", "the call ends before it starts")
     if (ended - started).total_seconds() > MAX_CALL_SECONDS:
@@ -143,24 +206,14 @@ def to_record(
     if ended - received_at > ctx.clock_tolerance:
         shift = ended - received_at  # a finished call cannot end in the future
         started, ended, notes = started - shift, received_at, ("time_in_future",)
-    outcome = facts.outcome
     if outcome is Outcome.MISSED:  # only a missed call can be a short abandon
-        outcome = short_abandon(ctx, outcome, facts.ring_seconds)
+        outcome = short_abandon(ctx, outcome, ring)
     record = CallRecord(
-        source=ctx.config.name,
-        call_id=facts.call_id,
-        started_at=started,
-        ended_at=ended,
-        direction=facts.direction,
-        outcome=outcome,
-        caller_raw=facts.caller or "",
-        caller_name=facts.caller_name or None,
-        dialed=facts.dialed or None,
-        ring_seconds=facts.ring_seconds,
-        talk_seconds=facts.talk_seconds,
-        answered_by=facts.answered_by,
-        extensions=facts.extensions,
-    )
+        source=ctx.config.name, call_id=call_id, started_at=started, ended_at=ended,
+        direction=direction, outcome=outcome, caller_raw=caller or "",
+        caller_name=caller_name or None, dialed=dialed or None, ring_seconds=ring,
+        talk_seconds=talk, answered_by=answered_by, extensions=extensions,
+    )  # fmt: skip
     return record, notes
 
 

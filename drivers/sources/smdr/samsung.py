@@ -21,6 +21,7 @@ from drivers.sources.smdr.parsing import (
     LineParser,
     ParsedLine,
     content_id,
+    facts_of,
     finish,
     hms_seconds,
 )
@@ -65,16 +66,11 @@ class SamsungParser(LineParser):
         ext = pre[0] if len(pre) >= 2 else None
         cid = content_id("sam", line)
         if flag in OUTGOING:
-            facts = CallFacts(
-                call_id=cid,
-                started_at=started,
-                direction=Direction.OUTBOUND,
-                outcome=Outcome.ANSWERED if seconds > 0 else Outcome.MISSED,
-                caller=pre[0],
+            facts = facts_of(
+                cid, started, Direction.OUTBOUND, caller=pre[0],
                 dialed=rest.split()[0] if rest.split() else None,
-                talk_seconds=seconds,
-                extensions=(pre[0],),
-            )
+                talk=seconds, extensions=(pre[0],),
+            )  # fmt: skip
         else:
             facts = self._incoming(cid, flag, ext, rest=rest, seconds=seconds, started=started)
         return finish(self.ctx, facts, received_at)
@@ -87,16 +83,7 @@ class SamsungParser(LineParser):
             outcome, ring, talk = Outcome.MISSED, seconds, 0.0
         else:
             outcome, ring, talk = self.ctx.roles.role(ext) or Outcome.ANSWERED, 0.0, seconds
-        return CallFacts(
-            call_id=cid,
-            started_at=started,
-            direction=Direction.INBOUND,
-            outcome=outcome,
-            caller=number,
-            dialed=None,
-            caller_name=name,
-            ring_seconds=ring,
-            talk_seconds=talk,
-            answered_by=ext if outcome is Outcome.ANSWERED else None,
-            extensions=(ext,) if ext else (),
-        )
+        return facts_of(
+            cid, started, Direction.INBOUND, caller=number, caller_name=name,
+            station=ext, outcome=outcome, ring=ring, talk=talk,
+        )  # fmt: skip
