@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated, Any, ClassVar, Protocol, Self
+from typing import Annotated, Any, ClassVar, Protocol, Self, runtime_checkable
 
 from pydantic import (
     AfterValidator,
@@ -118,6 +118,16 @@ class Resource(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+@runtime_checkable
+class Originates(Protocol):
+    """A source that can place a call (the desk's click-to-call): ring the staff
+    `extension`, then dial `number_e164` showing `caller_id`. Returns None when the
+    PBX took the call, else why it refused, in words; raises nothing but
+    CancelledError."""
+
+    async def originate(self, extension: str, number_e164: str, caller_id: str) -> str | None: ...
 
 
 class Sender(Resource, Protocol):

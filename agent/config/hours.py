@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
-from agent.config import calendar
+from agent.config.calendar import holiday_dates
 
 
 def quiet_hours_end(quiet: str, local: datetime) -> datetime | None:
@@ -56,7 +56,7 @@ def public_holidays(
     """The site's closed days of `year`: its country's (and province's) public
     holidays plus the ones listed in `site.holidays`."""
     try:
-        found = calendar.holiday_dates(country, province, year)
+        found = holiday_dates(country, province, year)
     except (NotImplementedError, KeyError):
         found = set()
     return found | {d for d in extra if d.year == year}

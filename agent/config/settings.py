@@ -38,8 +38,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from agent.config import calendar
 from agent.config.alerts import AlertsConfig
+from agent.config.calendar import known_country, subdivisions
 from agent.config.cases import CasesConfig
 from agent.config.departments import DepartmentsConfig
 from agent.config.desk import DeskConfig
@@ -113,7 +113,7 @@ class SiteConfig(Section):
     @field_validator("country")
     @classmethod
     def _has_calendar(cls, value: str) -> str:
-        if not calendar.known_country(value):
+        if not known_country(value):
             raise ValueError(
                 f"no public holiday calendar for {value!r} (expected a country code such as CA)"
             )
@@ -125,7 +125,7 @@ class SiteConfig(Section):
         country = info.data.get("country")
         if value is None or country is None:
             return value
-        known = calendar.subdivisions(country)
+        known = subdivisions(country)
         if value.upper() not in known:
             raise ValueError(
                 f"unknown province {value!r} for {country} (expected one of: {', '.join(known)})"

@@ -19,6 +19,7 @@ from agent.model import AttemptResult
 from agent.status.view import StatusView
 from agent.store import ts
 from agent.store.cases import CaseError
+from drivers.base import Originates
 
 STAFF_TEXTS_PER_DAY = 10
 MAX_TEXT = 480
@@ -77,6 +78,8 @@ async def act(
             return word("reopened", language)
         if action == "reply":
             return await _reply(daemon, user, case, form.get("text", ""), language)
+        if action == "call":
+            return await _call(daemon, user, case, language)
     except CaseError as err:
         raise ActionRefused(
             word("conflict", language) if err.reason == "conflict" else err.detail
@@ -125,3 +128,33 @@ async def _reply(
     if runtime is not None and runtime.dispatcher is not None:
         runtime.dispatcher.wake()
     return word("text_queued", language)
+
+
+async def _call(daemon: StatusView, user: DeskUser, case: dict[str, object], language: str) -> str:
+    """Click-to-call through the PBX: the user's desk phone rings, then dials the
+    caller; that call, once answered, is the case's proof like any callback. A PBX
+    that refuses says why on the case, which keeps a failed attempt."""
+    store = daemon.store
+    assert store is not None
+    caller = str(case["caller_e164"] or "")
+    case_id = int(str(case["id"]))
+    if not caller or not case["callback_possible"]:
+        raise ActionRefused(word("no_number", language))
+    if not user.extension:
+        raise ActionRefused(word("no_extension", language))
+    runtime = daemon.runtime
+    dialers = [s.source for s in runtime.sources] if runtime is not None else []
+    dialer = next((d for d in dialers if isinstance(d, Originates)), None)
+    if dialer is None:
+        raise ActionRefused(word("no_click_to_call", language))
+    label = daemon.loaded.settings.departments.by_name().get(str(case["department"]))
+    name = (label.label if label and label.label else str(case["department"])) or ""
+    refusal = await dialer.originate(user.extension, caller, f'"{name}: {caller}" <{caller}>')
+    now = daemon.clock()
+    if refusal is not None:
+        await store.log_staff_attempt(
+            case_id, user.name, AttemptResult.NOT_ANSWERED, f"call failed: {refusal}", now
+        )
+        raise ActionRefused(word("call_refused", language, why=refusal))
+    await store.case_event(case_id, user.name, "call", f"{user.extension} → {caller}", now)
+    return word("calling", language, extension=user.extension)

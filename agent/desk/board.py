@@ -29,6 +29,7 @@ ACTIONS = {
     "reached": {"fr": "a joint le client", "en": "reached the caller"},
     "replied": {"fr": "le client a répondu", "en": "the caller replied"},
     "texted": {"fr": "a écrit", "en": "texted"},
+    "call": {"fr": "a lancé un appel", "en": "placed a call"},
     "closed": {"fr": "a fermé", "en": "closed"},
     "reopened": {"fr": "a rouvert", "en": "reopened"},
     "escalated": {"fr": "retard signalé au gestionnaire", "en": "escalated to the manager"},

@@ -96,6 +96,23 @@ TEXT = {
     "not_needed": ("plus nécessaire", "not needed"),
     "expired": ("expiré", "expired"),
     "today": ("Aujourd'hui", "Today"),
+    "call": ("Appeler depuis mon poste", "Call from my desk phone"),
+    "calling": (
+        "Votre poste {extension} sonne : décrochez, il appelle le client.",
+        "Your phone {extension} is ringing: pick up, it calls the caller.",
+    ),
+    "call_refused": (
+        "Le central a refusé l'appel : {why}",
+        "The phone system refused the call: {why}",
+    ),
+    "no_extension": (
+        "Aucun poste n'est associé à votre compte (desk.users[].extension).",
+        "No desk phone is set for your account (desk.users[].extension).",
+    ),
+    "no_click_to_call": (
+        "Ce central ne permet pas d'appeler d'ici : appelez depuis votre poste.",
+        "This phone system cannot place calls from here: dial from your phone.",
+    ),
     "managers_only": ("Réservé aux gestionnaires.", "For managers only."),
     "opened_today": ("dossiers ouverts aujourd'hui", "cases opened today"),
     "reached_today": ("clients rejoints", "callers reached"),

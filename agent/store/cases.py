@@ -327,6 +327,19 @@ class CaseStore(StoreBase):
                 )
                 await self._act(case_id, now, actor, "closed", Resolution.REACHED_ELSEWHERE.value)
 
+    async def case_event(
+        self, case_id: int, actor: str, action: str, detail: str, now: datetime
+    ) -> None:
+        """A line on the case's timeline for something staff did outside the case's
+        own fields (a click-to-call asked of the PBX)."""
+        async with self.transaction() as conn:
+            await self._state_of(case_id, None)
+            await conn.execute(
+                "UPDATE cases SET touched_at = ?, updated_at = ? WHERE id = ?",
+                (ts(now), ts(now), case_id),
+            )
+            await self._act(case_id, now, actor, action, detail)
+
     async def queue_staff_reply(
         self,
         case_id: int,

@@ -228,7 +228,7 @@ async def test_deferred_text_is_rendered_from_the_state_when_it_leaves(
     rig.at("2026-11-24 08:00")
     assert await rig.dispatcher.run_once() == 1
     body = peer.texts[0].body
-    assert "désolé d'avoir manqué votre appel au service" in body
+    assert "(service) : désolé d'avoir manqué votre appel" in body
     assert "fermé" not in body
     assert await store.scalar("SELECT template FROM messages") == "open"
     assert (await rig.message())[:2] == ("sent", 1)
@@ -240,15 +240,15 @@ async def test_deferred_text_names_the_opening_seen_from_send_time(
     """A call to Service at 17:40 on Friday 27 November (closed since 17:30) is held
     by quiet hours (17:45-07:00 here) until 07:00 on Saturday, when Service is still
     closed: the after-hours text names the opening as seen when it leaves,
-    "aujourd'hui 8 h 00", not "demain 8 h 00" as seen at the call."""
+    "aujourd'hui à 8 h", not "demain à 8 h" as seen at the call."""
     settings = make_settings(sms={"max_age_minutes": 900, "quiet_hours": "17:45-07:00"})
     rig = Rig(settings, store, peer, "2026-11-27 17:40")
     await rig.pipeline.accept(call("2026-11-27 17:40"))
     rig.at("2026-11-28 07:00")
     assert await rig.dispatcher.run_once() == 1
     body = peer.texts[0].body
-    assert "le service est fermé" in body
-    assert "Nous vous rappelons dès aujourd'hui 8 h 00" in body
+    assert "nous sommes fermés" in body
+    assert "Nous vous rappellerons aujourd'hui à 8 h" in body and "demain" not in body
 
 
 async def test_text_that_would_now_be_wrong_is_withdrawn_not_sent(

@@ -60,6 +60,9 @@ def _drive(url: str, shots: Path, play: Any) -> dict[str, Any]:
         page.click(".case .open")
         page.click("#claim")
         page.wait_for_selector(".done")
+        page.click("#call")  # click-to-call: the PBX rings 201, then dials the caller
+        page.wait_for_selector(".done")
+        seen["calling"] = page.locator(".done").inner_text()
         page.fill("#text", WORDS)
         page.click("#send")
         page.wait_for_selector(".done")
@@ -108,7 +111,7 @@ async def test_an_advisor_works_a_missed_call_in_the_browser(tmp_path: Path) -> 
         )
         desk = (
             f'desk:\n  listen: "127.0.0.1:{desk_port}"\n  users:\n'
-            "    - {name: ana, role: staff, language: fr}\n"
+            "    - {name: ana, role: staff, language: fr, extension: '201'}\n"
         )
         config = tmp_path / "ringback.yaml"
         config.write_text(config_text(tmp_path, port, pbx, senders, extra=desk))
@@ -127,7 +130,11 @@ async def test_an_advisor_works_a_missed_call_in_the_browser(tmp_path: Path) -> 
                 _drive, f"http://127.0.0.1:{desk_port}/desk/", shots, play
             )
             bodies = [str(r.form.get("Body", "")) for r in twilio.creates]
+            originated = [a for a in ami.actions if a.get("Action") == "Originate"]
     assert seen["empty"] == 0 and seen["caller"] == "+18175550123"
+    assert "201" in seen["calling"] and len(originated) == 1
+    assert originated[0]["Channel"] == "Local/201@from-internal"
+    assert originated[0]["Exten"] == "8175550123"
     assert WORDS in bodies, bodies  # the advisor's own words reached the caller
     assert seen["phone_scroll"] <= 400
     assert "joint" in seen["closed"]  # closed as reached by the recorded callback

@@ -242,3 +242,16 @@ def test_a_case_of_another_department_is_not_found(site: tuple[DaemonProcess, in
     with client(desk_port) as c:
         log_in(c, "chef")
         assert any(c.get(f"/desk/cases/{i}").status_code == 200 for i in theirs)
+
+
+def test_click_to_call_needs_a_desk_phone(site: tuple[DaemonProcess, int, Path]) -> None:
+    """Without an extension on the account the call is refused with the reason, on the
+    case page; nothing is asked of the PBX."""
+    _, desk_port, _ = site
+    with client(desk_port) as c:
+        log_in(c, "chef")
+        board = c.get("/desk/").text
+        case_id = int(re.findall(r'data-case="(\d+)"', board)[0])
+        done = c.post(f"/desk/cases/{case_id}/call", data={"csrf": csrf_of(board)})
+        assert done.status_code == 303 and "error=" in done.headers["location"]
+        assert "Aucun poste" in c.get(done.headers["location"]).text

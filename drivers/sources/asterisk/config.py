@@ -76,6 +76,17 @@ class AsteriskConfig(DriverConfig):
         default=None, description="read the PBX's CDR/CEL rows after a start or reconnect"
     )
 
+    originate_channel: str = Field(
+        default="Local/{extension}@from-internal",
+        description="the desk's click-to-call: the advisor's phone rung first",
+    )
+    originate_context: str = Field(
+        default="from-internal", description="where the answered phone then dials the caller"
+    )
+    originate_exten: Literal["national", "e164", "digits"] = Field(
+        default="national", description="how the caller's number is dialled from there"
+    )
+
     secret_fields: ClassVar[tuple[str, ...]] = ("secret",)
     required_secrets: ClassVar[tuple[str, ...]] = ("secret",)
 

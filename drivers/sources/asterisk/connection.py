@@ -64,6 +64,7 @@ class AmiConnection:
         self._report = report
         self._clock = clock
         self._held: list[Frame] | None = None
+        self._proto: AmiProtocol | None = None  # the live session, for actions (Originate)
         self.connected = False
         self.ever_connected = False
         self.resync_ok = True
@@ -129,11 +130,21 @@ class AmiConnection:
             if proto is not None:
                 proto.close()
             self._held = None
+            self._proto = None
             self._stop(deliberate=sys.exc_info()[0] is asyncio.CancelledError)
         if time.monotonic() - started < STABLE_SESSION_SECONDS:
             raise SessionLost(self.last_error or "AMI connection lost")
 
+    async def send(self, fields: dict[str, str], limit: float) -> tuple[bool, str]:
+        """One action on the live session: (accepted, Asterisk's message)."""
+        proto = self._proto
+        if proto is None:
+            return False, "not connected to Asterisk"
+        response = await proto.action(fields, limit)
+        return bool(response.success), str(response.get("Message", "") or "")
+
     def _start(self, proto: AmiProtocol, channels: list[Frame]) -> None:
+        self._proto = proto
         now = self._clock()
         if self.ever_connected:
             self.reconnects += 1

@@ -167,6 +167,7 @@ class FakeAmiServer:
         self.max_chunk, self.cut_utf8 = max_chunk, cut_utf8
         self.answer_ping = answer_ping
         self.ping_delay = ping_delay  # seconds a Pong waits (events keep flowing)
+        self.originate_refusal = ""  # e.g. "Permission denied": refuse Originate with it
         self._delayed: set[asyncio.Task[None]] = set()
         self.channels: list[dict[str, str]] | None = None  # None: from the trace played
         self.played: list[bytes] = []
@@ -338,6 +339,11 @@ class FakeAmiServer:
             await self._reply(client, "Success", reply, Message="Filter Added Successfully")
         elif name == "events":
             await self._reply(client, "Success", reply, Events="On")
+        elif name == "originate":
+            if self.originate_refusal:
+                await self._reply(client, "Error", reply, Message=self.originate_refusal)
+            else:
+                await self._reply(client, "Success", reply, Message="Originate successfully queued")
         elif name == "logoff":
             await self._reply(client, "Goodbye", reply, Message="Thanks for all the fish.")
             client.writer.close()

@@ -20,6 +20,7 @@ from drivers.sources.asterisk.tracker import CallTracker, TrackerState
 
 COUNTERS = (
     "records",
+    "originate_refused",
     "records_with_gap",
     "events_ignored",
     "bad_frame_no_event",
@@ -74,6 +75,33 @@ class AsteriskSource:
 
     def _now(self) -> float:
         return self._site.clock().timestamp()
+
+    async def originate(self, extension: str, number_e164: str, caller_id: str) -> str | None:
+        """Click-to-call (`drivers.base.Originates`): ring `extension`, then dial the
+        number. None when Asterisk queued the call, else why it refused (in its words)."""
+        cfg = self._config
+        digits = number_e164.lstrip("+")
+        exten = {"e164": number_e164, "digits": digits, "national": _national(number_e164)}
+        fields = {
+            "Action": "Originate",
+            "Channel": cfg.originate_channel.format(extension=extension),
+            "Context": cfg.originate_context,
+            "Exten": exten[cfg.originate_exten],
+            "Priority": "1",
+            "CallerID": caller_id,
+            "Timeout": "30000",
+            "Async": "true",
+        }
+        try:
+            accepted, message = await self._connection.send(fields, cfg.connect_timeout_seconds)
+        except (TimeoutError, OSError, asyncio.CancelledError) as err:
+            if isinstance(err, asyncio.CancelledError):
+                raise
+            return f"Asterisk did not answer ({type(err).__name__})"
+        if accepted:
+            return None
+        self._counters.inc("originate_refused")
+        return message or "Asterisk refused the call"
 
     async def records(self) -> AsyncIterator[CallRecord]:
         """Finished calls, until cancelled. Connection trouble is retried inside."""
@@ -173,3 +201,13 @@ class AsteriskSource:
         else:
             state, summary = HealthState.STARTING, "connecting to AMI"
         return Health(state, summary, since, details, self._counters.snapshot())
+
+
+def _national(number_e164: str) -> str:
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(number_e164)
+    except phonenumbers.NumberParseException:
+        return number_e164.lstrip("+")
+    return phonenumbers.national_significant_number(parsed)
