@@ -118,6 +118,7 @@ async def status_document(daemon: StatusView) -> dict[str, Any]:
             {k: iso(v) if isinstance(v, datetime) else v for k, v in last.items()} if last else None
         )
     doc["queue"] = await _queue(daemon, now)
+    doc["notifications"] = await daemon.store.notification_status() if daemon.store else None
     doc["today"] = await _today(daemon, now)
     doc["storage"] = _storage(daemon)
     doc["storage"]["write_state"] = "ok" if checks["database"][0] else checks["database"][1]
