@@ -2,10 +2,10 @@
 
 One line per check, `✓` fine, `!` worth a look, `✗` broken with how to fix it:
 the config, secret files, the store, the staff notifications failing by channel,
-free disk, the clock and time zone, each PBX source and each sender (the check each driver registers in its table entry, run with
-the driver's own connection code, all at once, each under `--timeout`), and the
-status API. Exit code: 0 nothing broken (warnings allowed), 1 something broken,
-2 the configuration itself is invalid.
+free disk, the clock and time zone, each PBX source and each sender (the check each
+driver registers in its table entry, run with the driver's own connection code, all
+at once, each under `--timeout`), and the status API. Exit code: 0 nothing broken
+(warnings allowed), 1 something broken, 2 the configuration itself is invalid.
 
 Run it as root on an installed server: it reads the credentials the service gets
 from systemd (`/etc/ringback/credentials`) as the service would.
