@@ -3,7 +3,7 @@ channels (`departments.<name>.notify`) and, for an escalation, to the managers
 covering the department (`alerts.managers`: email, phone, webhook_url). Owned by the
 daemon's task group (task name `notify`), beside the caller's texts, never in
 their way: it has its own rows, and an SMS to staff is an outbox row (template
-`staff`) the dispatcher sends like a manager's alert.
+`staff_notice`) the dispatcher sends like a manager's alert.
 
 Each due row fans out into one row per channel, each tried on its own: e-mail
 through `smtp:` (`agent.send.mail`), a webhook (`agent.send.hooks`), an SMS queued.
@@ -231,8 +231,8 @@ class Notifier:
         if ":" in host:
             host = f"[{host}]"
         scheme = "https" if desk.tls_cert_file else "http"
-        anchor = f"#case-{case_id}" if case_id else ""
-        return f"{scheme}://{host}:{desk.port}/desk/{anchor}"
+        page = f"cases/{case_id}" if case_id else ""
+        return f"{scheme}://{host}:{desk.port}/desk/{page}"
 
     async def content(self, row: dict[str, Any]) -> Content | None:
         kind, department = str(row["kind"]), str(row["department"])

@@ -133,13 +133,13 @@ class NotificationStore(StoreBase):
         now: datetime,
         max_age: timedelta,
     ) -> None:
-        """A text to a staff number through the outbox (template `staff`: like the
+        """A text to a staff number through the outbox (template `staff_notice`: like the
         managers' alerts, quiet hours apply and the callers' caps do not count it)."""
         async with self.transaction() as conn:
             await conn.execute(
                 "INSERT OR IGNORE INTO messages (call_id, to_e164, department, template, "
                 "language, dedup_key, state, not_before, expires_at, body, created_at, "
-                "updated_at) VALUES (NULL, ?, ?, 'staff', ?, ?, 'pending', ?, ?, ?, ?, ?)",
+                "updated_at) VALUES (NULL, ?, ?, 'staff_notice', ?, ?, 'pending', ?, ?, ?, ?, ?)",
                 (
                     phone,
                     department,

@@ -91,9 +91,9 @@ _TEXTS_TO = (
     "AND state NOT IN ('suppressed','failed') AND template NOT IN ('help','stop_confirm')"
 )
 # The SMS-pumping guard counts texts to callers; staffing alerts, digests and case
-# notifications (`staff`) go to the dealership's own people and never use up the
+# notifications (`staff_notice`) go to the dealership's own people and never use up the
 # callers' hourly budget.
 _TEXTS_SINCE = (
     "SELECT COUNT(*) FROM messages WHERE created_at >= ? AND state NOT IN ('suppressed','failed') "
-    "AND template NOT IN ('alert','digest','staff')"
+    "AND template NOT IN ('alert','digest','staff_notice')"
 )

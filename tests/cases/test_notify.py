@@ -151,7 +151,7 @@ async def test_a_new_case_reaches_mail_and_signed_webhook_after_the_grace_delay(
     assert SHOWN in mail["Subject"] and "Jean Tremblay" in mail["Subject"]
     text = body(mail)
     assert "personne n'a répondu" in text
-    assert "http://127.0.0.1:8181/desk/#case-1" in text
+    assert "http://127.0.0.1:8181/desk/cases/1" in text
     hook = receiver.got[0]
     assert hook["path"] == "/service" and hook["kind"] == "opened" and hook["signed"]
     assert hook["caller"] == NUMBER and hook["caller_name"] == "Jean Tremblay"
@@ -324,7 +324,7 @@ async def test_the_morning_list_goes_once_a_day_across_restarts(
 async def test_a_staff_text_goes_through_the_outbox_outside_the_callers_caps(
     make_settings: SettingsFactory, store: Store
 ) -> None:
-    """An sms channel queues a `staff` text with the whole number to the staff phone;
+    """An sms channel queues a `staff_notice` text with the whole number to the staff phone;
     the site's hourly budget of texts to callers does not count it."""
     departments = {
         **SLA["departments"],
@@ -336,6 +336,6 @@ async def test_a_staff_text_goes_through_the_outbox_outside_the_callers_caps(
     clock.advance(120)
     assert await Notifier(settings, store, clock).run_once() == 1
     rows = await store.fetchall("SELECT to_e164, template, body FROM messages ORDER BY id")
-    assert [(r[0], r[1]) for r in rows] == [(NUMBER, "open"), ("+15145550160", "staff")]
+    assert [(r[0], r[1]) for r in rows] == [(NUMBER, "open"), ("+15145550160", "staff_notice")]
     assert SHOWN in rows[1][2]
     assert await store.scalar(_TEXTS_SINCE, ("2026-01-01",)) == 1
