@@ -271,5 +271,3 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE case_notifications ADD COLUMN tried_at TEXT;
     """,
 )
-    """,
-)
