@@ -6,5 +6,6 @@ case and which prove the caller was reached or count as an attempt (`proof`), wh
 case is due by its department's SLA counted in opening hours only (`sla`), the hooks
 the pipeline runs inside its transaction for each call and each reply (`keeper`),
 the periodic escalation and expiry (`sweep`), and the staff's actions shared by the
-status API and the CLI (`actions`). Delivering staff notifications is not here: the
-store's `case_notifications` rows are the seam."""
+status API and the CLI (`actions`), and the staff notifier that delivers the
+store's `case_notifications` rows to each department's channels and managers
+(`notify`, its words in `staff_words`)."""

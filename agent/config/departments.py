@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from agent.config.phones import did_number
+from agent.config.staff import Channel
 from agent.model import CallRecord
 
 Language = Literal["fr", "en"]
@@ -158,6 +159,8 @@ class DepartmentConfig(_Section):
     ] = Field(default_factory=dict)
     templates: Templates = Field(default_factory=Templates)
     sla_minutes: int | None = Field(default=None, ge=1)
+    # Who among the staff hears of this department's cases (agent.cases.notify).
+    notify: list[Channel] = Field(default_factory=list)
 
     def weekly(self) -> dict[int, list[tuple[time, time]]] | None:
         """Opening ranges per weekday (0 = Monday), or None for "always open"."""

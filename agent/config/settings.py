@@ -297,6 +297,11 @@ class Settings(BaseSettings):
                 )
         if self.smtp is None and any(m.email for m in self.alerts.managers):
             raise ValueError("[alerts.managers] an e-mail address needs the smtp: section")
+        for name, dep in self.departments.by_name().items():
+            if self.smtp is None and any(c.type == "email" for c in dep.notify):
+                raise ValueError(
+                    f"[departments.{name}.notify] an email channel needs the smtp: section"
+                )
         return self
 
     @classmethod

@@ -33,6 +33,7 @@ from typing import Any, Self
 
 from agent.backoff import Backoff, Retries
 from agent.cases.keeper import CaseKeeper
+from agent.cases.notify import Notifier
 from agent.cases.sweep import sweep_loop
 from agent.config.settings import LoadedConfig, Settings
 from agent.daemon.supervise import Loops
@@ -106,6 +107,8 @@ class Runtime:
         self._sweep: asyncio.Task[None] | None = None
         self._alerts_task: asyncio.Task[None] | None = None
         self.alerts: AlertWatcher | None = None
+        self.notifier: Notifier | None = None
+        self._notify_task: asyncio.Task[None] | None = None
         self._dispatcher_task: asyncio.Task[None] | None = None
         self._held_task: asyncio.Task[None] | None = None
         held_path = self.loaded.settings.storage.path.with_name(HELD_FILE)
@@ -260,14 +263,17 @@ class Runtime:
             self._sweep = self._supervised(
                 "cases", lambda: sweep_loop(self.store, settings, self.clock, counters)
             )
+            notifier = Notifier(settings, self.store, self.clock, self.dispatcher.wake)
+            self.notifier = notifier
+            self._notify_task = self._supervised("notify", notifier.run)
         self.alerts = None
         if settings.alerts.enabled:
             self.alerts = AlertWatcher(settings, self.store, self.clock, self.dispatcher.wake)
             self._alerts_task = self._supervised("alerts", self.alerts.run)
 
     async def _stop_core(self) -> None:
-        """Retention, the case sweep and alerts at once; the dispatcher finishes the
-        text in hand."""
+        """Retention, the case sweep, the staff notifier and alerts at once; the
+        dispatcher finishes the text in hand."""
         if self._retention is not None:
             self._retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -280,6 +286,12 @@ class Runtime:
             self._sweep = None
         if self.alerts is not None:
             self.alerts.stop()
+        if self._notify_task is not None:
+            self._notify_task.cancel()  # a mail or webhook in hand is tried again later
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._notify_task
+            self._notify_task = None
+            self.notifier = None
         if self.dispatcher is not None:
             await self.dispatcher.stop(self.stop_deadline)
         if self._dispatcher_task is not None:

@@ -1,11 +1,11 @@
 """`ringback doctor [-c CONFIG] [--json] [--timeout S]`: every fault findable in one command.
 
 One line per check, `✓` fine, `!` worth a look, `✗` broken with how to fix it:
-the config, secret files, the store, free disk, the clock and time zone, each PBX
-source and each sender (the check each driver registers in its table entry, run with
-the driver's own connection code, all at once, each under `--timeout`), and the
-status API. Exit code: 0 nothing broken (warnings allowed), 1 something broken,
-2 the configuration itself is invalid.
+the config, secret files, the store, the staff notifications failing by channel,
+free disk, the clock and time zone, each PBX source and each sender (the check each
+driver registers in its table entry, run with the driver's own connection code, all
+at once, each under `--timeout`), and the status API. Exit code: 0 nothing broken
+(warnings allowed), 1 something broken, 2 the configuration itself is invalid.
 
 Run it as root on an installed server: it reads the credentials the service gets
 from systemd (`/etc/ringback/credentials`) as the service would.
@@ -73,6 +73,7 @@ async def diagnose(config_path: Path, limit: float) -> tuple[list[Finding], bool
     found += doctor_system.secret_files(config_path, _raw(config_path))
     found += doctor_system.store(settings.storage.path)
     found.append(doctor_system.disk(settings.storage.path))
+    found += doctor_system.notifications(settings.storage.path)
     found += doctor_system.clock(settings.site.timezone)
     found += await _drivers(loaded, limit)
     api = await _status_api(settings, limit)

@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import stat
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -171,6 +172,44 @@ def _store_finding(path: Path, writable: bool, verdict: str, version: int) -> Fi
             "(a copy is kept first)",
         )
     return Finding("store", "ok", f"{path} intact, writable, schema {version}, {size} KiB")
+
+
+def notifications(path: Path) -> list[Finding]:
+    """The staff channels whose notifications are failing (being retried or given up
+    in the last day), each named with its department and last error."""
+    if not path.exists():
+        return []
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+            rows = conn.execute(
+                "SELECT department, target, state, COUNT(*), MAX(tried_at), "
+                "(SELECT last_error FROM case_notifications i WHERE i.department = o.department "
+                " AND i.target = o.target AND i.last_error IS NOT NULL "
+                " ORDER BY tried_at DESC LIMIT 1) "
+                "FROM case_notifications o WHERE target IS NOT NULL AND last_error IS NOT NULL "
+                "AND (state = 'pending' OR (state = 'failed' AND tried_at >= ?)) "
+                "GROUP BY department, target, state ORDER BY department, target",
+                ((datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="microseconds"),),
+            ).fetchall()
+        conn.close()
+    except sqlite3.DatabaseError:
+        return []  # no notifications table yet (an old schema): the store check says so
+    if not rows:
+        return [Finding("staff notifications", "ok", "no channel failing")]
+    named = [
+        f"departments.{dept} {target} ({'retrying' if state == 'pending' else 'given up'}, "
+        f"{count} waiting): {error}"
+        for dept, target, state, count, _at, error in rows
+    ]
+    return [
+        Finding(
+            "staff notifications",
+            "fail" if any(r[2] == "failed" for r in rows) else "warn",
+            "; ".join(named),
+            "fix the channel (smtp: login, webhook URL) in the configuration; "
+            "ringback retries on its own",
+        )
+    ]
 
 
 def disk(path: Path) -> Finding:

@@ -135,6 +135,14 @@ def _queue_lines(doc: dict[str, Any]) -> list[str]:
             f"last send error: {last.get('at')} via {last.get('channel') or 'the sender chain'} "
             f"({last.get('class')}, to …{last.get('to_last2')}): {last.get('message')}"
         )
+    notes = doc.get("notifications") or {}
+    if notes.get("retrying") or notes.get("failed"):
+        error = notes.get("last_error") or {}
+        lines.append(
+            f"staff notifications: {notes.get('retrying', 0)} retrying, "
+            f"{notes.get('failed', 0)} given up; last error ({error.get('department')} "
+            f"{error.get('channel')}): {error.get('message')}"
+        )
     return lines
 
 

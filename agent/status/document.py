@@ -15,7 +15,7 @@ from typing import Any
 from agent import __version__
 from agent.model import Health
 from agent.status.view import StatusView
-from agent.store import ts
+from agent.store import parse_ts, ts
 
 SCHEMA = "ringback.status/1"
 
@@ -118,12 +118,24 @@ async def status_document(daemon: StatusView) -> dict[str, Any]:
             {k: iso(v) if isinstance(v, datetime) else v for k, v in last.items()} if last else None
         )
     doc["queue"] = await _queue(daemon, now)
+    doc["notifications"] = await _notifications(daemon)
     doc["today"] = await _today(daemon, now)
     doc["storage"] = _storage(daemon)
     doc["storage"]["write_state"] = "ok" if checks["database"][0] else checks["database"][1]
     doc["storage"]["held_calls"] = len(runtime.held) if runtime is not None else 0
     doc["heartbeat"] = daemon.heartbeat.json() if daemon.heartbeat is not None else None
     return doc
+
+
+async def _notifications(daemon: StatusView) -> dict[str, Any] | None:
+    """The staff notifications' counts and latest error (see `NotificationStore`)."""
+    if daemon.store is None:
+        return None
+    found = await daemon.store.notification_status()
+    last = found["last_error"]
+    if last is not None and last["at"]:
+        last["at"] = iso(parse_ts(last["at"]))
+    return found
 
 
 def _sources(daemon: StatusView) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 `Store` joins the concerns: connection, migrations and feeds (`base`, `schema`),
 calls (`calls`), the outbox and its attempts (`outbox`), opt-outs, caps and replies
-(`numbers`), recovery cases (`cases`, read by `case_views`), and the daily
+(`numbers`), recovery cases (`cases`, read by `case_views`), the staff notifications
+(`notifications`), and the daily
 anonymisation (`retention`). Imports the vocabulary and
 `agent.config` only."""
 
@@ -12,12 +13,13 @@ from agent.store.base import Row, StoreBase, parse_ts, ts
 from agent.store.calls import RECOVERY_LOOKBACK, CallStore
 from agent.store.case_views import CaseViews
 from agent.store.cases import CaseStore
+from agent.store.notifications import NotificationStore
 from agent.store.numbers import NumberStore
 from agent.store.outbox import OutboxStore
 
 __all__ = ["RECOVERY_LOOKBACK", "Row", "Store", "StoreBase", "parse_ts", "ts"]
 
 
-class Store(CallStore, OutboxStore, NumberStore, CaseStore, CaseViews):
+class Store(CallStore, OutboxStore, NumberStore, CaseStore, CaseViews, NotificationStore):
     """The store: `async with Store(path) as store:`; raises StoreError when unusable.
     Its parts: the connection (`base`), calls, the outbox, numbers, cases."""

@@ -90,9 +90,10 @@ _TEXTS_TO = (
     "SELECT COUNT(*) FROM messages WHERE to_e164 = ? AND created_at >= ? "
     "AND state NOT IN ('suppressed','failed') AND template NOT IN ('help','stop_confirm')"
 )
-# The SMS-pumping guard counts texts to callers; staffing alerts and digests go to the
-# dealership's own managers and never use up the callers' hourly budget.
+# The SMS-pumping guard counts texts to callers; staffing alerts, digests and case
+# notifications (`staff_notice`) go to the dealership's own people and never use up the
+# callers' hourly budget.
 _TEXTS_SINCE = (
     "SELECT COUNT(*) FROM messages WHERE created_at >= ? AND state NOT IN ('suppressed','failed') "
-    "AND template NOT IN ('alert','digest')"
+    "AND template NOT IN ('alert','digest','staff_notice')"
 )

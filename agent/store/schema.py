@@ -262,4 +262,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE calls ADD COLUMN evidence TEXT NOT NULL DEFAULT 'live';
     """,
+    # 8: staff notifications delivered per channel: a case's notification fans out
+    # into one row per channel (`target`: `channel:<n>` of its department's notify
+    # list, `manager:<name>:<email|phone|webhook>`), each with its own attempts,
+    # last_error and next try (`not_before`); `tried_at` is its last attempt.
+    """
+    ALTER TABLE case_notifications ADD COLUMN target TEXT;
+    ALTER TABLE case_notifications ADD COLUMN tried_at TEXT;
+    """,
 )

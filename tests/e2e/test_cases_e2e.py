@@ -5,6 +5,9 @@ as reached with its proof (the call, the extension, the time)."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from datetime import datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ import pytest
 from drivers.sources.asterisk.demo import shift_to_now
 from drivers.sources.asterisk.fake_server import FakeAmiServer
 from tests.e2e.daemon import DaemonProcess, config_text, free_port
+from tests.peers.smtp import PASSWORD, USER, SmtpPeer
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,3 +79,58 @@ async def test_a_miss_then_an_answered_callback_closes_the_case(tmp_path: Path) 
             assert case["reached_at"] == proof["started_at"]
             assert case["first_attempt_at"] == proof["started_at"]
             assert proof["direction"] == "outbound" and proof["outcome"] == "answered"
+
+
+async def test_a_miss_emails_the_department_after_the_grace_delay(tmp_path: Path) -> None:
+    """With `departments.service.notify: [email]` and the real SMTP server (STARTTLS,
+    login): the recorded miss reaches service@ as a mail with the whole number and
+    the outcome in words, asked for the grace delay after the hang-up and sent
+    after that; the daemon's status shows nothing queued or failed afterwards."""
+    port = free_port()
+    with SmtpPeer(tmp_path) as smtp:
+        async with FakeAmiServer(username="ringback", secret="ami-s3cret", seed=5) as ami:
+            pbx = (
+                f"  - type: asterisk\n    name: pbx\n    host: 127.0.0.1\n    port: {ami.port}\n"
+                "    username: ringback\n"
+            )
+            mail = (
+                f"smtp:\n  host: 127.0.0.1\n  port: {smtp.port}\n  username: {USER}\n"
+                f"  from_address: ringback@garage.example\n  ca_file: {smtp.cert}\n"
+            )
+            text = config_text(
+                tmp_path, port, pbx, "    - type: log\n      name: dry-run\n", extra=mail
+            )
+            text = text.replace("grace_seconds: 0", "grace_seconds: 3").replace(
+                "    label: Service\n",
+                "    label: Service\n    notify:\n"
+                "      - type: email\n        to: [service@garage.example]\n",
+            )
+            config = tmp_path / "ringback.yaml"
+            config.write_text(text)
+            env = {"RINGBACK_PBX_SECRET": "ami-s3cret", "RINGBACK_SMTP_PASSWORD": PASSWORD}
+            streams = shift_to_now({"miss": MISS.read_bytes()})
+            with DaemonProcess(config, port, env=env) as daemon:
+                await asyncio.to_thread(daemon.wait_ready)
+                await ami.wait_logins(1, within=30.0)
+                await ami.wait_action("CoreShowChannels", within=30.0)
+                await ami.play(streams["miss"])
+                await _until(daemon, lambda: len(smtp.messages) == 1, "the staff mail")
+                (case,) = _items(daemon, "cases")
+                status = daemon.status()["notifications"]
+                assert (status["queued"], status["failed"]) == (0, 0), status
+    message = smtp.messages[0]
+    assert smtp.recipients == [["service@garage.example"]]
+    assert "+1 817-555-0123" in message["Subject"]
+    assert isinstance(message, EmailMessage)
+    assert "boîte vocale" in str(message.get_content())
+    with sqlite3.connect(tmp_path / "ringback.db") as db:
+        asked, sent = db.execute(
+            "SELECT p.not_before, c.sent_at FROM case_notifications p "
+            "JOIN case_notifications c ON c.case_id = p.case_id AND c.target = 'channel:0' "
+            "WHERE p.target IS NULL AND p.kind = 'opened'"
+        ).fetchone()
+        last_miss = db.execute("SELECT last_miss_at FROM cases").fetchone()[0]
+    db.close()
+    grace = datetime.fromisoformat(asked) - datetime.fromisoformat(last_miss)
+    assert grace == timedelta(seconds=3)
+    assert sent >= asked and case["state"] == "open"
