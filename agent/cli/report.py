@@ -8,9 +8,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from agent.config.settings import LoadedConfig
-from agent.report.build import build_report, default_period, open_readonly
-from agent.report.context import ReportContext
-from agent.report.output import render
+from agent.report.build import default_period, open_readonly
+from agent.report.output import render, site_report
 
 
 def run_report(
@@ -43,15 +42,7 @@ def run_report(
         print(f"ringback report: {err}", file=sys.stderr)
         return 1
     with conn:
-        report = build_report(
-            conn,
-            site=settings.site.name,
-            timezone=settings.site.timezone,
-            since=start,
-            until=end,
-            department=department,
-            context=ReportContext.from_settings(settings, start, end, language),
-        )
+        report = site_report(conn, settings, start, end, department, language)
     conn.close()
     text = render(report, fmt)
     if output is None:

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import sqlite3
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,9 @@ from agent.desk.board import board_rows, case_page
 from agent.desk.today import today
 from agent.desk.words import word
 from agent.model import STAFF_RESOLUTIONS, Counters
+from agent.report.output import render, site_report
+from agent.report.weekly import period
+from agent.status.server import server_tls
 from agent.status.view import StatusView
 
 log = logging.getLogger(__name__)
@@ -93,6 +97,7 @@ class DeskServer:
         app.router.add_get("/desk/static/{name}", self._static)
         app.router.add_get(r"/desk/cases/{case_id:\d+}", self._case)
         app.router.add_get("/desk/today", self._today)
+        app.router.add_get("/desk/report", self._report)
         app.router.add_post(r"/desk/cases/{case_id:\d+}/{action}", self._act)
         return app
 
@@ -101,7 +106,7 @@ class DeskServer:
         if config.listen is None:
             return
         try:
-            tls = _tls(config)
+            tls = server_tls(config.tls_cert_file, config.tls_key_file)
         except (OSError, ssl.SSLError) as err:
             log.error("desk not started: cannot load its TLS certificate or key: %s", err)
             return
@@ -302,6 +307,32 @@ class DeskServer:
             departments=departments,
         )
 
+    async def _report(self, request: web.Request) -> web.Response:
+        """The managers' report page of the last eight full weeks, as the weekly
+        e-mail carries it, in the manager's language."""
+        found = self._session(request)
+        if found is None:
+            raise web.HTTPFound("/desk/?next=/desk/report")
+        _, user = found
+        if user.role == "staff":
+            raise web.HTTPForbidden(text=word("managers_only", self._language(user)))
+        html = await asyncio.to_thread(self._report_html, self._language(user))
+        response = web.Response(text=html, content_type="text/html", charset="utf-8")
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+        )
+        return response
+
+    def _report_html(self, language: str) -> str:
+        settings = self.daemon.loaded.settings
+        since, until = period(self.daemon.clock().astimezone(settings.site.tz).date())
+        path = settings.storage.path
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return render(site_report(conn, settings, since, until, language=language), "html")
+        finally:
+            conn.close()
+
     async def _act(self, request: web.Request) -> web.Response:
         case_id = int(request.match_info["case_id"])
         found = self._session(request)
@@ -380,12 +411,3 @@ def _safe_next(target: str) -> str:
     if parts.scheme or parts.netloc or not parts.path.startswith("/desk/"):
         return ""
     return quote(parts.path, safe="/") + (f"?{parts.query}" if parts.query else "")
-
-
-def _tls(config: DeskConfig) -> ssl.SSLContext | None:
-    if config.tls_cert_file is None or config.tls_key_file is None:
-        return None
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(config.tls_cert_file, config.tls_key_file)
-    return context

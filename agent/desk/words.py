@@ -113,6 +113,7 @@ TEXT = {
         "Ce central ne permet pas d'appeler d'ici : appelez depuis votre poste.",
         "This phone system cannot place calls from here: dial from your phone.",
     ),
+    "report": ("Rapport", "Report"),
     "managers_only": ("Réservé aux gestionnaires.", "For managers only."),
     "opened_today": ("dossiers ouverts aujourd'hui", "cases opened today"),
     "reached_today": ("clients rejoints", "callers reached"),

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from agent.report.build import Report
+import sqlite3
+from datetime import date
+
+from agent.config.settings import Settings
+from agent.report.build import Report, build_report
+from agent.report.context import ReportContext
 
 
 def render(report: Report, fmt: str) -> str:
@@ -18,3 +23,24 @@ def render(report: Report, fmt: str) -> str:
         "csv": formats.render_csv,
         "json": formats.render_json,
     }[fmt](report)
+
+
+def site_report(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    since: date,
+    until: date,
+    department: str | None = None,
+    language: str | None = None,
+) -> Report:
+    """The report of the configured site over `since`..`until` (the command, the
+    weekly e-mail and the desk's page all build it so)."""
+    return build_report(
+        conn,
+        site=settings.site.name,
+        timezone=settings.site.timezone,
+        since=since,
+        until=until,
+        department=department,
+        context=ReportContext.from_settings(settings, since, until, language),
+    )

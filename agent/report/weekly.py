@@ -19,9 +19,7 @@ from datetime import time as clock_time
 
 from agent.config.alerts import ManagerConfig
 from agent.config.settings import Settings
-from agent.report.build import build_report
-from agent.report.context import ReportContext
-from agent.report.output import render
+from agent.report.output import render, site_report
 from agent.report.words import short_date
 from agent.send.mail import Delivery, message, send_mail
 from agent.store import Store, ts
@@ -52,14 +50,7 @@ def build_pages(settings: Settings, db_path: str, today: date) -> tuple[str, str
     language = settings.departments.language
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        report = build_report(
-            conn,
-            site=settings.site.name,
-            timezone=settings.site.timezone,
-            since=since,
-            until=until,
-            context=ReportContext.from_settings(settings, since, until, language),
-        )
+        report = site_report(conn, settings, since, until, language=language)
     finally:
         conn.close()
     return render(report, "html"), render(report, "text"), until

@@ -37,6 +37,7 @@ import logging
 import ssl
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from aiohttp import web
 
@@ -335,9 +336,15 @@ def _may_write(request: web.Request, config: StatusConfig) -> bool:
 
 
 def _tls(config: StatusConfig) -> ssl.SSLContext | None:
-    if config.tls_cert_file is None or config.tls_key_file is None:
+    return server_tls(config.tls_cert_file, config.tls_key_file)
+
+
+def server_tls(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
+    """A TLS 1.2+ server context from certificate and key files, or None without them
+    (the status API's and the desk's)."""
+    if cert is None or key is None:
         return None
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(config.tls_cert_file, config.tls_key_file)
+    context.load_cert_chain(cert, key)
     return context

@@ -255,3 +255,19 @@ def test_click_to_call_needs_a_desk_phone(site: tuple[DaemonProcess, int, Path])
         done = c.post(f"/desk/cases/{case_id}/call", data={"csrf": csrf_of(board)})
         assert done.status_code == 303 and "error=" in done.headers["location"]
         assert "Aucun poste" in c.get(done.headers["location"]).text
+
+
+def test_managers_read_the_report_and_today(site: tuple[DaemonProcess, int, Path]) -> None:
+    """The report page and Today are the managers'; staff get 403."""
+    _, desk_port, _ = site
+    with client(desk_port) as c:
+        log_in(c, "chef")
+        report = c.get("/desk/report")
+        assert report.status_code == 200 and 'id="compare"' in report.text
+        assert "Erlang" in report.text
+        today = c.get("/desk/today")
+        assert today.status_code == 200 and 'id="today-service"' in today.text
+    with client(desk_port) as c:
+        log_in(c, "ana")
+        assert c.get("/desk/report").status_code == 403
+        assert c.get("/desk/today").status_code == 403
