@@ -213,7 +213,8 @@ def config_text(db: Path, port: int, event_filter: bool, grace: int = 3600) -> s
     and a silent dry-run sender."""
     text = demo_config_text(db, port)
     text = text.replace("grace_seconds: 1", f"grace_seconds: {grace}\n  global_hourly_cap: 1000000")
-    text = text.replace("name: dry-run", "name: dry-run\n      print: false")
+    if "print: false" not in text:  # the demo's own config may already keep it silent
+        text = text.replace("name: dry-run", "name: dry-run\n      print: false")
     if not event_filter:
         text = text.replace(
             "secret: demo-only-secret", "secret: demo-only-secret\n    event_filter: false"
