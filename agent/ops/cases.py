@@ -10,7 +10,6 @@ masked unless `--full`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import json
 import sys
@@ -19,9 +18,8 @@ from zoneinfo import ZoneInfo
 
 from agent.cases.actions import BadResolution, close
 from agent.config.settings import LoadedConfig, Settings
-from agent.errors import StoreError
 from agent.numbers import mask
-from agent.ops.outbox import as_owner
+from agent.ops.outbox import beside_daemon
 from agent.store import Store
 from agent.store.cases import CaseError
 from drivers.base import utc_now
@@ -44,13 +42,7 @@ _TIMES = (
 
 
 def cmd_cases(args: argparse.Namespace, loaded: LoadedConfig) -> int:
-    settings = loaded.settings
-    try:
-        with as_owner(settings.storage.path):
-            return asyncio.run(_run(args, settings))
-    except StoreError as err:
-        print(f"ringback cases: {err}", file=sys.stderr)
-        return 1
+    return beside_daemon("cases", loaded.settings, lambda: _run(args, loaded.settings))
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:

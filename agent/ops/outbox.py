@@ -18,9 +18,10 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent.config.settings import LoadedConfig, Settings
@@ -57,14 +58,21 @@ def as_owner(path: Path) -> Iterator[None]:
         os.setegid(0)
 
 
-def cmd_outbox(args: argparse.Namespace, loaded: LoadedConfig) -> int:
-    settings = loaded.settings
+def beside_daemon(
+    command: str, settings: Settings, work: Callable[[], Coroutine[Any, Any, int]]
+) -> int:
+    """Run a technician's command on the store as its owner, safe beside the running
+    daemon; a store that cannot be used is one line and exit 1."""
     try:
         with as_owner(settings.storage.path):
-            return asyncio.run(_run(args, settings))
+            return asyncio.run(work())
     except StoreError as err:
-        print(f"ringback outbox: {err}", file=sys.stderr)
+        print(f"ringback {command}: {err}", file=sys.stderr)
         return 1
+
+
+def cmd_outbox(args: argparse.Namespace, loaded: LoadedConfig) -> int:
+    return beside_daemon("outbox", loaded.settings, lambda: _run(args, loaded.settings))
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
