@@ -156,12 +156,78 @@ class OutgoingText:
 
 @dataclass(frozen=True, slots=True)
 class InboundText:
-    """A text a caller sent back, as a sender received it."""
+    """A text a caller sent back, as a sender received it. `provider_id` (a Twilio
+    SID, the SIM's own reference when it has one) makes a redelivered message a
+    duplicate, not a second reply; `to_e164` is which of our numbers it reached;
+    `media` counts attached pictures (an MMS with no words has an empty body)."""
 
     from_e164: str
     body: str
     received_at: datetime
     sender: str
+    provider_id: str | None = None
+    to_e164: str | None = None
+    media: int = 0
+
+
+class Delivery(StrEnum):
+    """What the carrier says became of a text we sent, after the sender accepted it.
+
+    Moves only forward: queued -> sent -> delivered, or to one final failure
+    (undelivered, failed). `RANK` orders them; a report ranked lower than the stored
+    state is kept in the history but changes nothing.
+    """
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+
+
+DELIVERY_RANK: Mapping[Delivery, int] = {
+    Delivery.QUEUED: 0,
+    Delivery.SENT: 1,
+    Delivery.DELIVERED: 2,
+    Delivery.UNDELIVERED: 2,
+    Delivery.FAILED: 2,
+}
+
+
+class NumberFact(StrEnum):
+    """What a provider or the carrier told us about a number, shared by every sender.
+
+    opted_out: STOP at the carrier (Twilio 21610) -- never texted again.
+    sms_incapable: a landline or a number that cannot take texts (Twilio 30006, the
+      modem's equivalents) -- the case is callback-only.
+    unreachable: off or out of coverage for now (Twilio 30003/30005) -- try later.
+    filtered: the carrier filters our traffic (30007) or it is unregistered A2P 10DLC
+      (30034) -- a fault of ours, not of the number: an alert, the sender degraded.
+    misconfigured: our own sending setup is wrong (21408 region not enabled, 21612
+      route impossible from this From) -- named in `doctor`.
+    """
+
+    OPTED_OUT = "opted_out"
+    SMS_INCAPABLE = "sms_incapable"
+    UNREACHABLE = "unreachable"
+    FILTERED = "filtered"
+    MISCONFIGURED = "misconfigured"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """One update about a text we sent, from a sender (a Twilio status poll or
+    callback, a modem status-report PDU). `provider_id` is what `Sent.provider_id`
+    was; `error_code` is the provider's own (`30006`, `gsm:st:65`); `fact` is what
+    that code says about the number, when it says something."""
+
+    sender: str
+    provider_id: str
+    state: Delivery
+    at: datetime
+    error_code: str | None = None
+    fact: NumberFact | None = None
+    detail: str = ""
 
 
 # --- sender results ------------------------------------------------------------------
@@ -194,10 +260,12 @@ class RetryLater:
 @dataclass(frozen=True, slots=True)
 class Rejected:
     """Permanently refused for this number. `opt_out` is True when the carrier or the
-    provider says the recipient unsubscribed."""
+    provider says the recipient unsubscribed; `fact` is what the refusal says about
+    the number (sms_incapable for a landline...), applied for every sender."""
 
     reason: str
     opt_out: bool = False
+    fact: NumberFact | None = None
 
 
 SendResult = Sent | RetryLater | Rejected

@@ -29,7 +29,14 @@ from pydantic import (
     model_validator,
 )
 
-from agent.model import CallRecord, Health, InboundText, OutgoingText, SendResult
+from agent.model import (
+    CallRecord,
+    DeliveryReport,
+    Health,
+    InboundText,
+    OutgoingText,
+    SendResult,
+)
 
 
 def utc_now() -> datetime:
@@ -53,13 +60,21 @@ async def _ignore_inbound(text: InboundText) -> None:
     return None
 
 
+async def _ignore_delivery(report: DeliveryReport) -> None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class SenderContext:
     """What a sender is built with. `on_inbound` receives the texts callers send back
-    (the policy turns STOP/ARRET into an opt-out); it never raises."""
+    (the policy turns STOP/ARRET into an opt-out); `on_delivery` the carrier's word on
+    texts we sent (state, error code, what it says about the number). Neither raises;
+    a sender calls them from its own loop and awaits them before it forgets the input
+    (before it deletes the SIM's message, before it moves its high-water mark)."""
 
     site: SiteContext
     on_inbound: Callable[[InboundText], Awaitable[None]] = field(default=_ignore_inbound)
+    on_delivery: Callable[[DeliveryReport], Awaitable[None]] = field(default=_ignore_delivery)
 
 
 class Source(Protocol):
