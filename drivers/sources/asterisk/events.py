@@ -322,6 +322,16 @@ def _origin_snapshot(dp: Dialplan, frame: Frame, call: Call, at: float) -> None:
     if exten not in NON_NUMBERS and dp.queue_context(context) and call.queue is None:
         call.queue = exten
     _origin_app(call, app, frame.get("ApplicationData", ""), at)
+    if (
+        app == "Dial"
+        and call.answered_at is None
+        and (frame.get("BridgeId") or frame.get("BridgeID"))
+    ):
+        # Dial bridges its caller only once the dialled party answered; the party may
+        # already be gone (hung up just before the snapshot) while the caller's
+        # channel has not left the bridge yet.
+        who = frame.get("ConnectedLineNum", "")
+        mark_answered(call, "" if who in NON_NUMBERS else who, at)
 
 
 def _ringing_snapshot(dp: Dialplan, frame: Frame, call: Call, leg: Leg, at: float) -> None:

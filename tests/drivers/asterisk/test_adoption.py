@@ -114,15 +114,7 @@ def _settled(snapshot: list[dict[str, str]], linkedid: str) -> bool:
     return ringing or bool(origin["BridgeId"]) or origin["Application"] in SETTLING_APPS
 
 
-# callback_answered (an outbound call back, landed on main at the end of this work):
-# adopted while its trunk leg rings, it ends unknown instead of answered. Open.
-_OPEN = pytest.mark.xfail(strict=True, reason="adopted outbound callback ends unknown")
-
-
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(n, marks=_OPEN) if n == "demo:callback_answered" else n for n in sorted(STREAMS)],
-)
+@pytest.mark.parametrize("name", sorted(STREAMS))
 def test_adoption_on_start_at_every_event_gives_the_true_verdict(name: str) -> None:
     """ringback starts while the call is in progress (a fresh tracker, only the
     snapshot and the rest of the stream): the adopted call ends with the verdict of
