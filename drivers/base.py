@@ -64,17 +64,30 @@ async def _ignore_delivery(report: DeliveryReport) -> None:
     return None
 
 
+async def _no_mark(sender: str, key: str) -> str | None:
+    return None
+
+
+async def _forget_mark(sender: str, key: str, value: str) -> None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class SenderContext:
     """What a sender is built with. `on_inbound` receives the texts callers send back
     (the policy turns STOP/ARRET into an opt-out); `on_delivery` the carrier's word on
     texts we sent (state, error code, what it says about the number). Neither raises;
     a sender calls them from its own loop and awaits them before it forgets the input
-    (before it deletes the SIM's message, before it moves its high-water mark)."""
+    (before it deletes the SIM's message, before it moves its high-water mark).
+    `load_mark(sender, key)` / `save_mark(sender, key, value)` keep a sender's small
+    state across restarts (the store's `sender_marks`; the defaults keep nothing); a
+    save that fails raises, and the sender keeps its old mark."""
 
     site: SiteContext
     on_inbound: Callable[[InboundText], Awaitable[None]] = field(default=_ignore_inbound)
     on_delivery: Callable[[DeliveryReport], Awaitable[None]] = field(default=_ignore_delivery)
+    load_mark: Callable[[str, str], Awaitable[str | None]] = field(default=_no_mark)
+    save_mark: Callable[[str, str, str], Awaitable[None]] = field(default=_forget_mark)
 
 
 class Source(Protocol):
