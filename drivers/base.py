@@ -175,6 +175,19 @@ class Sender(Resource, Protocol):
     def health(self) -> Health: ...
 
 
+@runtime_checkable
+class WebhookReceiver(Protocol):
+    """A sender that also takes its provider's callbacks (delivery states, inbound
+    texts) when they can reach us: the status API hands it each POST to
+    `/hooks/<type>/<sender name>` as its form fields and request headers (lower-case
+    names). It answers the HTTP status to return (200 taken, 403 forged, 400 not
+    understood, 404 not configured for webhooks) and raises nothing."""
+
+    name: str
+
+    async def webhook(self, form: Mapping[str, str], headers: Mapping[str, str]) -> int: ...
+
+
 @dataclass(frozen=True, slots=True)
 class DriverEntry:
     """One row of a driver table: the options model and where the factory lives."""

@@ -60,6 +60,7 @@ from drivers.base import (
     SenderContext,
     SiteContext,
     Source,
+    WebhookReceiver,
     hand_over,
     utc_now,
 )
@@ -463,6 +464,14 @@ class Runtime:
             except Exception as err:  # a driver bug must not break the status page
                 out[state.source.name] = Health(HealthState.DOWN, f"health() failed: {err}")
         return out
+
+    def webhook_receiver(self, kind: str, name: str) -> WebhookReceiver | None:
+        """The open sender of that `type:` and name that takes its provider's
+        callbacks (the status API's `/hooks/<type>/<name>`)."""
+        slot = self._slots.get(name)
+        if slot is None or slot.config.type != kind:
+            return None
+        return slot.sender if isinstance(slot.sender, WebhookReceiver) else None
 
     def sender_health(self) -> dict[str, Health]:
         out = {}

@@ -30,7 +30,7 @@ def test_every_row_is_reachable(key: tuple[str, int | None], rule: object) -> No
         (400, 21612, Verdict.REJECT, "21612"),
         (400, 21608, Verdict.REJECT, "trial"),
         (400, 21610, Verdict.OPT_OUT, "STOP"),
-        (400, 21408, Verdict.ALARM, "Geo Permissions"),
+        (400, 21408, Verdict.REJECT, "Geo permissions"),
         (401, 20003, Verdict.ALARM, "authentication"),
         (400, 21606, Verdict.ALARM, "'from'"),
         (400, 21611, Verdict.RETRY, "queue full"),
