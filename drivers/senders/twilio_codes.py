@@ -34,7 +34,8 @@ FIX_21408 = (
 )
 FIX_21612 = (
     "twilio 21612: this 'from' cannot reach 'To' (a number of another country, or a "
-    "short code): use a 'from' or a Messaging Service able to text that country"
+    "short code): in the Twilio console, use a 'from' or a Messaging Service able to "
+    "text that country"
 )
 
 FACTS: Mapping[int, tuple[NumberFact, str]] = {
