@@ -223,13 +223,13 @@ class Dispatcher:
     async def _withdraw_reason(self, message: Message, now: datetime) -> str:
         if now >= message.expires_at:
             return "too_old"
+        incapable, _ = await self.store.texting_facts(message.to_e164)
+        if incapable:  # a provider said it takes no texts: no text of any kind
+            return "sms_incapable"
         if message.template in SERVICE_TEMPLATES:
             return ""
         if await self.store.is_opted_out(message.to_e164):
             return "opted_out"
-        incapable, _ = await self.store.texting_facts(message.to_e164)
-        if incapable:
-            return "sms_incapable"
         called_at = await self._call_ended_at(message)
         if called_at and await self.store.answered_between(message.to_e164, called_at, now):
             return "recovered"

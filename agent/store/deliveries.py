@@ -83,7 +83,7 @@ class DeliveryStore(StoreBase):
                 ts(report.at),
                 ts(now),
                 int(applied),
-                report.detail[:200],
+                report.detail[:400],
             ),
         )
 

@@ -91,7 +91,7 @@ class NumberStore(StoreBase):
                     ts(until) if until else None,
                     code,
                     origin,
-                    detail[:200],
+                    detail[:400],
                 ),
             )
             if fact is NumberFact.SMS_INCAPABLE:

@@ -199,3 +199,23 @@ async def test_deliveries_apply_facts_and_count(store: Store) -> None:
     assert snapshot["number_fact_sms_incapable"] == 1
     await store.clear_number_fact(other, NumberFact.UNREACHABLE)
     assert await store.texting_facts(other) == (False, None)
+
+
+async def test_doctor_names_setup_faults_with_their_fix(store: Store) -> None:
+    """Pins `ringback doctor`'s finding for 21408 (a configuration error, broken) and
+    30034 (filtering, a warning), each with the fix the sender gave; none is ok."""
+    from agent.ops.doctor_facts import sending_faults
+    from drivers.senders.twilio_codes import FIX_21408, FIX_30034
+
+    assert [f.level for f in sending_faults(store.path)] == ["ok"]
+    now = datetime.now(UTC)
+    await store.set_number_fact(TO, NumberFact.MISCONFIGURED, origin="twilio", now=now,
+                                code="21408", detail=FIX_21408)  # fmt: skip
+    await store.set_number_fact(TO, NumberFact.FILTERED, origin="twilio", now=now,
+                                code="30034", detail=FIX_30034)  # fmt: skip
+    found = {f.name: f for f in sending_faults(store.path)}
+    assert found["sending configuration"].level == "fail"
+    assert "21408" in found["sending configuration"].message
+    assert "Geo permissions" in found["sending configuration"].hint
+    assert found["carrier filtering"].level == "warn"
+    assert found["carrier filtering"].hint == FIX_30034
