@@ -64,17 +64,30 @@ async def _ignore_delivery(report: DeliveryReport) -> None:
     return None
 
 
+async def _no_mark(sender: str, key: str) -> str | None:
+    return None
+
+
+async def _forget_mark(sender: str, key: str, value: str) -> None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class SenderContext:
     """What a sender is built with. `on_inbound` receives the texts callers send back
     (the policy turns STOP/ARRET into an opt-out); `on_delivery` the carrier's word on
     texts we sent (state, error code, what it says about the number). Neither raises;
     a sender calls them from its own loop and awaits them before it forgets the input
-    (before it deletes the SIM's message, before it moves its high-water mark)."""
+    (before it deletes the SIM's message, before it moves its high-water mark).
+    `load_mark(sender, key)` / `save_mark(sender, key, value)` keep a sender's small
+    state across restarts (the store's `sender_marks`; the defaults keep nothing); a
+    save that fails raises, and the sender keeps its old mark."""
 
     site: SiteContext
     on_inbound: Callable[[InboundText], Awaitable[None]] = field(default=_ignore_inbound)
     on_delivery: Callable[[DeliveryReport], Awaitable[None]] = field(default=_ignore_delivery)
+    load_mark: Callable[[str, str], Awaitable[str | None]] = field(default=_no_mark)
+    save_mark: Callable[[str, str, str], Awaitable[None]] = field(default=_forget_mark)
 
 
 class Source(Protocol):
@@ -160,6 +173,19 @@ class Sender(Resource, Protocol):
     async def send(self, text: OutgoingText) -> SendResult: ...
 
     def health(self) -> Health: ...
+
+
+@runtime_checkable
+class WebhookReceiver(Protocol):
+    """A sender that also takes its provider's callbacks (delivery states, inbound
+    texts) when they can reach us: the status API hands it each POST to
+    `/hooks/<type>/<sender name>` as its form fields and request headers (lower-case
+    names). It answers the HTTP status to return (200 taken, 403 forged, 400 not
+    understood, 404 not configured for webhooks) and raises nothing."""
+
+    name: str
+
+    async def webhook(self, form: Mapping[str, str], headers: Mapping[str, str]) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)

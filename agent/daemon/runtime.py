@@ -40,9 +40,17 @@ from agent.daemon.supervise import Loops
 from agent.decide.held import HELD_FILE, HeldCalls
 from agent.decide.pipeline import Accepted, Pipeline
 from agent.errors import RingbackError
-from agent.model import CallRecord, Health, HealthState, InboundText, record_to_json
+from agent.model import (
+    CallRecord,
+    DeliveryReport,
+    Health,
+    HealthState,
+    InboundText,
+    record_to_json,
+)
 from agent.report.watch import AlertWatcher
 from agent.send.chain import SenderChain
+from agent.send.deliveries import Deliveries
 from agent.send.dispatcher import Dispatcher
 from agent.store import Store, writable
 from agent.store.retention import retention_loop
@@ -52,6 +60,7 @@ from drivers.base import (
     SenderContext,
     SiteContext,
     Source,
+    WebhookReceiver,
     hand_over,
     utc_now,
 )
@@ -219,7 +228,9 @@ class Runtime:
     async def _open_senders(self, kept: dict[str, SenderSlot]) -> None:
         """The configured senders in their order: the kept ones as they are, the others
         opened now. Each is closed on its own stack."""
-        context = SenderContext(self.site, self._inbound)
+        context = SenderContext(
+            self.site, self._inbound, self._delivery, self.store.load_mark, self._save_mark
+        )
         self._slots = {}
         for cfg in self.loaded.settings.sms.senders:
             slot = kept.get(cfg.name)
@@ -243,6 +254,13 @@ class Runtime:
         outlive the pipeline they were opened with)."""
         await self.pipeline.inbound(text)
 
+    async def _delivery(self, report: DeliveryReport) -> None:
+        """The carrier's word on a sent text, applied with the pipeline's counters."""
+        await Deliveries(self.store, self.pipeline.counters, self.clock).on_delivery(report)
+
+    async def _save_mark(self, sender: str, key: str, value: str) -> None:
+        await self.store.save_mark(sender, key, value, self.clock())
+
     # --- what reads the settings: dispatcher, retention, alerts -------------------------
 
     def _start_core(self) -> None:
@@ -252,6 +270,7 @@ class Runtime:
             settings, self.store, self.chain, self.clock, self.pipeline.holiday_dates
         )
         self.pipeline.wake = self.dispatcher.wake
+        self.dispatcher.counters = self.pipeline.counters
         self.held.counters = self.pipeline.counters
         self._dispatcher_task = self._supervised("dispatcher", self.dispatcher.run)
         days = settings.storage.retention_days
@@ -445,6 +464,14 @@ class Runtime:
             except Exception as err:  # a driver bug must not break the status page
                 out[state.source.name] = Health(HealthState.DOWN, f"health() failed: {err}")
         return out
+
+    def webhook_receiver(self, kind: str, name: str) -> WebhookReceiver | None:
+        """The open sender of that `type:` and name that takes its provider's
+        callbacks (the status API's `/hooks/<type>/<name>`)."""
+        slot = self._slots.get(name)
+        if slot is None or slot.config.type != kind:
+            return None
+        return slot.sender if isinstance(slot.sender, WebhookReceiver) else None
 
     def sender_health(self) -> dict[str, Health]:
         out = {}

@@ -269,7 +269,14 @@ class Pipeline:
         if e164 is None:
             return Facts(None, problem, None)
         window = timedelta(hours=self.settings.sms.dedup_window_hours)
-        opted_out, in_window, today, last_hour = await self.store.number_facts(
+        (
+            opted_out,
+            in_window,
+            today,
+            last_hour,
+            incapable,
+            unreachable,
+        ) = await self.store.number_facts(
             e164, ended_at - window, now - timedelta(days=1), now - timedelta(hours=1)
         )
         return Facts(
@@ -280,6 +287,8 @@ class Pipeline:
             texts_in_dedup_window=in_window,
             texts_to_number_today=today,
             texts_last_hour=last_hour,
+            sms_incapable=incapable,
+            unreachable_until=unreachable,
         )
 
     async def _enqueue(
@@ -322,6 +331,15 @@ class Pipeline:
 
     async def _inbound(self, text: InboundText) -> None:
         async with self.store.transaction():
+            if text.provider_id and not await self.store.first_inbound(
+                text.sender, text.provider_id, self.clock()
+            ):
+                self.counters.inc("replies_duplicate")  # redelivered: not a second reply
+                log.info("reply from=%s seen before (%s): ignored", mask(text.from_e164),
+                         text.sender)  # fmt: skip
+                return
+            if not text.body.strip() and text.media:
+                self.counters.inc("replies_media_only")
             queued = await self._record_reply(text)
         if queued:
             self.wake()

@@ -10,6 +10,8 @@ that applies gives the reason):
     number      withheld, unparsable, invalid,
                 region not allowed, blocklisted     -> skip:withheld_number, ...
     opt-out     the number sent STOP/ARRET          -> skip:opted_out
+    facts       a provider said it takes no texts   -> skip:sms_incapable
+                (a landline: Twilio 30006...)
     age         ended longer than max_age ago       -> skip:too_old
     dedup       a text to this number in the window -> skip:duplicate
     caps        per-number daily, global hourly     -> skip:number_cap, skip:global_cap
@@ -17,6 +19,8 @@ that applies gives the reason):
                                                        skip:after_hours_no_template
                 (a department whose `open` set has no text -> skip:open_no_template)
     timing      hang-up + grace; inside quiet hours -> defer until they end
+    reachable   unreachable for now (30003/30005)   -> defer until it may be again,
+                                                       skip:unreachable past max_age
 
 The template chosen here is provisional: the dispatcher chooses it again with
 `call_template()` from the department's state when the text actually leaves (a text
@@ -55,6 +59,8 @@ class Facts:
     texts_in_dedup_window: int = 0
     texts_to_number_today: int = 0
     texts_last_hour: int = 0
+    sms_incapable: bool = False
+    unreachable_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +85,12 @@ def decide(
         return Skip(f"{template}_no_template")
     tz = settings.site.tz
     due = max(record.ended_at + timedelta(seconds=sms.grace_seconds), now)
+    expires = record.ended_at + timedelta(minutes=sms.max_age_minutes)
+    unreachable = facts.unreachable_until is not None and facts.unreachable_until > due
+    if facts.unreachable_until is not None and unreachable:
+        if facts.unreachable_until >= expires:
+            return Skip("unreachable")
+        due = facts.unreachable_until
     quiet_end = quiet_hours_end(sms.quiet_hours, due.astimezone(tz))
     if quiet_end is not None:
         return Defer(
@@ -88,13 +100,9 @@ def decide(
             quiet_end + timedelta(minutes=sms.max_age_minutes),
             schedule.language,
         )
-    return Notify(
-        schedule.department,
-        template,
-        due,
-        record.ended_at + timedelta(minutes=sms.max_age_minutes),
-        schedule.language,
-    )
+    if unreachable:
+        return Defer(schedule.department, template, due, expires, schedule.language)
+    return Notify(schedule.department, template, due, expires, schedule.language)
 
 
 CALL_TEMPLATES = frozenset({"open", "after_hours"})
@@ -127,6 +135,8 @@ def _who_not(record: CallRecord, facts: Facts, settings: Settings, now: datetime
         return "blocklisted"
     if facts.opted_out:
         return "opted_out"
+    if facts.sms_incapable:
+        return "sms_incapable"
     if now - record.ended_at > timedelta(minutes=sms.max_age_minutes):
         return "too_old"
     if facts.texts_in_dedup_window:

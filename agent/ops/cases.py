@@ -123,6 +123,7 @@ def _doc(row: dict[str, Any], tz: ZoneInfo, full: bool) -> dict[str, Any]:
     doc.pop("caller_raw", None)
     doc["caller"] = None if number is None else number if full else mask(str(number))
     doc["callback_possible"] = bool(doc["callback_possible"])
+    doc["callback_only"] = bool(doc.get("callback_only"))  # the number takes no texts
     return doc
 
 

@@ -37,7 +37,7 @@ from agent.config.settings import (
     resolve_path,
 )
 from agent.errors import ConfigError
-from agent.ops import doctor_system
+from agent.ops import doctor_facts, doctor_system
 from agent.ops.doctor_system import Finding, Level
 from agent.status.client import fetch_status, status_url
 from drivers.base import DoctorResult, DriverConfig, DriverEntry, SiteContext
@@ -74,6 +74,7 @@ async def diagnose(config_path: Path, limit: float) -> tuple[list[Finding], bool
     found += doctor_system.store(settings.storage.path)
     found.append(doctor_system.disk(settings.storage.path))
     found += doctor_system.notifications(settings.storage.path)
+    found += doctor_facts.sending_faults(settings.storage.path)
     found += doctor_system.clock(settings.site.timezone)
     found += await _drivers(loaded, limit)
     api = await _status_api(settings, limit)

@@ -37,9 +37,19 @@ from agent.config.hours import quiet_hours_end
 from agent.config.settings import Settings
 from agent.config.texts import SERVICE_TEMPLATES, render
 from agent.decide.policy import CALL_TEMPLATES, call_template, schedule_for
-from agent.model import Message, MessageState, OutgoingText, Rejected, RetryLater, Sent
+from agent.model import (
+    Counters,
+    Message,
+    MessageState,
+    NumberFact,
+    OutgoingText,
+    Rejected,
+    RetryLater,
+    Sent,
+)
 from agent.numbers import mask
 from agent.send.chain import ChainResult, SenderChain
+from agent.send.facts import apply_fact
 from agent.store import Store, writable
 
 log = logging.getLogger(__name__)
@@ -78,6 +88,7 @@ class Dispatcher:
         self.heartbeat_at: datetime | None = None
         self._random = random.Random()
         self._stopping = False
+        self.counters = Counters()  # the number facts it applied from refusals
         self._task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self.store_blocked: str | None = None
@@ -186,6 +197,8 @@ class Dispatcher:
         now = self.clock()
         reason = await self._withdraw_reason(message, now)
         quiet_end = self._quiet_end(message, now)
+        if not reason:
+            quiet_end = await self._unreachable_until(message, now, quiet_end)
         if not reason and quiet_end is not None and quiet_end >= message.expires_at:
             reason = "too_old"
         if reason:
@@ -194,7 +207,7 @@ class Dispatcher:
             return
         if quiet_end is not None:
             await self._written(lambda: self.store.defer_claimed(message.id, quiet_end, now))
-            log.info("message_id=%d deferred to %s: quiet hours", message.id, quiet_end)
+            log.info("message_id=%d deferred to %s", message.id, quiet_end)
             return
         body = message.body or await self._render_now(message, now)
         if not body:
@@ -210,6 +223,9 @@ class Dispatcher:
     async def _withdraw_reason(self, message: Message, now: datetime) -> str:
         if now >= message.expires_at:
             return "too_old"
+        incapable, _ = await self.store.texting_facts(message.to_e164)
+        if incapable:  # a provider said it takes no texts: no text of any kind
+            return "sms_incapable"
         if message.template in SERVICE_TEMPLATES:
             return ""
         if await self.store.is_opted_out(message.to_e164):
@@ -218,6 +234,18 @@ class Dispatcher:
         if called_at and await self.store.answered_between(message.to_e164, called_at, now):
             return "recovered"
         return ""
+
+    async def _unreachable_until(
+        self, message: Message, now: datetime, quiet_end: datetime | None
+    ) -> datetime | None:
+        """The later of the quiet hours' end and the time until which a provider said
+        the number is unreachable (a HELP or STOP answer is not held back)."""
+        if message.template in SERVICE_TEMPLATES:
+            return quiet_end
+        _, until = await self.store.texting_facts(message.to_e164)
+        if until is None or until <= now:
+            return quiet_end
+        return until if quiet_end is None else max(until, quiet_end)
 
     def _quiet_end(self, message: Message, now: datetime) -> datetime | None:
         """When quiet hours hold now (a late or retried text), the time they end.
@@ -320,6 +348,16 @@ class Dispatcher:
                 lambda: self.store.set_opt_out(
                     message.to_e164, "provider", attempt.sender or "", attempt.now
                 )
+            )
+        if result.fact is not None and result.fact is not NumberFact.OPTED_OUT:
+            await apply_fact(
+                self.store,
+                self.counters,
+                message.to_e164,
+                result.fact,
+                origin=attempt.sender or "",
+                now=attempt.now,
+                detail=result.reason,
             )
         log.warning(
             "message_id=%d rejected driver=%s: %s", message.id, attempt.sender, result.reason

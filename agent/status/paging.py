@@ -244,6 +244,9 @@ _MESSAGE_COLUMNS = (
     "attempts",
     "sender",
     "provider_id",
+    "delivery",
+    "delivery_code",
+    "delivery_at",
     "last_error",
     "created_at",
     "updated_at",
@@ -253,7 +256,7 @@ _MESSAGE_COLUMNS = (
 
 def _message_item(row: dict[str, Any], full: bool) -> dict[str, Any]:
     item = dict(row)
-    for key in ("not_before", "expires_at", "created_at", "updated_at", "sent_at"):
+    for key in ("not_before", "expires_at", "created_at", "updated_at", "sent_at", "delivery_at"):
         item[key] = iso_text(row[key])
     item["to_e164"] = number(row["to_e164"], full)
     item["last_error"] = scrub(row["last_error"], full)
@@ -301,6 +304,7 @@ def case_item(row: dict[str, Any], full: bool) -> dict[str, Any]:
         item[key] = row[key]
     item["caller"] = number(row["caller_e164"] or row["caller_raw"] or None, full)
     item["callback_possible"] = bool(row["callback_possible"])
+    item["callback_only"] = bool(row["callback_only"])
     item["call_ids"] = [int(c) for c in str(row["call_ids"] or "").split(",") if c]
     item["note"] = scrub(row["note"], full)
     for key in _CASE_TIMES:

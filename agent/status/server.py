@@ -11,6 +11,8 @@ token and TLS, checked by the config and again here). Endpoints (openapi.yaml):
     /metrics                   Prometheus text format, `ringback_` prefix
     /v1/calls|messages|replies|cases  paged feeds with an opaque cursor (agent/status/paging.py)
     POST /v1/cases/{id}/claim|close|note  work a case, write token only (case_writes.py)
+    POST /hooks/<type>/<sender>  a provider's callbacks, signed by it (hooks.py): the
+                               bearer token does not apply, the sender checks the signature
 
 Authentication: bearer tokens (current and next, for rotation), re-read from their
 files or credentials on every request so a rotation needs no restart, compared in
@@ -43,6 +45,7 @@ from aiohttp import web
 
 from agent.config.settings import StatusConfig
 from agent.model import Counters
+from agent.status import hooks
 from agent.status.case_writes import ACTIONS, apply, body_of
 from agent.status.document import readiness, status_document
 from agent.status.metrics import render_metrics
@@ -70,6 +73,7 @@ REJECT_REASONS = (
     "forbidden",
     "bad_resolution",
     "conflict",
+    "webhook_forged",
 )
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ringback"'}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -99,6 +103,7 @@ class StatusServer:
         for name in FEEDS:
             app.router.add_get(f"/v1/{name}", self._feed)
         app.router.add_post(r"/v1/cases/{id:\d{1,18}}/{action}", self._case_write)
+        app.router.add_post(r"/hooks/{type:[a-z]{1,20}}/{name}", self._hook)
         return app
 
     async def start(self) -> None:
@@ -166,7 +171,8 @@ class StatusServer:
     @web.middleware
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         config = self.daemon.loaded.settings.status
-        if not _authorised(request, config, self._token_required):
+        signed = request.path.startswith(hooks.HOOKS_PREFIX)  # the provider signs these
+        if not signed and not _authorised(request, config, self._token_required):
             self.rejected.inc("unauthorized")
             return web.Response(status=401, headers=_CHALLENGE)
         if len(request.query_string) > MAX_QUERY_CHARS:
@@ -241,6 +247,12 @@ class StatusServer:
                 store, feed, cursor, limit, self.daemon.clock(), status.expose_full_numbers
             )
         return web.json_response(page.json())
+
+    async def _hook(self, request: web.Request) -> web.Response:
+        status, reason = await hooks.handle(self.daemon, request)
+        if reason is not None:
+            self.rejected.inc(reason)
+        return hooks.answer(status)
 
     async def _case_write(self, request: web.Request) -> web.Response:
         action = request.match_info["action"]

@@ -19,7 +19,7 @@ from agent.model import Health
 from agent.report.watch import AlertWatcher
 from agent.send.dispatcher import Dispatcher
 from agent.store import Store
-from drivers.base import Source
+from drivers.base import Source, WebhookReceiver
 
 
 class SourceView(Protocol):
@@ -55,6 +55,8 @@ class RuntimeView(Protocol):
 
     @property
     def sources(self) -> Sequence[SourceView]: ...
+
+    def webhook_receiver(self, kind: str, name: str) -> WebhookReceiver | None: ...
 
     def loops_alive(self) -> bool: ...
 

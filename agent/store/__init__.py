@@ -3,7 +3,8 @@
 `Store` joins the concerns: connection, migrations and feeds (`base`, `schema`),
 calls (`calls`), the outbox and its attempts (`outbox`), opt-outs, caps and replies
 (`numbers`), recovery cases (`cases`, read by `case_views`), the staff notifications
-(`notifications`), and the daily
+(`notifications`), the carrier's delivery reports (`deliveries`), the senders'
+persisted marks and received ids (`marks`), and the daily
 anonymisation (`retention`). Imports the vocabulary and
 `agent.config` only."""
 
@@ -13,6 +14,8 @@ from agent.store.base import Row, StoreBase, parse_ts, ts
 from agent.store.calls import RECOVERY_LOOKBACK, CallStore
 from agent.store.case_views import CaseViews
 from agent.store.cases import CaseStore
+from agent.store.deliveries import DeliveryStore
+from agent.store.marks import MarkStore
 from agent.store.notifications import NotificationStore
 from agent.store.numbers import NumberStore
 from agent.store.outbox import OutboxStore
@@ -20,6 +23,15 @@ from agent.store.outbox import OutboxStore
 __all__ = ["RECOVERY_LOOKBACK", "Row", "Store", "StoreBase", "parse_ts", "ts"]
 
 
-class Store(CallStore, OutboxStore, NumberStore, CaseStore, CaseViews, NotificationStore):
+class Store(
+    CallStore,
+    OutboxStore,
+    NumberStore,
+    CaseStore,
+    CaseViews,
+    NotificationStore,
+    DeliveryStore,
+    MarkStore,
+):
     """The store: `async with Store(path) as store:`; raises StoreError when unusable.
     Its parts: the connection (`base`), calls, the outbox, numbers, cases."""

@@ -17,6 +17,7 @@ CASE_COLUMNS = (
     "state",
     "resolution",
     "callback_possible",
+    "callback_only",
     "calls",
     "call_ids",
     "opened_at",

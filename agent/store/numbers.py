@@ -1,4 +1,6 @@
-"""What the store knows about a number: opt-outs, texts sent to it, its replies."""
+"""What the store knows about a number: opt-outs, what providers said about it
+(`number_facts`: sms_incapable, unreachable until a time, filtered, misconfigured),
+texts sent to it, its replies."""
 
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ import hashlib
 import hmac
 from datetime import datetime
 
-from agent.store.base import StoreBase, ts
+from agent.model import NumberFact
+from agent.store.base import StoreBase, parse_ts, ts
 
 
 class NumberStore(StoreBase):
@@ -17,13 +20,16 @@ class NumberStore(StoreBase):
 
     async def number_facts(
         self, number_e164: str, dedup_since: datetime, day_since: datetime, hour_since: datetime
-    ) -> tuple[bool, int, int, int]:
+    ) -> tuple[bool, int, int, int, bool, datetime | None]:
         """What the policy reads about a number, in one query (one trip to SQLite's
-        thread instead of four, and one snapshot): `is_opted_out`, `messages_to_since`
-        `dedup_since` and `day_since`, `messages_since` `hour_since`."""
+        thread instead of six, and one snapshot): `is_opted_out`, `messages_to_since`
+        `dedup_since` and `day_since`, `messages_since` `hour_since`, whether it is
+        sms_incapable and until when it is unreachable (None: not known to be; an
+        `until` already past is returned as it is, the policy compares)."""
         token = await self.erased_token(number_e164)
         row = await self.fetchone(
-            f"SELECT EXISTS ({_OPTED_OUT}), ({_TEXTS_TO}), ({_TEXTS_TO}), ({_TEXTS_SINCE})",
+            f"SELECT EXISTS ({_OPTED_OUT}), ({_TEXTS_TO}), ({_TEXTS_TO}), ({_TEXTS_SINCE}), "
+            f"EXISTS ({_FACT}), ({_UNTIL})",
             (
                 number_e164,
                 token,
@@ -32,9 +38,92 @@ class NumberStore(StoreBase):
                 number_e164,
                 ts(day_since),
                 ts(hour_since),
+                number_e164,
+                NumberFact.SMS_INCAPABLE.value,
+                number_e164,
             ),
         )
-        return bool(row[0]), int(row[1]), int(row[2]), int(row[3])
+        until = parse_ts(row[5]) if row[5] else None
+        return bool(row[0]), int(row[1]), int(row[2]), int(row[3]), bool(row[4]), until
+
+    async def texting_facts(self, number_e164: str) -> tuple[bool, datetime | None]:
+        """(sms_incapable, unreachable until) of a number, as the dispatcher re-checks
+        them just before a text leaves."""
+        row = await self.fetchone(
+            f"SELECT EXISTS ({_FACT}), ({_UNTIL})",
+            (number_e164, NumberFact.SMS_INCAPABLE.value, number_e164),
+        )
+        return bool(row[0]), parse_ts(row[1]) if row[1] else None
+
+    async def set_number_fact(
+        self,
+        number_e164: str,
+        fact: NumberFact,
+        *,
+        origin: str,
+        now: datetime,
+        code: str | None = None,
+        until: datetime | None = None,
+        detail: str = "",
+    ) -> bool:
+        """Record what a provider said about a number; True when it is news (the
+        fact was not known, or an `until` moved). sms_incapable also withdraws the
+        texts still waiting for it and makes its open cases callback-only; opted_out
+        is an opt-out (`set_opt_out`)."""
+        if fact is NumberFact.OPTED_OUT:
+            news = not await self.is_opted_out(number_e164)
+            await self.set_opt_out(number_e164, "provider", origin, now)
+            return news
+        async with self.transaction() as conn:
+            known = list(
+                await conn.execute_fetchall(
+                    "SELECT until FROM number_facts WHERE number_e164 = ? AND fact = ?",
+                    (number_e164, fact.value),
+                )
+            )
+            await conn.execute(
+                "INSERT OR REPLACE INTO number_facts (number_e164, fact, at, until, code, "
+                "origin, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    number_e164,
+                    fact.value,
+                    ts(now),
+                    ts(until) if until else None,
+                    code,
+                    origin,
+                    detail[:400],
+                ),
+            )
+            if fact is NumberFact.SMS_INCAPABLE:
+                await conn.execute(
+                    "UPDATE messages SET state = 'suppressed', last_error = 'sms_incapable', "
+                    "updated_at = ? WHERE to_e164 = ? AND state IN ('pending','retry_wait')",
+                    (ts(now), number_e164),
+                )
+                await conn.execute(
+                    "UPDATE cases SET callback_only = 1, updated_at = ? WHERE caller_e164 = ? "
+                    "AND state = 'open' AND callback_only = 0",
+                    (ts(now), number_e164),
+                )
+            return not known or (until is not None and known[0][0] != ts(until))
+
+    async def clear_number_fact(self, number_e164: str, fact: NumberFact) -> bool:
+        """Forget a fact (a text delivered to a number thought unreachable)."""
+        cursor = await self.write_one(
+            "DELETE FROM number_facts WHERE number_e164 = ? AND fact = ?",
+            (number_e164, fact.value),
+        )
+        return cursor.rowcount > 0
+
+    async def facts_of(self, fact: NumberFact, since: datetime) -> list[tuple[str, str, str, str]]:
+        """(number, code, origin, detail) of one kind of fact recorded since a time,
+        newest first (`doctor` names the misconfigured ones)."""
+        rows = await self.fetchall(
+            "SELECT number_e164, COALESCE(code, ''), origin, detail FROM number_facts "
+            "WHERE fact = ? AND at >= ? ORDER BY at DESC LIMIT 20",
+            (fact.value, ts(since)),
+        )
+        return [(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
 
     async def erased_token(self, number_e164: str) -> str:
         """What an erased opt-out keeps of a number: a keyed hash (the site's salt), so
@@ -86,6 +175,8 @@ class NumberStore(StoreBase):
 
 
 _OPTED_OUT = "SELECT 1 FROM opt_outs WHERE number_e164 IN (?, ?)"
+_FACT = "SELECT 1 FROM number_facts WHERE number_e164 = ? AND fact = ?"
+_UNTIL = "SELECT until FROM number_facts WHERE number_e164 = ? AND fact = 'unreachable'"
 _TEXTS_TO = (
     "SELECT COUNT(*) FROM messages WHERE to_e164 = ? AND created_at >= ? "
     "AND state NOT IN ('suppressed','failed') AND template NOT IN ('help','stop_confirm')"

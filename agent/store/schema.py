@@ -270,4 +270,73 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE case_notifications ADD COLUMN target TEXT;
     ALTER TABLE case_notifications ADD COLUMN tried_at TEXT;
     """,
+    # migration 9 (twilio): two-way texting, the delivery side (issue 17).
+    # `messages.delivery` is the carrier's last word on a sent text (queued, sent,
+    # delivered, undelivered, failed: forward only), `deliveries` every report as it
+    # came (applied or not; `message_id` NULL for a SID we never sent);
+    # `number_facts` what a provider said about a number (sms_incapable, unreachable
+    # `until`, filtered, misconfigured; opt-outs keep their own table); `inbound_seen`
+    # the provider ids of texts received, so a redelivered one is not a second reply;
+    # `sender_marks` a sender's small persisted state (a poll's high-water mark);
+    # `cases.callback_only` set while the caller's number is sms_incapable.
+    """
+    ALTER TABLE messages ADD COLUMN delivery TEXT;
+    ALTER TABLE messages ADD COLUMN delivery_code TEXT;
+    ALTER TABLE messages ADD COLUMN delivery_at TEXT;
+    CREATE INDEX messages_provider ON messages (sender, provider_id);
+    CREATE TRIGGER messages_delivery AFTER UPDATE OF delivery ON messages
+    WHEN NEW.delivery IS NOT OLD.delivery BEGIN
+        UPDATE feed_seq SET n = n + 1;
+        UPDATE messages SET change_seq = (SELECT n FROM feed_seq) WHERE id = NEW.id;
+    END;
+
+    CREATE TABLE deliveries (
+        id              INTEGER PRIMARY KEY,
+        message_id      INTEGER REFERENCES messages (id) ON DELETE CASCADE,
+        sender          TEXT NOT NULL,
+        provider_id     TEXT NOT NULL,
+        state           TEXT NOT NULL,
+        error_code      TEXT,
+        at              TEXT NOT NULL,
+        received_at     TEXT NOT NULL,
+        applied         INTEGER NOT NULL,
+        detail          TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX deliveries_message ON deliveries (message_id, id);
+    CREATE INDEX deliveries_provider ON deliveries (sender, provider_id, state);
+
+    CREATE TABLE number_facts (
+        number_e164     TEXT NOT NULL,
+        fact            TEXT NOT NULL,
+        at              TEXT NOT NULL,
+        until           TEXT,
+        code            TEXT,
+        origin          TEXT NOT NULL,
+        detail          TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (number_e164, fact)
+    );
+
+    CREATE TABLE inbound_seen (
+        sender          TEXT NOT NULL,
+        provider_id     TEXT NOT NULL,
+        at              TEXT NOT NULL,
+        PRIMARY KEY (sender, provider_id)
+    );
+
+    -- a case whose caller cannot take texts is callback-only, also when opened later
+    ALTER TABLE cases ADD COLUMN callback_only INTEGER NOT NULL DEFAULT 0;
+    CREATE TRIGGER cases_callback_only AFTER INSERT ON cases
+    WHEN EXISTS (SELECT 1 FROM number_facts WHERE number_e164 = NEW.caller_e164
+                 AND fact = 'sms_incapable') BEGIN
+        UPDATE cases SET callback_only = 1 WHERE id = NEW.id;
+    END;
+
+    CREATE TABLE sender_marks (
+        sender          TEXT NOT NULL,
+        key             TEXT NOT NULL,
+        value           TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        PRIMARY KEY (sender, key)
+    );
+    """,
 )

@@ -29,7 +29,15 @@ import httpx
 from tenacity import RetryCallState
 
 from agent.backoff import Backoff
-from agent.model import Counters, Health, HealthState, Rejected, RetryLater, SendResult
+from agent.model import (
+    Counters,
+    Health,
+    HealthState,
+    NumberFact,
+    Rejected,
+    RetryLater,
+    SendResult,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +60,7 @@ class Rule:
     verdict: Verdict
     reason: str
     after: float = 0.0
+    fact: NumberFact | None = None  # what the refusal says about the number
 
 
 def transport_event(err: httpx.TransportError) -> str:
@@ -88,7 +97,7 @@ def lookup(table: Mapping[Key, Rule], status: int | str, code: int | None) -> Ru
         if rule is None:
             continue
         if key[1] is None and code is not None:
-            return Rule(rule.verdict, f"{rule.reason} (code {code})", rule.after)
+            return Rule(rule.verdict, f"{rule.reason} (code {code})", rule.after, rule.fact)
         return rule
     raise KeyError(f"error table has no ('*', None) row for {status!r}")
 
@@ -138,9 +147,9 @@ def result_of(rule: Rule, after: float | None = None) -> SendResult:
     """The SendResult for a non-SENT rule; `after` overrides the rule's wait."""
     wait = rule.after if after is None else after
     if rule.verdict is Verdict.REJECT:
-        return Rejected(rule.reason)
+        return Rejected(rule.reason, fact=rule.fact)
     if rule.verdict is Verdict.OPT_OUT:
-        return Rejected(rule.reason, opt_out=True)
+        return Rejected(rule.reason, opt_out=True, fact=NumberFact.OPTED_OUT)
     ambiguous = rule.verdict is Verdict.AMBIGUOUS
     return RetryLater(wait, rule.reason, ambiguous=ambiguous)
 
@@ -171,11 +180,26 @@ class CloudHealth:
         self.alarm: str | None = None
         self.last_problem: str | None = None
         self.since: datetime | None = None
+        self.degraded: str | None = None  # filtered traffic, a setup error: the fix
+
+    def note_fact(self, fact: NumberFact | None, reason: str) -> None:
+        """A refusal or a report that says our own sending is at fault (filtered,
+        misconfigured): the sender is degraded, with the fix, until a text is
+        delivered again (`clear_degraded`)."""
+        if fact in (NumberFact.FILTERED, NumberFact.MISCONFIGURED):
+            if self.degraded != reason:
+                log.error("alert: %s", reason)
+            self.degraded = reason
+
+    def clear_degraded(self) -> None:
+        self.degraded = None
 
     def record(self, result: SendResult, rule: Rule | None, now: datetime) -> None:
         """Fold one send's outcome in (rule None = sent)."""
         verdict = Verdict.SENT if rule is None else rule.verdict
         self.counters.inc(_COUNTER_OF[verdict])
+        if rule is not None:
+            self.note_fact(rule.fact, rule.reason)
         if verdict is Verdict.SENT or verdict is Verdict.REJECT or verdict is Verdict.OPT_OUT:
             self._set("ok", now)
             self.alarm = None
@@ -200,6 +224,8 @@ class CloudHealth:
         limited = self.rate_limited_until is not None and self.rate_limited_until > now
         if self.alarm:
             state, summary = HealthState.DOWN, f"alarm: {self.alarm}"
+        elif self.degraded:
+            state, summary = HealthState.DEGRADED, f"degraded: {self.degraded}"
         elif self.state == "failing" or limited:
             state, summary = HealthState.DEGRADED, self.last_problem or "rate limited"
         else:
@@ -211,6 +237,7 @@ class CloudHealth:
             "last_http_status": self.last_http_status,
             "rate_limited_until": _iso(self.rate_limited_until) if limited else None,
             "alarm": self.alarm,
+            "degraded": self.degraded,
         }
         return Health(state, summary, self.since, details, self.counters.snapshot())
 

@@ -9,12 +9,22 @@ answered, so it finished with the request and created nothing) it is a plain
 `RetryLater`, safe to send again; not found after a timeout, reset or unreadable
 answer (the request may still be in flight) it is `RetryLater(ambiguous=True)`.
 Before a text is sent again (`attempt > 1`) the same look-up runs first.
+
+Two-way: a poll loop owned by the sender (`twilio_poll`, every
+`poll_interval_seconds`) reads replies and delivery states from the Messages list;
+`webhook()` takes Twilio's status callbacks and inbound messages when they can reach
+us (signature checked against `webhook_url`), and hands them over through the same
+path, so a state seen twice (polled and posted) is handed over once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from types import TracebackType
 from typing import Any, Self
 
 import httpx
@@ -23,6 +33,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_
 from agent.model import OutgoingText, Rejected, RetryLater, SendResult, Sent
 from drivers.base import SenderContext
 from drivers.senders import twilio_api as api
+from drivers.senders import twilio_messages as tm
 from drivers.senders.cloud_http import (
     Exchange,
     Rule,
@@ -36,6 +47,8 @@ from drivers.senders.cloud_http import (
 from drivers.senders.cloud_sender import CloudSender
 from drivers.senders.twilio_codes import classify
 from drivers.senders.twilio_config import TwilioConfig
+from drivers.senders.twilio_poll import TwilioPoller
+from drivers.senders.twilio_signature import valid
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +65,12 @@ class TwilioSender(CloudSender):
     def __init__(self, config: TwilioConfig, context: SenderContext) -> None:
         super().__init__(config, context)
         self._config = config
+        self._context = context
         self._ambiguous: dict[int, datetime] = {}
+        self._poller = TwilioPoller(config, context, self._exchange, self._health)
+        self._poll_task: asyncio.Task[None] | None = None
+        for name in ("webhook_forged", "webhook_replayed", "webhook_bad"):
+            self._health.counters.inc(name, 0)
 
     async def __aenter__(self) -> Self:
         token = self._config.auth_token
@@ -64,7 +82,69 @@ class TwilioSender(CloudSender):
             self._config.read_timeout_seconds,
             auth,
         )
+        if self._config.poll_interval_seconds > 0:
+            self._poll_task = asyncio.create_task(
+                self._poller.run(), name=f"twilio-poll:{self.name}"
+            )
         return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._poll_task is not None:
+            self._poll_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poll_task
+            self._poll_task = None
+        await super().__aexit__(exc_type, exc, tb)
+
+    async def poll_once(self) -> float:
+        """One poll round now (tests, `ringback doctor`); the seconds to the next."""
+        return await self._poller.poll_once()
+
+    # --- webhooks -------------------------------------------------------------------
+
+    async def webhook(self, form: Mapping[str, str], headers: Mapping[str, str]) -> int:
+        """A status callback or an inbound message posted by Twilio (see
+        `drivers.base.WebhookReceiver`)."""
+        url, token = self._config.webhook_url, self._config.auth_token
+        if url is None or token is None:
+            return 404
+        signature = headers.get("x-twilio-signature")
+        account = form.get("AccountSid")
+        if not valid(str(url), form, token.get_secret_value(), signature) or account not in (
+            None,
+            self._config.account_sid,
+        ):
+            self._health.counters.inc("webhook_forged")
+            log.warning("driver=%s webhook refused: bad X-Twilio-Signature", self.name)
+            return 403
+        now = self._clock()
+        if form.get("MessageStatus") or (form.get("SmsStatus") not in (None, "received")):
+            report = tm.form_report(self.name, form, now)
+            if report is None:
+                return self._bad_webhook("a status callback without a SID or a known status")
+            if not await self._poller.hand_report(report):
+                self._health.counters.inc("webhook_replayed")
+            return 200
+        text = tm.form_inbound(self.name, form, now)
+        if text is None or text.provider_id is None:
+            return self._bad_webhook("an inbound message without a SID or a sender")
+        media_only = not text.body.strip() and text.media > 0
+        first = await self._poller.hand_inbound(
+            text.provider_id, lambda: self._context.on_inbound(text), media_only
+        )
+        if not first:
+            self._health.counters.inc("webhook_replayed")
+        return 200
+
+    def _bad_webhook(self, what: str) -> int:
+        self._health.counters.inc("webhook_bad")
+        log.warning("driver=%s webhook: %s", self.name, what)
+        return 400
 
     async def _send(self, text: OutgoingText) -> tuple[SendResult, Rule | None]:
         if self._client is None:

@@ -32,8 +32,9 @@ def create_form(config: TwilioConfig, text: OutgoingText) -> dict[str, str]:
     else:
         assert config.messaging_service_sid is not None  # the config guarantees one
         form["MessagingServiceSid"] = config.messaging_service_sid
-    if config.status_callback is not None:
-        form["StatusCallback"] = str(config.status_callback)
+    callback = config.status_callback or config.webhook_url
+    if callback is not None:
+        form["StatusCallback"] = str(callback)
     return form
 
 

@@ -6,13 +6,70 @@ A transport event (`read_timeout`, `connect_error`, ... see `cloud_http`) takes 
 place of the status. Twilio says its error *messages* change over time; only the code
 numbers are branched on, and an unknown 4xx code is permanent and logged as
 "unclassified".
+
+`FACTS` maps the codes that say something about the number (or about our own
+setup) to a `NumberFact` and, for the faults of ours, the fix; the same table serves
+the create answer (`Rejected.fact`) and the delivery reports (poll and webhook).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from agent.model import Delivery, NumberFact
 from drivers.senders.cloud_http import Key, Rule, Verdict, lookup
+
+FIX_30007 = (
+    "carrier filtering (30007): register the brand and campaign (A2P 10DLC) or verify "
+    "the toll-free number in the Twilio console, and keep links and wording plain"
+)
+FIX_30034 = (
+    "unregistered A2P 10DLC (30034): register the brand and a campaign under Messaging > "
+    "Regulatory Compliance in the Twilio console and add the 'from' number to the "
+    "campaign's Messaging Service; until then US carriers drop these texts"
+)
+FIX_21408 = (
+    "twilio 21408: SMS to this region is not enabled: allow the country under "
+    "Messaging > Settings > Geo permissions in the Twilio console"
+)
+FIX_21612 = (
+    "twilio 21612: this 'from' cannot reach 'To' (a number of another country, or a "
+    "short code): in the Twilio console, use a 'from' or a Messaging Service able to "
+    "text that country"
+)
+
+FACTS: Mapping[int, tuple[NumberFact, str]] = {
+    21610: (NumberFact.OPTED_OUT, "twilio 21610: recipient replied STOP"),
+    30006: (NumberFact.SMS_INCAPABLE, "twilio 30006: landline or unreachable carrier"),
+    21614: (NumberFact.SMS_INCAPABLE, "twilio 21614: 'To' is not a mobile number"),
+    30003: (NumberFact.UNREACHABLE, "twilio 30003: handset unreachable (off, no coverage)"),
+    30005: (NumberFact.UNREACHABLE, "twilio 30005: unknown or inactive handset"),
+    30007: (NumberFact.FILTERED, FIX_30007),
+    30034: (NumberFact.FILTERED, FIX_30034),
+    21408: (NumberFact.MISCONFIGURED, FIX_21408),
+    21612: (NumberFact.MISCONFIGURED, FIX_21612),
+}
+
+STATUSES: Mapping[str, Delivery] = {
+    "accepted": Delivery.QUEUED,
+    "scheduled": Delivery.QUEUED,
+    "queued": Delivery.QUEUED,
+    "sending": Delivery.QUEUED,
+    "sent": Delivery.SENT,
+    "delivered": Delivery.DELIVERED,
+    "read": Delivery.DELIVERED,
+    "undelivered": Delivery.UNDELIVERED,
+    "failed": Delivery.FAILED,
+    "canceled": Delivery.FAILED,
+}
+
+
+def fact_of(code: int | None) -> tuple[NumberFact | None, str]:
+    """The fact a Twilio error code states, and its explanation (or fix)."""
+    if code is None or code not in FACTS:
+        return None, ""
+    return FACTS[code]
+
 
 REJ, OPT, ALM, RTY, AMB = (
     Verdict.REJECT,
@@ -25,11 +82,23 @@ REJ, OPT, ALM, RTY, AMB = (
 TWILIO_TABLE: Mapping[Key, Rule] = {
     # --- the number: permanent -----------------------------------------------------
     ("*", 21211): Rule(REJ, "twilio 21211: 'To' is not a valid phone number"),
-    ("*", 21614): Rule(REJ, "twilio 21614: 'To' is not a mobile number"),
-    ("*", 21612): Rule(REJ, "twilio 21612: 'To' cannot be reached from this sender"),
+    ("*", 21614): Rule(
+        REJ, "twilio 21614: 'To' is not a mobile number", fact=NumberFact.SMS_INCAPABLE
+    ),
+    ("*", 30006): Rule(
+        REJ, "twilio 30006: landline or unreachable carrier", fact=NumberFact.SMS_INCAPABLE
+    ),
+    ("*", 21612): Rule(REJ, FIX_21612, fact=NumberFact.MISCONFIGURED),
     ("*", 21608): Rule(REJ, "twilio 21608: trial account, 'To' is not verified"),
-    ("*", 21408): Rule(ALM, "twilio 21408: SMS to this region not enabled (Geo Permissions)"),
+    # a region not enabled: retrying cannot help before the technician fixes it, and
+    # other regions still work, so the text fails and `doctor` names the fix
+    ("*", 21408): Rule(REJ, FIX_21408, fact=NumberFact.MISCONFIGURED),
     ("*", 21610): Rule(OPT, "twilio 21610: recipient replied STOP"),
+    ("*", 30003): Rule(RTY, "twilio 30003: handset unreachable (off, no coverage)", 1800.0),
+    ("*", 30005): Rule(RTY, "twilio 30005: unknown or inactive handset", 1800.0),
+    # our traffic filtered: the number is fine, the sender is degraded until fixed
+    ("*", 30007): Rule(RTY, FIX_30007, 600.0, NumberFact.FILTERED),
+    ("*", 30034): Rule(RTY, FIX_30034, 600.0, NumberFact.FILTERED),
     # --- the account or the sender: alarm, keep the queue ---------------------------
     ("*", 20003): Rule(ALM, "twilio 20003: authentication failed (account_sid/auth_token)"),
     ("*", 21606): Rule(ALM, "twilio 21606: 'from' is not an SMS-capable number of the account"),

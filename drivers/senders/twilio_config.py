@@ -21,6 +21,15 @@ class TwilioConfig(CloudSenderConfig):
     queued after that long, so a stale "we missed your call" never arrives hours late.
     `reconcile_lookback_seconds` bounds how far back an earlier, ambiguous attempt is
     looked up (by `To` and body) before a text is sent again.
+
+    Two-way without a public URL: every `poll_interval_seconds` (0: never) the
+    Messages list is read from a persisted high-water mark minus
+    `poll_overlap_seconds` (late entries are not missed; SIDs already handled are
+    skipped), at most `poll_max_pages` pages a round: replies to our number and the
+    delivery states of what we sent. `webhook_url` is the public URL Twilio posts
+    its status callbacks and inbound messages to (a relay to the status API's
+    `/hooks/twilio/<sender name>`); `X-Twilio-Signature` is checked against it, and
+    texts are created with it as `StatusCallback` unless `status_callback` is set.
     """
 
     type: Literal["twilio"] = "twilio"
@@ -33,6 +42,10 @@ class TwilioConfig(CloudSenderConfig):
     validity_period_seconds: int = Field(default=900, ge=1, le=36000)
     status_callback: AnyHttpUrl | None = None
     reconcile_lookback_seconds: float = Field(default=21600.0, ge=60, le=7 * 86400)
+    poll_interval_seconds: float = Field(default=60.0, ge=0, le=3600)
+    poll_overlap_seconds: float = Field(default=300.0, ge=0, le=86400)
+    poll_max_pages: int = Field(default=20, ge=1, le=1000)
+    webhook_url: AnyHttpUrl | None = None
 
     secret_fields: ClassVar[tuple[str, ...]] = ("auth_token",)
     required_secrets: ClassVar[tuple[str, ...]] = ("auth_token",)

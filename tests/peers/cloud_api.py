@@ -17,18 +17,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hashlib
 import hmac
 import json
 import socket
 import struct
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
+
+from tests.peers.twilio_book import Book
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "tok-s3cr3t-0f-the-fake-twilio"
@@ -194,20 +195,32 @@ async def respond(
 # --- Twilio --------------------------------------------------------------------------
 
 
-def _rfc2822(when: datetime) -> str:
-    return format_datetime(when.astimezone(UTC), usegmt=False).replace("-0000", "+0000")
-
-
 class FakeTwilio(HttpPeer):
-    """Twilio's `Messages.json` create (POST) and list (GET, filter `To`)."""
+    """Twilio's `Messages.json` create (POST) and list (GET), keeping state in a
+    `Book` (tests/peers/twilio_book.py): SIDs, statuses advancing, replies injected.
 
-    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
+    A GET with `DateSent>` is a poll: it advances every status one step first
+    (`advance_on_poll`) and meets `script_poll` steps; any other GET is the sender's
+    reconciliation look-up (`script_list`). `errors[number] = code` refuses creates to
+    that number with a 400 and that code; `book.fail_after[number] = code` accepts
+    them and ends them `undelivered`/`failed` with it."""
+
+    def __init__(
+        self,
+        account_sid: str = ACCOUNT_SID,
+        auth_token: str = AUTH_TOKEN,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         super().__init__()
         self.account_sid = account_sid
         self.auth_token = auth_token
+        self.book = Book(account_sid, clock or (lambda: datetime.now(UTC)))
         self.created: list[dict[str, object]] = []
+        self.errors: dict[str, int] = {}
+        self.advance_on_poll = True
         self._steps: deque[Step] = deque()
         self._list_steps: deque[Step] = deque()
+        self._poll_steps: deque[Step] = deque()
 
     def script(self, *steps: Step) -> None:
         self._steps.extend(steps)
@@ -215,13 +228,20 @@ class FakeTwilio(HttpPeer):
     def script_list(self, *steps: Step) -> None:
         self._list_steps.extend(steps)
 
+    def script_poll(self, *steps: Step) -> None:
+        self._poll_steps.extend(steps)
+
     @property
     def creates(self) -> list[Request]:
         return [r for r in self.requests if r.method == "POST"]
 
     @property
     def lookups(self) -> list[Request]:
-        return [r for r in self.requests if r.method == "GET"]
+        return [r for r in self.requests if r.method == "GET" and "DateSent>" not in r.query]
+
+    @property
+    def polls(self) -> list[Request]:
+        return [r for r in self.requests if r.method == "GET" and "DateSent>" in r.query]
 
     async def handle(self, request: Request, writer: asyncio.StreamWriter) -> None:
         path = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
@@ -229,6 +249,8 @@ class FakeTwilio(HttpPeer):
             await respond(writer, 404, json.dumps({"code": 20404, "status": 404}).encode())
         elif not self._authorised(request):
             await play_error(self, writer, 401, 20003)
+        elif request.method == "GET" and "DateSent>" in request.query:
+            await self._poll(request, writer, path)
         elif request.method == "GET":
             await self._list(request, writer)
         elif request.method == "POST":
@@ -245,6 +267,10 @@ class FakeTwilio(HttpPeer):
         if problem:
             await respond(writer, 400, json.dumps({"code": 21602, "message": problem}).encode())
             return
+        code = self.errors.get(request.form.get("To", ""))
+        if code is not None and not self._steps:
+            await play_error(self, writer, 400, code)
+            return
         step = self._steps.popleft() if self._steps else Step.after_create(201)
         if step.create:
             message = self.record(request.form)
@@ -254,23 +280,22 @@ class FakeTwilio(HttpPeer):
 
     def record(self, form: dict[str, str], when: datetime | None = None) -> dict[str, object]:
         """Store a message as Twilio would (tests may also plant earlier ones)."""
-        sid = "SM" + hashlib.md5(f"{len(self.created)}{form}".encode()).hexdigest()
-        message: dict[str, object] = {
-            "sid": sid,
-            "account_sid": self.account_sid,
-            "to": form.get("To"),
-            "from": form.get("From"),
-            "messaging_service_sid": form.get("MessagingServiceSid"),
-            "body": form.get("Body", ""),
-            "status": "queued" if form.get("From") else "accepted",
-            "direction": "outbound-api",
-            "num_segments": "1",
-            "error_code": None,
-            "date_created": _rfc2822(when or datetime.now(UTC)),
-            "date_sent": None,
-        }
+        message = self.book.create(form, when)
         self.created.append(message)
         return message
+
+    def inject_reply(self, from_: str, to: str, body: str, media: int = 0) -> str:
+        """A text a caller sends to our number; its SID."""
+        return str(self.book.inbound(from_, to, body, media)["sid"])
+
+    async def _poll(self, request: Request, writer: asyncio.StreamWriter, path: str) -> None:
+        if self._poll_steps:
+            await self.play(self._poll_steps.popleft(), writer)
+            return
+        if self.advance_on_poll and "PageToken" not in request.query:
+            self.book.advance()
+        page = self.book.page(request.query, path)
+        await respond(writer, 200, json.dumps(page).encode())
 
     async def _list(self, request: Request, writer: asyncio.StreamWriter) -> None:
         if self._list_steps:

@@ -40,6 +40,7 @@ def twilio_config(base_url: str, **overrides: Any) -> TwilioConfig:
         "auth_token": AUTH_TOKEN,
         "from": FROM,
         "base_url": base_url,
+        "poll_interval_seconds": 0,  # polled by hand in the tests that poll
         **FAST,
     }
     data.update(overrides)

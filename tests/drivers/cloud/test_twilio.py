@@ -287,6 +287,7 @@ async def test_health_after_success(
         "last_http_status": 201,
         "rate_limited_until": None,
         "alarm": None,
+        "degraded": None,
     }
     assert health.counters["sent"] == 1
 

@@ -13,6 +13,7 @@ import asyncio
 import os
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -49,21 +50,24 @@ async def _wait_ready(url: str, proc: asyncio.subprocess.Process) -> None:
     raise RuntimeError("prism did not start within 30 s")
 
 
-@pytest.fixture
-async def prism() -> AsyncIterator[str]:
+@asynccontextmanager
+async def prism_running(*args: str) -> AsyncIterator[str]:
+    """`prism <args> SPEC...` on a free loopback port; its URL while it runs."""
     if not PRISM.exists():
         if os.environ.get("CI"):
             pytest.fail(f"CI is set but Prism is missing at {PRISM}: run scripts/install-prism")
         pytest.skip("Prism not installed (run scripts/install-prism); CI unset")
     port = _free_port()
+    command, *rest = args
     proc = await asyncio.create_subprocess_exec(
         str(PRISM),
-        "mock",
+        command,
         "-h",
         "127.0.0.1",
         "-p",
         str(port),
         str(SPEC),
+        *rest,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
@@ -79,6 +83,12 @@ async def prism() -> AsyncIterator[str]:
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+
+
+@pytest.fixture
+async def prism() -> AsyncIterator[str]:
+    async with prism_running("mock") as url:
+        yield url
 
 
 @pytest.mark.parametrize(
@@ -106,3 +116,15 @@ async def test_requests_satisfy_the_official_spec(
     assert isinstance(first, Sent) and first.provider_id.startswith("SM")
     assert isinstance(retry, Sent)
     assert health.details["last_http_status"] == 201
+
+
+async def test_poll_request_satisfies_the_official_spec(prism: str, context: SenderContext) -> None:
+    """Pins the poll's list request (`DateSent>` as an RFC 3339 time, `PageSize`, basic
+    auth) as valid against Twilio's spec: Prism answers a page, not 422/401."""
+    config = twilio_config(prism, read_timeout_seconds=10.0, connect_timeout_seconds=5.0)
+    async with TwilioSender(config, context) as sender:
+        await sender.poll_once()
+        health = sender.health()
+    assert health.counters["poll_pages"] >= 1
+    assert health.counters["poll_failed"] == 0
+    assert health.details["last_http_status"] == 200

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from agent.model import Health, HealthState, OutgoingText, Rejected, RetryLater, SendResult
+from agent.model import (
+    Health,
+    HealthState,
+    NumberFact,
+    OutgoingText,
+    Rejected,
+    RetryLater,
+    SendResult,
+)
 from drivers.senders.cloud_http import Verdict
-from drivers.senders.twilio_codes import TWILIO_TABLE, classify
+from drivers.senders.twilio_codes import TWILIO_TABLE, classify, fact_of
 from tests.drivers.cloud.conftest import TO, TwilioFactory
 from tests.peers.cloud_api import FakeTwilio, Step
 
@@ -30,7 +38,7 @@ def test_every_row_is_reachable(key: tuple[str, int | None], rule: object) -> No
         (400, 21612, Verdict.REJECT, "21612"),
         (400, 21608, Verdict.REJECT, "trial"),
         (400, 21610, Verdict.OPT_OUT, "STOP"),
-        (400, 21408, Verdict.ALARM, "Geo Permissions"),
+        (400, 21408, Verdict.REJECT, "Geo permissions"),
         (401, 20003, Verdict.ALARM, "authentication"),
         (400, 21606, Verdict.ALARM, "'from'"),
         (400, 21611, Verdict.RETRY, "queue full"),
@@ -74,3 +82,64 @@ def _verdict(result: SendResult, health: Health) -> Verdict:
     if result.ambiguous:
         return Verdict.AMBIGUOUS
     return Verdict.ALARM if health.details["alarm"] else Verdict.RETRY
+
+
+# --- what a code says about the number (issue 17) --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "fact"),
+    [
+        (21610, NumberFact.OPTED_OUT),
+        (30006, NumberFact.SMS_INCAPABLE),
+        (21614, NumberFact.SMS_INCAPABLE),
+        (30003, NumberFact.UNREACHABLE),
+        (30005, NumberFact.UNREACHABLE),
+        (30007, NumberFact.FILTERED),
+        (30034, NumberFact.FILTERED),
+        (21408, NumberFact.MISCONFIGURED),
+        (21612, NumberFact.MISCONFIGURED),
+        (30008, None),
+        (None, None),
+    ],
+    ids=str,
+)
+def test_code_states_a_fact(code: int | None, fact: NumberFact | None) -> None:
+    """Pins each Twilio code the issue names to its number fact; the faults of ours
+    carry the fix (what to do in the Twilio console)."""
+    found, detail = fact_of(code)
+    assert found is fact
+    if fact in (NumberFact.FILTERED, NumberFact.MISCONFIGURED):
+        assert "Twilio console" in detail
+
+
+@pytest.mark.parametrize(
+    ("code", "fact", "opt_out"),
+    [
+        (21610, NumberFact.OPTED_OUT, True),
+        (21614, NumberFact.SMS_INCAPABLE, False),
+        (30006, NumberFact.SMS_INCAPABLE, False),
+        (21408, NumberFact.MISCONFIGURED, False),
+        (21612, NumberFact.MISCONFIGURED, False),
+        (21211, None, False),
+    ],
+    ids=str,
+)
+async def test_refusal_at_create_carries_the_fact(
+    twilio: FakeTwilio,
+    make_twilio: TwilioFactory,
+    code: int,
+    fact: NumberFact | None,
+    opt_out: bool,
+) -> None:
+    """Pins `Rejected.fact` from the create answer (a number the fake refuses with that
+    code); a setup error also degrades the sender's health, not DOWN."""
+    twilio.errors[TO] = code
+    async with make_twilio() as sender:
+        result = await sender.send(TEXT)
+        health = sender.health()
+    assert isinstance(result, Rejected)
+    assert (result.fact, result.opt_out) == (fact, opt_out)
+    degraded = fact is NumberFact.MISCONFIGURED
+    assert (health.state is HealthState.DEGRADED) == degraded
+    assert (health.details["degraded"] is not None) == degraded

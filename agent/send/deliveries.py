@@ -1,0 +1,73 @@
+"""The carrier's reports on texts we sent, from every sender, applied to the store.
+
+`Deliveries.on_delivery` is what `SenderContext.on_delivery` calls (the Twilio poll and
+webhook, the modem's status reports). The store moves a message's state only forward
+(`agent.store.deliveries`); a report that moved it and says something about the
+number (`fact`) becomes that number's fact (`agent.send.facts`); a delivery clears an
+`unreachable` fact. Counted: `deliveries_moved`, `deliveries_stale` (came after a
+later state), `deliveries_replayed` (seen before), `deliveries_unknown` (a SID we
+never sent). Never raises.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from agent.model import Counters, Delivery, DeliveryReport, NumberFact
+from agent.send.facts import apply_fact
+from agent.store import Store
+from agent.store.deliveries import Applied
+
+log = logging.getLogger(__name__)
+
+COUNTER_NAMES = tuple(f"deliveries_{a.value}" for a in Applied)
+
+
+class Deliveries:
+    def __init__(self, store: Store, counters: Counters, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.counters = counters
+        self.clock = clock
+
+    async def on_delivery(self, report: DeliveryReport) -> None:
+        try:
+            await self._apply(report)
+        except Exception:
+            self.counters.inc("delivery_errors")
+            log.exception("driver=%s delivery report not stored", report.sender)
+
+    async def _apply(self, report: DeliveryReport) -> None:
+        now = self.clock()
+        result = await self.store.apply_delivery(report, now)
+        self.counters.inc(f"deliveries_{result.applied.value}")
+        if result.applied is Applied.UNKNOWN:
+            log.info(
+                "driver=%s delivery report for a message we did not send (%s): kept, not applied",
+                report.sender,
+                report.state.value,
+            )
+            return
+        if result.applied is not Applied.MOVED or result.to_e164 is None:
+            return
+        log.info(
+            "message_id=%s delivery %s driver=%s%s",
+            result.message_id,
+            report.state.value,
+            report.sender,
+            f" code={report.error_code}" if report.error_code else "",
+        )
+        if report.state is Delivery.DELIVERED:
+            await self.store.clear_number_fact(result.to_e164, NumberFact.UNREACHABLE)
+        if report.fact is not None:
+            await apply_fact(
+                self.store,
+                self.counters,
+                result.to_e164,
+                report.fact,
+                origin=report.sender,
+                now=now,
+                code=report.error_code,
+                detail=report.detail,
+            )

@@ -1,0 +1,107 @@
+"""The carrier's word on texts we sent: one state per sent message, forward only.
+
+A `DeliveryReport` is matched to its outbox row by (sender, provider id). It moves
+`messages.delivery` only when it ranks higher (`DELIVERY_RANK`: queued < sent <
+delivered / undelivered / failed), whatever order reports arrive in; every report is
+kept in `deliveries` with `applied` 0 or 1, except an exact replay (same SID, state and
+code already recorded), which changes nothing and is only counted by the caller. A
+report for a SID we never sent is kept with no message, never guessed onto one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from agent.model import DELIVERY_RANK, Delivery, DeliveryReport
+from agent.store.base import StoreBase, ts
+
+
+class Applied(StrEnum):
+    """What one report did: moved the state, came too late, was seen before, or is
+    about a message we do not know."""
+
+    MOVED = "moved"
+    STALE = "stale"
+    REPLAY = "replay"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    applied: Applied
+    message_id: int | None = None
+    to_e164: str | None = None
+
+
+class DeliveryStore(StoreBase):
+    async def apply_delivery(self, report: DeliveryReport, now: datetime) -> DeliveryResult:
+        """Record one report; see the module docstring."""
+        async with self.transaction() as conn:
+            seen = await conn.execute_fetchall(
+                "SELECT 1 FROM deliveries WHERE sender = ? AND provider_id = ? AND state = ? "
+                "AND COALESCE(error_code, '') = ? LIMIT 1",
+                (report.sender, report.provider_id, report.state.value, report.error_code or ""),
+            )
+            if list(seen):
+                return DeliveryResult(Applied.REPLAY)
+            rows = list(
+                await conn.execute_fetchall(
+                    "SELECT id, to_e164, delivery FROM messages WHERE sender = ? "
+                    "AND provider_id = ? ORDER BY id LIMIT 1",
+                    (report.sender, report.provider_id),
+                )
+            )
+            if not rows:
+                await self._keep(report, None, False, now)
+                return DeliveryResult(Applied.UNKNOWN)
+            message_id, to_e164, current = rows[0]
+            moves = _rank(current) < DELIVERY_RANK[report.state]
+            await self._keep(report, int(message_id), moves, now)
+            if moves:
+                await conn.execute(
+                    "UPDATE messages SET delivery = ?, delivery_code = ?, delivery_at = ?, "
+                    "updated_at = ? WHERE id = ?",
+                    (report.state.value, report.error_code, ts(report.at), ts(now), message_id),
+                )
+            verdict = Applied.MOVED if moves else Applied.STALE
+            return DeliveryResult(verdict, int(message_id), str(to_e164))
+
+    async def _keep(
+        self, report: DeliveryReport, message_id: int | None, applied: bool, now: datetime
+    ) -> None:
+        await self.conn.execute(
+            "INSERT INTO deliveries (message_id, sender, provider_id, state, error_code, at, "
+            "received_at, applied, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                message_id,
+                report.sender,
+                report.provider_id,
+                report.state.value,
+                report.error_code,
+                ts(report.at),
+                ts(now),
+                int(applied),
+                report.detail[:400],
+            ),
+        )
+
+    async def delivery_history(self, message_id: int) -> list[tuple[str, str | None, str, bool]]:
+        """(state, error code, at, applied) of every report about one message, in the
+        order they came."""
+        rows = await self.fetchall(
+            "SELECT state, error_code, at, applied FROM deliveries WHERE message_id = ? "
+            "ORDER BY id",
+            (message_id,),
+        )
+        return [(str(r[0]), r[1], str(r[2]), bool(r[3])) for r in rows]
+
+
+def _rank(stored: str | None) -> int:
+    if stored is None:
+        return -1
+    try:
+        return DELIVERY_RANK[Delivery(stored)]
+    except ValueError:
+        return -1
