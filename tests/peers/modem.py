@@ -12,6 +12,15 @@ Live actions: `deliver()` stores an incoming text and announces `+CMTI`,
 `status_report()` routes a `+CDS`, `inject()`/`write_raw()` send URCs or garbage,
 `unplug()`/`plug()` make the tty vanish and come back under the same name.
 
+Delivery reports: after each `+CMGS` whose PDU asks for one (TP-SRR), the modem
+routes an SMS-STATUS-REPORT as `+CDS: <len>` + PDU, like a network that answers at
+once: TP-ST 0x00 (delivered), or the statuses `report_statuses` gives for that
+recipient, one report each (e.g. `[0x20, 0x00]`: still trying, then delivered;
+`[0x41]`: incompatible destination); `report_copies` sends each one several times
+(a network that repeats itself); `hold_reports` keeps them until `release_reports()`
+(in reverse order for out-of-order arrival); `report_recipient` writes the recipient
+another way (national digits). `reports` lists every report PDU the modem made.
+
 Every PDU the modem accepted is in `received` (hex as typed after the prompt).
 This module is test code: it builds SMS-DELIVER PDUs with its own small encoder,
 independent of `drivers.senders.gsm`.
@@ -53,6 +62,10 @@ class Behaviour:
     outcomes: list[Outcome] = field(default_factory=list)
     mute: bool = False
     boot_urcs: tuple[str, ...] = ("RDY",)
+    report_statuses: dict[str, list[int]] = field(default_factory=dict)
+    report_copies: int = 1
+    hold_reports: bool = False
+    report_recipient: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,8 @@ class FakeModem:
         self.commands: list[str] = []
         self.pin_attempts = 0
         self.storage: dict[int, str] = {}
+        self.reports: list[str] = []
+        self.held_reports: list[str] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -146,9 +161,19 @@ class FakeModem:
             self.inject(f'+CMTI: "SM",{index}')
         return index
 
-    def status_report(self, reference: int, status: int = 0) -> None:
-        pdu = status_report_pdu(reference, "+14185550142", status)
+    def status_report(
+        self, reference: int, status: int = 0, recipient: str = "+14185550142"
+    ) -> None:
+        self.route_report(status_report_pdu(reference, recipient, status))
+
+    def route_report(self, pdu: str) -> None:
+        """A `+CDS` URC carrying `pdu` (any hex, garbled ones too)."""
         self.write_raw(f"\r\n+CDS: {len(pdu) // 2 - 1}\r\n{pdu}\r\n".encode("ascii"))
+
+    def release_reports(self, reverse: bool = False) -> None:
+        held, self.held_reports = self.held_reports, []
+        for pdu in reversed(held) if reverse else held:
+            self.route_report(pdu)
 
     # --- the AT conversation ----------------------------------------------------------
 
@@ -320,7 +345,23 @@ class FakeModem:
         else:
             self.received.append(Submitted(length, pdu))
             self._answer([f"+CMGS: {self._mr}"], "OK")
+            self._report(self._mr, pdu)
             self._mr = (self._mr + 1) % 256
+
+    def _report(self, reference: int, submit: str) -> None:
+        wants, recipient = _submit_report_request(submit)
+        if not wants:
+            return
+        behaviour = self.behaviour
+        written = behaviour.report_recipient or recipient
+        for status in behaviour.report_statuses.get(recipient, [0x00]):
+            pdu = status_report_pdu(reference, written, status)
+            for _ in range(behaviour.report_copies):
+                self.reports.append(pdu)
+                if behaviour.hold_reports:
+                    self.held_reports.append(pdu)
+                else:
+                    self.route_report(pdu)
 
 
 # --- an independent SMS-DELIVER / STATUS-REPORT builder (TS 23.040) ---------------------
@@ -355,4 +396,16 @@ def deliver_pdu(sender: str, text: str, concat: tuple[int, int, int] | None = No
 
 
 def status_report_pdu(reference: int, recipient: str, status: int) -> str:
+    """SMS-STATUS-REPORT hex (empty SMSC field, TP-MMS set), SCTS = DT = `_SCTS`."""
     return f"0006{reference:02X}{_address(recipient)}{_SCTS}{_SCTS}{status:02X}"
+
+
+def _submit_report_request(pdu: str) -> tuple[bool, str]:
+    """(TP-SRR set, recipient as E.164 or digits) of an SMS-SUBMIT hex."""
+    data = bytes.fromhex(pdu)
+    pos = data[0] + 1  # the SMSC field
+    first = data[pos]
+    digits, toa = data[pos + 2], data[pos + 3]
+    raw = data[pos + 4 : pos + 4 + (digits + 1) // 2].hex().upper()
+    swapped = "".join(raw[i + 1] + raw[i] for i in range(0, len(raw), 2)).rstrip("F")
+    return bool(first & 0x20), ("+" if toa == 0x91 else "") + swapped

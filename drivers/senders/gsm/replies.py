@@ -4,7 +4,9 @@
 `+CMT`/`+CDS` PDUs; `work()` reads them with `AT+CMGR`; `poll()` lists the whole SIM
 (`AT+CMGL=4`) to catch anything missed while ringback was down. A complete text goes
 to `context.on_inbound` first, and only after it returned is it deleted (`AT+CMGD`).
-A PDU that does not decode is counted, logged once, and left on the SIM.
+A PDU that does not decode is counted, logged once, and left on the SIM. Delivery
+reports (`+CDS` routed, `+CDSI` stored in the report memory, or a report found on the
+SIM) go to `reports.Reports`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from drivers.base import SenderContext
 from drivers.senders.gsm.at import AtChannel, Urc
 from drivers.senders.gsm.config import GsmConfig
 from drivers.senders.gsm.inbox import Complete, Reassembler, Stored, parse_listing, parse_read
-from drivers.senders.gsm.pdu_decode import PduError, decode_deliver, decode_status_report
+from drivers.senders.gsm.pdu_decode import PduError, decode_deliver
+from drivers.senders.gsm.reports import Reports
 
 log = logging.getLogger(__name__)
 _CMTI = re.compile(r'^\+CMTI:\s*"?[A-Z]*"?\s*,\s*(\d+)')
@@ -26,7 +29,12 @@ _CMTI = re.compile(r'^\+CMTI:\s*"?[A-Z]*"?\s*,\s*(\d+)')
 
 class Replies:
     def __init__(
-        self, config: GsmConfig, context: SenderContext, counters: Counters, name: str
+        self,
+        config: GsmConfig,
+        context: SenderContext,
+        counters: Counters,
+        name: str,
+        reports: Reports,
     ) -> None:
         self._config = config
         self._wait = config.command_timeout_seconds
@@ -37,6 +45,7 @@ class Replies:
         self._routed: list[Urc] = []
         self._bad: set[tuple[int, str]] = set()
         self._parts = Reassembler()
+        self._reports = reports
 
     def on_urc(self, urc: Urc) -> bool:
         """True when the URC is ours (work queued)."""
@@ -57,7 +66,7 @@ class Replies:
             urc = self._routed.pop(0)
             assert urc.pdu is not None
             if urc.line.startswith("+CDS:"):
-                self._report(urc.pdu)
+                await self._reports.take(urc.pdu, lock)
             else:
                 await self._take(channel, lock, Stored(-1, urc.pdu))
         while self._indexes:
@@ -89,7 +98,7 @@ class Replies:
         try:
             message = decode_deliver(stored.pdu)
         except PduError as err:
-            if self._report(stored.pdu, quiet=True):
+            if await self._reports.take(stored.pdu, lock, quiet=True):
                 await self._delete(channel, lock, (stored.index,))
                 return
             self._bad.add((stored.index, stored.pdu))
@@ -139,19 +148,6 @@ class Replies:
             else:
                 self._counters.inc("inbound_delete_failed")
                 log.warning("gsm: could not delete SIM index %d (%s)", index, answer.final.text)
-
-    def _report(self, pdu: str, quiet: bool = False) -> bool:
-        try:
-            report = decode_status_report(pdu)
-        except PduError as err:
-            if not quiet:
-                self._counters.inc("inbound_undecodable")
-                log.warning("gsm: delivery report does not decode: %s", err)
-            return False
-        self._counters.inc("delivery_report")
-        log.info("gsm: delivery report reference=%d %s (status %02X)",
-                 report.reference, report.outcome, report.status)  # fmt: skip
-        return True
 
 
 def _now() -> float:
