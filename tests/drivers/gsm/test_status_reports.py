@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
-from smspdudecoder.elements import Date
-from smspdudecoder.fields import SMSC, Address, PDUHeader
+from smspdudecoder.elements import Date  # type: ignore[import-untyped]
+from smspdudecoder.fields import SMSC, Address, PDUHeader  # type: ignore[import-untyped]
 
 from agent.model import Delivery, NumberFact
 from drivers.senders.gsm.pdu_decode import PduError, decode_status_report
@@ -23,7 +23,7 @@ VECTORS = [
         # SMSC +17059679300; first octet 06 (MTI 10, MMS); MR 2A; RA +15145550123;
         # SCTS 2026-12-02 01:23:45 -05:00; DT 01:23:50 -05:00; ST 00 received
         "montreal-delivered",
-        "07917150969703F0" "06" "2A" "0B915141550521F3" "6221201032540A" "6221201032050A" "00",
+        "07917150969703F0062A0B915141550521F36221201032540A6221201032050A00",
         42,
         "+15145550123",
         datetime(2026, 12, 2, 6, 23, 50, tzinfo=UTC),
@@ -32,7 +32,7 @@ VECTORS = [
     (
         # no SMSC; the SMSC wrote the recipient nationally (type 81); ST 41
         "national-incompatible",
-        "00" "06" "07" "0A811554551032" "62113241000000" "62113241000000" "41",
+        "0006070A811554551032621132410000006211324100000041",
         7,
         "5145550123",
         datetime(2026, 11, 23, 14, 0, 0, tzinfo=UTC),
@@ -41,7 +41,7 @@ VECTORS = [
     (
         # French mobile, zone +01:00 (4 quarters: "40"), MR FF, ST 62; then TP-PI 00
         "paris-no-response-with-pi",
-        "00" "02" "FF" "0B913316325476F8" "62113241000040" "62113251000040" "62" "00",
+        "0002FF0B913316325476F862113241000040621132510000406200",
         255,
         "+33612345678",
         datetime(2026, 11, 23, 14, 0, 0, tzinfo=UTC),
@@ -50,8 +50,7 @@ VECTORS = [
     (
         # still trying (ST 21, SME busy), TP-PI with PID/DCS/UDL present and empty UD
         "still-trying-with-parameters",
-        "00" "06" "10" "0B915141550521F3" "62113241000000" "62113241000000" "21" "07" "00" "00"
-        "00",
+        "0006100B915141550521F362113241000000621132410000002107000000",
         16,
         "+15145550123",
         datetime(2026, 11, 23, 14, 0, 0, tzinfo=UTC),
@@ -112,7 +111,7 @@ GARBLED = [
     ("00062A0B915141550521", "truncated"),  # the address cut short
     ("00062A0B915141550521F362212010325400", "truncated"),  # no DT, no ST
     ("00062A0B915141550521F36221201032540A6221201032050A", "truncated"),  # no ST
-    ("0004" "0B915141550521F3" "0000" "62113241000000" "00", "not an SMS-STATUS-REPORT"),
+    ("00040B915141550521F300006211324100000000", "not an SMS-STATUS-REPORT"),
     ("0001000B915141550521F3000000", "not an SMS-STATUS-REPORT"),  # a SUBMIT
 ]
 
