@@ -20,6 +20,9 @@ recipient, one report each (e.g. `[0x20, 0x00]`: still trying, then delivered;
 (a network that repeats itself); `hold_reports` keeps them until `release_reports()`
 (in reverse order for out-of-order arrival); `report_recipient` writes the recipient
 another way (national digits). `reports` lists every report PDU the modem made.
+With `AT+CNMI=...,2,...` (when `cnmi_ds` allows it; some modems refuse `1`) a report
+is stored in the "SR" memory instead and announced as `+CDSI: "SR",<index>`, read
+with `AT+CPMS="SR"` then `AT+CMGR`, as on a SIM7600.
 
 Every PDU the modem accepted is in `received` (hex as typed after the prompt).
 This module is test code: it builds SMS-DELIVER PDUs with its own small encoder,
@@ -66,6 +69,7 @@ class Behaviour:
     report_copies: int = 1
     hold_reports: bool = False
     report_recipient: str | None = None
+    cnmi_ds: tuple[int, ...] = (0, 1, 2)  # the <ds> values AT+CNMI accepts
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class FakeModem:
         self.pin_attempts = 0
         self.storage: dict[int, str] = {}
         self.reports: list[str] = []
+        self.report_storage: dict[int, str] = {}
         self.held_reports: list[str] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -134,6 +139,8 @@ class FakeModem:
         self.pin_ok = self.behaviour.pin is None
         self.cfun = self.behaviour.cfun
         self._mr = self.behaviour.first_reference
+        self.ds = 0
+        self.mem1 = "SM"
         self._buffer = bytearray()
         self._pdu_length: int | None = None
 
@@ -173,7 +180,16 @@ class FakeModem:
     def release_reports(self, reverse: bool = False) -> None:
         held, self.held_reports = self.held_reports, []
         for pdu in reversed(held) if reverse else held:
+            self._hand_report(pdu)
+
+    def _hand_report(self, pdu: str) -> None:
+        """As CNMI says: routed (+CDS), stored and announced (+CDSI), or kept quiet."""
+        if self.ds == 1:
             self.route_report(pdu)
+        elif self.ds == 2:
+            index = next(i for i in range(1, 256) if i not in self.report_storage)
+            self.report_storage[index] = pdu
+            self.inject(f'+CDSI: "SR",{index}')
 
     # --- the AT conversation ----------------------------------------------------------
 
@@ -259,7 +275,9 @@ class FakeModem:
             ("AT+COPS?", lambda _a: self._answer([cops], "OK")),
             ("AT+CSCA?", lambda _a: self._answer([f'+CSCA: "{self.behaviour.smsc}",145'], "OK")),
             ("AT+CMGF=0", ok),
-            ("AT+CNMI=", ok),
+            ("AT+CNMI=", self._cnmi),
+            ("AT+CPMS?", self._cpms_query),
+            ("AT+CPMS=", self._cpms_set),
             ("AT+CMGL=", self._list),
             ("AT+CMGR=", self._read),
             ("AT+CMGD=", self._delete),
@@ -301,19 +319,43 @@ class FakeModem:
         stat = 0 if zero or not self.pin_ok or self.cfun != 1 else self.behaviour.registration
         self._answer([f"+{name}: 0,{stat}"], "OK")
 
+    def _memory(self) -> dict[int, str]:
+        return self.report_storage if self.mem1 == "SR" else self.storage
+
+    def _cnmi(self, arg: str) -> None:
+        values = [int(v) for v in arg.split(",") if v.strip().isdigit()]
+        ds = values[3] if len(values) > 3 else 0
+        if ds not in self.behaviour.cnmi_ds:
+            self._answer([], "+CMS ERROR: 303")
+            return
+        self.ds = ds
+        self._answer([], "OK")
+
+    def _cpms_query(self, _arg: str) -> None:
+        used = len(self._memory())
+        self._answer([f'+CPMS: "{self.mem1}",{used},50,"SM",{len(self.storage)},50'], "OK")
+
+    def _cpms_set(self, arg: str) -> None:
+        memory = arg.split(",", maxsplit=1)[0].strip().strip('"')
+        if memory not in ("SM", "SR", "ME"):
+            self._answer([], "+CMS ERROR: 302")
+            return
+        self.mem1 = "SM" if memory == "ME" else memory
+        self._answer([f"+CPMS: {len(self._memory())},50,{len(self.storage)},50"], "OK")
+
     def _list(self, _arg: str) -> None:
         lines: list[str] = []
-        for index, pdu in sorted(self.storage.items()):
+        for index, pdu in sorted(self._memory().items()):
             lines += [f"+CMGL: {index},0,,{len(pdu) // 2 - 1}", pdu]
         self._answer(lines, "OK")
 
     def _read(self, arg: str) -> None:
-        pdu = self.storage.get(int(arg))
+        pdu = self._memory().get(int(arg))
         lines = [f"+CMGR: 0,,{len(pdu) // 2 - 1}", pdu] if pdu else []
         self._answer(lines, "OK")
 
     def _delete(self, arg: str) -> None:
-        self.storage.pop(int(arg), None)
+        self._memory().pop(int(arg), None)
         self._answer([], "OK")
 
     def _cmgs(self, arg: str) -> None:
@@ -361,7 +403,7 @@ class FakeModem:
                 if behaviour.hold_reports:
                     self.held_reports.append(pdu)
                 else:
-                    self.route_report(pdu)
+                    self._hand_report(pdu)
 
 
 # --- an independent SMS-DELIVER / STATUS-REPORT builder (TS 23.040) ---------------------

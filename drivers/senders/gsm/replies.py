@@ -22,6 +22,9 @@ from drivers.senders.gsm.config import GsmConfig
 from drivers.senders.gsm.inbox import Complete, Reassembler, Stored, parse_listing, parse_read
 from drivers.senders.gsm.pdu_decode import PduError, decode_deliver
 from drivers.senders.gsm.reports import Reports
+from drivers.senders.gsm.stored_reports import delete as delete_report
+from drivers.senders.gsm.stored_reports import parse_cdsi
+from drivers.senders.gsm.stored_reports import read as read_report
 
 log = logging.getLogger(__name__)
 _CMTI = re.compile(r'^\+CMTI:\s*"?[A-Z]*"?\s*,\s*(\d+)')
@@ -43,6 +46,7 @@ class Replies:
         self._name = name
         self._indexes: list[int] = []
         self._routed: list[Urc] = []
+        self._stored_reports: list[tuple[str, int]] = []
         self._bad: set[tuple[int, str]] = set()
         self._parts = Reassembler()
         self._reports = reports
@@ -55,6 +59,10 @@ class Replies:
             return True
         if urc.line.startswith(("+CMT:", "+CDS:")) and urc.pdu is not None:
             self._routed.append(urc)
+            return True
+        slot = parse_cdsi(urc.line)
+        if slot is not None:
+            self._stored_reports.append(slot)
             return True
         return False
 
@@ -69,6 +77,8 @@ class Replies:
                 await self._reports.take(urc.pdu, lock)
             else:
                 await self._take(channel, lock, Stored(-1, urc.pdu))
+        while self._stored_reports:
+            await self._stored_report(channel, lock, *self._stored_reports.pop(0))
         while self._indexes:
             index = self._indexes.pop(0)
             async with lock:
@@ -81,6 +91,18 @@ class Replies:
         for text in self._parts.expired(_now(), self._config.inbound_part_wait_seconds):
             self._counters.inc("inbound_incomplete")
             await self._hand_over(channel, lock, text)
+
+    async def _stored_report(
+        self, channel: AtChannel, lock: asyncio.Lock, memory: str, index: int
+    ) -> None:
+        """A `+CDSI` report: read from its memory, handed over, then deleted."""
+        pdu = await read_report(channel, lock, memory, index, self._wait)
+        if pdu is None:
+            return
+        await self._reports.take(pdu, lock)
+        if not await delete_report(channel, lock, memory, index, self._wait):
+            self._counters.inc("inbound_delete_failed")
+            log.warning("gsm: could not delete stored delivery report %s %d", memory, index)
 
     async def poll(self, channel: AtChannel, lock: asyncio.Lock) -> None:
         async with lock:

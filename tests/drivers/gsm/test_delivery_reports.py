@@ -207,3 +207,25 @@ async def test_reports_can_be_turned_off(
     assert not decode_submit(modem.received[0].hex).status_report
     assert any(c.startswith("AT+CNMI=2,1,0,0,") for c in modem.commands)
     assert modem.reports == []
+
+
+async def test_modem_that_stores_reports_announces_them_with_cdsi(
+    tmp_path: Path, context: SenderContext, deliveries: Deliveries
+) -> None:
+    """A modem refusing `<ds>=1` gets `AT+CNMI=2,1,0,2,0`: its reports are stored in
+    "SR" and announced +CDSI; each is read there (AT+CPMS="SR", AT+CMGR), handed over,
+    deleted, and the SIM memory selected again for the replies."""
+    with FakeModem(tmp_path, Behaviour(cnmi_ds=(0, 2))) as modem:
+        async with GsmSender(make_config(modem.path), context) as sender:
+            await wait_for(lambda: sender.health().state.value == "ok")
+            assert modem.ds == 2
+            assert await sender.send(text(LONG)) == Sent("gsm:12,13")
+            await wait_for(lambda: bool(deliveries.reports) and not modem.report_storage)
+            assert [(r.provider_id, r.state) for r in deliveries.reports] == [
+                ("gsm:12,13", Delivery.DELIVERED)
+            ]
+            assert 'AT+CPMS="SR"' in modem.commands
+            assert modem.mem1 == "SM"
+            modem.deliver("+15145550100", "STOP")  # replies are still read from the SIM
+            await wait_for(lambda: not modem.storage)
+    assert any(c.startswith("AT+CNMI=2,1,0,1,") for c in modem.commands)  # tried first
