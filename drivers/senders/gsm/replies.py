@@ -70,6 +70,7 @@ class Replies:
         return now + min(60.0, self._config.inbound_part_wait_seconds)
 
     async def work(self, channel: AtChannel, lock: asyncio.Lock) -> None:
+        await self._reports.flush()
         while self._routed:
             urc = self._routed.pop(0)
             assert urc.pdu is not None

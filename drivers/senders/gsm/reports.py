@@ -43,13 +43,23 @@ class Reports:
         self._counters = counters
         self._name = name
         self._tracker = Tracker()
+        self._later: list[Due] = []
 
     def track(
         self, message_id: int, recipient: str, references: list[int | None], provider_id: str
-    ) -> Due | None:
+    ) -> bool:
         """Called by the sender under its work lock after each send of a text's parts;
-        `provider_id` is "" while some parts are still to go."""
-        return self._tracker.track(message_id, recipient, references, provider_id)
+        `provider_id` is "" while some parts are still to go. True when reports that
+        came earlier are now due: `flush()` hands them over (after `send()` returned,
+        so the daemon knows the provider id first)."""
+        due = self._tracker.track(message_id, recipient, references, provider_id)
+        if due is not None:
+            self._later.append(due)
+        return due is not None
+
+    async def flush(self) -> None:
+        while self._later:
+            await self.hand_over(self._later.pop(0))
 
     async def take(self, pdu: str, lock: asyncio.Lock, quiet: bool = False) -> bool:
         """Decode, match and hand over one report PDU. False when it is not a status

@@ -42,7 +42,6 @@ from drivers.senders.gsm.config import GsmConfig
 from drivers.senders.gsm.initialise import InitFailed, PinGuard, initialise, refresh
 from drivers.senders.gsm.port import PortError, SerialPort
 from drivers.senders.gsm.replies import Replies
-from drivers.senders.gsm.report_match import Due
 from drivers.senders.gsm.reports import COUNTERS as REPORT_COUNTERS
 from drivers.senders.gsm.reports import Reports
 from drivers.senders.gsm.sending import Plans, send_plan
@@ -265,9 +264,8 @@ class GsmSender:
             outcome = await send_plan(
                 self._channel, self._config, plan, text.attempt, text.message_id
             )
-            due = self._track(text, plan.references, outcome.result)
-        if due is not None:
-            await self._reports.hand_over(due)
+            if self._track(text, plan.references, outcome.result):
+                self._wake.set()
         if isinstance(outcome.result, Sent):
             self._state.last_success_at = self._context.site.clock()
             self._counters.inc("parts_sent", len(plan.pdus))
@@ -282,12 +280,10 @@ class GsmSender:
             self._state.last_error = outcome.result.reason
         return outcome.result
 
-    def _track(
-        self, text: OutgoingText, references: list[int | None], result: SendResult
-    ) -> Due | None:
+    def _track(self, text: OutgoingText, references: list[int | None], result: SendResult) -> bool:
         """Under the work lock: which TP-MRs the text used, for its delivery reports."""
         if not self._config.status_reports or not any(r is not None for r in references):
-            return None
+            return False
         provider_id = result.provider_id if isinstance(result, Sent) else ""
         return self._reports.track(text.message_id, text.to_e164, references, provider_id)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from smspdudecoder.fields import SMSSubmit  # type: ignore[import-untyped]
 
-from agent.model import Delivery, DeliveryReport, NumberFact, OutgoingText, Sent
+from agent.model import Delivery, DeliveryReport, NumberFact, OutgoingText, RetryLater, Sent
 from drivers.base import SenderContext, SiteContext
 from drivers.senders.gsm.pdu_decode import decode_submit
 from drivers.senders.gsm.sender import GsmSender
@@ -229,3 +229,24 @@ async def test_modem_that_stores_reports_announces_them_with_cdsi(
             modem.deliver("+15145550100", "STOP")  # replies are still read from the SIM
             await wait_for(lambda: not modem.storage)
     assert any(c.startswith("AT+CNMI=2,1,0,1,") for c in modem.commands)  # tried first
+
+
+async def test_reports_between_two_attempts_wait_for_the_whole_text(
+    behaviour: Behaviour, sender: GsmSender, modem: FakeModem, deliveries: Deliveries
+) -> None:
+    """Part 1 leaves and is reported `incompatible destination`, part 2 is refused
+    (CMS 42): nothing is handed over for a text the daemon has no id for yet. When the
+    retry sends part 2, the failure is handed over with the whole text's id, once."""
+    behaviour.outcomes = ["ok", 42]
+    behaviour.report_statuses = {TO: [0x41]}
+    first = await sender.send(text(LONG))
+    assert isinstance(first, RetryLater) and first.resume
+    await wait_for(lambda: counter(sender, "delivery_report") == 1)
+    assert deliveries.reports == []
+    again = OutgoingText(1, TO, LONG, attempt=2, resume=first.resume)
+    assert await sender.send(again) == Sent("gsm:12,13")
+    await wait_for(lambda: counter(sender, "delivery_report_duplicate") == 1)
+    await wait_for(lambda: bool(deliveries.reports))
+    assert [(r.provider_id, r.state, r.fact) for r in deliveries.reports] == [
+        ("gsm:12,13", Delivery.FAILED, NumberFact.SMS_INCAPABLE)
+    ]
