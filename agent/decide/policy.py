@@ -128,11 +128,11 @@ def _who_not(record: CallRecord, facts: Facts, settings: Settings, now: datetime
         return facts.number_problem or "invalid_number"
     if facts.region not in sms.allowed_countries:
         return "country_not_allowed"
+    if facts.number_e164 in _blocklist(settings):
+        return "blocklisted"
     kind = kind_problem(number_kind(facts.number_e164), facts.region, sms.voip_texted_countries)
     if kind:
         return kind
-    if facts.number_e164 in _blocklist(settings):
-        return "blocklisted"
     if facts.opted_out:
         return "opted_out"
     if now - record.ended_at > timedelta(minutes=sms.max_age_minutes):
