@@ -70,14 +70,56 @@ def region_of(e164: str) -> str | None:
         return None
 
 
-def is_mobile_capable(e164: str) -> bool:
-    """False only when phonenumbers knows the number is a fixed line outside NANP
-    (NANP does not tell mobile from fixed, so those pass)."""
+# phonenumbers' PhoneNumberType values by the names this project stores and shows.
+_KINDS = {
+    0: "fixed_line",
+    1: "mobile",
+    2: "fixed_line_or_mobile",
+    3: "toll_free",
+    4: "premium_rate",
+    5: "shared_cost",
+    6: "voip",
+    7: "personal_number",
+    8: "pager",
+    9: "uan",
+    10: "voicemail",
+}
+
+
+@functools.lru_cache(maxsize=8192)
+def number_kind(e164: str) -> str:
+    """What phonenumbers says an E.164 number is, in lower case: `mobile`,
+    `fixed_line`, `fixed_line_or_mobile` (NANP: the plan does not tell them apart),
+    `toll_free`, `premium_rate`, `shared_cost`, `voip`, `personal_number`, `pager`,
+    `uan`, `voicemail`, or `unknown`."""
     import phonenumbers
 
-    parsed = phonenumbers.parse(e164, None)
-    kind = phonenumbers.number_type(parsed)
-    return kind != phonenumbers.PhoneNumberType.FIXED_LINE
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return "unknown"
+    return _KINDS.get(phonenumbers.number_type(parsed), "unknown")
+
+
+def is_mobile_capable(e164: str) -> bool:
+    """False only when phonenumbers knows the number is a fixed line (NANP does not
+    tell mobile from fixed: `fixed_line_or_mobile` passes)."""
+    return number_kind(e164) != "fixed_line"
+
+
+@functools.lru_cache(maxsize=8192)
+def time_zones_of(e164: str) -> tuple[str, ...]:
+    """The IANA zones phonenumbers gives for the number's area code (several when the
+    code spans zones); () when it does not know (`Etc/Unknown`) or cannot parse."""
+    import phonenumbers
+    from phonenumbers import timezone
+
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return ()
+    zones = timezone.time_zones_for_number(parsed)
+    return tuple(z for z in zones if z and z != "Etc/Unknown")
 
 
 def mask(number: str | None) -> str:

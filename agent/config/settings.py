@@ -148,10 +148,12 @@ class SmsConfig(Section):
     dedup_window_hours: float = Field(default=24.0, gt=0)
     max_age_minutes: float = Field(default=240.0, gt=0)
     quiet_hours: Annotated[str, AfterValidator(validate_quiet_hours)] = "21:00-08:00"
+    quiet_hours_caller_time: bool = True
     per_number_daily_cap: int = Field(default=2, ge=1)
     global_hourly_cap: int = Field(default=60, ge=1)
     allowed_countries: list[Country] = Field(default_factory=lambda: ["CA", "US"])
     blocklist: list[Annotated[str, AfterValidator(phone_number)]] = Field(default_factory=list)
+    voip_texted_countries: list[Country] = Field(default_factory=list)
     segment_warning: int = Field(default=2, ge=1)
     recovery_window_hours: float = Field(default=168.0, gt=0)
     texted_outcomes: list[TextedOutcome] = Field(default_factory=_all_texted)

@@ -9,6 +9,8 @@ that applies gives the reason):
                 outcomes not in sms.texted_outcomes -> skip:<outcome>
     number      withheld, unparsable, invalid,
                 region not allowed, blocklisted     -> skip:withheld_number, ...
+    kind        landline, toll-free, premium, VoIP... -> skip:landline, skip:toll_free, ...
+                                                       (agent/decide/textable.py)
     opt-out     the number sent STOP/ARRET          -> skip:opted_out
     facts       a provider said it takes no texts   -> skip:sms_incapable
                 (a landline: Twilio 30006...)
@@ -18,7 +20,9 @@ that applies gives the reason):
     hours       department closed (hours, holiday)  -> after_hours template, or
                                                        skip:after_hours_no_template
                 (a department whose `open` set has no text -> skip:open_no_template)
-    timing      hang-up + grace; inside quiet hours -> defer until they end
+    timing      hang-up + grace; inside quiet hours -> defer until they end, at the
+                (the site's, and the caller's own      site and in every zone of the
+                time from the area code)               caller's area code (decide/quiet.py)
     reachable   unreachable for now (30003/30005)   -> defer until it may be again,
                                                        skip:unreachable past max_age
 
@@ -35,8 +39,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from agent.config.departments import opening_after
-from agent.config.hours import quiet_hours_end
+from agent.decide.quiet import quiet_end_for
+from agent.decide.textable import kind_problem
 from agent.model import CallRecord, Decision, Defer, Direction, Notify, Outcome, Skip
+from agent.numbers import number_kind
 
 if TYPE_CHECKING:
     from agent.config.settings import Settings
@@ -83,7 +89,6 @@ def decide(
     template, has_text = call_template(schedule, settings)
     if not has_text:
         return Skip(f"{template}_no_template")
-    tz = settings.site.tz
     due = max(record.ended_at + timedelta(seconds=sms.grace_seconds), now)
     expires = record.ended_at + timedelta(minutes=sms.max_age_minutes)
     unreachable = facts.unreachable_until is not None and facts.unreachable_until > due
@@ -91,7 +96,7 @@ def decide(
         if facts.unreachable_until >= expires:
             return Skip("unreachable")
         due = facts.unreachable_until
-    quiet_end = quiet_hours_end(sms.quiet_hours, due.astimezone(tz))
+    quiet_end = quiet_end_for(settings, facts.number_e164, due)
     if quiet_end is not None:
         return Defer(
             schedule.department,
@@ -133,6 +138,9 @@ def _who_not(record: CallRecord, facts: Facts, settings: Settings, now: datetime
         return "country_not_allowed"
     if facts.number_e164 in _blocklist(settings):
         return "blocklisted"
+    kind = kind_problem(number_kind(facts.number_e164), facts.region, sms.voip_texted_countries)
+    if kind:
+        return kind
     if facts.opted_out:
         return "opted_out"
     if facts.sms_incapable:

@@ -7,8 +7,9 @@ department open or closed now chooses `open` or `after_hours`, and `{opens_at}` 
 the next opening from now; a department with no text for its state now withdraws
 the text as `<template>_no_template`), send through the chain, record the attempt.
 A text already attempted keeps the words it was first sent with. A text that comes
-due inside quiet hours (it waited for a retry, or the daemon was down) is put back
-until they end, or withdrawn as `too_old` when that is past its expiry.
+due inside quiet hours (it waited for a retry, or the daemon was down), the site's or
+the caller's own, is put back until they end, or withdrawn as `too_old` when that is
+past its expiry.
 `RetryLater` reschedules with capped exponential backoff (or the sender's own longer
 wait) until `sms.retry.max_attempts`; `Rejected` fails the message (and opts the
 number out when the provider says so); an ambiguous result (the text may have left)
@@ -33,10 +34,10 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from agent.backoff import Backoff
-from agent.config.hours import quiet_hours_end
 from agent.config.settings import Settings
 from agent.config.texts import SERVICE_TEMPLATES, render
 from agent.decide.policy import CALL_TEMPLATES, call_template, schedule_for
+from agent.decide.quiet import quiet_end_for
 from agent.model import (
     Counters,
     Message,
@@ -248,13 +249,13 @@ class Dispatcher:
         return until if quiet_end is None else max(until, quiet_end)
 
     def _quiet_end(self, message: Message, now: datetime) -> datetime | None:
-        """When quiet hours hold now (a late or retried text), the time they end.
+        """When quiet hours hold now (a late or retried text), at the site or where
+        the caller is, the time they end there.
         A HELP reply or STOP confirmation answers the caller's own text and is not
         held back."""
         if message.template in SERVICE_TEMPLATES:
             return None
-        local = now.astimezone(self.settings.site.tz)
-        return quiet_hours_end(self.settings.sms.quiet_hours, local)
+        return quiet_end_for(self.settings, message.to_e164, now)
 
     async def _call_ended_at(self, message: Message) -> datetime | None:
         if message.call_id is None:

@@ -466,3 +466,22 @@ async def test_a_long_backlog_keeps_the_watchdog_fed(settings: Settings, store: 
     rig.at("2026-11-23 10:05")
     assert await rig.dispatcher.run_once() == 4
     assert rig.dispatcher.heartbeat_at == rig.clock.now == local("2026-11-23 10:11:40")
+
+
+async def test_text_picked_up_late_waits_for_the_callers_morning(
+    make_settings: SettingsFactory, store: Store, peer: ScriptedPeer
+) -> None:
+    """A text to a Vancouver number due at 20:31:30 Montreal time but only picked up at
+    10:00 the next morning (07:00 in Vancouver) is put back until 08:00 Vancouver time
+    (11:00 in Montreal), without counting an attempt, then sent."""
+    rig = Rig(make_settings(sms={"max_age_minutes": 900}), store, peer, "2026-11-23 20:30")
+    await rig.pipeline.accept(call("2026-11-23 20:30", caller="+1 604 555 0123"))
+    rig.at("2026-11-24 10:00")
+    assert await rig.dispatcher.run_once() == 1
+    assert peer.texts == []
+    state, attempts, _, not_before, _ = await rig.message()
+    assert (state, attempts) == ("pending", 0)
+    assert not_before == local("2026-11-24 11:00").isoformat(timespec="microseconds")
+    rig.at("2026-11-24 11:00")
+    await rig.dispatcher.run_once()
+    assert [t.to_e164 for t in peer.texts] == ["+16045550123"]

@@ -12,6 +12,18 @@ Live actions: `deliver()` stores an incoming text and announces `+CMTI`,
 `status_report()` routes a `+CDS`, `inject()`/`write_raw()` send URCs or garbage,
 `unplug()`/`plug()` make the tty vanish and come back under the same name.
 
+Delivery reports: after each `+CMGS` whose PDU asks for one (TP-SRR), the modem
+routes an SMS-STATUS-REPORT as `+CDS: <len>` + PDU, like a network that answers at
+once: TP-ST 0x00 (delivered), or the statuses `report_statuses` gives for that
+recipient, one report each (e.g. `[0x20, 0x00]`: still trying, then delivered;
+`[0x41]`: incompatible destination); `report_copies` sends each one several times
+(a network that repeats itself); `hold_reports` keeps them until `release_reports()`
+(in reverse order for out-of-order arrival); `report_recipient` writes the recipient
+another way (national digits). `reports` lists every report PDU the modem made.
+With `AT+CNMI=...,2,...` (when `cnmi_ds` allows it; some modems refuse `1`) a report
+is stored in the "SR" memory instead and announced as `+CDSI: "SR",<index>`, read
+with `AT+CPMS="SR"` then `AT+CMGR`, as on a SIM7600.
+
 Every PDU the modem accepted is in `received` (hex as typed after the prompt).
 This module is test code: it builds SMS-DELIVER PDUs with its own small encoder,
 independent of `drivers.senders.gsm`.
@@ -53,6 +65,11 @@ class Behaviour:
     outcomes: list[Outcome] = field(default_factory=list)
     mute: bool = False
     boot_urcs: tuple[str, ...] = ("RDY",)
+    report_statuses: dict[str, list[int]] = field(default_factory=dict)
+    report_copies: int = 1
+    hold_reports: bool = False
+    report_recipient: str | None = None
+    cnmi_ds: tuple[int, ...] = (0, 1, 2)  # the <ds> values AT+CNMI accepts
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,9 @@ class FakeModem:
         self.commands: list[str] = []
         self.pin_attempts = 0
         self.storage: dict[int, str] = {}
+        self.reports: list[str] = []
+        self.report_storage: dict[int, str] = {}
+        self.held_reports: list[str] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -119,6 +139,8 @@ class FakeModem:
         self.pin_ok = self.behaviour.pin is None
         self.cfun = self.behaviour.cfun
         self._mr = self.behaviour.first_reference
+        self.ds = 0
+        self.mem1 = "SM"
         self._buffer = bytearray()
         self._pdu_length: int | None = None
 
@@ -146,9 +168,28 @@ class FakeModem:
             self.inject(f'+CMTI: "SM",{index}')
         return index
 
-    def status_report(self, reference: int, status: int = 0) -> None:
-        pdu = status_report_pdu(reference, "+14185550142", status)
+    def status_report(
+        self, reference: int, status: int = 0, recipient: str = "+14185550142"
+    ) -> None:
+        self.route_report(status_report_pdu(reference, recipient, status))
+
+    def route_report(self, pdu: str) -> None:
+        """A `+CDS` URC carrying `pdu` (any hex, garbled ones too)."""
         self.write_raw(f"\r\n+CDS: {len(pdu) // 2 - 1}\r\n{pdu}\r\n".encode("ascii"))
+
+    def release_reports(self, reverse: bool = False) -> None:
+        held, self.held_reports = self.held_reports, []
+        for pdu in reversed(held) if reverse else held:
+            self._hand_report(pdu)
+
+    def _hand_report(self, pdu: str) -> None:
+        """As CNMI says: routed (+CDS), stored and announced (+CDSI), or kept quiet."""
+        if self.ds == 1:
+            self.route_report(pdu)
+        elif self.ds == 2:
+            index = next(i for i in range(1, 256) if i not in self.report_storage)
+            self.report_storage[index] = pdu
+            self.inject(f'+CDSI: "SR",{index}')
 
     # --- the AT conversation ----------------------------------------------------------
 
@@ -234,7 +275,9 @@ class FakeModem:
             ("AT+COPS?", lambda _a: self._answer([cops], "OK")),
             ("AT+CSCA?", lambda _a: self._answer([f'+CSCA: "{self.behaviour.smsc}",145'], "OK")),
             ("AT+CMGF=0", ok),
-            ("AT+CNMI=", ok),
+            ("AT+CNMI=", self._cnmi),
+            ("AT+CPMS?", self._cpms_query),
+            ("AT+CPMS=", self._cpms_set),
             ("AT+CMGL=", self._list),
             ("AT+CMGR=", self._read),
             ("AT+CMGD=", self._delete),
@@ -276,19 +319,43 @@ class FakeModem:
         stat = 0 if zero or not self.pin_ok or self.cfun != 1 else self.behaviour.registration
         self._answer([f"+{name}: 0,{stat}"], "OK")
 
+    def _memory(self) -> dict[int, str]:
+        return self.report_storage if self.mem1 == "SR" else self.storage
+
+    def _cnmi(self, arg: str) -> None:
+        values = [int(v) for v in arg.split(",") if v.strip().isdigit()]
+        ds = values[3] if len(values) > 3 else 0
+        if ds not in self.behaviour.cnmi_ds:
+            self._answer([], "+CMS ERROR: 303")
+            return
+        self.ds = ds
+        self._answer([], "OK")
+
+    def _cpms_query(self, _arg: str) -> None:
+        used = len(self._memory())
+        self._answer([f'+CPMS: "{self.mem1}",{used},50,"SM",{len(self.storage)},50'], "OK")
+
+    def _cpms_set(self, arg: str) -> None:
+        memory = arg.split(",", maxsplit=1)[0].strip().strip('"')
+        if memory not in ("SM", "SR", "ME"):
+            self._answer([], "+CMS ERROR: 302")
+            return
+        self.mem1 = "SM" if memory == "ME" else memory
+        self._answer([f"+CPMS: {len(self._memory())},50,{len(self.storage)},50"], "OK")
+
     def _list(self, _arg: str) -> None:
         lines: list[str] = []
-        for index, pdu in sorted(self.storage.items()):
+        for index, pdu in sorted(self._memory().items()):
             lines += [f"+CMGL: {index},0,,{len(pdu) // 2 - 1}", pdu]
         self._answer(lines, "OK")
 
     def _read(self, arg: str) -> None:
-        pdu = self.storage.get(int(arg))
+        pdu = self._memory().get(int(arg))
         lines = [f"+CMGR: 0,,{len(pdu) // 2 - 1}", pdu] if pdu else []
         self._answer(lines, "OK")
 
     def _delete(self, arg: str) -> None:
-        self.storage.pop(int(arg), None)
+        self._memory().pop(int(arg), None)
         self._answer([], "OK")
 
     def _cmgs(self, arg: str) -> None:
@@ -320,7 +387,23 @@ class FakeModem:
         else:
             self.received.append(Submitted(length, pdu))
             self._answer([f"+CMGS: {self._mr}"], "OK")
+            self._report(self._mr, pdu)
             self._mr = (self._mr + 1) % 256
+
+    def _report(self, reference: int, submit: str) -> None:
+        wants, recipient = _submit_report_request(submit)
+        if not wants:
+            return
+        behaviour = self.behaviour
+        written = behaviour.report_recipient or recipient
+        for status in behaviour.report_statuses.get(recipient, [0x00]):
+            pdu = status_report_pdu(reference, written, status)
+            for _ in range(behaviour.report_copies):
+                self.reports.append(pdu)
+                if behaviour.hold_reports:
+                    self.held_reports.append(pdu)
+                else:
+                    self._hand_report(pdu)
 
 
 # --- an independent SMS-DELIVER / STATUS-REPORT builder (TS 23.040) ---------------------
@@ -355,4 +438,16 @@ def deliver_pdu(sender: str, text: str, concat: tuple[int, int, int] | None = No
 
 
 def status_report_pdu(reference: int, recipient: str, status: int) -> str:
+    """SMS-STATUS-REPORT hex (empty SMSC field, TP-MMS set), SCTS = DT = `_SCTS`."""
     return f"0006{reference:02X}{_address(recipient)}{_SCTS}{_SCTS}{status:02X}"
+
+
+def _submit_report_request(pdu: str) -> tuple[bool, str]:
+    """(TP-SRR set, recipient as E.164 or digits) of an SMS-SUBMIT hex."""
+    data = bytes.fromhex(pdu)
+    pos = data[0] + 1  # the SMSC field
+    first = data[pos]
+    digits, toa = data[pos + 2], data[pos + 3]
+    raw = data[pos + 4 : pos + 4 + (digits + 1) // 2].hex().upper()
+    swapped = "".join(raw[i + 1] + raw[i] for i in range(0, len(raw), 2)).rstrip("F")
+    return bool(first & 0x20), ("+" if toa == 0x91 else "") + swapped

@@ -38,7 +38,9 @@ class GsmConfig(DriverConfig):
         description="How long the network keeps trying an undelivered text; empty = its default.",
     )
     status_reports: bool = Field(
-        default=False, description="Ask the network for a delivery report for each part."
+        default=True,
+        description="Ask the network for a delivery report for each part (TP-SRR) and "
+        "hand the text's state to the daemon.",
     )
     max_parts: int = Field(
         default=6, ge=1, le=255, description="Longer texts are refused (cost guard)."

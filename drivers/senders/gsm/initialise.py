@@ -138,10 +138,14 @@ async def _radio_on(channel: AtChannel, config: GsmConfig) -> None:
 
 
 async def _indications(channel: AtChannel, config: GsmConfig) -> None:
-    ds = 1 if config.status_reports else 0
+    """New texts announced (+CMTI); reports routed (`<ds>=1`, +CDS) or, on modems that
+    refuse that, stored and announced (`<ds>=2`, +CDSI)."""
     wait = config.command_timeout_seconds
-    for command in (f"AT+CNMI=2,1,0,{ds},0", "AT+CNMI=2,1"):
+    modes = ("1", "2") if config.status_reports else ("0",)
+    for command in (*(f"AT+CNMI=2,1,0,{ds},0" for ds in modes), "AT+CNMI=2,1"):
         if (await channel.command(command, wait)).ok:
+            if config.status_reports and command == "AT+CNMI=2,1":
+                log.warning("gsm: modem refuses delivery reports in AT+CNMI: none will come")
             return
     log.warning("gsm: modem refuses AT+CNMI: replies are found by polling only")
 

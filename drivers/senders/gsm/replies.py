@@ -4,7 +4,9 @@
 `+CMT`/`+CDS` PDUs; `work()` reads them with `AT+CMGR`; `poll()` lists the whole SIM
 (`AT+CMGL=4`) to catch anything missed while ringback was down. A complete text goes
 to `context.on_inbound` first, and only after it returned is it deleted (`AT+CMGD`).
-A PDU that does not decode is counted, logged once, and left on the SIM.
+A PDU that does not decode is counted, logged once, and left on the SIM. Delivery
+reports (`+CDS` routed, `+CDSI` stored in the report memory, or a report found on the
+SIM) go to `reports.Reports`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from drivers.base import SenderContext
 from drivers.senders.gsm.at import AtChannel, Urc
 from drivers.senders.gsm.config import GsmConfig
 from drivers.senders.gsm.inbox import Complete, Reassembler, Stored, parse_listing, parse_read
-from drivers.senders.gsm.pdu_decode import PduError, decode_deliver, decode_status_report
+from drivers.senders.gsm.pdu_decode import PduError, decode_deliver
+from drivers.senders.gsm.reports import Reports
+from drivers.senders.gsm.stored_reports import delete as delete_report
+from drivers.senders.gsm.stored_reports import parse_cdsi
+from drivers.senders.gsm.stored_reports import read as read_report
 
 log = logging.getLogger(__name__)
 _CMTI = re.compile(r'^\+CMTI:\s*"?[A-Z]*"?\s*,\s*(\d+)')
@@ -26,7 +32,12 @@ _CMTI = re.compile(r'^\+CMTI:\s*"?[A-Z]*"?\s*,\s*(\d+)')
 
 class Replies:
     def __init__(
-        self, config: GsmConfig, context: SenderContext, counters: Counters, name: str
+        self,
+        config: GsmConfig,
+        context: SenderContext,
+        counters: Counters,
+        name: str,
+        reports: Reports,
     ) -> None:
         self._config = config
         self._wait = config.command_timeout_seconds
@@ -35,8 +46,10 @@ class Replies:
         self._name = name
         self._indexes: list[int] = []
         self._routed: list[Urc] = []
+        self._stored_reports: list[tuple[str, int]] = []
         self._bad: set[tuple[int, str]] = set()
         self._parts = Reassembler()
+        self._reports = reports
 
     def on_urc(self, urc: Urc) -> bool:
         """True when the URC is ours (work queued)."""
@@ -47,19 +60,26 @@ class Replies:
         if urc.line.startswith(("+CMT:", "+CDS:")) and urc.pdu is not None:
             self._routed.append(urc)
             return True
+        slot = parse_cdsi(urc.line)
+        if slot is not None:
+            self._stored_reports.append(slot)
+            return True
         return False
 
     def next_due(self, now: float) -> float:
         return now + min(60.0, self._config.inbound_part_wait_seconds)
 
     async def work(self, channel: AtChannel, lock: asyncio.Lock) -> None:
+        await self._reports.flush()
         while self._routed:
             urc = self._routed.pop(0)
             assert urc.pdu is not None
             if urc.line.startswith("+CDS:"):
-                self._report(urc.pdu)
+                await self._reports.take(urc.pdu, lock)
             else:
                 await self._take(channel, lock, Stored(-1, urc.pdu))
+        while self._stored_reports:
+            await self._stored_report(channel, lock, *self._stored_reports.pop(0))
         while self._indexes:
             index = self._indexes.pop(0)
             async with lock:
@@ -72,6 +92,18 @@ class Replies:
         for text in self._parts.expired(_now(), self._config.inbound_part_wait_seconds):
             self._counters.inc("inbound_incomplete")
             await self._hand_over(channel, lock, text)
+
+    async def _stored_report(
+        self, channel: AtChannel, lock: asyncio.Lock, memory: str, index: int
+    ) -> None:
+        """A `+CDSI` report: read from its memory, handed over, then deleted."""
+        pdu = await read_report(channel, lock, memory, index, self._wait)
+        if pdu is None:
+            return
+        await self._reports.take(pdu, lock)
+        if not await delete_report(channel, lock, memory, index, self._wait):
+            self._counters.inc("inbound_delete_failed")
+            log.warning("gsm: could not delete stored delivery report %s %d", memory, index)
 
     async def poll(self, channel: AtChannel, lock: asyncio.Lock) -> None:
         async with lock:
@@ -89,7 +121,7 @@ class Replies:
         try:
             message = decode_deliver(stored.pdu)
         except PduError as err:
-            if self._report(stored.pdu, quiet=True):
+            if await self._reports.take(stored.pdu, lock, quiet=True):
                 await self._delete(channel, lock, (stored.index,))
                 return
             self._bad.add((stored.index, stored.pdu))
@@ -139,19 +171,6 @@ class Replies:
             else:
                 self._counters.inc("inbound_delete_failed")
                 log.warning("gsm: could not delete SIM index %d (%s)", index, answer.final.text)
-
-    def _report(self, pdu: str, quiet: bool = False) -> bool:
-        try:
-            report = decode_status_report(pdu)
-        except PduError as err:
-            if not quiet:
-                self._counters.inc("inbound_undecodable")
-                log.warning("gsm: delivery report does not decode: %s", err)
-            return False
-        self._counters.inc("delivery_report")
-        log.info("gsm: delivery report reference=%d %s (status %02X)",
-                 report.reference, report.outcome, report.status)  # fmt: skip
-        return True
 
 
 def _now() -> float:

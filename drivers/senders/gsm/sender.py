@@ -10,7 +10,9 @@ Entering never fails: a missing modem is retried in the background and reported 
 USB modem is picked up again when its /dev/serial/by-id name comes back. A SIM, plan or
 PIN fault stops sending (RetryLater, the queue is kept) and is retried slowly; a
 rejected PIN is never sent again. Replies are handed to `context.on_inbound` and only
-then deleted from the SIM. `send()` raises nothing but CancelledError.
+then deleted from the SIM; delivery reports (status_reports, on by default) become
+`DeliveryReport`s for `context.on_delivery`, matched to `Sent.provider_id`. `send()`
+raises nothing but CancelledError.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from drivers.senders.gsm.config import GsmConfig
 from drivers.senders.gsm.initialise import InitFailed, PinGuard, initialise, refresh
 from drivers.senders.gsm.port import PortError, SerialPort
 from drivers.senders.gsm.replies import Replies
+from drivers.senders.gsm.reports import COUNTERS as REPORT_COUNTERS
+from drivers.senders.gsm.reports import Reports
 from drivers.senders.gsm.sending import Plans, send_plan
 from drivers.senders.gsm.state import ModemState, signal
 
@@ -51,7 +55,7 @@ COUNTERS = (
     "port_open_failed", "reinit", "device_fault", "inbound_received", "inbound_undecodable",
     "inbound_bad_concat",
     "inbound_incomplete", "inbound_handler_error", "inbound_delete_failed",
-    "delivery_report", "send_internal_error", "urc",
+    "send_internal_error", "urc", *REPORT_COUNTERS,
 )  # fmt: skip
 
 
@@ -70,7 +74,8 @@ class GsmSender:
         self._recover = False
         self._fault: str | None = None
         self._task: asyncio.Task[None] | None = None
-        self._replies = Replies(config, context, self._counters, self.name)
+        self._reports = Reports(context, self._counters, self.name)
+        self._replies = Replies(config, context, self._counters, self.name, self._reports)
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -259,6 +264,8 @@ class GsmSender:
             outcome = await send_plan(
                 self._channel, self._config, plan, text.attempt, text.message_id
             )
+            if self._track(text, plan.references, outcome.result):
+                self._wake.set()
         if isinstance(outcome.result, Sent):
             self._state.last_success_at = self._context.site.clock()
             self._counters.inc("parts_sent", len(plan.pdus))
@@ -272,6 +279,13 @@ class GsmSender:
         if isinstance(outcome.result, RetryLater):
             self._state.last_error = outcome.result.reason
         return outcome.result
+
+    def _track(self, text: OutgoingText, references: list[int | None], result: SendResult) -> bool:
+        """Under the work lock: which TP-MRs the text used, for its delivery reports."""
+        if not self._config.status_reports or not any(r is not None for r in references):
+            return False
+        provider_id = result.provider_id if isinstance(result, Sent) else ""
+        return self._reports.track(text.message_id, text.to_e164, references, provider_id)
 
     def _usable(self) -> bool:
         return self._state.ready and self._fault is None and not self._recover
