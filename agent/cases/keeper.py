@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 class CaseKeeper:
     def __init__(
-        self, settings: Settings, store: Store, holidays: Callable[[int], set[str]]
+        self, settings: Settings, store: Store, holidays: Callable[[int, str], set[str]]
     ) -> None:
         self.settings = settings
         self.store = store
@@ -50,7 +50,7 @@ class CaseKeeper:
         ) or self.settings.cases.default_sla_minutes
         weekly = config.weekly() if config else None
         local = missed_at.astimezone(self.settings.site.tz)
-        return sla_due(weekly, local, minutes, self.holidays)
+        return sla_due(weekly, local, minutes, lambda year: self.holidays(year, department))
 
     async def on_call(
         self,

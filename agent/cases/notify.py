@@ -132,7 +132,10 @@ class Notifier:
         if kind == "phone" and manager.phone:
             return SmsChannel(type="sms", to=manager.phone)
         if kind == "webhook" and manager.webhook_url:
-            return WebhookChannel(type="webhook", url=manager.webhook_url, format="json")
+            key = manager.webhook_key()
+            return WebhookChannel(
+                type="webhook", url=manager.webhook_url, format="json", secret=key
+            )
         return None
 
     # --- delivery ----------------------------------------------------------------------

@@ -200,6 +200,12 @@ def _ops_commands(sub: Any) -> None:
     passwd.add_argument("name", help="the user, as listed under desk.users")
     _config_arg(passwd)
 
+    completion = sub.add_parser("completion", help="print the shell completion script")
+    completion.add_argument(
+        "shell", choices=("bash",), help="the shell (bash; `ringback install` ships it)"
+    )
+    sub.add_parser("man", help="print the manual page ringback(1) in roff (man -l -)")
+
 
 def _cases_command(sub: Any) -> None:
     from agent.model import STAFF_RESOLUTIONS
@@ -251,6 +257,8 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "cases": commands.cmd_cases,
         "purge": commands.cmd_purge,
         "desk": commands.cmd_desk,
+        "completion": commands.cmd_completion,
+        "man": commands.cmd_man,
     }
 
 

@@ -132,8 +132,11 @@ def _text(pipeline: Pipeline, decision: Notify | Defer, record: CallRecord) -> s
     settings = pipeline.settings
     leaves = decision.until if isinstance(decision, Defer) else decision.not_before
     local = leaves.astimezone(settings.site.tz)
-    holidays = pipeline.holiday_dates(local.year) | pipeline.holiday_dates(local.year + 1)
-    schedule = schedule_for(decision.department, settings, local, holidays)
+    department = decision.department
+    holidays = pipeline.holiday_dates(local.year, department) | pipeline.holiday_dates(
+        local.year + 1, department
+    )
+    schedule = schedule_for(department, settings, local, holidays)
     return render(
         settings,
         decision.department,

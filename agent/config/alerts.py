@@ -10,9 +10,10 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from agent.numbers import normalize
+from drivers.base import ReadableFile
 
 THRESHOLD = 3.5  # robust score from which a window or a day counts as unusually bad
 
@@ -58,6 +59,8 @@ class ManagerConfig(_Section):
     departments: list[str] = Field(default_factory=list)  # empty: every department
     phone: Annotated[str, AfterValidator(e164_number)] | None = None
     webhook_url: Annotated[str, AfterValidator(http_url)] | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_secret_file: ReadableFile | None = None
     email: Annotated[str, AfterValidator(email_address)] | None = None
     digest: bool = False
     weekly_report: bool = False
@@ -69,6 +72,12 @@ class ManagerConfig(_Section):
         if self.weekly_report and self.email is None:
             raise ValueError(f"manager {self.name!r} has weekly_report: true but no email")
         return self
+
+    def webhook_key(self) -> SecretStr | None:
+        """The key signing this manager's webhook posts, as staff webhooks are signed."""
+        if self.webhook_secret_file is not None:
+            return SecretStr(self.webhook_secret_file.read_text(encoding="utf-8").rstrip("\r\n"))
+        return self.webhook_secret
 
     def covers(self, department: str) -> bool:
         return not self.departments or department in self.departments

@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from agent.config.dept_holidays import DepartmentHolidays
 from agent.config.phones import did_number
 from agent.config.staff import Channel
 from agent.model import CallRecord
@@ -159,6 +160,8 @@ class DepartmentConfig(_Section):
     ] = Field(default_factory=dict)
     templates: Templates = Field(default_factory=Templates)
     sla_minutes: int | None = Field(default=None, ge=1)
+    # Exceptions to the site's holidays (agent.config.dept_holidays).
+    holidays: DepartmentHolidays | None = None
     # Who among the staff hears of this department's cases (agent.cases.notify).
     notify: list[Channel] = Field(default_factory=list)
 

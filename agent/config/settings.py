@@ -179,6 +179,8 @@ class StatusConfig(Section):
     tls_key_file: ReadableFile | None = None
     heartbeat_url: str | None = None
     heartbeat_seconds: float = Field(default=60.0, ge=5)
+    heartbeat_token: SecretStr | None = None
+    heartbeat_token_file: ReadableFile | None = None
     expose_full_numbers: bool = False
 
     @field_validator("listen")
@@ -210,6 +212,14 @@ class StatusConfig(Section):
             read_secret("status", "token_next", self.token_next, self.token_next_file),
         ]
         return [t for t in found if t is not None and t.get_secret_value()]
+
+    def heartbeat_credential(self) -> SecretStr | None:
+        """The heartbeat's own bearer token for `heartbeat_url` (the receiver's key;
+        credential `status.heartbeat_token`), never the status API's tokens."""
+        found = read_secret(
+            "status", "heartbeat_token", self.heartbeat_token, self.heartbeat_token_file
+        )
+        return found if found is not None and found.get_secret_value() else None
 
     def write_tokens(self) -> list[SecretStr]:
         """The tokens that may also act on cases (`POST /v1/cases/...`); the others

@@ -1,12 +1,14 @@
 """`ringback run`: the long-running service.
 
-Order of life: load the config (exit 2 if invalid), open the store (exit 3 if
-unusable), apply the outbox crash rule, start the runtime and the status API, tell
-systemd READY. READY does not wait for the PBX or the modem: they retry on their own
-and report their health. SIGTERM/SIGINT stop gracefully under a deadline shorter than
-systemd's stop timeout; a second one forces exit. SIGHUP reloads: an invalid new
-config is refused with a log line and the running one stays; a valid one is applied
-to the running runtime, where the drivers whose options did not change keep running.
+Order of life: load the config (exit 2 if invalid), take the database's lock (exit 3 if
+another daemon holds it, agent/daemon/lock.py), open the store (exit 3 if unusable),
+apply the outbox crash rule, start the runtime, listen with the status API and the desk
+(exit 1 with one line naming the address if either cannot), then log "ready" and tell
+systemd READY. READY does not wait for the PBX or the modem: they retry on their own and
+report their health. SIGTERM/SIGINT stop gracefully under a deadline shorter than
+systemd's stop timeout; a second one forces exit. SIGHUP reloads: an invalid new config
+is refused with a log line and the running one stays; a valid one is applied to the
+running runtime, where the drivers whose options did not change keep running.
 
 Every loop (sources, dispatcher, retention, alerts, the status API, the heartbeat)
 runs under `self.loops` (agent/daemon/supervise.py): a failure is logged, counted,
@@ -25,14 +27,15 @@ import signal
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.config.settings import LoadedConfig, load
 from agent.daemon import systemd
+from agent.daemon.lock import daemon_lock
 from agent.daemon.runtime import Runtime, wait_first
-from agent.daemon.supervise import EXIT_CONFIG, Loops, exit_code_for
+from agent.daemon.supervise import EXIT_BUG, EXIT_CONFIG, Loops, exit_code_for
 from agent.decide.pipeline import Accepted
-from agent.errors import ConfigError, StoreError
+from agent.errors import ConfigError, ListenError, StoreError
 from agent.model import CallRecord
 from agent.store import Store
 
@@ -100,7 +103,11 @@ class Daemon:
     async def run(self) -> int:
         self._install_signals()
         settings = self.loaded.settings
-        async with Store(settings.storage.path) as store:
+        with daemon_lock(settings.storage.path):
+            return await self._run_locked()
+
+    async def _run_locked(self) -> int:
+        async with Store(self.loaded.settings.storage.path) as store:
             self.store = store
             requeued, unknown = await store.recover_interrupted(self.clock())
             if requeued or unknown:
@@ -129,8 +136,8 @@ class Daemon:
         )
         async with runtime as rt:
             self.runtime = rt
-            self._ready()
             await self._start_status()
+            self._ready()
             watchdog = asyncio.create_task(self._watchdog(rt), name="watchdog")
             try:
                 while (new := await self._wait_for_valid_reload()) is not None:
@@ -150,42 +157,31 @@ class Daemon:
                 watchdog.cancel()
 
     async def _start_status(self) -> None:
-        """The status API starts right after READY: importing its web server costs more
-        than the rest of start-up, and nothing waits on it to begin catching calls."""
+        """Listen with the status API (and the desk, when configured) before READY:
+        `ListenError` if either cannot, and the start fails. Each then runs under a
+        supervised loop that stops it on the way out."""
         from agent.status.heartbeat import Heartbeat
         from agent.status.server import StatusServer
 
-        async def serve_status() -> None:
-            server = StatusServer(self)
-            await server.start()  # a port that cannot be bound is retried
-            self.status, self.status_port = server, server.port
-            try:
-                await asyncio.Event().wait()
-            finally:
-                await server.stop()
-
-        heartbeat = self.heartbeat = Heartbeat(self)
+        status = StatusServer(self)
+        await status.start()
+        self.status, self.status_port = status, status.port
         self._status_task = asyncio.create_task(
-            self.loops.supervise("status", serve_status), name="status"
-        )
-        self._heartbeat_task = asyncio.create_task(
-            self.loops.supervise("heartbeat", heartbeat.run), name="heartbeat"
+            self.loops.supervise("status", lambda: _hold(status)), name="status"
         )
         if self.loaded.settings.desk.listen is not None:
             from agent.desk.server import DeskServer
 
-            async def serve_desk() -> None:
-                desk = DeskServer(self, self.config_path)
-                await desk.start()
-                self.desk, self.desk_port = desk, desk.port
-                try:
-                    await asyncio.Event().wait()
-                finally:
-                    await desk.stop()
-
+            desk = DeskServer(self, self.config_path)
+            await desk.start()
+            self.desk, self.desk_port = desk, desk.port
             self._desk_task = asyncio.create_task(
-                self.loops.supervise("desk", serve_desk), name="desk"
+                self.loops.supervise("desk", lambda: _hold(desk)), name="desk"
             )
+        heartbeat = self.heartbeat = Heartbeat(self)
+        self._heartbeat_task = asyncio.create_task(
+            self.loops.supervise("heartbeat", heartbeat.run), name="heartbeat"
+        )
 
     async def _stop_status(self) -> None:
         """The heartbeat first (it reads the store), then the desk, then the status API."""
@@ -207,7 +203,8 @@ class Daemon:
             f"STATUS=running: {len(settings.pbx)} PBX source(s), "
             f"{len(settings.sms.senders)} sender(s)",
         )
-        log.info("ready: status API on %s", settings.status.listen)
+        desk = f", desk on {settings.desk.listen}" if self.desk is not None else ""
+        log.info("ready: status API on %s%s", settings.status.listen, desk)
         if self.on_ready is not None:
             self.on_ready(self)
 
@@ -262,9 +259,33 @@ def run(config_path: Path | None) -> int:
     try:
         return asyncio.run(Daemon(loaded, config_path).run())
     except Exception as err:  # a TaskGroup raises an ExceptionGroup
+        if (listen := _listen_error(err)) is not None:
+            log.critical("cannot start: %s", listen)
+            return EXIT_BUG
         code = exit_code_for(err)
         log.critical("stopping, exit code %d: %s", code, _leaves(err))
         return code
+
+
+class _Listening(Protocol):
+    async def stop(self) -> None: ...
+
+
+async def _hold(server: _Listening) -> None:
+    """A started server's loop: wait until cancelled, then stop it."""
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.stop()
+
+
+def _listen_error(err: BaseException) -> ListenError | None:
+    if isinstance(err, ListenError):
+        return err
+    if isinstance(err, BaseExceptionGroup):
+        found = [e for e in map(_listen_error, err.exceptions) if e is not None]
+        return found[0] if found else None
+    return None
 
 
 def _leaves(err: BaseException) -> str:

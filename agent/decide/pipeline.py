@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from agent.config.dept_holidays import closed_days
 from agent.config.hours import public_holidays
 from agent.config.settings import Settings
 from agent.decide.hooks import CaseHook
@@ -154,17 +155,28 @@ class Pipeline:
         )
         self.global_cap_hit_at: datetime | None = None
         self._holidays: dict[int, set[str]] = {}
+        self._dep_holidays: dict[tuple[int, str], set[str]] = {}
 
     @property
     def _recovery_window(self) -> timedelta:
         return timedelta(hours=self.settings.sms.recovery_window_hours)
 
-    def holiday_dates(self, year: int) -> set[str]:
+    def holiday_dates(self, year: int, department: str | None = None) -> set[str]:
+        """The closed days of `year` (ISO dates): the site's, with the department's
+        own exceptions (`departments.<name>.holidays`) when one is named."""
+        site = self.settings.site
         if year not in self._holidays:
-            site = self.settings.site
             found = public_holidays(site.country, site.province, site.holidays, year)
             self._holidays[year] = {d.isoformat() for d in found}
-        return self._holidays[year]
+        dep = self.settings.departments.by_name().get(department or "")
+        if dep is None or dep.holidays is None:
+            return self._holidays[year]
+        key = (year, department or "")
+        if key not in self._dep_holidays:
+            self._dep_holidays[key] = closed_days(
+                self._holidays[year], dep.holidays, site.country, site.province, year
+            )
+        return self._dep_holidays[key]
 
     async def accept(self, record: CallRecord) -> Accepted:
         """Store the call with its decision and its text in one durable transaction:
@@ -210,7 +222,9 @@ class Pipeline:
         try:
             department = settings.departments.route(record)
             local = record.ended_at.astimezone(settings.site.tz)
-            holidays = self.holiday_dates(local.year) | self.holiday_dates(local.year + 1)
+            holidays = self.holiday_dates(local.year, department) | self.holiday_dates(
+                local.year + 1, department
+            )
             schedule = schedule_for(department, settings, local, holidays, record.dialed)
             after_hours = not schedule.open_now
             decision = decide(record, facts, schedule, settings, now)

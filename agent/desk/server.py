@@ -34,9 +34,11 @@ from agent.desk.auth import COOKIE, Session, Sessions, Throttle, read_hashes, sa
 from agent.desk.board import board_rows, case_page
 from agent.desk.today import today
 from agent.desk.words import word
+from agent.errors import ListenError
 from agent.model import STAFF_RESOLUTIONS, Counters
 from agent.report.output import render, site_report
 from agent.report.weekly import period
+from agent.status.port_holder import cannot_listen
 from agent.status.server import server_tls
 from agent.status.view import StatusView
 
@@ -102,14 +104,17 @@ class DeskServer:
         return app
 
     async def start(self) -> None:
+        """Listen on `desk.listen`; `ListenError` (one line) if it cannot."""
         config = self.config
         if config.listen is None:
             return
         try:
             tls = server_tls(config.tls_cert_file, config.tls_key_file)
         except (OSError, ssl.SSLError) as err:
-            log.error("desk not started: cannot load its TLS certificate or key: %s", err)
-            return
+            raise ListenError(
+                f"desk cannot listen on {config.listen}: "
+                f"cannot load its TLS certificate or key: {err}"
+            ) from None
         self._tls = tls is not None
         self._runner = web.AppRunner(self.app(), handle_signals=False, access_log=None)
         await self._runner.setup()
@@ -117,10 +122,9 @@ class DeskServer:
         try:
             await site.start()
         except OSError as err:
-            log.error("desk cannot listen on %s: %s", config.listen, err.strerror)
             await self._runner.cleanup()
             self._runner = None
-            return
+            raise ListenError(cannot_listen("desk", config.listen, config.port, err)) from None
         sockets = getattr(site._server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else config.port
         scheme = "https" if tls else "http"

@@ -12,6 +12,7 @@ What install makes sure of (each step fixes what an earlier, half-finished run l
     /etc/ringback/credentials/N.F      0600 root:root      (--secret N.F, status.token)
     /var/lib/ringback                  0750 ringback:ringback
     /etc/systemd/system/ringback.service  0644 root:root   (ExecStart = this ringback)
+    /usr/local/share/bash-completion/completions/ringback, .../man/man1/ringback.1  0644
     daemon-reload, enable
 
 Before changing anything it checks: root (unless --root), enough free disk, the
@@ -41,6 +42,8 @@ from importlib import resources
 from pathlib import Path
 
 from agent.ops.install_steps import (
+    COMPLETION_PATH,
+    MAN_PATH,
     TMP_PREFIX,
     Journal,
     Layout,
@@ -69,10 +72,13 @@ class Options:
     secret_names: list[str] = field(default_factory=list)
     enable: bool = True
     purge: bool = False
+    # Files shipped beside the unit, by absolute path: the bash completion and the
+    # man page, generated from the command's parser (agent/cli/docs.py).
+    docs: dict[str, bytes] = field(default_factory=dict)
 
 
-def cmd_install(args: argparse.Namespace) -> int:
-    options = Options(args.root, args.secret or [], enable=not args.no_enable)
+def cmd_install(args: argparse.Namespace, docs: dict[str, bytes] | None = None) -> int:
+    options = Options(args.root, args.secret or [], enable=not args.no_enable, docs=docs or {})
     try:
         layout = preflight(options)
         values = read_secrets(options.secret_names)
@@ -211,6 +217,8 @@ def _steps(
         planned.append(atomic_write(layout, token, raw, 0o600, "root", "root", journal))
     unit = render_unit(layout)
     planned.append(atomic_write(layout, layout.unit, unit.encode(), 0o644, "root", "root", journal))
+    for target, data in sorted(options.docs.items()):
+        planned.append(atomic_write(layout, target, data, 0o644, "root", "root", journal))
     if options.enable:
         planned.append(enable(layout, journal))
     if layout.staged:
@@ -335,7 +343,7 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
         running = Path("/run/systemd/system").is_dir()
         command = ["systemctl", "disable", *(["--now"] if running else []), "ringback.service"]
         subprocess.run(command, capture_output=True, check=False)
-    removed = [layout.path(layout.wants), layout.path(layout.unit)]
+    removed = [layout.path(p) for p in (layout.wants, layout.unit, COMPLETION_PATH, MAN_PATH)]
     kept = [layout.etc, layout.state]
     if args.purge:
         removed += [layout.path(layout.etc), layout.path(layout.state)]

@@ -21,6 +21,11 @@ from pathlib import Path
 TMP_PREFIX = ".ringback-tmp-"
 
 
+# Shipped beside the unit (their text comes from the command's parser, agent/cli/docs.py).
+COMPLETION_PATH = "/usr/local/share/bash-completion/completions/ringback"
+MAN_PATH = "/usr/local/share/man/man1/ringback.1"
+
+
 @dataclass(frozen=True)
 class Layout:
     root: Path

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
@@ -243,7 +244,7 @@ class AlertWatcher:
             if manager.phone:
                 await self._enqueue(alert_id, index, manager.phone, template, department, body, now)
             if manager.webhook_url:
-                states.append(f"{manager.name}: {await self._post(manager.webhook_url, payload)}")
+                states.append(f"{manager.name}: {await self._post(manager, payload)}")
         if states:
             async with self.store.transaction() as conn:
                 await conn.execute(
@@ -283,24 +284,29 @@ class AlertWatcher:
             )
         log.info("alert %d queued as a text to %s", alert_id, mask(phone))
 
-    async def _post(self, url: str, payload: dict[str, Any]) -> str:
+    async def _post(self, manager: ManagerConfig, payload: dict[str, Any]) -> str:
+        """One JSON POST to the manager's webhook, signed with its `webhook_secret` as
+        the staff webhooks are (agent/send/hooks.py), a few quick tries on a failure
+        worth retrying."""
         import httpx  # only when a webhook is configured: the import is slow at start-up
 
+        from agent.send.hooks import post_body
+
+        assert manager.webhook_url is not None
+        body = json.dumps(payload, ensure_ascii=False).encode()
         async with httpx.AsyncClient(
             timeout=WEBHOOK_TIMEOUT_SECONDS, transport=self.transport
         ) as client:
             problem = ""
             for attempt in range(WEBHOOK_TRIES):
-                try:
-                    response = await client.post(url, json=payload)
-                except httpx.HTTPError as err:
-                    problem = type(err).__name__
-                else:
-                    if response.is_success:
-                        return "sent"
-                    problem = f"HTTP {response.status_code}"
+                delivery = await post_body(manager.webhook_url, body, manager.webhook_key(), client)
+                if delivery.ok:
+                    return "sent"
+                problem = delivery.reason
+                if not delivery.retry:
+                    break
                 await asyncio.sleep(Backoff(1.0).delay(attempt))  # 0.5 s x 2**attempt
-        log.warning("alert webhook failed after %d tries: %s", WEBHOOK_TRIES, problem)
+        log.warning("alert webhook failed: %s", problem)
         return f"failed: {problem}"
 
     # --- status and metrics --------------------------------------------------------

@@ -77,7 +77,7 @@ class Dispatcher:
         store: Store,
         chain: SenderChain,
         clock: Callable[[], datetime],
-        holidays: Callable[[int], set[str]] = lambda year: set(),
+        holidays: Callable[[int, str], set[str]] = lambda year, department: set(),
     ) -> None:
         self.settings = settings
         self.store = store
@@ -269,7 +269,8 @@ class Dispatcher:
         """The text as it reads now; "" when it was withdrawn because the department
         has no text for its state now."""
         local = now.astimezone(self.settings.site.tz)
-        holidays = self.holidays(local.year) | self.holidays(local.year + 1)
+        department = message.department
+        holidays = self.holidays(local.year, department) | self.holidays(local.year + 1, department)
         schedule = schedule_for(message.department, self.settings, local, holidays)
         template = message.template
         if template in CALL_TEMPLATES:

@@ -5,7 +5,9 @@ A notice is a title, lines of text, facts (label, value) and an optional link. E
 format carries the same words; user data (a caller's name, a reply) is escaped where
 the format has markup. The `json` format is signed: `X-Ringback-Timestamp` (Unix
 seconds) and `X-Ringback-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`
-with the channel's secret, so the receiver can refuse forgeries and replays.
+with the channel's secret, so the receiver can refuse forgeries and replays. The
+managers' alert and digest webhooks (agent/report/watch.py) are signed the same way,
+through `post_body`, with the manager's `webhook_secret`.
 `post` returns a `Delivery` and raises nothing but CancelledError.
 """
 
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from agent.config.staff import WebhookChannel
 from agent.send.mail import Delivery
@@ -102,8 +105,22 @@ async def post(
     channel: WebhookChannel, notice: Notice, client: httpx.AsyncClient | None = None
 ) -> Delivery:
     body = json.dumps(payload(channel.format, notice), ensure_ascii=False).encode()
+    return await post_body(
+        channel.url, body, channel.signing_key(), client, teams=channel.format == "teams"
+    )
+
+
+async def post_body(
+    url: str,
+    body: bytes,
+    key: SecretStr | None,
+    client: httpx.AsyncClient | None = None,
+    *,
+    teams: bool = False,
+) -> Delivery:
+    """POST a JSON body, signed with `key` when there is one (the headers of the
+    module's docstring); every webhook ringback sends goes through here."""
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "ringback"}
-    key = channel.signing_key()
     if key is not None:
         stamp = str(int(time.time()))
         headers["X-Ringback-Timestamp"] = stamp
@@ -111,26 +128,24 @@ async def post(
     try:
         if client is None:
             async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as own:
-                response = await own.post(channel.url, content=body, headers=headers)
+                response = await own.post(url, content=body, headers=headers)
         else:
-            response = await client.post(channel.url, content=body, headers=headers)
+            response = await client.post(url, content=body, headers=headers)
     except httpx.TimeoutException:
-        return Delivery(False, f"webhook {_where(channel.url)} did not answer in time", retry=True)
+        return Delivery(False, f"webhook {_where(url)} did not answer in time", retry=True)
     except httpx.HTTPError as err:
         return Delivery(
-            False, f"webhook {_where(channel.url)} unreachable: {type(err).__name__}", retry=True
+            False, f"webhook {_where(url)} unreachable: {type(err).__name__}", retry=True
         )
     if response.is_success:
-        if (
-            channel.format == "teams" and "429" in response.text
-        ):  # Teams reports throttling in the body
+        if teams and "429" in response.text:  # Teams reports throttling in the body
             return Delivery(False, "Teams is throttling this webhook", retry=True)
         return Delivery(True)
     retry = response.status_code == 429 or response.status_code >= 500
     detail = " ".join(response.text.split())[:120]
     return Delivery(
         False,
-        f"webhook {_where(channel.url)} answered HTTP {response.status_code} {detail}".rstrip(),
+        f"webhook {_where(url)} answered HTTP {response.status_code} {detail}".rstrip(),
         retry=retry,
     )
 

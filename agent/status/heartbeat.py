@@ -8,9 +8,11 @@ The URL and period are read at every beat, so a reload takes effect at the next 
 apart, on a connection error, a timeout, 408, 429 or 5xx; any other answer ends the
 beat. A cloud that is down, slow or failing costs one bounded request at a time and
 one log line when the state changes (ok -> failing -> ok), never an exception out of
-the task: the rest of the daemon does not notice. The request carries the status
-API's current bearer token if one is configured. The URL is logged as scheme and
-host only (a path or query may hold a key); the token is never logged.
+the task: the rest of the daemon does not notice. The request carries the heartbeat's
+own bearer token (`status.heartbeat_token`, its file or the credential
+`status.heartbeat_token`) if one is configured, never the status API's tokens: the
+receiver holding it must not be able to read this site's API. The URL is logged as
+scheme and host only (a path or query may hold a key); the token is never logged.
 """
 
 from __future__ import annotations
@@ -92,9 +94,9 @@ class Heartbeat:
         self.last_attempt_at = self.daemon.clock()
         body = await status_document(self.daemon)
         headers = {"User-Agent": "ringback-heartbeat"}
-        tokens = self.daemon.loaded.settings.status.tokens()
-        if tokens:
-            headers["Authorization"] = f"Bearer {tokens[0].get_secret_value()}"
+        credential = self.daemon.loaded.settings.status.heartbeat_credential()
+        if credential is not None:
+            headers["Authorization"] = f"Bearer {credential.get_secret_value()}"
         error = ""
         for attempt in range(ATTEMPTS):
             if attempt:

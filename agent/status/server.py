@@ -44,12 +44,14 @@ from pathlib import Path
 from aiohttp import web
 
 from agent.config.settings import StatusConfig
+from agent.errors import ListenError
 from agent.model import Counters
 from agent.status import hooks
 from agent.status.case_writes import ACTIONS, apply, body_of
 from agent.status.document import readiness, status_document
 from agent.status.metrics import render_metrics
 from agent.status.paging import FEEDS, PageError, parse_limit, read_page
+from agent.status.port_holder import cannot_listen
 from agent.status.view import StatusView
 
 log = logging.getLogger(__name__)
@@ -80,7 +82,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class StatusServer:
-    """Owned by the daemon: `start()` after READY, `stop()` on the way out."""
+    """Owned by the daemon: `start()` before READY, `stop()` on the way out."""
 
     def __init__(self, daemon: StatusView) -> None:
         self.daemon = daemon
@@ -107,16 +109,21 @@ class StatusServer:
         return app
 
     async def start(self) -> None:
+        """Listen on `status.listen`; `ListenError` (one line naming the address and,
+        when known, who holds it) if it cannot: the daemon's start then fails."""
         config = self.daemon.loaded.settings.status
         self._token_required = bool(_configured_tokens(config))
         try:
             tls = _tls(config)
         except (OSError, ssl.SSLError) as err:
-            log.error("status API not started: cannot load its TLS certificate or key: %s", err)
-            return
+            raise ListenError(
+                f"status API cannot listen on {config.listen}: "
+                f"cannot load its TLS certificate or key: {err}"
+            ) from None
         if not config.loopback and (not self._token_required or tls is None):
-            log.error("status API refused to listen on %s without token and TLS", config.listen)
-            return
+            raise ListenError(
+                f"status API refused to listen on {config.listen} without token and TLS"
+            )
         http_log.addFilter(self._one_line)
         self._runner = web.AppRunner(
             self._app(),
@@ -132,8 +139,9 @@ class StatusServer:
         try:
             await site.start()
         except OSError as err:
-            log.error("status API cannot listen on %s: %s", config.listen, err.strerror)
-            return
+            await self.stop()
+            why = cannot_listen("status API", config.listen, config.port, err)
+            raise ListenError(why) from None
         sockets = getattr(site._server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else config.port
 

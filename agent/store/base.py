@@ -52,7 +52,7 @@ class StoreBase:
 
     async def __aenter__(self) -> Self:
         self._lock = asyncio.Lock()
-        _check_directory(self.path)
+        check_directory(self.path)
         try:
             self._conn = await aiosqlite.connect(self.path, isolation_level=None)
             await self._configure()
@@ -242,7 +242,8 @@ def _backup_path(path: Path, version: int) -> Path:
     return backup
 
 
-def _check_directory(path: Path) -> None:
+def check_directory(path: Path) -> None:
+    """StoreError unless the directory of `path` exists, is writable and has room."""
     directory = path.parent
     if not directory.is_dir():
         raise StoreError(f"cannot open the store {path}: directory {directory} does not exist")

@@ -36,7 +36,7 @@ SHOWN = "+1 514-555-0123"
 
 class Receiver:
     """A webhook receiver that refuses a bad or stale signature (403), notes whether
-    a post was signed (managers' webhooks are not) and answers `status`."""
+    a post was signed and answers `status`."""
 
     def __init__(self) -> None:
         self.got: list[dict[str, Any]] = []
@@ -268,10 +268,11 @@ async def test_an_escalation_also_reaches_the_managers(
     make_settings: SettingsFactory, store: Store, smtp: SmtpPeer, receiver: Receiver
 ) -> None:
     """Past its SLA with no call back: the department's channels and the manager
-    covering it (e-mail and webhook) are told; a manager of another department not."""
+    covering it (e-mail and webhook, signed with the manager's webhook_secret as staff
+    webhooks are) are told; a manager of another department not."""
     managers = [
         {"name": "Service boss", "departments": ["service"], "email": "boss@garage.example",
-         "webhook_url": f"{receiver.url}/boss"},
+         "webhook_url": f"{receiver.url}/boss", "webhook_secret": SECRET},
         {"name": "Sales boss", "departments": ["sales"], "email": "sales.boss@garage.example"},
     ]  # fmt: skip
     settings = with_channels(make_settings, smtp, receiver, alerts={"managers": managers})
@@ -290,6 +291,7 @@ async def test_an_escalation_also_reaches_the_managers(
         ("/service", "escalated"),
         ("/boss", "escalated"),
     ]
+    assert receiver.got[2]["signed"] and receiver.refused == 0
 
 
 async def test_the_morning_list_goes_once_a_day_across_restarts(

@@ -108,6 +108,13 @@ class TcpServerPeer:
             await self._writer.drain()
             await asyncio.sleep(0)
 
+    async def send_bulk(self, data: bytes) -> None:
+        """`data` as fast as the socket takes it (no random cutting)."""
+        await self.wait_connected()
+        assert self._writer is not None
+        self._writer.write(data)
+        await self._writer.drain()
+
     async def drop(self) -> None:
         """Pull the cable: close the current connection, accept the next one."""
         self._connected.clear()

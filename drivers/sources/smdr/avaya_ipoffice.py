@@ -6,6 +6,9 @@ Continuation 0 arrives, or after `continuation_timeout_seconds` (outcome `unknow
 unless a person answered). Parties: `E<ext>` extension, `T<9000+n>` trunk, `V<...>`
 voicemail/auto-attendant channel; sites list which V devices or called numbers are
 auto-attendants (`auto_attendant:`), otherwise a V-only call counts as voicemail.
+A call with no trunk party in any of its records (both parties `E` or `V` devices) is
+internal, whatever its Direction and Is Internal columns say (an extension calling
+voicemail, a transfer between two extensions): nobody outside called.
 """
 
 from __future__ import annotations
@@ -134,6 +137,11 @@ def _machine(device: str, ctx: ParseContext) -> bool:
     )
 
 
+def _no_trunk(segments: list[Segment]) -> bool:
+    """Every party of every record is an extension or a voicemail channel."""
+    return all(d[:1] in ("E", "V") for seg in segments for d, _ in seg.parties)
+
+
 def _answered(seg: Segment, ctx: ParseContext) -> str | None:
     """The extension that talked in this segment, or the forward target trunk."""
     if seg.connected <= 0:
@@ -174,7 +182,7 @@ def call_facts(segments: list[Segment], ctx: ParseContext, complete: bool) -> Ca
 def call_values(segments: list[Segment], ctx: ParseContext, complete: bool) -> Values:
     """The call's facts in `CallFacts` order (a tuple: built once per call)."""
     first = segments[0]
-    if first.internal:
+    if first.internal or _no_trunk(segments):
         direction, outcome, who = Direction.INTERNAL, Outcome.ANSWERED, None
     elif not first.inbound:
         direction, outcome, who = Direction.OUTBOUND, Outcome.ANSWERED, None

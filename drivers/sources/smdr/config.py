@@ -202,13 +202,20 @@ class SmdrConfig(DriverConfig):
     pass_through: str | None = Field(
         None, description="host:port that receives every raw byte unchanged (call accounting)"
     )
+    pass_through_listen: str | None = Field(
+        None, description="host:port where call-accounting clients connect for the raw bytes"
+    )
+    pass_through_serial: str | None = Field(
+        None, description="serial device or pyserial URL that gets every raw byte unchanged"
+    )
+    pass_through_serial_settings: SerialSettings = Field(default_factory=SerialSettings)
     threecx: ThreeCxOptions | None = None
     mitel_mivb: MitelMivbOptions | None = None
     mitel_5000: Mitel5000Options | None = None
     panasonic: PanasonicOptions | None = None
     custom: CustomOptions | None = None
 
-    _check_listen = field_validator("listen", "pass_through")(_host_port)
+    _check_listen = field_validator("listen", "pass_through", "pass_through_listen")(_host_port)
 
     @field_validator("encoding")
     @classmethod

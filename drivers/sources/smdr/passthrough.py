@@ -1,10 +1,14 @@
-"""Pass-through: every raw byte from the PBX, unchanged, to another consumer.
+"""Pass-through: every raw byte from the PBX, unchanged, to the dealership's call
+accounting, which often read that one SMDR output before ringback took it.
 
-A PBX often has one SMDR output and the dealership's call accounting already reads
-it; ringback takes the output and forwards it to `pass_through: host:port`. The
-consumer can never slow or stop ingestion: `offer()` only appends to a bounded
-buffer (beyond `max_bytes` new data is dropped and counted as
-`pass_through_dropped`), and a separate task connects, writes and reconnects.
+Three ways out, any of them at once: `pass_through: host:port` (ringback connects to
+the consumer and reconnects), `pass_through_listen: host:port` (the consumer connects
+to ringback; several may, each gets every byte from its connection on) and
+`pass_through_serial: URL` (a serial port or any pyserial URL, wired to the
+accounting PC). A consumer can never slow or stop ingestion: `offer()` only appends
+to each output's bounded buffer (`Outlet`, outlet.py; beyond it new data is dropped
+and counted as `pass_through_dropped`), and each output has its own task that writes,
+and reconnects or reopens after a failure.
 """
 
 from __future__ import annotations
@@ -12,44 +16,57 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
-from typing import NoReturn
+from typing import Any, NoReturn, Protocol
 
 from agent.model import Counters
-from drivers.sources.smdr.config import split_host_port
+from drivers.sources.smdr.config import SmdrConfig, split_host_port
 from drivers.sources.smdr.line import CONNECT_TIMEOUT, keepalive, reconnect_backoff
+from drivers.sources.smdr.outlet import DEFAULT_MAX_BYTES, Outlet
 
 log = logging.getLogger("drivers.sources.smdr")
 WRITE_TIMEOUT = 10.0
 
 
-class PassThrough:
+class Output(Protocol):
+    """One way out. `offer` never blocks or raises; `run` runs until cancelled."""
+
+    def offer(self, data: bytes) -> None: ...
+
+    async def run(self) -> NoReturn: ...
+
+    def details(self) -> dict[str, Any]: ...
+
+
+class DialOut:
+    """ringback connects to the consumer at `address` and reconnects with backoff."""
+
     def __init__(
-        self, address: str, counters: Counters, *, max_bytes: int = 1 << 20, cap: float = 30.0
+        self,
+        address: str,
+        counters: Counters,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        cap: float = 30.0,
     ) -> None:
         self.address = address
         self._host, self._port = split_host_port(address)
-        self._counters = counters
-        self._max = max_bytes
-        self._chunks: deque[bytes] = deque()
-        self._size = 0
-        self._wake = asyncio.Event()
+        self.outlet = Outlet(counters, max_bytes)
         self._backoff = reconnect_backoff(cap)
         self.connected = False
         self.last_error = ""
 
     def offer(self, data: bytes) -> None:
-        """Queue bytes for the consumer; never blocks, never raises."""
-        if self._size + len(data) > self._max:
-            self._counters.inc("pass_through_dropped")
-            return
-        self._chunks.append(data)
-        self._size += len(data)
-        self._wake.set()
+        self.outlet.offer(data)
 
-    @property
-    def buffered(self) -> int:
-        return self._size
+    def details(self) -> dict[str, Any]:
+        return {
+            "kind": "connect",
+            "address": self.address,
+            "connected": self.connected,
+            "buffered_bytes": self.outlet.size,
+            "dropped": self.outlet.dropped,
+            "last_error": self.last_error,
+        }
 
     async def run(self) -> NoReturn:
         while True:
@@ -70,21 +87,69 @@ class PassThrough:
         self.connected = True
         self._backoff.reset()
         log.info("smdr pass-through: connected to %s", self.address)
-        eof = asyncio.ensure_future(reader.read())  # the consumer hanging up
         try:
-            while not eof.done():
-                self._wake.clear()
-                while self._chunks:
-                    chunk = self._chunks.popleft()
-                    self._size -= len(chunk)
-                    writer.write(chunk)
-                await asyncio.wait_for(writer.drain(), timeout=WRITE_TIMEOUT)
-                waiter = asyncio.ensure_future(self._wake.wait())
-                await asyncio.wait({waiter, eof}, return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
+            await write_until_eof(self.outlet, reader, writer)
             self.last_error = "closed by the consumer"
         finally:
-            eof.cancel()
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
+
+
+async def write_until_eof(
+    outlet: Outlet, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Write what the outlet holds as it comes, until the consumer hangs up. A
+    consumer that does not read for WRITE_TIMEOUT raises TimeoutError."""
+    eof = asyncio.ensure_future(reader.read())  # the consumer hanging up
+    try:
+        while not eof.done():
+            data = outlet.take()
+            if data:
+                writer.write(data)
+                await asyncio.wait_for(writer.drain(), timeout=WRITE_TIMEOUT)
+            waiter = asyncio.ensure_future(outlet.wait())
+            await asyncio.wait({waiter, eof}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+    finally:
+        eof.cancel()
+
+
+class PassThrough:
+    """Every configured output of one SMDR source, fed by `offer()`."""
+
+    def __init__(self, outputs: list[Output]) -> None:
+        self.outputs = outputs
+
+    def offer(self, data: bytes) -> None:
+        for output in self.outputs:
+            output.offer(data)
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            for index, output in enumerate(self.outputs):
+                group.create_task(output.run(), name=f"smdr-pass-{index}")
+
+    def details(self) -> list[dict[str, Any]]:
+        return [output.details() for output in self.outputs]
+
+
+def pass_through_of(config: SmdrConfig, counters: Counters) -> PassThrough | None:
+    """The source's pass-through, or None when no output is configured."""
+    from drivers.sources.smdr.passthrough_serve import ListenOut, SerialOut
+
+    outputs: list[Output] = []
+    if config.pass_through:
+        outputs.append(DialOut(config.pass_through, counters, cap=config.reconnect_max_seconds))
+    if config.pass_through_listen:
+        outputs.append(ListenOut(config.pass_through_listen, counters))
+    if config.pass_through_serial:
+        outputs.append(
+            SerialOut(
+                config.pass_through_serial,
+                config.pass_through_serial_settings,
+                counters,
+                cap=config.reconnect_max_seconds,
+            )
+        )
+    return PassThrough(outputs) if outputs else None

@@ -24,7 +24,7 @@ from drivers.sources.smdr.framing import Framer, LengthPrefixedFramer, LineFrame
 from drivers.sources.smdr.ingest import COUNTERS, Ingest
 from drivers.sources.smdr.line import LinkStatus, endpoint_of, run_link
 from drivers.sources.smdr.mitel_5000 import login_frame
-from drivers.sources.smdr.passthrough import PassThrough
+from drivers.sources.smdr.passthrough import pass_through_of
 
 log = logging.getLogger("drivers.sources.smdr")
 QUEUE_CHUNKS = 64
@@ -40,11 +40,7 @@ class SmdrSource:
         self._status = LinkStatus(endpoint_of(config))
         self._ingest = Ingest(make_parser(config, site.tz), config, self._counters)
         self._framers: dict[int, Framer] = {}
-        self._pass = (
-            PassThrough(config.pass_through, self._counters, cap=config.reconnect_max_seconds)
-            if config.pass_through
-            else None
-        )
+        self._pass = pass_through_of(config, self._counters)
 
     def _length_prefixed(self) -> bool:
         if self._config.format != "mitel_5000":
@@ -95,7 +91,7 @@ class SmdrSource:
                 self._pass.offer(data)
             await queue.put((stream, data))
 
-        tasks = [
+        tasks: list[asyncio.Task[None]] = [
             asyncio.create_task(
                 run_link(self._config, self._greeting(), emit, self._status, self._counters),
                 name=f"smdr-{self.name}-link",
@@ -136,12 +132,7 @@ class SmdrSource:
         if self._config.listen is not None:
             details["peers"] = status.peers
         if self._pass is not None:
-            details["pass_through"] = {
-                "address": self._pass.address,
-                "connected": self._pass.connected,
-                "buffered_bytes": self._pass.buffered,
-                "last_error": self._pass.last_error,
-            }
+            details["pass_through"] = self._pass.details()
         return Health(state, summary, status.since, details, self._counters.snapshot())
 
     def _state(self) -> tuple[HealthState, str]:

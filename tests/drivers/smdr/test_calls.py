@@ -117,3 +117,21 @@ def test_custom_csv_columns(site: SiteContext) -> None:
     (call,) = feed_all("custom", ["11/23/2026,09:00,5145551234,201,00:02:05"], site, custom=custom)
     assert call.outcome is Outcome.ANSWERED and call.talk_seconds == 125
     assert call.answered_by == "201"
+
+
+# Real-format IP Office records (17 fields) whose Direction says I but whose parties
+# are an extension and voicemail, two extensions, and a transfer that kept its trunk.
+NO_TRUNK = fixture_lines("avaya-ipoffice-no-trunk")
+
+
+def test_ipoffice_record_without_a_trunk_party_is_internal(site: SiteContext) -> None:
+    """Pins the trunk rule: an extension calling voicemail and two extensions are
+    internal although Direction is I and Is Internal 0 (never a missed inbound call
+    to text); a call with a trunk party in any of its records stays inbound."""
+    calls = {c.call_id.split("-")[1]: c for c in feed_all("avaya_ipoffice", NO_TRUNK, site)}
+    assert calls["1000020001"].direction is Direction.INTERNAL
+    assert calls["1000020002"].direction is Direction.INTERNAL
+    assert calls["1000020003"].direction is Direction.INBOUND
+    assert calls["1000020003"].outcome is Outcome.MISSED
+    parser = make_parser(config("avaya_ipoffice"), site.tz)
+    assert parser.parse(NO_TRUNK[1], NOW).classification == "internal"

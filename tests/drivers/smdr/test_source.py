@@ -173,7 +173,7 @@ async def test_dead_pass_through_consumer_never_blocks_ingestion(site: SiteConte
     await pbx.start()
     cfg_values = {"url": pbx.url, "pass_through": f"127.0.0.1:{free_port()}"}
     source = SmdrSource(config("avaya_ipoffice", **cfg_values), site)
-    source._pass._max = 4096  # type: ignore[union-attr]  # small buffer to see the drop
+    source._pass.outputs[0].outlet.max_bytes = 4096  # type: ignore[union-attr]
     data = fixture_bytes("avaya-ipoffice")
     async with running(source) as calls:
         for _ in range(10):
@@ -181,5 +181,5 @@ async def test_dead_pass_through_consumer_never_blocks_ingestion(site: SiteConte
         await take(calls, AVAYA_CALLS * 10)
     health = source.health()
     assert health.counters["pass_through_dropped"] > 0
-    assert health.details["pass_through"]["connected"] is False  # type: ignore[index]
+    assert health.details["pass_through"][0]["connected"] is False  # type: ignore[index]
     await pbx.close()
