@@ -98,11 +98,13 @@ async def fill(store: Store, departments: list[str], now: datetime) -> None:
                     ring_seconds=25.0,
                 )
                 call_id, _ = await store.insert_call(record, caller, at)
-                miss = Miss(call_id, caller, caller[2:], department, at, at + timedelta(hours=2), at)
+                due = at + timedelta(hours=2)
+                miss = Miss(call_id, caller, caller[2:], department, at, due, at)
                 case_id, _ = await store.open_or_join_case(miss, at)
             await _text(store, n, call_id, caller, department, opened)
             if rng.random() < 0.25:
-                reply = await store.add_reply(caller, "Oui, rappelez-moi après 15 h", opened, "gsm", "reply")
+                words = "Oui, rappelez-moi après 15 h"
+                reply = await store.add_reply(caller, words, opened, "gsm", "reply")
                 await store.mark_replied(caller, reply, opened, department, opened)
             if rng.random() < 0.5:
                 await store.claim_case(case_id, "ana", opened + timedelta(minutes=5))
