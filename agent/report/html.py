@@ -21,6 +21,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from agent.report.build import Report, Section
+from agent.report.cases import CaseFigures, median_or_none
 from agent.report.data import SITE, UNANSWERED_OUTCOMES
 from agent.report.staffing import is_open
 from agent.report.words import (
@@ -86,24 +87,35 @@ def _label(report: Report, section: Section) -> str:
 
 
 def _compare(report: Report, sections: list[Section]) -> dict[str, Any]:
-    """Metrics as rows, departments as columns (the site last): read across a row."""
+    """Metrics as rows, departments as columns (the site last): read across a row.
+    Each row names the query of `--format json`'s `queries` that produced it: the
+    calls' figures come from `scan`, recovered and the time to the first attempt
+    from the recovery cases (`cases`)."""
     lang = report.context.language
 
     def minutes(value: float | None) -> str:
         return "–" if value is None else word("minutes", lang, n=number(value, lang, 0))
 
+    def recovered(cases: CaseFigures | None) -> str:
+        if cases is None or not cases.cases:
+            return "–"
+        return f"{cases.recovered} ({cases.reached} / {cases.replied})"
+
+    def first_attempt(cases: CaseFigures | None) -> str:
+        return minutes(None if cases is None else median_or_none(cases.to_first_attempt))
+
     totals = [s.scope.totals for s in sections]
     rows = [
-        ("missed_rate", [percent(t.open_missed_rate, lang) for t in totals], True),
-        ("lost", [f"{t.open_missed}" for t in totals], False),
-        ("recovered", [percent(t.recovered_rate, lang) for t in totals], False),
-        ("time_to_reach", [minutes(t.median_recovery_minutes) for t in totals], False),
-        ("calls", [f"{t.inbound}" for t in totals], False),
-        ("after_hours", [percent(t.after_hours_share, lang) for t in totals], False),
+        ("missed_rate", [percent(t.open_missed_rate, lang) for t in totals], True, "scan"),
+        ("lost", [f"{t.open_missed}" for t in totals], False, "scan"),
+        ("recovered_cases", [recovered(s.cases) for s in sections], False, "cases"),
+        ("time_to_first_attempt", [first_attempt(s.cases) for s in sections], False, "cases"),
+        ("calls", [f"{t.inbound}" for t in totals], False, "scan"),
+        ("after_hours", [percent(t.after_hours_share, lang) for t in totals], False, "scan"),
     ]
     return {
         "columns": [(_id(s), _label(report, s)) for s in sections],
-        "rows": [(word(key, lang), values, lead) for key, values, lead in rows],
+        "rows": [(word(key, lang), values, lead, query) for key, values, lead, query in rows],
     }
 
 
