@@ -96,26 +96,35 @@ def _compare(report: Report, sections: list[Section]) -> dict[str, Any]:
     def minutes(value: float | None) -> str:
         return "–" if value is None else word("minutes", lang, n=number(value, lang, 0))
 
-    def recovered(cases: CaseFigures | None) -> str:
+    def recovered(cases: CaseFigures | None) -> tuple[str, str]:
+        """The count, and under it (reached / replied): narrow enough for a phone."""
         if cases is None or not cases.cases:
-            return "–"
-        return f"{cases.recovered} ({cases.reached} / {cases.replied})"
+            return "–", ""
+        return f"{cases.recovered}", f"({cases.reached} / {cases.replied})"
 
     def first_attempt(cases: CaseFigures | None) -> str:
         return minutes(None if cases is None else median_or_none(cases.to_first_attempt))
 
+    def plain(values: list[str]) -> list[tuple[str, str]]:
+        return [(v, "") for v in values]
+
     totals = [s.scope.totals for s in sections]
-    rows = [
-        ("missed_rate", [percent(t.open_missed_rate, lang) for t in totals], True, "scan"),
-        ("lost", [f"{t.open_missed}" for t in totals], False, "scan"),
+    rows: list[tuple[str, list[tuple[str, str]], bool, str]] = [
+        ("missed_rate", plain([percent(t.open_missed_rate, lang) for t in totals]), True, "scan"),
+        ("lost", plain([f"{t.open_missed}" for t in totals]), False, "scan"),
         ("recovered_cases", [recovered(s.cases) for s in sections], False, "cases"),
-        ("time_to_first_attempt", [first_attempt(s.cases) for s in sections], False, "cases"),
-        ("calls", [f"{t.inbound}" for t in totals], False, "scan"),
-        ("after_hours", [percent(t.after_hours_share, lang) for t in totals], False, "scan"),
+        (
+            "time_to_first_attempt",
+            plain([first_attempt(s.cases) for s in sections]),
+            False,
+            "cases",
+        ),
+        ("calls", plain([f"{t.inbound}" for t in totals]), False, "scan"),
+        ("after_hours", plain([percent(t.after_hours_share, lang) for t in totals]), False, "scan"),
     ]
     return {
         "columns": [(_id(s), _label(report, s)) for s in sections],
-        "rows": [(word(key, lang), values, lead, query) for key, values, lead, query in rows],
+        "rows": [(word(key, lang), values, lead, q) for key, values, lead, q in rows],
     }
 
 
@@ -273,7 +282,8 @@ def _weeks_svg(report: Report, section: Section) -> str:
     parts = [
         f'<svg viewBox="0 0 {width} {bottom + 30}" role="img" '
         f'aria-label="{word("weeks", lang)}" xmlns="http://www.w3.org/2000/svg" '
-        'font-size="10" class="chart">'
+        # at most twice its drawn size: a short period's chart is not blown up
+        f'font-size="10" class="chart" style="max-width:{2 * width}px">'
     ]
     for tick in ticks:
         parts.append(

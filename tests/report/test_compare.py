@@ -43,7 +43,7 @@ class _Compare(HTMLParser):
         if tag == "table":
             self._inside = False
         elif self._inside and tag in ("td", "th") and self._cell is not None:
-            text, self._cell = "".join(self._cell).strip(), None
+            text, self._cell = " ".join(t.strip() for t in self._cell if t.strip()), None
             query, _, cells = self.rows[-1]
             if self._first:
                 self.rows[-1] = (query, text, cells)
