@@ -5,8 +5,10 @@ the tests that need it are skipped with the reason, unless CI is set (then a mis
 file is a failure). The script is evaluated through the DevTools protocol, so the
 desk's Content-Security-Policy (our own scripts only) stays as shipped.
 
-`violations(page)` returns the WCAG 2.x A and AA violations of impact serious or
-critical (RINGBACK_AXE_IMPACTS widens it), each as one readable line (rule, impact, the first elements it names).
+`violations(page)` returns the violations of the WCAG 2.x A and AA rules and of axe's
+best practices (landmarks, headings) of impact serious or critical
+(RINGBACK_AXE_IMPACTS widens it), each as one readable line (rule, impact, the first
+elements it names).
 """
 
 from __future__ import annotations
