@@ -64,7 +64,7 @@ async def test_each_row_keeps_its_own_call_text_and_replies(
         ("sales", "open", "text sales to +15145550123"),
         ("service", "staff_reply", "an advisor's own words"),  # not the board's "text"
     ):
-        message = await store.enqueue(
+        queued = await store.enqueue(
             call_id=None,
             to_e164="+15145550123",
             department=department,
@@ -75,9 +75,9 @@ async def test_each_row_keeps_its_own_call_text_and_replies(
             expires_at=later + timedelta(hours=1),
             now=later,
         )
-        assert message is not None
+        assert queued is not None
         await store.finish(
-            message,
+            queued,
             state=MessageState.SENT,
             sender="gsm",
             started_at=later,
