@@ -16,7 +16,9 @@ departments. Measured in this process, on the desk's own store connection:
 
 Three of each, interleaved; medians with spread. The board is held to the issue's
 goal (100 ms) and to 5 x the scan of the same rows measured in this run (the rest is
-words, local times and the HTML of 300 cases).
+words, local times and the HTML of 300 cases, about 200 kB). Its CPU time (this
+process, the store's thread included) is printed against the goal too: on a machine
+shared with other work the wall time also counts the waits for a core.
 """
 
 from __future__ import annotations
@@ -144,14 +146,16 @@ async def _text(
         )
 
 
-async def board(view: View, desk: DeskServer) -> float:
-    start = time.perf_counter()
+async def board(view: View, desk: DeskServer) -> tuple[float, float]:
+    """(wall, CPU) milliseconds of one board: the CPU time of this process (the
+    store's thread included) says what the board costs when the machine is busy."""
+    start, cpu = time.perf_counter(), time.process_time()
     rows = await board_rows(cast(StatusView, view), MANAGER, "fr")
     html = desk.render("board.html.j2", "fr", user=MANAGER, csrf="x" * 32, rows=rows)
-    elapsed = time.perf_counter() - start
+    elapsed, used = time.perf_counter() - start, time.process_time() - cpu
     if len(rows) != OPEN or html.count('<li class="case') != OPEN:
         raise SystemExit(f"the board shows {len(rows)} cases, not the {OPEN} open ones")
-    return elapsed * 1000
+    return elapsed * 1000, used * 1000
 
 
 async def scan(store: Store) -> float:
@@ -188,9 +192,11 @@ async def measure() -> tuple[dict[str, Sample], dict[str, Any]]:
             desk = DeskServer(cast(StatusView, view), None)
             await board(view, desk)  # warm the page cache and the template
             await scan(store)
-            got: dict[str, list[float]] = {"board": [], "scan": []}
+            got: dict[str, list[float]] = {"board": [], "board_cpu": [], "scan": []}
             for _ in range(3):
-                got["board"].append(await board(view, desk))
+                wall, cpu = await board(view, desk)
+                got["board"].append(wall)
+                got["board_cpu"].append(cpu)
                 got["scan"].append(await scan(store))
             facts = {
                 "cases": await store.scalar("SELECT COUNT(*) FROM cases"),
@@ -213,6 +219,9 @@ def main() -> None:
     report(
         [
             Figure(f"board of {OPEN} open cases (server time)", boards, "ms", GOAL_MS, False),
+            Figure(
+                f"board of {OPEN} open cases (CPU time)", samples["board_cpu"], "ms", GOAL_MS, False
+            ),
             Figure(
                 f"board of {OPEN} open cases (server time)",
                 boards,
