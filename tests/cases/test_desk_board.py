@@ -13,6 +13,7 @@ from typing import cast
 from agent.config.desk import DeskUser
 from agent.config.settings import LoadedConfig, Settings
 from agent.desk.board import board_rows
+from agent.desk.server import DeskServer
 from agent.model import InboundText, MessageState, Outcome
 from agent.status.view import StatusView
 from agent.store import Store
@@ -20,6 +21,7 @@ from tests.agent.conftest import call, local
 from tests.cases.conftest import pipeline_at
 
 SALES_DID = "5145550101"
+REPLY = "oui <script>alert(3)</script>"
 
 
 @dataclass
@@ -37,9 +39,9 @@ async def test_each_row_keeps_its_own_call_text_and_replies(
 ) -> None:
     """One caller missed Service twice (the newest call's name and outcome show) and
     Sales once; a second caller missed Service. Texts: each (caller, department) its
-    own, staff replies left out; the
-    first caller's reply is on both of their cases. Sales (10 min SLA) is past due,
-    so first; then Service by due time."""
+    own, staff replies left out; the first caller's reply (HTML in it, shown as text)
+    is on both of their cases. Sales (10 min SLA) is past due, so first; then Service
+    by due time."""
     pipeline, _ = pipeline_at(settings, store, "2026-11-23 10:06")
     await pipeline.accept(call("2026-11-23 10:00", caller_name="ROY A"))
     await pipeline.accept(call("2026-11-23 09:50", caller="4385550144", caller_name="GAGNON"))
@@ -85,17 +87,19 @@ async def test_each_row_keeps_its_own_call_text_and_replies(
             result="sent",
             body=body,
         )
-    await pipeline.inbound(InboundText("+15145550123", "oui svp", local("2026-11-23 10:06"), "x"))
+    await pipeline.inbound(InboundText("+15145550123", REPLY, local("2026-11-23 10:06"), "x"))
     loaded = LoadedConfig(settings=settings, path=Path("ringback.yaml"), sha256="")
     view = cast(StatusView, View(store, loaded, local("2026-11-23 10:07")))
     rows = await board_rows(view, DeskUser(name="chef", role="manager"), "en")
     got = [(r.department, r.caller, r.name, r.misses, r.text, r.replies) for r in rows]
     assert got == [
-        ("sales", "+15145550123", "ROY S", 1, "text sales to +15145550123", ["oui svp"]),
+        ("sales", "+15145550123", "ROY S", 1, "text sales to +15145550123", [REPLY]),
         ("service", "+14385550144", "GAGNON", 1, "text service to +14385550144", []),
-        ("service", "+15145550123", "ROY B", 2, "text service to +15145550123", ["oui svp"]),
+        ("service", "+15145550123", "ROY B", 2, "text service to +15145550123", [REPLY]),
     ]
     assert rows[0].overdue and not rows[1].overdue
     assert rows[2].what == "went to voicemail"
+    html = DeskServer(view, None).render("board_rows.html.j2", "en", rows=rows)
+    assert "<script>" not in html and html.count("oui &lt;script&gt;alert(3)&lt;/script&gt;") == 2
     staff = await board_rows(view, DeskUser(name="ana", departments=["service"]), "en")
     assert [r.department for r in staff] == ["service", "service"]
