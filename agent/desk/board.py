@@ -87,50 +87,86 @@ def _when(local: datetime, language: str) -> str:
     return f"{SHORT_WEEKDAYS[language][local.weekday()]} {local:%H:%M}"
 
 
-async def _row(
-    store: Store, settings: Settings, case: dict[str, Any], now: datetime, language: str
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What the board shows of a case beyond its own row, read for every case at once."""
+
+    last_call: dict[int, tuple[Any, Any, Any]]  # case id -> (name, outcome, IVR path)
+    text: dict[tuple[str, str], str]  # (caller, department) -> our last text
+    replies: dict[int, list[str]]  # case id -> the caller's replies, oldest first
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+async def _facts(store: Store, cases: list[dict[str, Any]]) -> _Facts:
+    """Three queries for all of `cases` (not three per case): each case's newest missed
+    call, the last text sent to each (caller, department) and the caller's replies."""
+    ids = [int(c["id"]) for c in cases]
+    callers = sorted({str(c["caller_e164"]) for c in cases if c["caller_e164"]})
+    last_call: dict[int, tuple[Any, Any, Any]] = {}
+    text: dict[tuple[str, str], str] = {}
+    replies: dict[int, list[str]] = {}
+    if not ids:
+        return _Facts(last_call, text, replies)
+    for case_id, name, outcome, path in await store.fetchall(
+        "SELECT k.case_id, c.caller_name, c.outcome, c.ivr_path FROM case_calls k "
+        f"JOIN calls c ON c.id = k.call_id WHERE k.case_id IN ({_marks(len(ids))}) "
+        "ORDER BY c.ended_at DESC",
+        ids,
+    ):
+        last_call.setdefault(int(case_id), (name, outcome, path))
+    if callers:
+        for to, department, body in await store.fetchall(
+            "SELECT to_e164, department, body FROM messages "
+            f"WHERE to_e164 IN ({_marks(len(callers))}) AND state = 'sent' "
+            "AND template != 'staff_reply' ORDER BY created_at DESC",
+            callers,
+        ):
+            text.setdefault((str(to), str(department)), str(body or ""))
+    for case_id, body in await store.fetchall(
+        "SELECT a.case_id, r.body FROM case_actions a JOIN replies r ON r.id = a.ref_id "
+        f"WHERE a.case_id IN ({_marks(len(ids))}) AND a.action = 'replied' ORDER BY r.id",
+        ids,
+    ):
+        if body:
+            replies.setdefault(int(case_id), []).append(str(body))
+    return _Facts(last_call, text, replies)
+
+
+def _row(
+    facts: _Facts,
+    settings: Settings,
+    labels: dict[str, str],
+    case: dict[str, Any],
+    now: datetime,
+    language: str,
 ) -> Row:
     tz = settings.site.tz
     caller = str(case["caller_e164"] or "")
-    last = await store.fetchone(
-        "SELECT c.caller_name, c.outcome, c.ivr_path FROM case_calls k JOIN calls c "
-        "ON c.id = k.call_id WHERE k.case_id = ? ORDER BY c.ended_at DESC LIMIT 1",
-        (case["id"],),
-    )
-    name, outcome, path = last or ("", "", "")
+    case_id = int(case["id"])
+    name, outcome, path = facts.last_call.get(case_id, ("", "", ""))
     what = outcome_words(str(outcome or ""), language)
     branch = branch_words(settings, str(path or ""), language)
     if branch and outcome == "abandoned_ivr":
         what = f"{what} ({branch})"
-    text = (
-        await store.scalar(
-            "SELECT body FROM messages WHERE to_e164 = ? AND department = ? AND state = 'sent' "
-            "AND template != 'staff_reply' ORDER BY created_at DESC LIMIT 1",
-            (caller, case["department"]),
-        )
-        if caller
-        else None
-    )
-    replies = await store.fetchall(
-        "SELECT r.body FROM case_actions a JOIN replies r ON r.id = a.ref_id "
-        "WHERE a.case_id = ? AND a.action = 'replied' ORDER BY r.id",
-        (case["id"],),
-    )
+    text = facts.text.get((caller, str(case["department"])), "") if caller else ""
     at = parse_ts(str(case["last_miss_at"]))
     due = parse_ts(str(case["sla_due_at"])) if case["sla_due_at"] else None
     return Row(
-        id=int(case["id"]),
+        id=case_id,
         caller=caller,
         name=str(name or ""),
         department=str(case["department"]),
-        label=_labels(settings).get(str(case["department"]), str(case["department"])),
+        label=labels.get(str(case["department"]), str(case["department"])),
         misses=int(case["calls"]),
         last_at=at,
         last_local=f"{at.astimezone(tz):%H:%M}",
         ago_minutes=max(0, int((now - at).total_seconds() // 60)),
         what=what,
-        text=str(text or ""),
-        replies=[str(r[0]) for r in replies if r[0]],
+        text=text,
+        replies=facts.replies.get(case_id, []),
         attempts=int(case["attempts"]),
         owner=str(case["owner"] or ""),
         due_local=_when(due.astimezone(tz), language) if due else "",
@@ -139,6 +175,14 @@ async def _row(
         state=str(case["state"]),
         resolution=str(case["resolution"] or ""),
     )
+
+
+async def _rows(
+    store: Store, settings: Settings, cases: list[dict[str, Any]], now: datetime, language: str
+) -> list[Row]:
+    facts = await _facts(store, cases)
+    labels = _labels(settings)
+    return [_row(facts, settings, labels, c, now, language) for c in cases]
 
 
 async def board_rows(daemon: StatusView, user: DeskUser, language: str) -> list[Row]:
@@ -158,7 +202,7 @@ async def board_rows(daemon: StatusView, user: DeskUser, language: str) -> list[
             str(c["last_miss_at"]),
         )
     )
-    return [await _row(store, settings, c, now, language) for c in cases]
+    return await _rows(store, settings, cases, now, language)
 
 
 async def case_page(
@@ -187,4 +231,5 @@ async def case_page(
                 item["action_words"] = ACTIONS.get(str(item["action"]), {}).get(
                     language, str(item["action"])
                 )
-    return await _row(store, settings, case, daemon.clock(), language), history
+    rows = await _rows(store, settings, [case], daemon.clock(), language)
+    return rows[0], history

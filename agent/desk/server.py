@@ -156,14 +156,17 @@ class DeskServer:
             return user.language
         return self.daemon.loaded.settings.departments.language
 
-    def _page(self, name: str, language: str, **data: Any) -> web.Response:
-        template = self._env.get_template(name)
-        html = template.render(
+    def render(self, name: str, language: str, **data: Any) -> str:
+        """One of the desk's templates, in `language` (what every page is made of)."""
+        return self._env.get_template(name).render(
             lang=language,
             w=lambda key, **kw: word(key, language, **kw),
             site=self.daemon.loaded.settings.site.name,
             **data,
         )
+
+    def _page(self, name: str, language: str, **data: Any) -> web.Response:
+        html = self.render(name, language, **data)
         return web.Response(text=html, content_type="text/html", charset="utf-8")
 
     def _login_form(

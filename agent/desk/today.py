@@ -1,6 +1,7 @@
 """The managers' "today" at the desk: per department, the cases opened today, reached,
 still open and lost (closed without reaching the caller), the share handled within
-the SLA, the longest wait among open cases, who reached whom, and the staffing alert
+the SLA (of the cases called back or past their due time: one not yet due is not
+late), the longest wait among open cases, who reached whom, and the staffing alert
 when one fired today."""
 
 from __future__ import annotations
@@ -65,9 +66,9 @@ async def today(daemon: StatusView, user: DeskUser) -> list[Department]:
                 d.reached_by.append((str(by), str(caller or "")))
         else:
             d.lost += 1
-        if due:
+        handled = first or reached
+        if due and (handled or str(due) <= ts(now)):  # a case not yet due is not late
             d.with_sla += 1
-            handled = first or reached
             if handled and str(handled) <= str(due):
                 d.within_sla += 1
     alerts = await store.fetchall(

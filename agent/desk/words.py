@@ -123,6 +123,10 @@ TEXT = {
     "longest": ("plus longue attente", "longest wait"),
     "minutes": ("{n} min", "{n} min"),
     "who_reached": ("Qui a joint qui", "Who reached whom"),
+    "board_updated": (
+        "Liste mise à jour : {n} dossier(s) à rappeler.",
+        "Board updated: {n} case(s) to call back.",
+    ),
 }
 
 

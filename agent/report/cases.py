@@ -63,9 +63,9 @@ class CaseFigures:
             "replied": self.replied,
             "lost": self.lost,
             "open": self.open,
-            "median_minutes_to_first_attempt": _median(self.to_first_attempt),
+            "median_minutes_to_first_attempt": median_or_none(self.to_first_attempt),
             "p90_minutes_to_first_attempt": p90(self.to_first_attempt),
-            "median_minutes_to_reached": _median(self.to_reached),
+            "median_minutes_to_reached": median_or_none(self.to_reached),
             "p90_minutes_to_reached": p90(self.to_reached),
             "sla_met_share": self.sla_met_share,
             "sla_counted": self.sla_counted,
@@ -89,7 +89,7 @@ def p90(values: list[float]) -> float | None:
     return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
 
 
-def _median(values: list[float]) -> float | None:
+def median_or_none(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 

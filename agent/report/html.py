@@ -21,6 +21,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from agent.report.build import Report, Section
+from agent.report.cases import CaseFigures, median_or_none
 from agent.report.data import SITE, UNANSWERED_OUTCOMES
 from agent.report.staffing import is_open
 from agent.report.words import (
@@ -86,24 +87,44 @@ def _label(report: Report, section: Section) -> str:
 
 
 def _compare(report: Report, sections: list[Section]) -> dict[str, Any]:
-    """Metrics as rows, departments as columns (the site last): read across a row."""
+    """Metrics as rows, departments as columns (the site last): read across a row.
+    Each row names the query of `--format json`'s `queries` that produced it: the
+    calls' figures come from `scan`, recovered and the time to the first attempt
+    from the recovery cases (`cases`)."""
     lang = report.context.language
 
     def minutes(value: float | None) -> str:
         return "–" if value is None else word("minutes", lang, n=number(value, lang, 0))
 
+    def recovered(cases: CaseFigures | None) -> tuple[str, str]:
+        """The count, and under it (reached / replied): narrow enough for a phone."""
+        if cases is None or not cases.cases:
+            return "–", ""
+        return f"{cases.recovered}", f"({cases.reached} / {cases.replied})"
+
+    def first_attempt(cases: CaseFigures | None) -> str:
+        return minutes(None if cases is None else median_or_none(cases.to_first_attempt))
+
+    def plain(values: list[str]) -> list[tuple[str, str]]:
+        return [(v, "") for v in values]
+
     totals = [s.scope.totals for s in sections]
-    rows = [
-        ("missed_rate", [percent(t.open_missed_rate, lang) for t in totals], True),
-        ("lost", [f"{t.open_missed}" for t in totals], False),
-        ("recovered", [percent(t.recovered_rate, lang) for t in totals], False),
-        ("time_to_reach", [minutes(t.median_recovery_minutes) for t in totals], False),
-        ("calls", [f"{t.inbound}" for t in totals], False),
-        ("after_hours", [percent(t.after_hours_share, lang) for t in totals], False),
+    rows: list[tuple[str, list[tuple[str, str]], bool, str]] = [
+        ("missed_rate", plain([percent(t.open_missed_rate, lang) for t in totals]), True, "scan"),
+        ("lost", plain([f"{t.open_missed}" for t in totals]), False, "scan"),
+        ("recovered_cases", [recovered(s.cases) for s in sections], False, "cases"),
+        (
+            "time_to_first_attempt",
+            plain([first_attempt(s.cases) for s in sections]),
+            False,
+            "cases",
+        ),
+        ("calls", plain([f"{t.inbound}" for t in totals]), False, "scan"),
+        ("after_hours", plain([percent(t.after_hours_share, lang) for t in totals]), False, "scan"),
     ]
     return {
         "columns": [(_id(s), _label(report, s)) for s in sections],
-        "rows": [(word(key, lang), values, lead) for key, values, lead in rows],
+        "rows": [(word(key, lang), values, lead, q) for key, values, lead, q in rows],
     }
 
 
@@ -224,11 +245,12 @@ def _weekly(report: Report, section: Section) -> Any:
 
 
 def _color(rate: float) -> str:
-    """Pale yellow (no miss) to deep red (half the calls or more missed)."""
+    """Pale yellow (no miss) to red (half the calls or more missed), never so dark
+    that the cell's dark text falls under WCAG AA contrast (4.5:1; 5.2:1 at red)."""
     x = min(1.0, rate / 0.5)
-    r = 255 - int(60 * x)
-    g = 243 - int(190 * x)
-    b = 205 - int(165 * x)
+    r = 255 - int(25 * x)
+    g = 243 - int(137 * x)
+    b = 205 - int(123 * x)
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
@@ -260,7 +282,8 @@ def _weeks_svg(report: Report, section: Section) -> str:
     parts = [
         f'<svg viewBox="0 0 {width} {bottom + 30}" role="img" '
         f'aria-label="{word("weeks", lang)}" xmlns="http://www.w3.org/2000/svg" '
-        'font-size="10" class="chart">'
+        # at most twice its drawn size: a short period's chart is not blown up
+        f'font-size="10" class="chart" style="max-width:{2 * width}px">'
     ]
     for tick in ticks:
         parts.append(

@@ -58,9 +58,11 @@ TEXT = {
     "calls": ("appels reçus", "calls received"),
     "missed_rate": ("appels manqués (heures d'ouverture)", "missed-call rate (open hours)"),
     "lost": ("appels perdus", "calls lost"),
-    "recovered": ("clients rejoints ensuite", "callers reached afterwards"),
     "recovered_cases": ("récupérés (rejoints / ont répondu)", "recovered (reached / replied)"),
-    "time_to_reach": ("délai médian pour les rejoindre", "median time to reach them"),
+    "time_to_first_attempt": (
+        "délai médian avant le premier rappel",
+        "median time to the first call back",
+    ),
     "after_hours": ("appels hors des heures", "calls after hours"),
     "texts": ("textos envoyés", "texts sent"),
     "replies": ("réponses", "replies"),

@@ -3,15 +3,19 @@ department isolation, expiry back to the page, escaping, logout."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
 from agent.desk.auth import parse_hashes
+from agent.store import Store
 from tests.desk.site import PASSWORDS, desk_site, log_in, login_form, missed
 from tests.e2e.daemon import DaemonProcess
 
@@ -20,7 +24,14 @@ pytestmark = pytest.mark.slow
 CALLS = [
     missed("s1", "5145550123", "5145550102", "TREMBLAY <script>alert(1)</script>"),
     missed("s2", "4385550144", "5145550101", "GAGNON MARIE"),
+    missed("s3", "5145550177", "5145550102", "LAVOIE ANDRE"),
 ]
+OPTED_OUT = "+15145550177"  # texted STOP to the dealership before this run
+
+
+async def _opt_out(path: Path) -> None:
+    async with Store(path) as store:
+        await store.set_opt_out(OPTED_OUT, "STOP", "gsm", datetime.now(UTC))
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +40,10 @@ def site(
 ) -> Iterator[tuple[DaemonProcess, int, Path]]:
     tmp = tmp_path_factory.mktemp("desk")
     config, port, desk_port = desk_site(tmp, CALLS)
+    asyncio.run(_opt_out(tmp / "ringback.db"))
     with DaemonProcess(config, port) as daemon:
         daemon.wait_ready()
-        daemon.wait_status(lambda d: d["pipeline"].get("calls", 0) >= 2)
+        daemon.wait_status(lambda d: d["pipeline"].get("calls", 0) >= len(CALLS))
         yield daemon, desk_port, config
 
 
@@ -271,3 +283,32 @@ def test_managers_read_the_report_and_today(site: tuple[DaemonProcess, int, Path
         log_in(c, "ana")
         assert c.get("/desk/report").status_code == 403
         assert c.get("/desk/today").status_code == 403
+
+
+def test_a_reply_to_an_opted_out_number_is_refused_with_the_reason(
+    site: tuple[DaemonProcess, int, Path],
+) -> None:
+    """The caller texted STOP: the advisor's reply is refused at once, the case page
+    says why (call instead), nothing is queued for that number and the timeline
+    has no text."""
+    _, desk_port, config = site
+    with client(desk_port) as c:
+        log_in(c, "ana")
+        case_id = case_id_of(wait_for(c, OPTED_OUT), OPTED_OUT)
+        token = csrf_of(c.get(f"/desk/cases/{case_id}").text)
+        refused = c.post(
+            f"/desk/cases/{case_id}/reply", data={"csrf": token, "text": "On vous rappelle?"}
+        )
+        assert refused.status_code == 303 and "error=" in refused.headers["location"]
+        page = c.get(refused.headers["location"]).text
+        assert re.search(r'role="alert">Ce client a demandé de ne plus recevoir de textos', page)
+        assert "On vous rappelle?" not in page
+    store = sqlite3.connect(f"file:{config.parent / 'ringback.db'}?mode=ro", uri=True)
+    try:
+        queued = store.execute(
+            "SELECT COUNT(*) FROM messages WHERE to_e164 = ? AND template = 'staff_reply'",
+            (OPTED_OUT,),
+        ).fetchone()[0]
+    finally:
+        store.close()
+    assert queued == 0

@@ -5,6 +5,7 @@
   var board = document.getElementById("board");
   if (!board || !window.EventSource) { return; }
   var live = document.getElementById("live");
+  var status = document.getElementById("board-status");
   var signIn = function () {
     window.location.href = "/desk/?next=" + encodeURIComponent(window.location.pathname);
   };
@@ -13,7 +14,14 @@
       if (r.status === 401) { signIn(); return null; }
       return r.ok ? r.text() : null;
     }).then(function (html) {
-      if (html !== null && html !== undefined) { board.innerHTML = html; }
+      if (html !== null && html !== undefined) {
+        board.innerHTML = html;
+        // One short sentence for screen readers, not the whole list again.
+        if (status) {
+          status.textContent = status.dataset.words.replace(
+            "{n}", String(board.querySelectorAll(".case").length));
+        }
+      }
     });
   };
   var events = new EventSource(board.dataset.events);
