@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Self
 
 import httpx
@@ -58,7 +59,8 @@ class TwilioSender(CloudSender):
         token = self._config.auth_token
         assert token is not None  # required_secrets guarantees it
         auth = httpx.BasicAuth(self._config.account_sid, token.get_secret_value())
-        self._client = make_client(
+        self._make_client = partial(
+            make_client,
             str(self._config.base_url).rstrip("/"),
             self._config.connect_timeout_seconds,
             self._config.read_timeout_seconds,
@@ -67,7 +69,7 @@ class TwilioSender(CloudSender):
         return self
 
     async def _send(self, text: OutgoingText) -> tuple[SendResult, Rule | None]:
-        if self._client is None:
+        if not self._opened():
             return self._not_started()
         if text.attempt > 1 or text.message_id in self._ambiguous:
             earlier = await self._reconcile(text)
