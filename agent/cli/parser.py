@@ -262,7 +262,16 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
     }
 
 
+def _no_httpx_cli() -> None:
+    """httpx imports its command-line client (`rich`, `click`, `pygments`: 7 MB and
+    70 ms) whenever those happen to be installed, as a test tool brings them into a
+    development virtualenv; ringback never runs it, and an installed ringback lacks
+    them. A `None` in sys.modules makes httpx take its fallback, as without them."""
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
 def main(argv: list[str] | None = None) -> int:
+    _no_httpx_cli()
     args = build_parser().parse_args(argv)
     from agent.daemon import logs
 

@@ -30,9 +30,9 @@ from agent.errors import ConfigError
 LinePath = tuple[str | int, ...]
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A safe loader that leaves dates as text: pydantic parses them, so an impossible
-    date (`2026-13-45`) is an error at its line instead of a crash of the parser."""
+class _ReadableTags(yaml.constructor.SafeConstructor):
+    """Leaves dates as text: pydantic parses them, so an impossible date (`2026-13-45`)
+    is an error at its line instead of a crash of the parser."""
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
@@ -49,14 +49,34 @@ class _LineLoader(yaml.SafeLoader):
             ) from None
 
 
+class _LineLoader(_ReadableTags, yaml.SafeLoader):
+    """PyYAML's own parser, in Python: the messages of every YAML error come from it."""
+
+
+# libyaml's parser (PyYAML's C extension, when built with it) reads the same YAML about
+# a hundred times faster: a valid file is read with it, and a file it refuses is read
+# again with the Python parser, so an error reads the same whichever parser is there.
+_Loader = type[yaml.SafeLoader] | type[yaml.CSafeLoader]
+_FastLoader: _Loader | None = None
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CLineLoader(_ReadableTags, yaml.CSafeLoader):
+        """libyaml's parser, the same constructor and resolvers."""
+
+    _FastLoader = _CLineLoader
+
+
 MAX_DEPTH = 64
 MAX_NODES = 100_000
 
 
-_LineLoader.yaml_implicit_resolvers = {
+_NO_TIMESTAMPS = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_LineLoader.yaml_implicit_resolvers = _NO_TIMESTAMPS
+if _FastLoader is not None:
+    _FastLoader.yaml_implicit_resolvers = _NO_TIMESTAMPS
 
 
 class Parsed(NamedTuple):
@@ -68,11 +88,20 @@ class Parsed(NamedTuple):
 def parse_yaml(text: str, origin: Path) -> Parsed:
     """Parse YAML text; a syntax error raises ConfigError pointing at the line, a key
     given twice is a problem returned beside the data (the rest is still checked)."""
+    if _FastLoader is not None:
+        try:
+            return _parse(text, origin, _FastLoader)
+        except (yaml.YAMLError, ConfigError):
+            pass  # read again below, for the Python parser's words
+    return _parse(text, origin, _LineLoader)
+
+
+def _parse(text: str, origin: Path, loader_class: _Loader) -> Parsed:
     lines: dict[LinePath, int] = {}
     problems: list[str] = []
     try:
-        _check_shape(_LineLoader(text), origin)
-        loader = _LineLoader(text)
+        _check_shape(loader_class(text), origin)
+        loader = loader_class(text)
         node = loader.get_single_node()
         if node is None:
             raise ConfigError([f"{origin}:1: the file is empty (expected the ringback settings)"])
@@ -80,6 +109,8 @@ def parse_yaml(text: str, origin: Path) -> Parsed:
         data = loader.construct_document(node)
         loader.dispose()
     except yaml.YAMLError as err:
+        if loader_class is not _LineLoader:
+            raise
         raise ConfigError([_yaml_error(err, origin, text)]) from None
     if not isinstance(data, dict):
         raise ConfigError(
@@ -117,7 +148,7 @@ def _yaml_error(err: yaml.YAMLError, origin: Path, text: str) -> str:
     )
 
 
-def _check_shape(loader: yaml.SafeLoader, origin: Path) -> None:
+def _check_shape(loader: yaml.SafeLoader | yaml.CSafeLoader, origin: Path) -> None:
     """One pass over the parser's events (a loop, no recursion): refuse nesting deeper
     than MAX_DEPTH, an alias to a node still open (it would contain itself) and aliases
     expanding past MAX_NODES nodes (the "billion laughs")."""
@@ -130,7 +161,8 @@ def _check_shape(loader: yaml.SafeLoader, origin: Path) -> None:
         return ConfigError([f"{origin}:{line}: YAML: {what}"])
 
     while loader.check_event():
-        event = loader.get_event()  # type: ignore[no-untyped-call]
+        event = loader.get_event()
+        assert event is not None  # check_event() said there is one
         if isinstance(event, yaml.CollectionStartEvent):
             open_anchors.append(event.anchor)
             counts.append(1)

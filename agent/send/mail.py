@@ -4,6 +4,7 @@
 on ("SMTP login refused: wrong username or password (535 ...)") and `retry` telling
 whether trying again later may work (a refused login or a refused address will not).
 It raises nothing but CancelledError. The password never appears in a reason.
+aiosmtplib is imported by the first e-mail: a site without `smtp:` never loads it.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-
-import aiosmtplib
 
 from agent.config.staff import SmtpConfig
 
@@ -38,6 +37,8 @@ def message(
 
 
 async def send_mail(config: SmtpConfig, msg: EmailMessage) -> Delivery:
+    import aiosmtplib
+
     secret = config.secret()
     context = ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
     try:

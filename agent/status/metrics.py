@@ -8,19 +8,19 @@ the status API's own refusals as `ringback_status_api_rejected_total{reason}`.
 Counters read from the store (send attempts) survive restarts; the others count since
 the daemon started, which Prometheus' `rate()` handles. The `process_*` series
 (resident memory, CPU seconds, open files, start time) are prometheus_client's own
-process collector, as every Prometheus user expects them.
+process collector, as every Prometheus user expects them; prometheus_client is imported
+at the first scrape, not when the daemon starts.
 """
 
 from __future__ import annotations
 
 import math
 import platform
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 
 from agent import __version__
 from agent.status.view import RuntimeView, StatusView
@@ -66,8 +66,14 @@ class Exposition:
         return "\n".join(self.lines) + "\n"
 
 
-_PROCESS = CollectorRegistry(auto_describe=True)
-ProcessCollector(registry=_PROCESS)
+@cache
+def _process_series() -> Callable[[], str]:
+    """prometheus_client's process collector, made once."""
+    from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
+
+    registry = CollectorRegistry(auto_describe=True)
+    ProcessCollector(registry=registry)
+    return lambda: generate_latest(registry).decode("utf-8")
 
 
 async def render_metrics(daemon: StatusView, rejected: dict[str, int] | None = None) -> str:
@@ -106,7 +112,7 @@ async def render_metrics(daemon: StatusView, rejected: dict[str, int] | None = N
         [({"reason": k}, v) for k, v in sorted((rejected or {}).items())],
     )
     _heartbeat(out, daemon)
-    return out.text() + generate_latest(_PROCESS).decode("utf-8")
+    return out.text() + _process_series()()
 
 
 def _process(out: Exposition, daemon: StatusView) -> None:

@@ -1,16 +1,19 @@
 """What the cloud senders (`twilio`, `webhook`) share, written once.
 
-The chain's tuning copied from the config, one `httpx.AsyncClient` (opened by each
-sender's `__aenter__`, closed here), the health record with its alarm log lines,
-and a `send()` that turns a bug of ours into `RetryLater`: a Sender raises nothing
-but `CancelledError`. A subclass writes `_send()` (the exchange and its verdict) and
-may add bookkeeping in `_after()`.
+The chain's tuning copied from the config, one `httpx.AsyncClient` (each sender's
+`__aenter__` says how to make it, `_opened()` makes it at the first text and
+`__aexit__` here closes it: making one loads the CA bundle, a tenth of a second of
+CPU with OpenSSL 3, which the daemon's start need not wait for), the health record
+with its alarm log lines, and a `send()` that turns a bug of ours into `RetryLater`:
+a Sender raises nothing but `CancelledError`. A subclass writes `_send()` (the
+exchange and its verdict) and may add bookkeeping in `_after()`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from types import TracebackType
 from typing import ClassVar
 
@@ -37,6 +40,7 @@ class CloudSender:
         self._clock = context.site.clock
         self._health = CloudHealth(self.kind)
         self._client: httpx.AsyncClient | None = None
+        self._make_client: Callable[[], httpx.AsyncClient] | None = None  # set by __aenter__
 
     async def __aexit__(
         self,
@@ -44,9 +48,16 @@ class CloudSender:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._make_client = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+    def _opened(self) -> bool:
+        """Inside `async with`: the client, made now if this is the first request."""
+        if self._client is None and self._make_client is not None:
+            self._client = self._make_client()
+        return self._client is not None
 
     def health(self) -> Health:
         return self._health.snapshot(self._clock())

@@ -24,6 +24,7 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from types import TracebackType
 from typing import Any, Self
 
@@ -76,7 +77,8 @@ class TwilioSender(CloudSender):
         token = self._config.auth_token
         assert token is not None  # required_secrets guarantees it
         auth = httpx.BasicAuth(self._config.account_sid, token.get_secret_value())
-        self._client = make_client(
+        self._make_client = partial(
+            make_client,
             str(self._config.base_url).rstrip("/"),
             self._config.connect_timeout_seconds,
             self._config.read_timeout_seconds,
@@ -147,7 +149,7 @@ class TwilioSender(CloudSender):
         return 400
 
     async def _send(self, text: OutgoingText) -> tuple[SendResult, Rule | None]:
-        if self._client is None:
+        if not self._opened():
             return self._not_started()
         if text.attempt > 1 or text.message_id in self._ambiguous:
             earlier = await self._reconcile(text)
@@ -254,7 +256,8 @@ class TwilioSender(CloudSender):
     # --- transport ------------------------------------------------------------------
 
     async def _exchange(self, method: str, path: str, **kwargs: Any) -> Exchange:
-        assert self._client is not None
+        if not self._opened() or self._client is None:
+            raise RuntimeError(f"sender {self.name} used outside `async with`")
         return await exchange(self._client, self._health, self.name, method, path, **kwargs)
 
     # --- bookkeeping ----------------------------------------------------------------

@@ -20,6 +20,7 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import timedelta
+from functools import partial
 from typing import Self
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
@@ -94,13 +95,13 @@ class WebhookSender(CloudSender):
         self._ambiguous: set[int] = set()  # messages that may have arrived already
 
     async def __aenter__(self) -> Self:
-        self._client = make_client(
-            "", self._config.connect_timeout_seconds, self._config.read_timeout_seconds
+        self._make_client = partial(
+            make_client, "", self._config.connect_timeout_seconds, self._config.read_timeout_seconds
         )
         return self
 
     async def _send(self, text: OutgoingText) -> tuple[SendResult, Rule | None]:
-        if self._client is None:
+        if not self._opened():
             return self._not_started()
         body = self._body(text)
         answer = await self._post(body, self._headers(text, body))

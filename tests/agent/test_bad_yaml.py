@@ -9,6 +9,7 @@ running daemon with SIGHUP and at start."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,39 @@ def test_anchors_and_aliases_that_are_fine_still_load(tmp_path: Path) -> None:
     path.write_text(text)
     loaded = load(path)
     assert loaded.settings.site.name == "Garage Laval"
+
+
+def test_libyaml_and_the_python_parser_read_the_same() -> None:
+    """A valid file is read with libyaml's parser (a hundred times faster than PyYAML's
+    Python one, most of the daemon's start-up otherwise): the data, the line of every
+    key and the keys given twice must be exactly what the Python parser reads."""
+    from importlib import resources
+
+    from agent.config import lines
+
+    assert lines._FastLoader is not None, "PyYAML is built without libyaml here"
+    example = resources.files("agent").joinpath("resources/ringback.example.yaml").read_text()
+    twice = example.replace("  country: CA\n", "  country: CA\n  country: CA\n", 1)
+    for text in (example, twice):
+        fast = lines._parse(text, Path("x.yaml"), lines._FastLoader)
+        slow = lines._parse(text, Path("x.yaml"), lines._LineLoader)
+        assert fast == slow
+    assert fast.problems, "the key given twice is reported"
+
+
+def _outcome(read: Callable[[], object]) -> object:
+    try:
+        return read()
+    except ConfigError as err:
+        return err.problems
+
+
+@pytest.mark.parametrize("path", FILES, ids=[f.stem for f in FILES])
+def test_a_refused_file_reads_as_the_python_parser_words_it(path: Path) -> None:
+    """Whatever libyaml says about a broken file, the technician reads PyYAML's message
+    (the file is read again with the Python parser)."""
+    from agent.config import lines
+
+    text = path.read_text(errors="replace")
+    fast = _outcome(lambda: lines.parse_yaml(text, path))
+    assert fast == _outcome(lambda: lines._parse(text, path, lines._LineLoader))

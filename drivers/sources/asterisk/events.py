@@ -8,6 +8,7 @@ Asterisk for, so the two cannot drift apart.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from typing import Protocol
 
@@ -99,7 +100,7 @@ def _newexten(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: floa
     if dp.ivr_context(context):
         call.ivr.open(at)
         if frame.get("Priority") == "1" and _KEYS_RE.match(exten):
-            call.ivr_keys.append(exten)
+            call.ivr_keys += (exten,)
     else:
         call.ivr.close(at)
     call.queue_left = False
@@ -153,22 +154,21 @@ def _dialbegin(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: flo
             call.direction = Direction.OUTBOUND
     dest_leg = call.legs.get(dest_uid)
     if dest_leg is not None:
-        dest_leg.label = label
+        dest_leg.label = sys.intern(label)
+        dest_uid = dest_leg.uniqueid  # one string object for the channel, not one per event
     if label.isdigit() and not dp.external_number(label):
         call.add_extension(label)
     call.ring.open(at)
-    call.ringing.add(dest_uid)
-    call.dialed_legs.add(dest_uid)
+    call.dial(dest_uid)
 
 
 def _dialend(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: float) -> None:
     dest_uid = frame.get("DestUniqueid", "")
     if frame.get("DialStatus") in BUSY_STATUSES:
-        call.busy_legs.add(dest_uid)
-    if dest_uid in call.ringing:
-        call.ringing.discard(dest_uid)
-        if not call.ringing:
-            call.ring.close(at)
+        dest_leg = call.legs.get(dest_uid)
+        call.line_busy(dest_leg.uniqueid if dest_leg is not None else dest_uid)
+    if call.stop_ringing(dest_uid):
+        call.ring.close(at)
 
 
 def _bridgeenter(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: float) -> None:
@@ -239,7 +239,7 @@ def _dtmfend(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: float
         and frame.get("Direction") == "Received"
         and call.ivr.since is not None
     ):
-        call.dtmf.append(frame.get("Digit", "")[:1])
+        call.dtmf += (frame.get("Digit", "")[:1],)
 
 
 _HANDLERS = {
@@ -343,8 +343,7 @@ def _ringing_snapshot(dp: Dialplan, frame: Frame, call: Call, leg: Leg, at: floa
     elif leg.label.isdigit() and not dp.external_number(leg.label):
         call.add_extension(leg.label)
     call.ring.open(at)
-    call.ringing.add(leg.uniqueid)
-    call.dialed_legs.add(leg.uniqueid)
+    call.dial(leg.uniqueid)
 
 
 _Fn = Callable[[CallTracker, Frame, Call, Leg, float], None]

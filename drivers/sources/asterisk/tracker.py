@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -136,11 +137,12 @@ class CallTracker:
             return
         call = self.calls.get(lid)
         if call is None:
-            call = self._open(lid, at, received_at)
+            call = self._open(uid if uid == lid else lid, at, received_at)
             if uid != lid:
                 call.gap = True
                 self.report("unknown_linkedid", "Newchannel joins a call never announced")
-        self._attach(call, Leg(uid, channel, is_local(channel), extension_of(channel)))
+        label = sys.intern(extension_of(channel))
+        self._attach(call, Leg(uid, channel, is_local(channel), label))
         if uid == lid:
             self.set_origin(call, frame, at)
 
@@ -161,7 +163,7 @@ class CallTracker:
         call.origin = frame.get("Uniqueid")
         context, exten = frame.get("Context", ""), frame.get("Exten", "")
         channel = frame.get("Channel", "")
-        call.origin_context = context
+        call.origin_context = sys.intern(context)
         call.caller_num = ev.clean_number(frame.get("CallerIDNum"))
         call.caller_name = ev.clean_name(frame.get("CallerIDName"))
         if dp.inbound_context(context) or dp.trunk_channel(channel):
@@ -173,7 +175,7 @@ class CallTracker:
             # phone's (PJSIP/pstn-…, not PJSIP/101-…) came in from a trunk.
             call.direction = Direction.INBOUND
         if exten not in ev.NON_NUMBERS and (not adopted or dp.inbound_context(context)):
-            call.dialed = exten
+            call.dialed = sys.intern(exten)
         if dp.ivr_context(context):
             call.ivr.open(at)
 
@@ -181,7 +183,7 @@ class CallTracker:
         """Asterisk gave this channel another Linkedid: it now belongs to that call."""
         old = self.calls[old_lid]
         leg = old.legs.pop(uid)
-        old.ringing.discard(uid)
+        old.stop_ringing(uid)
         if uid == old.origin:
             old.absorbed = True
         new = self.calls.get(new_lid)
@@ -199,10 +201,8 @@ class CallTracker:
         call.legs.pop(uid, None)
         self._index.pop(uid, None)
         self.leave_bridge(leg)
-        if uid in call.ringing:
-            call.ringing.discard(uid)
-            if not call.ringing:
-                call.ring.close(at)
+        if call.stop_ringing(uid):
+            call.ring.close(at)
         if not call.legs:
             self.finish(call, at)
 

@@ -260,3 +260,19 @@ async def test_sqlite_sample_columns(tmp_path: Path, base: datetime) -> None:
         Direction.INBOUND,
         "5145551001",
     )
+
+
+def test_the_backend_table_names_every_backend_of_the_config() -> None:
+    """BACKENDS names a module and a class (imported when a catch-up of that back-end
+    is made, so a site without MySQL never loads PyMySQL): one per `backend:` value,
+    each a class with the Backend methods."""
+    import importlib
+    from typing import get_args
+
+    from drivers.sources.asterisk.cdr.backends import _PACKAGE, BACKENDS
+    from drivers.sources.asterisk.cdr.config import CatchupConfig
+
+    assert set(BACKENDS) == set(get_args(CatchupConfig.model_fields["backend"].annotation))
+    for module, name in BACKENDS.values():
+        backend = getattr(importlib.import_module(f"{_PACKAGE}.{module}"), name)
+        assert callable(backend.read) and callable(backend.probe)
