@@ -61,7 +61,7 @@ async def initialise(
     await _radio_on(channel, config)
     if not (await channel.command("AT+CMGF=0", wait)).ok:
         raise InitFailed("the modem refuses PDU mode (AT+CMGF=0)", device=True)
-    await _indications(channel, config)
+    state.delivery_reports = await _indications(channel, config)
     await _smsc(channel, config, state)
     for command in config.extra_init:
         if not (await channel.command(command, wait)).ok:
@@ -137,17 +137,21 @@ async def _radio_on(channel: AtChannel, config: GsmConfig) -> None:
         await channel.command("AT+CFUN=1", config.sim_timeout_seconds)
 
 
-async def _indications(channel: AtChannel, config: GsmConfig) -> None:
+async def _indications(channel: AtChannel, config: GsmConfig) -> str:
     """New texts announced (+CMTI); reports routed (`<ds>=1`, +CDS) or, on modems that
-    refuse that, stored and announced (`<ds>=2`, +CDSI)."""
+    refuse that, stored and announced (`<ds>=2`, +CDSI). Returns how reports come:
+    "routed", "stored", "refused" or "off"."""
     wait = config.command_timeout_seconds
-    modes = ("1", "2") if config.status_reports else ("0",)
-    for command in (*(f"AT+CNMI=2,1,0,{ds},0" for ds in modes), "AT+CNMI=2,1"):
-        if (await channel.command(command, wait)).ok:
-            if config.status_reports and command == "AT+CNMI=2,1":
-                log.warning("gsm: modem refuses delivery reports in AT+CNMI: none will come")
-            return
+    modes = {"1": "routed", "2": "stored"} if config.status_reports else {"0": "off"}
+    for ds, how in modes.items():
+        if (await channel.command(f"AT+CNMI=2,1,0,{ds},0", wait)).ok:
+            return how
+    if (await channel.command("AT+CNMI=2,1", wait)).ok:
+        if config.status_reports:
+            log.warning("gsm: modem refuses delivery reports in AT+CNMI: none will come")
+        return "refused" if config.status_reports else "off"
     log.warning("gsm: modem refuses AT+CNMI: replies are found by polling only")
+    return "refused" if config.status_reports else "off"
 
 
 async def _smsc(channel: AtChannel, config: GsmConfig, state: ModemState) -> None:

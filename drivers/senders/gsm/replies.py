@@ -23,10 +23,12 @@ from drivers.senders.gsm.inbox import Complete, Reassembler, Stored, parse_listi
 from drivers.senders.gsm.pdu_decode import PduError, decode_deliver
 from drivers.senders.gsm.reports import Reports
 from drivers.senders.gsm.stored_reports import delete as delete_report
+from drivers.senders.gsm.stored_reports import listing as list_reports
 from drivers.senders.gsm.stored_reports import parse_cdsi
 from drivers.senders.gsm.stored_reports import read as read_report
 
 log = logging.getLogger(__name__)
+REPORT_MEMORY = "SR"
 _CMTI = re.compile(r'^\+CMTI:\s*"?[A-Z]*"?\s*,\s*(\d+)')
 
 
@@ -94,16 +96,22 @@ class Replies:
             await self._hand_over(channel, lock, text)
 
     async def _stored_report(
-        self, channel: AtChannel, lock: asyncio.Lock, memory: str, index: int
+        self, channel: AtChannel, lock: asyncio.Lock, memory: str, index: int, pdu: str = ""
     ) -> None:
         """A `+CDSI` report: read from its memory, handed over, then deleted."""
-        pdu = await read_report(channel, lock, memory, index, self._wait)
-        if pdu is None:
+        pdu = pdu or await read_report(channel, lock, memory, index, self._wait) or ""
+        if not pdu:
             return
         await self._reports.take(pdu, lock)
         if not await delete_report(channel, lock, memory, index, self._wait):
             self._counters.inc("inbound_delete_failed")
             log.warning("gsm: could not delete stored delivery report %s %d", memory, index)
+
+    async def poll_reports(self, channel: AtChannel, lock: asyncio.Lock) -> None:
+        """The report memory listed (modems that store reports): each one handed over
+        or counted, then deleted, so the memory never fills up."""
+        for stored in await list_reports(channel, lock, REPORT_MEMORY, self._wait):
+            await self._stored_report(channel, lock, REPORT_MEMORY, stored.index, stored.pdu)
 
     async def poll(self, channel: AtChannel, lock: asyncio.Lock) -> None:
         async with lock:

@@ -191,6 +191,8 @@ class GsmSender:
             await self._replies.work(channel, self._work)
             if loop.time() >= next_inbox:
                 await self._replies.poll(channel, self._work)
+                if self._state.delivery_reports == "stored":
+                    await self._replies.poll_reports(channel, self._work)
                 next_inbox = loop.time() + self._config.inbox_poll_seconds
             if loop.time() >= next_health:
                 async with self._work:

@@ -37,6 +37,7 @@ class ModemState:
     csq: int | None = None
     rssi_dbm: int | None = None
     smsc_known: bool | None = None
+    delivery_reports: str = "off"  # off, routed (+CDS), stored (+CDSI), refused
     last_success_at: datetime | None = None
     last_error: str | None = None
     fault: str | None = None
@@ -58,6 +59,7 @@ class ModemState:
             "signal_csq": self.csq,
             "rssi_dbm": self.rssi_dbm,
             "smsc_known": self.smsc_known,
+            "delivery_reports": self.delivery_reports,
             "last_success_at": self.last_success_at.isoformat() if self.last_success_at else None,
             "last_error": self.last_error,
             "fault": self.fault,

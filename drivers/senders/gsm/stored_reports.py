@@ -5,7 +5,8 @@ as the read/delete memory (`AT+CPMS="SR"`), reads the slot, and puts back the me
 that was selected (`AT+CPMS?` first), all under the work lock, so the replies'
 `AT+CMGR` never reads the wrong memory; `delete()` does the same around `AT+CMGD`.
 A full report memory refuses new reports (`+CMS ERROR: 322`): each one is deleted
-once it has been handed over.
+once it has been handed over, and `listing()` finds those stored while ringback was
+down (they match no text it knows any more: counted, then deleted).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from drivers.senders.gsm.at import AtChannel
-from drivers.senders.gsm.inbox import parse_read
+from drivers.senders.gsm.inbox import Stored, parse_listing, parse_read
 
 log = logging.getLogger(__name__)
 CDSI = re.compile(r'^\+CDSI:\s*"?([A-Z]{2})?"?\s*,\s*(\d+)')
@@ -67,3 +68,12 @@ async def delete(
 ) -> bool:
     async with lock, _in_memory(channel, memory, wait) as selected:
         return selected and (await channel.command(f"AT+CMGD={index}", wait)).ok
+
+
+async def listing(channel: AtChannel, lock: asyncio.Lock, memory: str, wait: float) -> list[Stored]:
+    """Every report stored in `memory` (`AT+CMGL=4` there)."""
+    async with lock, _in_memory(channel, memory, wait) as selected:
+        if not selected:
+            return []
+        answer = await channel.command("AT+CMGL=4", wait)
+    return parse_listing(answer.lines) if answer.ok else []

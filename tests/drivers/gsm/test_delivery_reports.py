@@ -17,7 +17,7 @@ from drivers.base import SenderContext, SiteContext
 from drivers.senders.gsm.pdu_decode import decode_submit
 from drivers.senders.gsm.sender import GsmSender
 from tests.drivers.gsm.conftest import Inbox, make_config, wait_for
-from tests.peers.modem import Behaviour, FakeModem
+from tests.peers.modem import Behaviour, FakeModem, status_report_pdu
 
 TO = "+14185550142"
 LONG = "Bonjour! Nous avons manqué votre appel au service des ventes. " * 4
@@ -68,6 +68,7 @@ async def test_text_asks_for_a_report_and_is_delivered(
     +CDS, and the report for the +CMGS reference becomes `delivered` for the id the
     send returned."""
     assert any(c.startswith("AT+CNMI=2,1,0,1,") for c in modem.commands)
+    assert sender.health().details["delivery_reports"] == "routed"
     result = await sender.send(text())
     assert result == Sent("gsm:12")
     assert decode_submit(modem.received[0].hex).status_report
@@ -250,3 +251,20 @@ async def test_reports_between_two_attempts_wait_for_the_whole_text(
     assert [(r.provider_id, r.state, r.fact) for r in deliveries.reports] == [
         ("gsm:12,13", Delivery.FAILED, NumberFact.SMS_INCAPABLE)
     ]
+
+
+async def test_reports_stored_while_down_are_cleared_from_the_report_memory(
+    tmp_path: Path, context: SenderContext, deliveries: Deliveries
+) -> None:
+    """Reports the modem stored while ringback was down match no text it knows: they
+    are listed in "SR" at start, counted unmatched and deleted (a full report memory
+    refuses new ones), and the SIM memory is selected again."""
+    with FakeModem(tmp_path, Behaviour(cnmi_ds=(0, 2))) as modem:
+        modem.report_storage[1] = status_report_pdu(40, TO, 0x00)
+        modem.report_storage[2] = status_report_pdu(41, TO, 0x41)
+        async with GsmSender(make_config(modem.path), context) as sender:
+            await wait_for(lambda: not modem.report_storage)
+            assert counter(sender, "delivery_report_unmatched") == 2
+            assert sender.health().details["delivery_reports"] == "stored"
+            assert modem.mem1 == "SM"
+    assert deliveries.reports == []
