@@ -159,27 +159,9 @@ async def _send_test(loaded: LoadedConfig, to: str, only: str | None, wait: floa
 
 
 def cmd_install(args: argparse.Namespace) -> int:
-    from agent.cli.docs import shipped_docs
-    from agent.cli.parser import build_parser
     from agent.ops.install import cmd_install as install
 
-    return install(args, docs=shipped_docs(build_parser()))
-
-
-def cmd_completion(args: argparse.Namespace) -> int:
-    from agent.cli.docs import bash_completion
-    from agent.cli.parser import build_parser
-
-    sys.stdout.write(bash_completion(build_parser()))
-    return 0
-
-
-def cmd_man(args: argparse.Namespace) -> int:
-    from agent.cli.docs import man_page
-    from agent.cli.parser import build_parser
-
-    sys.stdout.write(man_page(build_parser()))
-    return 0
+    return install(args)
 
 
 def cmd_uninstall(args: argparse.Namespace) -> int:

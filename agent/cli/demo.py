@@ -25,6 +25,7 @@ from agent.decide.pipeline import Accepted
 from agent.desk.auth import passwords_path, set_password
 from agent.model import CallRecord, Defer, Notify, Skip, decision_label
 from agent.numbers import mask, normalize
+from agent.status.paging import person_name
 from agent.store import parse_ts
 from drivers.base import DemoPeer
 from drivers.sources import SOURCES
@@ -128,7 +129,7 @@ def _print_call(record: CallRecord, accepted: Accepted, loaded: LoadedConfig) ->
     number = normalize(record.caller_raw, settings.site.country)[0] or record.caller_raw
     print(
         f"{local:%H:%M:%S}  {record.direction.value:<8} {mask(number):<13} "
-        f"{(record.caller_name or '')[:16]:<16} {record.outcome.value:<16} "
+        f"{(person_name(record.caller_name, False) or '')[:16]:<16} {record.outcome.value:<16} "
         f"{accepted.department or '-':<8} {decision:<20} {_reason(accepted, loaded)}",
         flush=True,
     )

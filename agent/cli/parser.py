@@ -250,15 +250,15 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "status": commands.cmd_status,
         "sms-preview": commands.cmd_sms_preview,
         "send-test": commands.cmd_send_test,
-        "install": commands.cmd_install,
+        "install": _cmd_install,
         "uninstall": commands.cmd_uninstall,
         "doctor": commands.cmd_doctor,
         "outbox": commands.cmd_outbox,
         "cases": commands.cmd_cases,
         "purge": commands.cmd_purge,
         "desk": commands.cmd_desk,
-        "completion": commands.cmd_completion,
-        "man": commands.cmd_man,
+        "completion": _cmd_completion,
+        "man": _cmd_man,
     }
 
 
@@ -268,6 +268,30 @@ def _no_httpx_cli() -> None:
     development virtualenv; ringback never runs it, and an installed ringback lacks
     them. A `None` in sys.modules makes httpx take its fallback, as without them."""
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
+# The commands that need the parser itself (docs generated from it) live here.
+
+
+def _cmd_install(args: argparse.Namespace) -> int:
+    from agent.cli.docs import shipped_docs
+    from agent.ops.install import cmd_install
+
+    return cmd_install(args, docs=shipped_docs(build_parser()))
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    from agent.cli.docs import bash_completion
+
+    sys.stdout.write(bash_completion(build_parser()))
+    return 0
+
+
+def _cmd_man(args: argparse.Namespace) -> int:
+    from agent.cli.docs import man_page
+
+    sys.stdout.write(man_page(build_parser()))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

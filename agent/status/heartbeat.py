@@ -2,7 +2,7 @@
 `status.heartbeat_url` every `status.heartbeat_seconds`, for sites behind NAT that
 the cloud cannot reach.
 
-Owned by the daemon: started after READY next to the status API, cancelled on stop.
+Owned by the daemon: started with the status API (before READY), cancelled on stop.
 The URL and period are read at every beat, so a reload takes effect at the next one
 (no URL: the task idles). Each beat tries up to `ATTEMPTS` times, a short backoff
 apart, on a connection error, a timeout, 408, 429 or 5xx; any other answer ends the

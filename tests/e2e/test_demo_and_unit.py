@@ -36,6 +36,8 @@ def test_demo_prints_verdicts_texts_and_summary() -> None:
     )
     texts = [line for line in out.splitlines() if line.lstrip().startswith("SMS to ••")]
     assert "skip:answered" in out
+    # caller names are personal data, masked like the numbers: initials only
+    assert "GARCIA LUIS" not in out and "G. L." in out
     assert "skip:internal" in out
     summary = re.search(r"summary: (\d+) calls, (\d+) inbound, (\d+) unanswered; (\d+) text", out)
     assert summary is not None, out

@@ -3,7 +3,8 @@
 `offer()` never blocks and never raises: past `max_bytes` new data is dropped and
 counted (`pass_through_dropped` on the source, `dropped` here), so a consumer that is
 down or reads slowly never slows the reading of the PBX. The consumer's task waits
-with `wait()` and takes everything buffered with `take()`.
+with `wait()` and takes everything buffered with `take()`; `write_until_eof` does that
+for a socket consumer.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections import deque
 from agent.model import Counters
 
 DEFAULT_MAX_BYTES = 1 << 20
+WRITE_TIMEOUT = 10.0
 
 
 class Outlet:
@@ -43,3 +45,22 @@ class Outlet:
 
     async def wait(self) -> None:
         await self._ready.wait()
+
+
+async def write_until_eof(
+    outlet: Outlet, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Write what the outlet holds as it comes, until the consumer hangs up. A
+    consumer that does not read for WRITE_TIMEOUT raises TimeoutError."""
+    eof = asyncio.ensure_future(reader.read())  # the consumer hanging up
+    try:
+        while not eof.done():
+            data = outlet.take()
+            if data:
+                writer.write(data)
+                await asyncio.wait_for(writer.drain(), timeout=WRITE_TIMEOUT)
+            waiter = asyncio.ensure_future(outlet.wait())
+            await asyncio.wait({waiter, eof}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+    finally:
+        eof.cancel()

@@ -21,10 +21,10 @@ from typing import Any, NoReturn, Protocol
 from agent.model import Counters
 from drivers.sources.smdr.config import SmdrConfig, split_host_port
 from drivers.sources.smdr.line import CONNECT_TIMEOUT, keepalive, reconnect_backoff
-from drivers.sources.smdr.outlet import DEFAULT_MAX_BYTES, Outlet
+from drivers.sources.smdr.outlet import DEFAULT_MAX_BYTES, Outlet, write_until_eof
+from drivers.sources.smdr.passthrough_serve import ListenOut, SerialOut
 
 log = logging.getLogger("drivers.sources.smdr")
-WRITE_TIMEOUT = 10.0
 
 
 class Output(Protocol):
@@ -96,25 +96,6 @@ class DialOut:
                 await writer.wait_closed()
 
 
-async def write_until_eof(
-    outlet: Outlet, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-) -> None:
-    """Write what the outlet holds as it comes, until the consumer hangs up. A
-    consumer that does not read for WRITE_TIMEOUT raises TimeoutError."""
-    eof = asyncio.ensure_future(reader.read())  # the consumer hanging up
-    try:
-        while not eof.done():
-            data = outlet.take()
-            if data:
-                writer.write(data)
-                await asyncio.wait_for(writer.drain(), timeout=WRITE_TIMEOUT)
-            waiter = asyncio.ensure_future(outlet.wait())
-            await asyncio.wait({waiter, eof}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-    finally:
-        eof.cancel()
-
-
 class PassThrough:
     """Every configured output of one SMDR source, fed by `offer()`."""
 
@@ -136,8 +117,6 @@ class PassThrough:
 
 def pass_through_of(config: SmdrConfig, counters: Counters) -> PassThrough | None:
     """The source's pass-through, or None when no output is configured."""
-    from drivers.sources.smdr.passthrough_serve import ListenOut, SerialOut
-
     outputs: list[Output] = []
     if config.pass_through:
         outputs.append(DialOut(config.pass_through, counters, cap=config.reconnect_max_seconds))

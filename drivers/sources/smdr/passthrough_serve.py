@@ -1,4 +1,4 @@
-"""The pass-through outputs that are not a dial-out (agent side: passthrough.py):
+"""The pass-through outputs that are not a dial-out (that one: passthrough.py):
 
 - `ListenOut`: a socket the call-accounting software connects to. Several clients
   may; each has its own bounded buffer and writer task, so a slow client loses data
@@ -23,8 +23,7 @@ import serial
 from agent.model import Counters
 from drivers.sources.smdr.config import SerialSettings, split_host_port
 from drivers.sources.smdr.line import reconnect_backoff
-from drivers.sources.smdr.outlet import DEFAULT_MAX_BYTES, Outlet
-from drivers.sources.smdr.passthrough import WRITE_TIMEOUT, write_until_eof
+from drivers.sources.smdr.outlet import DEFAULT_MAX_BYTES, WRITE_TIMEOUT, Outlet, write_until_eof
 
 log = logging.getLogger("drivers.sources.smdr")
 MAX_CLIENTS = 16
