@@ -121,12 +121,9 @@ def _who_not(record: CallRecord, facts: Facts, settings: Settings, now: datetime
         return f"outcome_not_texted:{record.outcome.value}"
     if facts.number_e164 is None:
         return facts.number_problem or "invalid_number"
-    if facts.region not in sms.allowed_countries:
-        return "country_not_allowed"
-    if facts.number_e164 in _blocklist(settings):
-        return "blocklisted"
-    if facts.opted_out:
-        return "opted_out"
+    refusal = number_refusal(facts.number_e164, facts.region, facts.opted_out, settings)
+    if refusal:
+        return refusal
     if now - record.ended_at > timedelta(minutes=sms.max_age_minutes):
         return "too_old"
     if facts.texts_in_dedup_window:
@@ -135,6 +132,19 @@ def _who_not(record: CallRecord, facts: Facts, settings: Settings, now: datetime
         return "number_cap"
     if facts.texts_last_hour >= sms.global_hourly_cap:
         return "global_cap"
+    return ""
+
+
+def number_refusal(e164: str, region: str | None, opted_out: bool, settings: Settings) -> str:
+    """Why a valid number is never texted, whatever the text ("" when it may be):
+    its country is not allowed, it is blocklisted, it opted out. The missed-call
+    texts and the staff's answers in a case's conversation both ask here."""
+    if region not in settings.sms.allowed_countries:
+        return "country_not_allowed"
+    if e164 in _blocklist(settings):
+        return "blocklisted"
+    if opted_out:
+        return "opted_out"
     return ""
 
 

@@ -2,7 +2,8 @@
 
 `Store` joins the concerns: connection, migrations and feeds (`base`, `schema`),
 calls (`calls`), the outbox and its attempts (`outbox`), opt-outs, caps and replies
-(`numbers`), recovery cases (`cases`, read by `case_views`), the staff notifications
+(`numbers`), recovery cases (`cases`, read by `case_views`; their conversation with
+the caller, `threads`), the staff notifications
 (`notifications`), and the daily
 anonymisation (`retention`). Imports the vocabulary and
 `agent.config` only."""
@@ -16,10 +17,13 @@ from agent.store.cases import CaseStore
 from agent.store.notifications import NotificationStore
 from agent.store.numbers import NumberStore
 from agent.store.outbox import OutboxStore
+from agent.store.threads import ThreadStore
 
 __all__ = ["RECOVERY_LOOKBACK", "Row", "Store", "StoreBase", "parse_ts", "ts"]
 
 
-class Store(CallStore, OutboxStore, NumberStore, CaseStore, CaseViews, NotificationStore):
+class Store(
+    CallStore, OutboxStore, NumberStore, CaseStore, CaseViews, ThreadStore, NotificationStore
+):
     """The store: `async with Store(path) as store:`; raises StoreError when unusable.
     Its parts: the connection (`base`), calls, the outbox, numbers, cases."""

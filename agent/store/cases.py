@@ -350,24 +350,29 @@ class CaseStore(StoreBase):
         actor: str,
         now: datetime,
         expires_at: datetime,
+        not_before: datetime | None = None,
+        via: str | None = None,
     ) -> int:
         """A text written by staff to the case's caller, queued in the outbox with its
         body (template `staff_reply`; the dispatcher still applies opt-out and quiet
-        hours) and on the case's timeline, in one transaction."""
+        hours), due at `not_before` (now by default), pinned to the sender `via` (the
+        thread's; None: the chain) and on the case's timeline, in one transaction.
+        Only an open case takes one (`conflict` otherwise)."""
         async with self.transaction() as conn:
-            await self._state_of(case_id, None)
+            await self._state_of(case_id, "open")
             cursor = await conn.execute(
                 "INSERT INTO messages (call_id, to_e164, department, template, language, "
-                "dedup_key, state, not_before, expires_at, body, created_at, updated_at) "
-                "VALUES (NULL, ?, ?, 'staff_reply', ?, ?, 'pending', ?, ?, ?, ?, ?)",
+                "dedup_key, state, not_before, expires_at, body, via, created_at, updated_at) "
+                "VALUES (NULL, ?, ?, 'staff_reply', ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
                 (
                     to_e164,
                     department,
                     language,
                     f"staff_reply:{case_id}:{now.timestamp():.6f}",
-                    ts(now),
+                    ts(not_before or now),
                     ts(expires_at),
                     body,
+                    via,
                     ts(now),
                     ts(now),
                 ),

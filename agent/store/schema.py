@@ -270,4 +270,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE case_notifications ADD COLUMN target TEXT;
     ALTER TABLE case_notifications ADD COLUMN tried_at TEXT;
     """,
+    # migration 10 (threads): the sender a text must leave through (`via`): a reply
+    # in a case's conversation goes out through the sender that reached the caller
+    # first (NULL: the chain, in order).
+    """
+    ALTER TABLE messages ADD COLUMN via TEXT;
+    """,
 )
