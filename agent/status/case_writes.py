@@ -102,7 +102,8 @@ async def answer(
     if not isinstance(text, str):
         raise WriteError("bad_request", "text is missing (expected a string)")
     try:
-        queued = await reply(store, settings, case_id, text, _text(data, "by", False, "cloud"), now)
+        by = _text(data, "by", False).strip() or "cloud"
+        queued = await reply(store, settings, case_id, text, by, now)
     except ReplyRefused as err:
         raise WriteError(err.reason, err.detail, status=err.status) from None
     return queued_item(queued, full)
