@@ -19,8 +19,9 @@ A missed call does not know the vehicle: the DTD still requires one `vehicle` wi
 `year`, `make` and `model`, so they are empty (nothing is guessed) and the vehicle's
 `interest` and `status` are left out (their defaults apply). The caller-ID name is
 the contact's name when the PBX gave one, else the name is empty. Every text is
-escaped by the serializer (`&`, `<`, `>`, quotes in attributes) and stripped of the
-characters XML 1.0 cannot carry (control characters from a caller-ID name).
+escaped by the serializer (`&`, `<`, `>`, quotes in attributes), stripped of the
+characters XML 1.0 cannot carry (control characters from a caller-ID name) and kept
+on one line.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ class Lead:
 
 
 def clean(text: str | None) -> str:
-    return _NOT_XML.sub("", text or "").strip()
+    """One line of text XML 1.0 can carry: the forbidden characters dropped, every run
+    of white space (line breaks included, which XML would not keep as written) one
+    space."""
+    return " ".join(_NOT_XML.sub("", text or "").split())
 
 
 def _add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agent.cases import adf
 from agent.cases.notify import Notifier
@@ -83,6 +85,25 @@ def test_the_lead_is_valid_adf_with_every_name_escaped() -> None:
     vehicle = root.find("prospect/vehicle")
     assert vehicle is not None and vehicle.get("interest") is None
     assert [vehicle.findtext(t) for t in ("year", "make", "model")] == ["", "", ""]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.text(), site=st.text(max_size=40), comments=st.text())
+def test_any_caller_id_name_gives_a_valid_lead_that_reads_back(
+    name: str, site: str, comments: str
+) -> None:
+    """Whatever the PBX and the YAML hold (any Unicode, markup, control characters,
+    line breaks), the lead stays valid against the DTD and each field reads back as
+    one line of the same characters, less those XML 1.0 cannot carry."""
+    document = adf.document(lead(caller_name=name, site=site, comments=comments))
+    assert own_validate(document, DTD) == []
+    root = ET.fromstring(document.encode())
+    assert (root.findtext("prospect/customer/contact/name") or "") == adf.clean(name)
+    assert (root.findtext("prospect/customer/comments") or "") == adf.clean(comments)
+    ident = root.find("prospect/id")
+    assert ident is not None and ident.get("source") == adf.clean(f"ringback:{site}")
+    if "<" in name and adf.clean(name):
+        assert "<" not in document.split("<name", 1)[1].split("</name>", 1)[0].split(">", 1)[1]
 
 
 @pytest.mark.parametrize(
