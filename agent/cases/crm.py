@@ -8,8 +8,8 @@ for a new case (an ADF 1.0 lead e-mailed to `adf_email`, `agent.cases.adf`) and
 `crm:webhook` for each of the four events (ringback's signed JSON through
 `agent.send.hooks`, `kind` `case.opened`, `case.replied`, `case.reached`,
 `case.closed`). `attempt()` makes one try and returns its `Delivery`, or a string
-when there is nothing to hand off any more (the CRM left the configuration, the
-case is gone): the row is then dropped.
+when there is nothing to hand off (the CRM left the configuration, the case is gone,
+a withheld caller leaves no one for a lead to contact): the row is then dropped.
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ class CrmHandoff:
         if case is None:
             return "nothing left to tell"
         if target == ADF and crm is not None and crm.adf_email and self.settings.smtp:
+            if not case["caller_e164"]:
+                return "a withheld caller: no lead (nobody to contact)"
             smtp = self.settings.smtp
             lead = await self.lead(case, crm)
             subject = f"{lead.vendor_name}: {w.readable(lead.caller_e164)}"

@@ -261,3 +261,21 @@ def test_the_crm_section_is_checked_with_the_file_and_line(
     text = "\n".join(refused.value.problems)
     assert expected in text
     assert "ringback.yaml:" in text and "departments.service.crm" in text
+
+
+async def test_a_withheld_caller_gives_events_but_no_lead(
+    make_settings: SettingsFactory, store: Store, smtp: SmtpPeer, receiver: Receiver
+) -> None:
+    """A lead needs someone to contact: a withheld caller's case sends the signed
+    `case.opened` event, and its lead row is dropped with the reason, no mail."""
+    settings = crm_settings(make_settings, smtp, receiver)
+    pipeline, clock = pipeline_at(settings, store, "2026-11-23 10:00")
+    await pipeline.accept(call("2026-11-23 10:00", caller="anonymous"))
+    clock.advance(91)
+    await Notifier(settings, store, clock).run_once()
+    assert smtp.messages == [] and [e["event"] for e in receiver.got] == ["case.opened"]
+    assert receiver.got[0]["caller"] == "anonymous"
+    (row,) = await store.fetchall(
+        "SELECT state, last_error FROM case_notifications WHERE target = 'crm:adf'"
+    )
+    assert row[0] == "dropped" and "withheld" in row[1]
