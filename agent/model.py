@@ -139,6 +139,8 @@ class Message:
     language: str = "fr"
     sender: str | None = None
     resume: str | None = None
+    # the sender a thread's reply must leave through (None: the chain, in order)
+    via: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,10 @@ their way: it has its own rows, and an SMS to staff is an outbox row (template
 `staff_notice`) the dispatcher sends like a manager's alert.
 
 Each due row fans out into one row per channel, each tried on its own: e-mail
-through `smtp:` (`agent.send.mail`), a webhook (`agent.send.hooks`), an SMS queued.
+through `smtp:` (`agent.send.mail`), a webhook (`agent.send.hooks`), an SMS queued,
+and the department's CRM hand-off (`agent.cases.crm`: an ADF lead, a signed JSON
+event; staff hear only of new cases, replies and escalations, the CRM also of
+reached and closed ones, with its own first retry wait).
 A failure is stored (attempts, last error, next try) and tried again with backoff
 (`FIRST_RETRY` doubling to `MAX_RETRY`); one that cannot work as is (a refused
 login, a refused address, a 4xx) waits `MAX_RETRY`, so a corrected password takes
@@ -28,6 +31,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from agent.cases import staff_words as w
+from agent.cases.crm import CrmHandoff, crm_targets, is_crm, retry_seconds
 from agent.cases.staff_words import Content
 from agent.config.settings import Settings
 from agent.config.staff import Channel, EmailChannel, SmsChannel, WebhookChannel
@@ -45,11 +49,15 @@ GIVE_UP = timedelta(hours=24)
 STAFF_TEXT_MAX_AGE = timedelta(hours=4)
 
 
-def backoff(attempts: int, retry: bool) -> timedelta:
+# The kinds staff hear of; a case's other events (reached, closed) go to the CRM only.
+STAFF_KINDS = frozenset({"opened", "reply", "escalated", "morning_list"})
+
+
+def backoff(attempts: int, retry: bool, first: timedelta = FIRST_RETRY) -> timedelta:
     """The wait after the `attempts`-th failed try (1, 2, ...)."""
     if not retry:
         return MAX_RETRY
-    wait: timedelta = FIRST_RETRY * (2 ** min(attempts - 1, 20))
+    wait: timedelta = first * (2 ** min(attempts - 1, 20))
     return min(MAX_RETRY, wait)
 
 
@@ -66,6 +74,7 @@ class Notifier:
         self.clock = clock
         self.wake_dispatcher = wake
         self.counters = Counters("staff_sent", "staff_failures", "staff_given_up")
+        self.crm = CrmHandoff(settings, store, clock)
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
@@ -101,7 +110,10 @@ class Notifier:
 
     def targets(self, row: dict[str, Any]) -> list[str]:
         department = self.settings.departments.by_name().get(row["department"])
-        found = [f"channel:{i}" for i in range(len(department.notify))] if department else []
+        found = []
+        if department is not None and row["kind"] in STAFF_KINDS:
+            found = [f"channel:{i}" for i in range(len(department.notify))]
+        found += crm_targets(row, self.settings)
         if row["kind"] == "escalated":
             for manager in self.settings.alerts.managers:
                 if not manager.covers(row["department"]):
@@ -141,22 +153,13 @@ class Notifier:
     # --- delivery ----------------------------------------------------------------------
 
     async def deliver(self, row: dict[str, Any]) -> Delivery:
+        outcome = await (self.crm.attempt(row) if is_crm(row) else self._attempt(row))
         now = self.clock()
-        channel = self.channel(row)
-        if channel is None:
-            await self.store.notification_dropped(
-                row["id"], f"channel {row['target']} is no longer configured", now
-            )
-            log.warning(
-                "notification %d dropped: %s no longer configured", row["id"], row["target"]
-            )
-            return Delivery(False, "no longer configured")
-        content = await self.content(row)
-        if content is None:
-            await self.store.notification_dropped(row["id"], "nothing left to tell", now)
-            return Delivery(False, "nothing left to tell")
-        result = await self._send(row, channel, content)
-        now = self.clock()
+        if isinstance(outcome, str):
+            await self.store.notification_dropped(row["id"], outcome, now)
+            log.warning("notification %d (%s) dropped: %s", row["id"], row["target"], outcome)
+            return Delivery(False, outcome)
+        result = outcome
         if result.ok:
             await self.store.notification_done(row["id"], now)
             self.counters.inc("staff_sent")
@@ -170,7 +173,9 @@ class Notifier:
             )
             return result
         attempts = int(row["attempts"]) + 1
-        next_at: datetime | None = now + backoff(attempts, result.retry)
+        first = retry_seconds(row, self.settings)
+        wait = backoff(attempts, result.retry, timedelta(seconds=first) if first else FIRST_RETRY)
+        next_at: datetime | None = now + wait
         if next_at is not None and next_at - parse_ts(row["created_at"]) > GIVE_UP:
             next_at = None
         await self.store.notification_failed(row["id"], result.reason, next_at, now)
@@ -186,6 +191,16 @@ class Notifier:
             result.reason,
         )
         return result
+
+    async def _attempt(self, row: dict[str, Any]) -> Delivery | str:
+        """One try at a staff channel; a string when there is nothing to try any more."""
+        channel = self.channel(row)
+        if channel is None:
+            return f"channel {row['target']} is no longer configured"
+        content = await self.content(row)
+        if content is None:
+            return "nothing left to tell"
+        return await self._send(row, channel, content)
 
     async def _send(self, row: dict[str, Any], channel: Channel, content: Content) -> Delivery:
         if isinstance(channel, EmailChannel):

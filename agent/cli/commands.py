@@ -192,6 +192,13 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return 2 if loaded is None else outbox(args, loaded)
 
 
+def cmd_reply(args: argparse.Namespace) -> int:
+    from agent.ops.reply import cmd_reply as answer
+
+    loaded = _load_for_tools(args.config)
+    return 2 if loaded is None else answer(args, loaded)
+
+
 def cmd_cases(args: argparse.Namespace) -> int:
     from agent.ops.cases import cmd_cases as cases
 

@@ -187,6 +187,17 @@ def _ops_commands(sub: Any) -> None:
 
     _cases_command(sub)
 
+    answer = sub.add_parser(
+        "reply", help="text a case's caller in its conversation (opt-out, quiet hours, caps)"
+    )
+    answer.add_argument("case", type=int, help="the case's id (as `cases list` shows it)")
+    answer.add_argument("--text", required=True, help="the text to send")
+    answer.add_argument(
+        "--as", dest="as_name", default=None, help="who writes it (default: your login)"
+    )
+    answer.add_argument("--json", action="store_true", help="print JSON")
+    _config_arg(answer)
+
     purge = sub.add_parser("purge", help="erase one person's data now (right to erasure)")
     _config_arg(purge)
     purge.add_argument("--number", required=True, help="the person's phone number")
@@ -255,6 +266,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "doctor": commands.cmd_doctor,
         "outbox": commands.cmd_outbox,
         "cases": commands.cmd_cases,
+        "reply": commands.cmd_reply,
         "purge": commands.cmd_purge,
         "desk": commands.cmd_desk,
         "completion": _cmd_completion,

@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from agent.config.crm import CrmConfig
 from agent.config.dept_holidays import DepartmentHolidays
 from agent.config.phones import did_number
 from agent.config.staff import Channel
@@ -164,6 +165,8 @@ class DepartmentConfig(_Section):
     holidays: DepartmentHolidays | None = None
     # Who among the staff hears of this department's cases (agent.cases.notify).
     notify: list[Channel] = Field(default_factory=list)
+    # The dealership's CRM: ADF leads by e-mail, a signed JSON webhook (agent.config.crm).
+    crm: CrmConfig | None = None
 
     def weekly(self) -> dict[int, list[tuple[time, time]]] | None:
         """Opening ranges per weekday (0 = Monday), or None for "always open"."""

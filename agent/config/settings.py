@@ -314,6 +314,11 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"[departments.{name}.notify] an email channel needs the smtp: section"
                 )
+            if self.smtp is None and dep.crm is not None and dep.crm.adf_email:
+                raise ValueError(
+                    f"[departments.{name}.crm.adf_email] an ADF lead by e-mail needs the "
+                    "smtp: section"
+                )
         return self
 
     @classmethod

@@ -134,17 +134,11 @@ def _who_not(record: CallRecord, facts: Facts, settings: Settings, now: datetime
         return f"outcome_not_texted:{record.outcome.value}"
     if facts.number_e164 is None:
         return facts.number_problem or "invalid_number"
-    if facts.region not in sms.allowed_countries:
-        return "country_not_allowed"
-    if facts.number_e164 in _blocklist(settings):
-        return "blocklisted"
-    kind = kind_problem(number_kind(facts.number_e164), facts.region, sms.voip_texted_countries)
-    if kind:
-        return kind
-    if facts.opted_out:
-        return "opted_out"
-    if facts.sms_incapable:
-        return "sms_incapable"
+    refusal = number_refusal(
+        facts.number_e164, facts.region, facts.opted_out, settings, facts.sms_incapable
+    )
+    if refusal:
+        return refusal
     if now - record.ended_at > timedelta(minutes=sms.max_age_minutes):
         return "too_old"
     if facts.texts_in_dedup_window:
@@ -153,6 +147,32 @@ def _who_not(record: CallRecord, facts: Facts, settings: Settings, now: datetime
         return "number_cap"
     if facts.texts_last_hour >= sms.global_hourly_cap:
         return "global_cap"
+    return ""
+
+
+def number_refusal(
+    e164: str,
+    region: str | None,
+    opted_out: bool,
+    settings: Settings,
+    sms_incapable: bool = False,
+) -> str:
+    """Why a valid number is never texted, whatever the text ("" when it may be):
+    its country is not allowed, it is blocklisted, its kind takes no texts (a
+    landline, toll-free...), it opted out, a provider said it cannot take texts. The
+    missed-call texts and the staff's answers in a case's conversation both ask here."""
+    sms = settings.sms
+    if region not in sms.allowed_countries:
+        return "country_not_allowed"
+    if e164 in _blocklist(settings):
+        return "blocklisted"
+    kind = kind_problem(number_kind(e164), region, sms.voip_texted_countries)
+    if kind:
+        return kind
+    if opted_out:
+        return "opted_out"
+    if sms_incapable:
+        return "sms_incapable"
     return ""
 
 

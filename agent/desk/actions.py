@@ -2,27 +2,34 @@
 outside the PBX, note it, close it with a resolution, reopen it, text the caller.
 Every action is stored with who and when (the case's timeline).
 
-A text to the caller goes through the outbox and the sender chain like every text
-(the dispatcher still holds it in quiet hours and withdraws it for an opt-out); it is
-refused here at once, with the reason, for a number that opted out or cannot be
-texted, an empty or overlong text, or past `STAFF_TEXTS_PER_DAY` to one number.
+A text to the caller is the shared answer in the case's conversation
+(`agent.cases.reply`: the thread's sender, opt-out, quiet hours and caps), refused
+at once with the reason in the user's words.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from agent.cases.actions import BadResolution, staff_resolution
+from agent.cases.reply import ReplyRefused, reply
 from agent.config.desk import DeskUser
 from agent.desk.words import word
 from agent.model import AttemptResult
 from agent.status.view import StatusView
-from agent.store import ts
 from agent.store.cases import CaseError
 from drivers.base import Originates
 
-STAFF_TEXTS_PER_DAY = 10
-MAX_TEXT = 480
+# The desk's words for the shared answer's refusals (`agent.cases.reply`).
+REPLY_WORDS = {
+    "closed": "reply_closed",
+    "no_number": "no_number",
+    "text_empty": "text_empty",
+    "text_too_long": "text_long",
+    "opted_out": "opted_out",
+    "country_not_allowed": "not_textable",
+    "blocklisted": "not_textable",
+    "number_cap": "too_many_texts",
+    "global_cap": "global_cap",
+}
 ATTEMPT_RESULTS = {
     "not_answered": AttemptResult.NOT_ANSWERED,
     "voicemail": AttemptResult.VOICEMAIL,
@@ -92,41 +99,24 @@ async def act(
 async def _reply(
     daemon: StatusView, user: DeskUser, case: dict[str, object], text: str, language: str
 ) -> str:
+    """The shared answer (`agent.cases.reply`), its refusal in the user's words."""
     store = daemon.store
     assert store is not None
-    body = " ".join(text.split())
-    caller = str(case["caller_e164"] or "")
-    if not caller or not case["callback_possible"]:
-        raise ActionRefused(word("no_number", language))
-    if not body or "\x00" in body:
-        raise ActionRefused(word("text_empty", language))
-    if len(body) > MAX_TEXT:
-        raise ActionRefused(word("text_long", language, n=MAX_TEXT))
-    if await store.is_opted_out(caller):
-        raise ActionRefused(word("opted_out", language))
-    now = daemon.clock()
-    sent_today = await store.scalar(
-        "SELECT COUNT(*) FROM messages WHERE to_e164 = ? AND template = 'staff_reply' "
-        "AND created_at >= ?",
-        (caller, ts(now - timedelta(days=1))),
-    )
-    if int(sent_today or 0) >= STAFF_TEXTS_PER_DAY:
-        raise ActionRefused(word("too_many_texts", language, n=STAFF_TEXTS_PER_DAY))
-    settings = daemon.loaded.settings
-    department = str(case["department"])
-    await store.queue_staff_reply(
-        int(str(case["id"])),
-        caller,
-        department,
-        settings.departments.language_of(department),
-        body,
-        user.name,
-        now,
-        now + timedelta(hours=12),
-    )
+    try:
+        queued = await reply(
+            store, daemon.loaded.settings, int(str(case["id"])), text, user.name, daemon.clock()
+        )
+    except ReplyRefused as err:
+        words = REPLY_WORDS.get(err.reason)
+        raise ActionRefused(
+            word(words, language, **err.fields) if words else err.detail, err.status
+        ) from None
     runtime = daemon.runtime
     if runtime is not None and runtime.dispatcher is not None:
         runtime.dispatcher.wake()
+    if queued.deferred:
+        at = queued.not_before.astimezone(daemon.loaded.settings.site.tz)
+        return word("text_deferred", language, at=f"{at:%H:%M}")
     return word("text_queued", language)
 
 

@@ -1,7 +1,8 @@
 """What the desk shows of the recovery cases: the board (the open cases of a user's
 departments, most urgent first: past their SLA, then due soonest) and one case with
-everything it gathered (its missed calls, the texts, the caller's replies, attempts
-and the timeline of who did what).
+everything it gathered (its missed calls, the conversation with the caller in order:
+our texts with who wrote each and how far it got, the caller's replies; attempts and
+the timeline of who did what).
 
 The caller's number is shown whole (the desk is for the people who call back);
 everything from the store is escaped by the templates.
@@ -15,6 +16,7 @@ from typing import Any
 
 from agent.config.desk import DeskUser
 from agent.config.settings import Settings
+from agent.desk.words import TEXT, word
 from agent.report.words import SHORT_WEEKDAYS, outcome_words
 from agent.status.view import StatusView
 from agent.store import Store, parse_ts, ts
@@ -81,6 +83,11 @@ def branch_words(settings: Settings, path: str, language: str) -> str:
     text = ("après avoir choisi " if language == "fr" else "after choosing ") + labels[name]
     rest = path[len(best) :]
     return f"{text}, {'puis' if language == 'fr' else 'then'} {rest}" if rest else text
+
+
+def _word_or(name: str, fallback: str, language: str) -> str:
+    """The desk's word for a state, or the state itself for one it has no word for."""
+    return word(name, language) if name in TEXT else fallback
 
 
 def _when(local: datetime, language: str) -> str:
@@ -217,6 +224,7 @@ async def case_page(
         return None
     settings = daemon.loaded.settings
     history = await store.case_history(case_id)
+    history["thread"] = await store.case_thread(case_id)
     tz = settings.site.tz
     for part in history.values():
         for item in part:
@@ -227,6 +235,9 @@ async def case_page(
                     )
             if "outcome" in item:
                 item["outcome_words"] = outcome_words(str(item["outcome"]), language)
+            for key in ("state", "delivery"):
+                if item.get(key) and "side" in item:
+                    item[key + "_words"] = _word_or(f"{key}_{item[key]}", str(item[key]), language)
             if "action" in item:
                 item["action_words"] = ACTIONS.get(str(item["action"]), {}).get(
                     language, str(item["action"])

@@ -103,6 +103,7 @@ async def _show(store: Store, settings: Settings, args: argparse.Namespace) -> i
     tz = settings.site.tz
     doc = _doc(row, tz, args.full)
     history = await store.case_history(args.id)
+    history["thread"] = await store.case_thread(args.id)
     doc.update({key: [_local_all(item, tz) for item in items] for key, items in history.items()})
     if args.json:
         print(json.dumps(doc, indent=2, ensure_ascii=False))

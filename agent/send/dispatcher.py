@@ -10,6 +10,9 @@ A text already attempted keeps the words it was first sent with. A text that com
 due inside quiet hours (it waited for a retry, or the daemon was down), the site's or
 the caller's own, is put back until they end, or withdrawn as `too_old` when that is
 past its expiry.
+A reply in a case's conversation leaves only through the sender pinned on it (`via`:
+the one that reached the caller first), or through the chain when that sender is no
+longer configured.
 `RetryLater` reschedules with capped exponential backoff (or the sender's own longer
 wait) until `sms.retry.max_attempts`; `Rejected` fails the message (and opts the
 number out when the provider says so); an ambiguous result (the text may have left)
@@ -216,10 +219,18 @@ class Dispatcher:
         text = OutgoingText(
             message.id, message.to_e164, body, message.attempts, resume=message.resume
         )
-        # part of it left through one sender: only that sender can finish it
-        pinned = message.sender if message.resume else None
-        outcome = await self.chain.send(text, only=pinned)
+        outcome = await self.chain.send(text, only=self._pinned(message))
         await self._record(message, body, outcome, now)
+
+    def _pinned(self, message: Message) -> str | None:
+        """The one sender a text must leave through: the one part of it already left
+        through (only it can finish it), else a thread's reply goes through the sender
+        that reached the caller first (`via`) while that sender is still configured."""
+        if message.resume:
+            return message.sender
+        if message.via is not None and message.via in self.chain.names:
+            return message.via
+        return None
 
     async def _withdraw_reason(self, message: Message, now: datetime) -> str:
         if now >= message.expires_at:

@@ -10,7 +10,7 @@ token and TLS, checked by the config and again here). Endpoints (openapi.yaml):
     /v1/status                 the JSON document (schema ringback.status/1)
     /metrics                   Prometheus text format, `ringback_` prefix
     /v1/calls|messages|replies|cases  paged feeds with an opaque cursor (agent/status/paging.py)
-    POST /v1/cases/{id}/claim|close|note  work a case, write token only (case_writes.py)
+    POST /v1/cases/{id}/claim|close|note|reply  work a case, write token only (case_writes.py)
     POST /hooks/<type>/<sender>  a provider's callbacks, signed by it (hooks.py): the
                                bearer token does not apply, the sender checks the signature
 
@@ -40,6 +40,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -47,7 +48,7 @@ from agent.config.settings import StatusConfig
 from agent.errors import ListenError
 from agent.model import Counters
 from agent.status import hooks
-from agent.status.case_writes import ACTIONS, apply, body_of
+from agent.status.case_writes import ACTIONS, answer, apply, body_of
 from agent.status.document import readiness, status_document
 from agent.status.metrics import render_metrics
 from agent.status.paging import FEEDS, PageError, parse_limit, read_page
@@ -276,6 +277,8 @@ class StatusServer:
         if store is None:
             return self._reject(503, "starting", "the store is not open yet")
         data = await body_of(request)
+        if action == "reply":
+            return await self._reply(int(request.match_info["id"]), data)
         async with self._db_slots:
             item = await apply(
                 store,
@@ -286,6 +289,25 @@ class StatusServer:
                 config.expose_full_numbers,
             )
         return web.json_response(item)
+
+    async def _reply(self, case_id: int, data: dict[str, Any]) -> web.Response:
+        """The answer queued (201), and the dispatcher woken for it."""
+        store = self.daemon.store
+        assert store is not None
+        settings = self.daemon.loaded.settings
+        async with self._db_slots:
+            item = await answer(
+                store,
+                settings,
+                case_id,
+                data,
+                self.daemon.clock(),
+                settings.status.expose_full_numbers,
+            )
+        runtime = self.daemon.runtime
+        if runtime is not None and runtime.dispatcher is not None:
+            runtime.dispatcher.wake()
+        return web.json_response(item, status=201)
 
 
 def _only_params(request: web.Request, *known: str) -> None:

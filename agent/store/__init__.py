@@ -2,9 +2,10 @@
 
 `Store` joins the concerns: connection, migrations and feeds (`base`, `schema`),
 calls (`calls`), the outbox and its attempts (`outbox`), opt-outs, caps and replies
-(`numbers`), recovery cases (`cases`, read by `case_views`), the staff notifications
-(`notifications`), the carrier's delivery reports (`deliveries`), the senders'
-persisted marks and received ids (`marks`), and the daily
+(`numbers`), recovery cases (`cases`, read by `case_views`; their conversation with
+the caller, `threads`), the staff notifications (`notifications`), the carrier's
+delivery reports (`deliveries`), the senders' persisted marks and received ids
+(`marks`), and the daily
 anonymisation (`retention`). Imports the vocabulary and
 `agent.config` only."""
 
@@ -19,6 +20,7 @@ from agent.store.marks import MarkStore
 from agent.store.notifications import NotificationStore
 from agent.store.numbers import NumberStore
 from agent.store.outbox import OutboxStore
+from agent.store.threads import ThreadStore
 
 __all__ = ["RECOVERY_LOOKBACK", "Row", "Store", "StoreBase", "parse_ts", "ts"]
 
@@ -29,6 +31,7 @@ class Store(
     NumberStore,
     CaseStore,
     CaseViews,
+    ThreadStore,
     NotificationStore,
     DeliveryStore,
     MarkStore,

@@ -3,9 +3,10 @@
 
 The rules live in `agent.cases`; this module is their SQL. Every change to a case
 stamps `updated_at` (which moves its `change_seq`, so `/v1/cases` serves it again),
-adds a line to its timeline (`case_actions`: who, what, when) and, when staff must
-hear of it (a new case, a caller's reply, an escalation), writes a row into
-`case_notifications` in the same transaction for the notifier to deliver. Every write
+adds a line to its timeline (`case_actions`: who, what, when) and, when staff or the
+dealership's CRM must hear of it (a new case, a caller's reply, an escalation; a case
+reached or closed), writes a row into `case_notifications` in the same transaction
+for the notifier to deliver. Every write
 runs in `transaction()`, so called inside the pipeline's it is part of that commit.
 
 Staff actions on a case that does not exist, or that its state forbids (closing a
@@ -14,6 +15,7 @@ closed case), raise `CaseError` with a stable `reason` (`not_found`, `conflict`)
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -162,6 +164,7 @@ class CaseStore(StoreBase):
                     ),
                 )
                 await self._act(case_id, now, actor, "reached", "", contact.call_id)
+                await self._event(case_id, "reached", now)
             return True
 
     async def mark_replied(
@@ -226,6 +229,7 @@ class CaseStore(StoreBase):
                 (resolution.value, note or None, ts(now), actor, ts(now), ts(now), case_id),
             )
             await self._act(case_id, now, actor, "closed", f"{resolution.value} {note}".strip())
+            await self._event(case_id, "closed", now)
 
     async def reopen_case(self, case_id: int, actor: str, now: datetime) -> None:
         """Reopen a case closed on a callback that only reached voicemail: the callback
@@ -294,6 +298,7 @@ class CaseStore(StoreBase):
                     (Resolution.EXPIRED.value, ts(now), SYSTEM, ts(now), case_id),
                 )
                 await self._act(int(case_id), now, SYSTEM, "expired", "")
+                await self._event(int(case_id), "closed", now)
             return [int(r[0]) for r in rows]
 
     # --- parts -------------------------------------------------------------------------
@@ -326,6 +331,7 @@ class CaseStore(StoreBase):
                     (Resolution.REACHED_ELSEWHERE.value, at, actor, note or None, at, case_id),
                 )
                 await self._act(case_id, now, actor, "closed", Resolution.REACHED_ELSEWHERE.value)
+                await self._event(case_id, "closed", now)
 
     async def case_event(
         self, case_id: int, actor: str, action: str, detail: str, now: datetime
@@ -350,24 +356,29 @@ class CaseStore(StoreBase):
         actor: str,
         now: datetime,
         expires_at: datetime,
+        not_before: datetime | None = None,
+        via: str | None = None,
     ) -> int:
         """A text written by staff to the case's caller, queued in the outbox with its
         body (template `staff_reply`; the dispatcher still applies opt-out and quiet
-        hours) and on the case's timeline, in one transaction."""
+        hours), due at `not_before` (now by default), pinned to the sender `via` (the
+        thread's; None: the chain) and on the case's timeline, in one transaction.
+        Only an open case takes one (`conflict` otherwise)."""
         async with self.transaction() as conn:
-            await self._state_of(case_id, None)
+            await self._state_of(case_id, "open")
             cursor = await conn.execute(
                 "INSERT INTO messages (call_id, to_e164, department, template, language, "
-                "dedup_key, state, not_before, expires_at, body, created_at, updated_at) "
-                "VALUES (NULL, ?, ?, 'staff_reply', ?, ?, 'pending', ?, ?, ?, ?, ?)",
+                "dedup_key, state, not_before, expires_at, body, via, created_at, updated_at) "
+                "VALUES (NULL, ?, ?, 'staff_reply', ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
                 (
                     to_e164,
                     department,
                     language,
-                    f"staff_reply:{case_id}:{now.timestamp():.6f}",
-                    ts(now),
+                    f"staff_reply:{case_id}:{now.timestamp():.6f}:{secrets.token_hex(4)}",
+                    ts(not_before or now),
                     ts(expires_at),
                     body,
+                    via,
                     ts(now),
                     ts(now),
                 ),
@@ -423,4 +434,13 @@ class CaseStore(StoreBase):
             "INSERT INTO case_notifications (case_id, department, kind, reply_id, created_at, "
             "not_before) VALUES (?, ?, ?, ?, ?, ?)",
             (case_id, department, kind, reply_id, ts(now), ts(not_before)),
+        )
+
+    async def _event(self, case_id: int, kind: str, now: datetime) -> None:
+        """A case reached or closed: a row for whoever hears of it (the CRM's webhook;
+        a department without one fans it out to no channel)."""
+        await self.conn.execute(
+            "INSERT INTO case_notifications (case_id, department, kind, created_at, not_before) "
+            "SELECT id, department, ?, ?, ? FROM cases WHERE id = ?",
+            (kind, ts(now), ts(now), case_id),
         )

@@ -258,7 +258,7 @@ class OutboxStore(StoreBase):
 
 _MESSAGE_COLUMNS = (
     "id, call_id, to_e164, department, template, state, not_before, expires_at, attempts, "
-    "created_at, body, language, sender, resume"
+    "created_at, body, language, sender, resume, via"
 )
 
 
@@ -278,4 +278,5 @@ def _message(row: Row) -> Message:
         language=row[11],
         sender=row[12],
         resume=row[13],
+        via=row[14],
     )

@@ -339,4 +339,10 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (sender, key)
     );
     """,
+    # migration 10 (threads): the sender a text must leave through (`via`): a reply
+    # in a case's conversation goes out through the sender that reached the caller
+    # first (NULL: the chain, in order).
+    """
+    ALTER TABLE messages ADD COLUMN via TEXT;
+    """,
 )
