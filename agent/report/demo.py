@@ -11,6 +11,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
@@ -60,7 +61,7 @@ def run_history_demo(
 ) -> int:
     tz = ZoneInfo(TIMEZONE)
     yesterday = datetime.now(tz).date() - timedelta(days=1)
-    spec = dealership_history(yesterday, calls_per_day=calls_per_day)
+    spec = replace(dealership_history(yesterday, calls_per_day=calls_per_day), cases=True)
     with tempfile.TemporaryDirectory(prefix="ringback-history-") as tmp:
         path = Path(tmp) / "ringback.db"
         started = time.perf_counter()

@@ -16,6 +16,12 @@ same seed -> the same rows, byte for byte. What it models (site-local time):
 - 4 % short abandons (misdials), 0.2 % unknown outcomes; most missed calls get a
   text, some texts get a reply, about half the missed callers are recovered
   (called back, called again and were answered, or replied).
+- With `cases=True` (the demo's), each unanswered call also has its recovery case,
+  closed, from the same draws (the calls are the same rows with or without): reached
+  when the caller was called back (its first attempt then) or called again and was
+  answered, replied when they answered the text, expired otherwise; an SLA of an
+  hour for calls in opening hours. One case per call: a caller's repeated misses are
+  not joined as the running daemon joins them.
 
 Rows are generated in time order and inserted with `executemany` in one transaction.
 """
@@ -109,6 +115,7 @@ class HistorySpec:
     storm_day: date | None = None
     tyre_rushes: tuple[date, ...] = ()
     source: str = "history"
+    cases: bool = False  # a recovery case per unanswered call (see the module's text)
 
     @property
     def first(self) -> date:
@@ -123,6 +130,7 @@ class HistoryFacts:
     calls: int = 0
     messages: int = 0
     replies: int = 0
+    cases: int = 0
     by_department: dict[str, int] = field(default_factory=dict)
 
 
@@ -228,6 +236,7 @@ class _Out:
     calls: list[CallRow] = field(default_factory=list)
     messages: list[CallRow] = field(default_factory=list)
     replies: list[CallRow] = field(default_factory=list)
+    cases: list[CallRow] = field(default_factory=list)
 
 
 class _Generator:
@@ -300,6 +309,8 @@ class _Generator:
         if unanswered:
             template = "open" if is_open else "after_hours"
             recovered = self._texts(out, call_id, number, department, end, template)
+            if self.spec.cases:
+                out.cases.append(_case(number, department, call_id, end, is_open, recovered))
         # In the order of the parameters of _INSERT_CALL.
         out.calls.append(
             (
@@ -363,6 +374,44 @@ class _Generator:
         return recovered
 
 
+SLA_SECONDS = 3600.0
+CASE_EXPIRY_SECONDS = 7 * 86400.0
+
+
+def _case(
+    number: str,
+    department: str,
+    call_id: int,
+    end: float,
+    is_open: bool,
+    recovered: tuple[float | None, str | None],
+) -> CallRow:
+    """The case of one unanswered call, in the order of `_INSERT_CASE`'s parameters."""
+    at, how = recovered
+    reached = at if how in {"callback", "answered_again"} else None
+    replied = at if how == "reply" else None
+    first = at if how == "callback" else None
+    resolution = "reached" if reached is not None else "expired"
+    closed = reached if reached is not None else end + CASE_EXPIRY_SECONDS
+    return (
+        number,
+        number[2:],
+        department,
+        resolution,
+        str(call_id),
+        end,
+        end,
+        end + SLA_SECONDS if is_open else None,
+        first,
+        int(first is not None),
+        replied,
+        reached,
+        closed,
+        closed,
+        closed,
+    )
+
+
 _INSERT_CALL = (
     "INSERT INTO calls (id, source, pbx_call_id, started_at, ended_at, received_at, direction, "
     "outcome, caller_raw, caller_e164, remote_e164, caller_name, dialed, queue, ivr_path, "
@@ -379,6 +428,13 @@ _INSERT_MESSAGE = (
     "SELECT a, b, c, d, 'fr', b || ':' || a, f, s, x, g, k, s, CASE WHEN f = 'sent' THEN s END "
     f"FROM (SELECT ? AS a, ? AS b, ? AS c, ? AS d, ? AS f, {_TS} AS s, {_TS} AS x, ? AS g, "
     f"{_TS} AS k LIMIT 1 OFFSET 0)"
+)
+_INSERT_CASE = (
+    "INSERT INTO cases (caller_e164, caller_raw, department, state, resolution, calls, "
+    "call_ids, opened_at, last_miss_at, sla_due_at, first_attempt_at, attempts, replied_at, "
+    "reached_at, closed_at, touched_at, updated_at) "
+    f"VALUES (?, ?, ?, 'closed', ?, 1, ?, {_TS}, {_TS}, {_TS}, {_TS}, ?, {_TS}, {_TS}, "
+    f"{_TS}, {_TS}, {_TS})"
 )
 _INSERT_REPLY = (
     "INSERT INTO replies (from_e164, body, received_at, sender, kind) "
@@ -457,9 +513,11 @@ def _insert(conn: sqlite3.Connection, out: _Out, facts: HistoryFacts) -> None:
     conn.executemany(_INSERT_CALL, out.calls)
     conn.executemany(_INSERT_MESSAGE, out.messages)
     conn.executemany(_INSERT_REPLY, out.replies)
+    conn.executemany(_INSERT_CASE, out.cases)
     facts.calls += len(out.calls)
     facts.messages += len(out.messages)
     facts.replies += len(out.replies)
+    facts.cases += len(out.cases)
     for row in out.calls:
         dept = str(row[18])
         facts.by_department[dept] = facts.by_department.get(dept, 0) + 1

@@ -76,6 +76,7 @@ TEXT = {
     ),
     "closed": ("fermé", "closed"),
     "worst": ("Les pires journées", "Worst days"),
+    "outcomes_none": ("Aucun appel reçu dans la période.", "No calls received in the period."),
     "worst_none": (
         "Aucune journée n'a dépassé de loin le niveau habituel de son jour de semaine.",
         "No day stood far above the usual level of its weekday.",

@@ -7,6 +7,7 @@ tests/browser/chromium.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,8 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     folder = tmp_path_factory.mktemp("report")
     conn = sqlite3.connect(folder / "ringback.db", isolation_level=None)
-    write_history(conn, dealership_history(END, days=120, calls_per_day=40.0))
+    spec = dealership_history(END, days=120, calls_per_day=40.0)
+    write_history(conn, replace(spec, cases=True))
     since = END - timedelta(days=111)
     out = {}
     for lang in ("fr", "en"):

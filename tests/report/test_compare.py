@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta
+import statistics
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 
 from agent.report.build import build_report
 from agent.report.context import ReportContext
+from agent.report.history import dealership_history, write_history
 from agent.report.output import render
 from tests.report.conftest import MONDAY, Calls, local, stamp
 
@@ -157,3 +161,51 @@ def test_a_store_without_cases_shows_dashes(db: sqlite3.Connection, calls: Calls
     table = {label: cells for _, label, cells in parser.rows[1:]}
     assert table["récupérés (rejoints / ont répondu)"] == ["–"]
     assert table["délai médian avant le premier rappel"] == ["–"]
+
+
+def test_the_generated_history_compares_its_cases(tmp_path: Path) -> None:
+    """Two weeks of the generated dealership with its cases: each department's
+    recovered (reached / replied) and median minutes to the first call back in the
+    table are those counted straight from the generated calls (called back or called
+    again and answered; replied; the call back's delay), and asking for the cases
+    leaves the calls exactly as they were."""
+    end = date(2026, 11, 29)
+    spec = replace(dealership_history(end, days=14, calls_per_day=40.0), cases=True)
+    db = sqlite3.connect(tmp_path / "with.db", isolation_level=None)
+    facts = write_history(db, spec)
+    plain = sqlite3.connect(tmp_path / "without.db", isolation_level=None)
+    write_history(plain, replace(spec, cases=False))
+    columns = [r[1] for r in db.execute("PRAGMA table_info(calls)") if r[1] != "change_seq"]
+    calls = f"SELECT {', '.join(columns)} FROM calls ORDER BY id"  # the feed's order aside
+    assert db.execute(calls).fetchall() == plain.execute(calls).fetchall()
+    assert plain.execute("SELECT COUNT(*) FROM cases").fetchone()[0] == 0
+    assert facts.cases == db.execute("SELECT COUNT(*) FROM cases").fetchone()[0] > 50
+    report = build_report(
+        db,
+        site="Garage",
+        timezone="America/Toronto",
+        since=spec.first,
+        until=end,
+        context=ReportContext(language="en"),
+    )
+    parser = _Compare()
+    parser.feed(render(report, "html"))
+    header, *rows = parser.rows
+    table = {label: cells for _, label, cells in rows}
+    for column, department in enumerate(header[2]):
+        where = "" if department == "Site" else f"AND department = '{department.lower()}'"
+        reached, replied = db.execute(
+            "SELECT SUM(recovered_by IN ('callback', 'answered_again')), "
+            f"SUM(recovered_by = 'reply') FROM calls WHERE decision = 'notify' {where}"
+        ).fetchone()
+        delays = [
+            (datetime.fromisoformat(back) - datetime.fromisoformat(ended)).total_seconds() / 60
+            for ended, back in db.execute(
+                "SELECT ended_at, recovered_at FROM calls WHERE decision = 'notify' "
+                f"AND recovered_by = 'callback' {where}"
+            )
+        ]
+        recovered = table["recovered (reached / replied)"][column]
+        assert recovered == f"{reached + replied} ({reached} / {replied})", department
+        first = table["median time to the first call back"][column]
+        assert first == f"{statistics.median(delays):.0f} min", department
