@@ -265,3 +265,24 @@ async def test_unreachable_number_holds_a_waiting_text(settings: Settings, store
     rig.at("2026-11-23 10:21")
     await rig.dispatcher.run_once()
     assert len(peer.texts) == 1
+
+
+async def test_erasure_and_retention_forget_the_facts(store: Store) -> None:
+    """Pins privacy: `purge --number` erases the number's facts (its opt-out stays as
+    a hash, so it is still not texted); retention deletes facts, delivery reports and
+    received ids older than `retention_days`."""
+    from agent.store.retention import apply_retention, purge_number
+
+    await store.set_number_fact(TO, NumberFact.SMS_INCAPABLE, origin="twilio", now=NOW)
+    other = "+15145550124"
+    await store.set_number_fact(other, NumberFact.SMS_INCAPABLE, origin="twilio", now=NOW)
+    await _sent(store)
+    await store.apply_delivery(_report(Delivery.DELIVERED), NOW)
+    await store.first_inbound("twilio", SID, NOW)
+    await purge_number(store, TO, NOW)
+    assert await store.texting_facts(TO) == (False, None)
+    assert await store.is_opted_out(TO)
+    assert (await store.texting_facts(other))[0] is True
+    await apply_retention(store, 90, NOW + timedelta(days=91))
+    for table in ("number_facts", "deliveries", "inbound_seen"):
+        assert await store.scalar(f"SELECT COUNT(*) FROM {table}") == 0, table
