@@ -89,8 +89,9 @@ async def test_two_way_through_twilio_polling_and_webhooks(tmp_path: Path) -> No
     """Pins the issue's end to end: the mobile's text ends `delivered` in /v1/messages;
     the landline's ends `undelivered` 30006, the number sms_incapable and its case
     callback_only in /v1/cases; the mobile's reply and then STOP arrive by polling (a
-    reply, an opt-out); a signed status callback is taken (200), a forged one refused
-    (403); after a restart the list is read again and no reply is recorded twice."""
+    reply, an opt-out); a signed status callback is taken (200), its replay and a
+    forged one refused (403); after a restart the list is read again and no reply is
+    recorded twice."""
     port = free_port()
     async with FakeTwilio() as twilio:
         twilio.book.fail_after[LANDLINE] = 30006
@@ -121,8 +122,9 @@ async def test_two_way_through_twilio_polling_and_webhooks(tmp_path: Path) -> No
 
             sid = str(by_code[None]["provider_id"])
             form = {"AccountSid": ACCOUNT_SID, "MessageSid": sid, "MessageStatus": "delivered"}
-            assert await asyncio.to_thread(_post_hook, port, form,
-                                           signature(HOOK, form, AUTH_TOKEN)) == 200  # fmt: skip
+            signed = signature(HOOK, form, AUTH_TOKEN)
+            assert await asyncio.to_thread(_post_hook, port, form, signed) == 200
+            assert await asyncio.to_thread(_post_hook, port, form, signed) == 403  # replayed
             assert await asyncio.to_thread(_post_hook, port, form, "Zm9yZ2Vk") == 403
             health = (await asyncio.to_thread(daemon.status))["senders"]["twilio"]
             assert health["counters"]["webhook_forged"] == 1
