@@ -33,7 +33,7 @@ from drivers.base import utc_now
 OPEN_OR_STUCK = ("pending", "retry_wait", "sending", "failed", "unknown")
 _COLUMNS = (
     "id, state, created_at, to_e164, department, template, attempts, not_before, "
-    "sender, last_error, sent_at, updated_at"
+    "sender, last_error, sent_at, updated_at, delivery, delivery_code, delivery_at"
 )
 _NAMES = [c.strip() for c in _COLUMNS.split(",")]
 
@@ -146,15 +146,24 @@ async def _show(store: Store, settings: Settings, args: argparse.Namespace) -> i
         {"at": _local(a[0], settings.site.tz), "sender": a[1], "result": a[2], "detail": a[3]}
         for a in attempts
     ]
+    doc["deliveries"] = [  # the carrier's reports, as they came (applied or late)
+        {"at": _local(at, settings.site.tz), "state": state, "code": code, "applied": applied}
+        for state, code, at, applied in await store.delivery_history(args.id)
+    ]
     if args.json:
         print(json.dumps(doc, indent=2))
         return 0
     for key, value in doc.items():
-        if key != "history":
+        if key not in ("history", "deliveries"):
             print(f"{key:>12}: {value if value is not None else '-'}")
     print("     history:")
     for item in doc["history"]:  # type: ignore[attr-defined]
         print(f"  {item['at']}  {item['result']:<16} {item['sender'] or '-':<10} {item['detail']}")
+    if doc["deliveries"]:
+        print("  deliveries:")
+    for item in doc["deliveries"]:  # type: ignore[attr-defined]
+        late = "" if item["applied"] else "  (late: not applied)"
+        print(f"  {item['at']}  {item['state']:<16} {item['code'] or '':<10}{late}")
     return 0
 
 
@@ -162,7 +171,7 @@ def _doc(row: tuple[object, ...], tz: ZoneInfo, full: bool) -> dict[str, object]
     doc = dict(zip(_NAMES, row, strict=True))
     number = str(doc.pop("to_e164") or "")
     doc["to"] = number if full else mask(number)
-    for key in ("created_at", "not_before", "sent_at", "updated_at"):
+    for key in ("created_at", "not_before", "sent_at", "updated_at", "delivery_at"):
         doc[key] = _local(doc[key], tz)
     return doc
 

@@ -58,6 +58,7 @@ _CASE_NOTES = (
     "UPDATE case_actions SET detail = '' WHERE action IN ('note', 'closed') AND detail != '' "
     "AND case_id IN "
 )
+_TWO_WAY = (("number_facts", "at"), ("deliveries", "received_at"), ("inbound_seen", "at"))
 _REPLIES = "UPDATE replies SET from_e164 = '', body = '' WHERE from_e164 != '' AND "
 
 
@@ -91,6 +92,8 @@ async def apply_retention(store: Store, retention_days: int, now: datetime) -> A
         closed = "state = 'closed' AND closed_at < ?"
         await conn.execute(_CASE_NOTES + f"(SELECT id FROM cases WHERE {closed})", (cutoff,))
         await conn.execute(_CASES + closed, (stamp, cutoff))
+        for table, column in _TWO_WAY:  # what providers said, by number or SID
+            await conn.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff,))
         done = Anonymised(calls.rowcount, messages.rowcount, replies.rowcount)
     backups = _delete_old_backups(store.path, now - timedelta(days=retention_days))
     await _checkpoint(store)
@@ -131,6 +134,7 @@ async def purge_number(store: Store, number_e164: str, now: datetime) -> Anonymi
             "SELECT at, keyword, origin FROM opt_outs WHERE number_e164 = ?", (number_e164,)
         )
         await conn.execute("DELETE FROM opt_outs WHERE number_e164 = ?", (number_e164,))
+        await conn.execute("DELETE FROM number_facts WHERE number_e164 = ?", (number_e164,))
         at, keyword, origin = opted or (stamp, "ERASE", "erasure request")
         await conn.execute(
             "INSERT OR REPLACE INTO opt_outs (number_e164, at, keyword, origin) "

@@ -70,6 +70,7 @@ class TwilioSender(CloudSender):
         self._ambiguous: dict[int, datetime] = {}
         self._poller = TwilioPoller(config, context, self._exchange, self._health)
         self._poll_task: asyncio.Task[None] | None = None
+        self._posted: dict[tuple[str, str, str | None], None] = {}
         for name in ("webhook_forged", "webhook_replayed", "webhook_bad"):
             self._health.counters.inc(name, 0)
 
@@ -129,19 +130,35 @@ class TwilioSender(CloudSender):
             report = tm.form_report(self.name, form, now)
             if report is None:
                 return self._bad_webhook("a status callback without a SID or a known status")
-            if not await self._poller.hand_report(report):
-                self._health.counters.inc("webhook_replayed")
+            if self._replayed((report.provider_id, report.state.value, report.error_code)):
+                return 403
+            await self._poller.hand_report(report)  # False: the poll saw it first
             return 200
         text = tm.form_inbound(self.name, form, now)
         if text is None or text.provider_id is None:
             return self._bad_webhook("an inbound message without a SID or a sender")
+        if self._replayed((text.provider_id, "received", None)):
+            return 403
         media_only = not text.body.strip() and text.media > 0
-        first = await self._poller.hand_inbound(
+        await self._poller.hand_inbound(
             text.provider_id, lambda: self._context.on_inbound(text), media_only
         )
-        if not first:
-            self._health.counters.inc("webhook_replayed")
         return 200
+
+    def _replayed(self, key: tuple[str, str, str | None]) -> bool:
+        """True for a post this sender already took (same SID, status and code): a
+        replay, refused (403) and counted. The same state first seen by the poll is
+        not a replay: Twilio posts what the poll may read first. Twilio signs no
+        timestamp, so this is the replay guard (the store's forward-only state and
+        received ids hold it across restarts)."""
+        if key in self._posted:
+            self._health.counters.inc("webhook_replayed")
+            log.warning("driver=%s webhook refused: a replay of %s", self.name, key[1])
+            return True
+        self._posted[key] = None
+        while len(self._posted) > _AMBIGUOUS_KEPT * 5:
+            self._posted.pop(next(iter(self._posted)))
+        return False
 
     def _bad_webhook(self, what: str) -> int:
         self._health.counters.inc("webhook_bad")

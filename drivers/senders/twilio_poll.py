@@ -275,7 +275,8 @@ class TwilioPoller:
     async def _save(self, inbound_mark: datetime, status_mark: datetime, seen: _Round) -> None:
         inbound = max(inbound_mark, seen.newest_inbound or inbound_mark)
         newest = max(status_mark, seen.newest_outbound or status_mark)
-        status = seen.oldest_open if seen.oldest_open is not None else newest
+        # nothing of ours still open: the list is read up to its newest entry
+        status = seen.oldest_open if seen.oldest_open is not None else max(newest, inbound)
         status = max(status, newest - STATUS_HORIZON, status_mark)
         value = json.dumps({"inbound": inbound.isoformat(), "status": status.isoformat()})
         await self.context.save_mark(self.name, MARK_KEY, value)

@@ -19,7 +19,9 @@ from agent.model import (
     MessageState,
     Notify,
     NumberFact,
+    Rejected,
     Resolution,
+    Sent,
     Skip,
 )
 from agent.send.deliveries import Deliveries
@@ -219,3 +221,68 @@ async def test_doctor_names_setup_faults_with_their_fix(store: Store) -> None:
     assert "Geo permissions" in found["sending configuration"].hint
     assert found["carrier filtering"].level == "warn"
     assert found["carrier filtering"].hint == FIX_30034
+
+
+# --- the dispatcher: a refusal's fact, and facts re-checked before a text leaves -------
+
+
+async def test_refusal_fact_applies_to_the_next_call(settings: Settings, store: Store) -> None:
+    """Pins `Rejected.fact` (Twilio 30006 at create): the number becomes sms_incapable,
+    the caller's next missed call is `skip:sms_incapable`, and no second text leaves."""
+    from tests.agent.test_dispatcher import Rig, ScriptedPeer
+
+    refusal = Rejected("twilio 30006: landline", fact=NumberFact.SMS_INCAPABLE)
+    peer = ScriptedPeer("peer", refusal)
+    rig = Rig(settings, store, peer, "2026-11-23 10:05")
+    await rig.pipeline.accept(call("2026-11-23 10:00"))
+    await rig.dispatcher.run_once()
+    assert (await store.texting_facts(TO))[0] is True
+    rig.at("2026-11-24 10:05")
+    await rig.pipeline.accept(call("2026-11-24 10:00"))
+    decisions = await store.fetchall("SELECT decision FROM calls ORDER BY id")
+    assert decisions == [("notify",), ("skip:sms_incapable",)]
+    await rig.dispatcher.run_once()
+    assert len(peer.texts) == 1
+    assert rig.dispatcher.counters.get("number_fact_sms_incapable") == 1
+
+
+async def test_unreachable_number_holds_a_waiting_text(settings: Settings, store: Store) -> None:
+    """Pins the dispatcher's re-check: a text queued before the number was reported
+    unreachable waits until the fact's `until`, then leaves."""
+    from tests.agent.test_dispatcher import Rig, ScriptedPeer
+
+    peer = ScriptedPeer("peer", Sent("p-1"))
+    rig = Rig(settings, store, peer, "2026-11-23 10:00")
+    await rig.pipeline.accept(call("2026-11-23 10:00"))
+    until = local("2026-11-23 10:20")
+    await store.set_number_fact(TO, NumberFact.UNREACHABLE, origin="twilio", now=rig.clock(),
+                                until=until)  # fmt: skip
+    rig.at("2026-11-23 10:05")
+    await rig.dispatcher.run_once()
+    assert peer.texts == []
+    state = await store.fetchone("SELECT state, not_before FROM messages")
+    assert state[0] == "pending" and datetime.fromisoformat(state[1]) == until
+    rig.at("2026-11-23 10:21")
+    await rig.dispatcher.run_once()
+    assert len(peer.texts) == 1
+
+
+async def test_erasure_and_retention_forget_the_facts(store: Store) -> None:
+    """Pins privacy: `purge --number` erases the number's facts (its opt-out stays as
+    a hash, so it is still not texted); retention deletes facts, delivery reports and
+    received ids older than `retention_days`."""
+    from agent.store.retention import apply_retention, purge_number
+
+    await store.set_number_fact(TO, NumberFact.SMS_INCAPABLE, origin="twilio", now=NOW)
+    other = "+15145550124"
+    await store.set_number_fact(other, NumberFact.SMS_INCAPABLE, origin="twilio", now=NOW)
+    await _sent(store)
+    await store.apply_delivery(_report(Delivery.DELIVERED), NOW)
+    await store.first_inbound("twilio", SID, NOW)
+    await purge_number(store, TO, NOW)
+    assert await store.texting_facts(TO) == (False, None)
+    assert await store.is_opted_out(TO)
+    assert (await store.texting_facts(other))[0] is True
+    await apply_retention(store, 90, NOW + timedelta(days=91))
+    for table in ("number_facts", "deliveries", "inbound_seen"):
+        assert await store.scalar(f"SELECT COUNT(*) FROM {table}") == 0, table

@@ -1,11 +1,13 @@
 """Two-way texting through Twilio with the real daemon: a text's delivery seen in
 /v1/messages, a caller's reply and STOP read back by polling, a landline (30006)
 making its case callback-only, signed webhooks on the status API, and a restart that
-re-reads the list without recording a reply twice."""
+re-reads the list without recording a reply twice; `ringback outbox show` lists a
+text's delivery reports."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ import pytest
 
 from drivers.senders.twilio_signature import signature
 from tests.e2e.daemon import DaemonProcess, config_text, free_port, write_calls
+from tests.ops.test_outbox import outbox
 from tests.peers.cloud_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 pytestmark = pytest.mark.slow
@@ -89,8 +92,9 @@ async def test_two_way_through_twilio_polling_and_webhooks(tmp_path: Path) -> No
     """Pins the issue's end to end: the mobile's text ends `delivered` in /v1/messages;
     the landline's ends `undelivered` 30006, the number sms_incapable and its case
     callback_only in /v1/cases; the mobile's reply and then STOP arrive by polling (a
-    reply, an opt-out); a signed status callback is taken (200), a forged one refused
-    (403); after a restart the list is read again and no reply is recorded twice."""
+    reply, an opt-out); a signed status callback is taken (200), its replay and a
+    forged one refused (403); after a restart the list is read again and no reply is
+    recorded twice."""
     port = free_port()
     async with FakeTwilio() as twilio:
         twilio.book.fail_after[LANDLINE] = 30006
@@ -121,8 +125,9 @@ async def test_two_way_through_twilio_polling_and_webhooks(tmp_path: Path) -> No
 
             sid = str(by_code[None]["provider_id"])
             form = {"AccountSid": ACCOUNT_SID, "MessageSid": sid, "MessageStatus": "delivered"}
-            assert await asyncio.to_thread(_post_hook, port, form,
-                                           signature(HOOK, form, AUTH_TOKEN)) == 200  # fmt: skip
+            signed = signature(HOOK, form, AUTH_TOKEN)
+            assert await asyncio.to_thread(_post_hook, port, form, signed) == 200
+            assert await asyncio.to_thread(_post_hook, port, form, signed) == 403  # replayed
             assert await asyncio.to_thread(_post_hook, port, form, "Zm9yZ2Vk") == 403
             health = (await asyncio.to_thread(daemon.status))["senders"]["twilio"]
             assert health["counters"]["webhook_forged"] == 1
@@ -130,6 +135,11 @@ async def test_two_way_through_twilio_polling_and_webhooks(tmp_path: Path) -> No
             polls_before = len(twilio.polls)
         replies = _db(tmp_path, "SELECT kind FROM replies ORDER BY id")
         assert replies == [("reply",), ("opt_out",)]
+        shown = outbox(config, "show", str(by_code[None]["id"]), "--json")
+        assert shown.returncode == 0, shown.stderr
+        doc = json.loads(shown.stdout)
+        assert doc["delivery"] == "delivered"
+        assert [d["state"] for d in doc["deliveries"]] == ["sent", "delivered"]
 
         (tmp_path / "notify.sock").unlink()  # the first run was killed (SIGKILL)
         with DaemonProcess(config, port) as again:

@@ -17,6 +17,7 @@ from drivers.senders.twilio import TwilioSender
 from tests.conftest import FrozenClock
 from tests.drivers.cloud.conftest import FROM, TO, twilio_config
 from tests.peers.cloud_api import FakeTwilio, Step
+from tests.peers.twilio_book import rfc2822
 
 CALLER = "+15145550177"
 
@@ -121,11 +122,15 @@ async def test_restart_resumes_from_the_mark_and_the_overlap_catches_late_entrie
         await sender.poll_once()
     mark = heard.marks[("twilio", "poll")]
     clock.advance(60)
-    late = stateful.book.inbound(TO, FROM, "late")  # dated now - 90 s, listed only now
-    stateful.book._sent_at[str(late["sid"])] -= timedelta(seconds=90)
+    late = stateful.book.inbound(TO, FROM, "late")  # dated before the mark, listed only now
+    stateful.book._sent_at[str(late["sid"])] -= timedelta(seconds=150)
+    late["date_sent"] = rfc2822(clock.now - timedelta(seconds=150))
+    async with _sender(stateful, heard, site, clock, poll_overlap_seconds=0) as no_overlap:
+        await no_overlap.poll_once()
+    assert str(late["sid"]) not in [t.provider_id for t in heard.texts]  # lost without it
     async with _sender(stateful, heard, site, clock) as restarted:
         await restarted.poll_once()
-    assert heard.marks[("twilio", "poll")] != mark
+    assert heard.marks[("twilio", "poll")] == mark  # nothing newer than the first reply
     sids = [t.provider_id for t in heard.texts]
     assert sids.count(str(late["sid"])) == 1
     assert first in sids  # re-read through the overlap: the store recognises it

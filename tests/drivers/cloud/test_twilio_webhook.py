@@ -4,6 +4,7 @@ example), a forged or replayed post, and one hand-over path shared with the poll
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,6 +17,7 @@ from tests.drivers.cloud.conftest import FROM, TO, twilio_config
 from tests.peers.cloud_api import ACCOUNT_SID, AUTH_TOKEN
 
 HOOK = "https://relay.example.com/site-7/hooks/twilio/twilio"
+NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 SID = "SM" + "ab" * 16
 
 
@@ -85,8 +87,9 @@ async def test_status_callback_and_inbound_are_handed_over(
 
 
 async def test_forged_and_replayed_posts_change_nothing(sender: TwilioSender, heard: Heard) -> None:
-    """Pins 403 for a bad signature, a signature over another URL, another token, and
-    another account; 200 but no second hand-over for a replay; each counted."""
+    """Pins 403 for a bad signature, a signature over another URL, another token,
+    another account, and a replay of a post already taken (no second hand-over);
+    each counted."""
     form = {"AccountSid": ACCOUNT_SID, "MessageSid": SID, "MessageStatus": "delivered"}
     other = {**form, "AccountSid": "AC" + "9" * 32}
     async with sender:
@@ -96,7 +99,7 @@ async def test_forged_and_replayed_posts_change_nothing(sender: TwilioSender, he
         assert await sender.webhook(other, _signed(other)) == 403
         assert await sender.webhook(form, {}) == 403
         assert await sender.webhook(form, _signed(form)) == 200
-        assert await sender.webhook(form, _signed(form)) == 200
+        assert await sender.webhook(form, _signed(form)) == 403
         health = sender.health()
     assert len(heard.reports) == 1
     assert health.counters["webhook_forged"] == 5
@@ -116,3 +119,20 @@ async def test_webhooks_need_a_url_and_a_sid(
         assert await sender.webhook(form, _signed(form)) == 400
         assert sender.health().counters["webhook_bad"] == 1
     assert heard.reports == []
+
+
+async def test_state_polled_first_is_not_a_replay(sender: TwilioSender, heard: Heard) -> None:
+    """Pins the two paths together: a status the poll already handed over, posted
+    afterwards by Twilio, is taken (200) without a second hand-over; a reply posted
+    twice is refused the second time."""
+    form = {"AccountSid": ACCOUNT_SID, "MessageSid": SID, "MessageStatus": "sent"}
+    reply = {"AccountSid": ACCOUNT_SID, "MessageSid": "SM" + "ef" * 16, "From": TO,
+             "To": FROM, "Body": "ok", "SmsStatus": "received"}  # fmt: skip
+    async with sender:
+        await sender._poller.hand_report(DeliveryReport("twilio", SID, Delivery.SENT, NOW))
+        assert await sender.webhook(form, _signed(form)) == 200
+        assert await sender.webhook(reply, _signed(reply)) == 200
+        assert await sender.webhook(reply, _signed(reply)) == 403
+        health = sender.health()
+    assert len(heard.reports) == 1 and len(heard.texts) == 1
+    assert health.counters["webhook_replayed"] == 1
