@@ -60,6 +60,8 @@ from drivers.sources import SOURCES
 
 log = logging.getLogger(__name__)
 
+# Records of one source being stored at once (agent/store/group.py batches them).
+IN_FLIGHT = 256
 POISON_TRIES = 3
 DISPATCHER_STALL_SECONDS = 300.0
 UNSTORED_FILE = "unstored-calls.jsonl"
@@ -331,11 +333,25 @@ class Runtime:
         await asyncio.gather(*(s.task for s in states if s.task), return_exceptions=True)
 
     async def _pump(self, state: SourceState) -> None:
-        """Feed a source's records to the pipeline; a record is retried until stored."""
-        async for record in state.source.records():
-            await self._accept_until_stored(record)
+        """Feed a source's records to the pipeline; a record is retried until stored.
+        The next record does not wait for the previous one's commit: records that come
+        while a commit is in flight are stored together in the next one (group commit,
+        agent/store/group.py), in the order the source gave them, each durable before
+        it counts; at most `IN_FLIGHT` wait at once (then the source waits)."""
+        room = asyncio.Semaphore(IN_FLIGHT)
+
+        async def store(record: CallRecord) -> None:
+            try:
+                await self._accept_until_stored(record)
+            finally:
+                room.release()
             state.records += 1
             state.last_record_at = self.clock()
+
+        async with asyncio.TaskGroup() as group:
+            async for record in state.source.records():
+                await room.acquire()
+                group.create_task(store(record), name=f"store:{state.source.name}")
         state.finished = True
         log.info("source %s finished", state.source.name)
 

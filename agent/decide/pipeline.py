@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from agent.config.hours import public_holidays
 from agent.config.settings import Settings
@@ -175,8 +176,9 @@ class Pipeline:
         e164, problem = normalize(record.remote_raw, country)
         if record.direction is Direction.INBOUND and record.caller_e164 is None:
             record = replace(record, caller_e164=e164)
-        async with self.store.transaction():
-            accepted = await self._store_and_decide(record, e164, problem, now)
+        accepted = await self.store.atomic(
+            partial(self._store_and_decide, record, e164, problem, now)
+        )
         if accepted.message_id is not None:
             self.wake()
         return accepted
