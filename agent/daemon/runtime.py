@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 
 # Records of one source being stored at once (agent/store/group.py batches them).
 IN_FLIGHT = 256
+STORE_BACKOFF = Backoff(0.5, 30.0)
 POISON_TRIES = 3
 DISPATCHER_STALL_SECONDS = 300.0
 UNSTORED_FILE = "unstored-calls.jsonl"
@@ -360,12 +361,12 @@ class Runtime:
         error) is retried for as long as it takes; a record the store refuses for
         what it holds is set aside after `POISON_TRIES` tries in a JSON-lines file
         beside the database, so one bad record never holds up the calls behind it."""
-        retries, refused = Retries(Backoff(0.5, 30.0)), 0
+        retries: Retries | None = None  # made at the first failure (seeding costs)
+        refused = 0
         while True:
             if len(self.held):  # calls behind held ones wait behind them, in order
                 await self._hold(record)
                 return
-            delay = retries.backoff.delay(retries.failures + 1)
             try:
                 accepted = await self.pipeline.accept(record)
             except (RingbackError, sqlite3.OperationalError) as err:
@@ -374,6 +375,8 @@ class Runtime:
                     self._store_unwritable(kind, err)
                     await self._hold(record)
                     return
+                retries = retries or Retries(STORE_BACKOFF)
+                delay = retries.backoff.delay(retries.failures + 1)
                 log.error(
                     "call_id=%s not stored yet, retrying in %.0fs: %s", record.call_id, delay, err
                 )
@@ -387,6 +390,7 @@ class Runtime:
                 if self.observer is not None:
                     self.observer(record, accepted)
                 return
+            retries = retries or Retries(STORE_BACKOFF)
             await asyncio.sleep(retries.next())
 
     def _store_unwritable(self, kind: str, err: BaseException) -> None:
