@@ -10,6 +10,7 @@ read-only views of the status API. The domain operations live in `calls`,
 from __future__ import annotations
 
 import asyncio
+import hmac
 import shutil
 import sqlite3
 import threading
@@ -54,7 +55,7 @@ class StoreBase:
         self._direct: Direct | None = None
         self._direct_thread = 0
         self._owner: asyncio.Task[Any] | None = None
-        self._salt: str | None = None
+        self._keyed: hmac.HMAC | None = None  # the opt-out salt's HMAC (numbers.py)
         # `full` / `readonly` from the last write that failed so, until one succeeds
         self.write_problem: str | None = None
 
