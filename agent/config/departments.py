@@ -27,6 +27,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
+    PrivateAttr,
     ValidationError,
     model_validator,
 )
@@ -162,12 +163,17 @@ class DepartmentConfig(_Section):
     # Who among the staff hears of this department's cases (agent.cases.notify).
     notify: list[Channel] = Field(default_factory=list)
 
+    # `weekly()` parsed once: the policy and the cases ask for it on every call
+    _weekly: dict[int, list[tuple[time, time]]] | None = PrivateAttr(default=None)
+
     def weekly(self) -> dict[int, list[tuple[time, time]]] | None:
         """Opening ranges per weekday (0 = Monday), or None for "always open"."""
         if not self.hours:
             return None
-        hours: dict[str, str] = {str(k): v for k, v in self.hours.items()}
-        return {i: parse_ranges(hours.get(day, "closed")) for i, day in enumerate(DAYS)}
+        if self._weekly is None:
+            hours: dict[str, str] = {str(k): v for k, v in self.hours.items()}
+            self._weekly = {i: parse_ranges(hours.get(day, "closed")) for i, day in enumerate(DAYS)}
+        return self._weekly
 
 
 class DepartmentsConfig(BaseModel):

@@ -29,6 +29,13 @@ from agent.store.schema import MIGRATIONS
 from agent.store.writable import classify, probe
 
 Row = tuple[Any, ...]
+# The connection's settings (bench/bench_spine.py gives raw SQLite the same ones).
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+)
 T = TypeVar("T")
 
 
@@ -66,7 +73,10 @@ class StoreBase:
         )
         _check_directory(self.path)
         try:
-            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+            # lent to the event loop's thread for a batch of units (agent/store/group.py)
+            self._conn = await aiosqlite.connect(
+                self.path, isolation_level=None, check_same_thread=False
+            )
             await self._configure()
             await self._migrate()
         except sqlite3.DatabaseError as err:
@@ -96,12 +106,7 @@ class StoreBase:
         return self._conn
 
     async def _configure(self) -> None:
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=FULL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=5000",
-        ):
+        for pragma in PRAGMAS:
             await self.conn.execute_fetchall(pragma)  # read to the end: none left stepping
         verdict = await self.scalar("PRAGMA quick_check")
         if verdict != "ok":

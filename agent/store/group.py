@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -41,6 +42,8 @@ from functools import partial
 from typing import Any, TypeVar, cast
 
 import aiosqlite
+
+from agent.errors import StoreError
 
 MAX_BATCH = 256
 _SAVEPOINT = "member"
@@ -178,7 +181,9 @@ class GroupCommit:
         return cast(T, await me.done)
 
     async def _ship(self, me: _Member) -> None:
-        """Lead a batch of units: they and COMMIT in one trip to SQLite's thread."""
+        """Lead a batch of units: SQLite's thread opens the transaction and lends the
+        connection to this thread, which runs the units on it (no trip per statement,
+        no handing the GIL back and forth), then commits (the fsync off the loop)."""
         try:
             await self._lock.acquire()
         except BaseException:
@@ -188,21 +193,32 @@ class GroupCommit:
         while self._waiting and self._waiting[0].unit is not None and len(batch) < MAX_BATCH:
             batch.append(self._waiting.popleft())
         self._batch = batch
-        job = Statements(self._conn()).call(partial(self._run_units, batch))
-        job.add_done_callback(partial(self._units_done, batch))
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[sqlite3.Connection] = loop.create_future()
 
-    def _run_units(self, batch: list[_Member], raw: sqlite3.Connection) -> list[Any]:
-        """On SQLite's thread: BEGIN, each unit (in its savepoint when it has company),
-        COMMIT. Returns each unit's outcome: its value, or its exception."""
+        def signal(value: sqlite3.Connection | BaseException) -> None:  # from SQLite's thread
+            loop.call_soon_threadsafe(_settle, ready, value)
+
+        lent = _Lent(len(batch), signal)
+        job = Statements(self._conn()).call(partial(_lend, lent))
+        job.add_done_callback(partial(self._units_done, batch, lent))
+        try:
+            raw = await ready
+        except BaseException:
+            lent.gate.set()
+            raise
         self._set_direct(Direct(raw))
         try:
-            return _units(raw, [cast(Unit, m.unit) for m in batch])
+            lent.outcomes = _units(raw, [cast(Unit, m.unit) for m in batch])
         finally:
             self._set_direct(None)
+            lent.gate.set()
 
-    def _units_done(self, batch: list[_Member], job: asyncio.Future[list[Any]]) -> None:
+    def _units_done(
+        self, batch: list[_Member], lent: _Lent, job: asyncio.Future[list[Any]]
+    ) -> None:
         failed = job.exception() if not job.cancelled() else asyncio.CancelledError()
-        outcomes: list[Any] = [failed] * len(batch) if failed is not None else job.result()
+        outcomes: list[Any] = [failed] * len(batch) if failed is not None else lent.outcomes
         errors = [o for o in outcomes if isinstance(o, BaseException)]
         self._on_write(errors[0] if len(errors) == len(outcomes) else None)
         if failed is None:
@@ -325,45 +341,73 @@ class GroupCommit:
             self._next()
 
 
-def _units(raw: sqlite3.Connection, units: list[Unit]) -> list[Any]:
-    """See `GroupCommit._run_units`. A unit whose error ended the whole transaction
-    takes the units before it in the batch with it (each gets that error); the units
-    after it start a new transaction."""
-    outcomes: list[Any] = []
-    several = len(units) > 1
-    if raw.in_transaction:  # a commit cancelled earlier left it open
-        raw.execute("ROLLBACK")
-    raw.execute("BEGIN IMMEDIATE")
-    start = 0  # the first unit of the open transaction
-    for unit in units:
-        if not raw.in_transaction:
-            raw.execute("BEGIN IMMEDIATE")
-        if several:
-            raw.execute(f"SAVEPOINT {_SAVEPOINT}")
-        try:
-            outcomes.append(_drive(unit()))
-        except Exception as err:
-            outcomes.append(err)
-            if not raw.in_transaction:  # SQLite ended the transaction: all of it is gone
-                outcomes[start:] = [err] * (len(outcomes) - start)
-                start = len(outcomes)
-            elif several:
-                raw.execute(f"ROLLBACK TO {_SAVEPOINT}")
-                raw.execute(f"RELEASE {_SAVEPOINT}")
-            else:
-                raw.execute("ROLLBACK")
-            continue
-        if several:
-            raw.execute(f"RELEASE {_SAVEPOINT}")
+class _Lent:
+    """A batch's connection, lent by SQLite's thread to the event loop's."""
+
+    def __init__(
+        self, size: int, ready: Callable[[sqlite3.Connection | BaseException], Any]
+    ) -> None:
+        self.ready = ready
+        self.gate = threading.Event()  # set: the loop is done with the connection
+        self.outcomes: list[Any] = [StoreError("the batch was interrupted")] * size
+
+
+def _settle(future: asyncio.Future[Any], value: Any) -> None:
+    if future.done():
+        return
+    if isinstance(value, BaseException):
+        future.set_exception(value)
+    else:
+        future.set_result(value)
+
+
+def _lend(lent: _Lent, raw: sqlite3.Connection) -> list[Any]:
+    """On SQLite's thread: BEGIN (a busy wait on another process happens here), lend
+    the connection until the units ran, COMMIT (and its fsync). Each unit's outcome
+    (its value or its exception) ends in `lent.outcomes`; a failed COMMIT becomes
+    the outcome of every unit that had succeeded."""
+    try:
+        if raw.in_transaction:  # a commit cancelled earlier left it open
+            raw.execute("ROLLBACK")
+        raw.execute("BEGIN IMMEDIATE")
+    except BaseException as err:
+        lent.ready(err)
+        raise
+    lent.ready(raw)
+    lent.gate.wait()
     if raw.in_transaction:
         try:
             raw.execute("COMMIT")
         except sqlite3.Error as err:
             with contextlib.suppress(sqlite3.Error):
                 raw.execute("ROLLBACK")
-            outcomes[start:] = [
-                o if isinstance(o, BaseException) else err for o in outcomes[start:]
-            ]
+            lent.outcomes = [o if isinstance(o, BaseException) else err for o in lent.outcomes]
+    return lent.outcomes
+
+
+def _units(raw: sqlite3.Connection, units: list[Unit]) -> list[Any]:
+    """In the open transaction, each unit in its savepoint when it has company (alone,
+    a failure rolls the transaction back). An error that ended the whole transaction
+    fails every unit of the batch with it, before and after."""
+    outcomes: list[Any] = []
+    several = len(units) > 1
+    for unit in units:
+        if several:
+            raw.execute(f"SAVEPOINT {_SAVEPOINT}")
+        try:
+            outcomes.append(_drive(unit()))
+        except Exception as err:
+            if not raw.in_transaction:  # SQLite ended the transaction: all of it is gone
+                return [err] * len(units)
+            if several:
+                raw.execute(f"ROLLBACK TO {_SAVEPOINT}")
+                raw.execute(f"RELEASE {_SAVEPOINT}")
+            else:
+                raw.execute("ROLLBACK")
+            outcomes.append(err)
+            continue
+        if several:
+            raw.execute(f"RELEASE {_SAVEPOINT}")
     return outcomes
 
 

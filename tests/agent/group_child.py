@@ -6,7 +6,7 @@ that the crash tests kill with SIGKILL (tests/agent/test_group_commit_crash.py).
 Prints `started`, then `ack <call id> <message id>` for each call once `accept`
 returned (the call is durable). With PAUSE `before:N` or `after:N` it prints
 `pause` and sleeps just before (or just after) the N-th batch's COMMIT on SQLite's
-thread, for the parent to kill it there.
+thread, for the parent to kill it there (the units ran, the commit waits).
 """
 
 from __future__ import annotations
@@ -78,12 +78,12 @@ def _pause() -> None:
 
 def _install_pause(spec: str) -> None:
     when, batch = spec.split(":")
-    original = group._units
+    original = group._lend
 
-    def pausing(raw: sqlite3.Connection, units: list[group.Unit]) -> list[Any]:
-        return original(_Pausing(raw, when, int(batch)), units)  # type: ignore[arg-type]
+    def pausing(lent: Any, raw: sqlite3.Connection) -> list[Any]:
+        return original(lent, _Pausing(raw, when, int(batch)))  # type: ignore[arg-type]
 
-    group._units = pausing
+    group._lend = pausing
 
 
 async def main(config: Path, text: str, count: int) -> None:
