@@ -6,8 +6,9 @@ queueing impossible) and stores the decision on the call, all in one transaction
 the call is in the store, with its decision, before anything else happens to it
 (the dispatcher is woken after the commit). That transaction is a unit of the
 store's group commit (agent/store/group.py): calls accepted while a commit is in
-flight are decided and stored together in the next one, each in its savepoint, on
-SQLite's thread in one trip; each `accept` returns once its call is durable.
+flight are decided and stored together in the next one, each in its savepoint,
+without a trip to SQLite's thread per statement; each `accept` returns once its call
+is durable.
 
 `inbound(text)` handles what callers text back: STOP/ARRET opts out (and is confirmed
 once), START/DEBUT opts back in, HELP/AIDE gets an information reply (a keyword is the

@@ -147,9 +147,10 @@ class StoreBase:
 
     async def atomic(self, unit: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """`await unit()` as one write transaction of its own, durable when this
-        returns; all or nothing. The unit may call only the store's methods (they run
-        on SQLite's thread, with the units queued with it: one trip for them all,
-        agent/store/group.py); an error in it undoes its writes and is raised."""
+        returns; all or nothing. The unit may await only the store's methods: it runs
+        with the units queued with it in one transaction, on the connection lent to
+        the loop (agent/store/group.py); an error in it undoes its writes and is
+        raised."""
         return await self.group.run(unit)
 
     def _in_unit(self) -> bool:

@@ -20,9 +20,14 @@ RELEASE go to SQLite's thread without a wait of their own (in order with every
 other statement: `Statements`), so a member in a batch costs no extra trip.
 
 A *unit* (`run(unit)`: an async function whose only waits are the store's own
-calls, the pipeline's call) goes further: the units queued together run on SQLite's
-thread in one trip, BEGIN, each unit in its savepoint, COMMIT, the store's methods
-executing at once there (`Direct`); a lone unit costs one trip to that thread.
+calls, the pipeline's call) goes further. The units queued together are one batch:
+SQLite's thread opens the transaction (`BEGIN IMMEDIATE`, where a wait on another
+process's lock happens) and lends the connection to the event loop's thread, which
+runs each unit in its savepoint there, the store's methods executing at once
+(`Direct`: no trip per statement, no handing the GIL to and fro); SQLite's thread
+then commits, so the fsync never holds the loop. A batch holds the loop for its
+units' own work (about 0.3 ms a call; at most `MAX_BATCH` units). A lone unit costs
+two short trips and its commit.
 
 An error that ends SQLite's whole transaction (SQLITE_FULL, an I/O error) in the
 middle of a batch fails every member of the batch with it: none is acknowledged, and
@@ -45,7 +50,7 @@ import aiosqlite
 
 from agent.errors import StoreError
 
-MAX_BATCH = 256
+MAX_BATCH = 256  # units run on the loop thread: a batch holds it about 0.3 ms a unit
 _SAVEPOINT = "member"
 
 LEAD, JOIN, DONE = "lead", "join", "done"
@@ -54,13 +59,13 @@ Unit = Callable[[], Coroutine[Any, Any, Any]]
 
 
 class UnitWaited(RuntimeError):
-    """A unit waited on something other than the store (a bug: units run on SQLite's
-    thread, where there is no event loop)."""
+    """A unit waited on something other than the store (a bug: a unit runs to its
+    end at once, the connection lent to it)."""
 
 
 class Direct:
-    """The connection as a unit on SQLite's thread sees it: aiosqlite's calls, run at
-    once on the sqlite3 connection (so awaiting them never waits)."""
+    """The connection as a unit sees it: aiosqlite's calls, run at once on the
+    sqlite3 connection lent to the loop's thread (so awaiting them never waits)."""
 
     __slots__ = ("raw",)
 
@@ -210,6 +215,7 @@ class GroupCommit:
         self._set_direct(Direct(raw))
         try:
             lent.outcomes = _units(raw, [cast(Unit, m.unit) for m in batch])
+            lent.commit = True  # (not after an exception that is not an Exception)
         finally:
             self._set_direct(None)
             lent.gate.set()
@@ -350,6 +356,7 @@ class _Lent:
         self.ready = ready
         self.gate = threading.Event()  # set: the loop is done with the connection
         self.outcomes: list[Any] = [StoreError("the batch was interrupted")] * size
+        self.commit = False  # True once the units ran to their end
 
 
 def _settle(future: asyncio.Future[Any], value: Any) -> None:
@@ -375,6 +382,8 @@ def _lend(lent: _Lent, raw: sqlite3.Connection) -> list[Any]:
         raise
     lent.ready(raw)
     lent.gate.wait()
+    if raw.in_transaction and not lent.commit:
+        raw.execute("ROLLBACK")
     if raw.in_transaction:
         try:
             raw.execute("COMMIT")
