@@ -58,7 +58,7 @@ class StoreBase:
         self.group = GroupCommit(
             lambda: self.conn, self._lock, self._set_owner, self.note_write, self._set_direct
         )
-        # while a batch of units runs on SQLite's thread: the connection they see there
+        # while a batch of units runs (on the connection lent to the loop): what they see
         self._direct: Direct | None = None
         self._direct_thread = 0
         self._owner: asyncio.Task[Any] | None = None

@@ -169,7 +169,7 @@ class GroupCommit:
         await me.done
 
     async def run(self, unit: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """`await unit()` as one member, run on SQLite's thread with the units queued
+        """`await unit()` as one member, run on the lent connection with the units queued
         with it (see the module docstring); its result once the batch is durable."""
         me = _Member(asyncio.get_running_loop(), unit)
         if self._running:
