@@ -24,7 +24,8 @@ from typing import Any, Self, TypeVar, cast
 import aiosqlite
 
 from agent.errors import StoreError
-from agent.store.group import Direct, GroupCommit
+from agent.store.group import GroupCommit
+from agent.store.lend import Direct
 from agent.store.schema import MIGRATIONS
 from agent.store.writable import classify, probe
 

@@ -39,7 +39,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -48,62 +47,12 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
-from agent.errors import StoreError
+from agent.store.lend import SAVEPOINT, Direct, Lent, Statements, Unit, lend, run_units, settle
 
 MAX_BATCH = 256  # units run on the loop thread: a batch holds it about 0.3 ms a unit
-_SAVEPOINT = "member"
 
 LEAD, JOIN, DONE = "lead", "join", "done"
 T = TypeVar("T")
-Unit = Callable[[], Coroutine[Any, Any, Any]]
-
-
-class UnitWaited(RuntimeError):
-    """A unit waited on something other than the store (a bug: a unit runs to its
-    end at once, the connection lent to it)."""
-
-
-class Direct:
-    """The connection as a unit sees it: aiosqlite's calls, run at once on the
-    sqlite3 connection lent to the loop's thread (so awaiting them never waits)."""
-
-    __slots__ = ("raw",)
-
-    def __init__(self, raw: sqlite3.Connection) -> None:
-        self.raw = raw
-
-    async def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        return self.raw.execute(sql, params)
-
-    async def execute_fetchall(self, sql: str, params: Any = ()) -> list[Any]:
-        return self.raw.execute(sql, params).fetchall()
-
-    @property
-    def in_transaction(self) -> bool:
-        return self.raw.in_transaction
-
-
-class Statements:
-    """SQL sent to the connection's thread without waiting for it: queued in order
-    with every statement sent after it (aiosqlite runs one FIFO queue per
-    connection), its outcome a future. The one place that uses aiosqlite's queue."""
-
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
-
-    def send(self, sql: str) -> asyncio.Future[Any]:
-        return self.call(partial(_run, sql))
-
-    def call(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
-        """`fn(the sqlite3 connection)` on SQLite's thread, in order."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        raw = self._conn._conn  # the sqlite3 connection aiosqlite owns
-        self._conn._tx.put_nowait((future, partial(fn, raw)))
-        return future
-
-
-def _run(sql: str, raw: sqlite3.Connection) -> None:
-    raw.execute(sql)
 
 
 class _Member:
@@ -163,7 +112,7 @@ class GroupCommit:
             raise
         self._set_owner(None)
         if kind == JOIN:
-            self._sent.append(Statements(conn).send(f"RELEASE {_SAVEPOINT}"))
+            self._sent.append(Statements(conn).send(f"RELEASE {SAVEPOINT}"))
         self._batch.append(me)
         self._next()
         await me.done
@@ -202,10 +151,10 @@ class GroupCommit:
         ready: asyncio.Future[sqlite3.Connection] = loop.create_future()
 
         def signal(value: sqlite3.Connection | BaseException) -> None:  # from SQLite's thread
-            loop.call_soon_threadsafe(_settle, ready, value)
+            loop.call_soon_threadsafe(settle, ready, value)
 
-        lent = _Lent(len(batch), signal)
-        job = Statements(self._conn()).call(partial(_lend, lent))
+        lent = Lent(len(batch), signal)
+        job = Statements(self._conn()).call(partial(lend, lent))
         job.add_done_callback(partial(self._units_done, batch, lent))
         try:
             raw = await ready
@@ -214,15 +163,13 @@ class GroupCommit:
             raise
         self._set_direct(Direct(raw))
         try:
-            lent.outcomes = _units(raw, [cast(Unit, m.unit) for m in batch])
+            lent.outcomes = run_units(raw, [cast(Unit, m.unit) for m in batch])
             lent.commit = True  # (not after an exception that is not an Exception)
         finally:
             self._set_direct(None)
             lent.gate.set()
 
-    def _units_done(
-        self, batch: list[_Member], lent: _Lent, job: asyncio.Future[list[Any]]
-    ) -> None:
+    def _units_done(self, batch: list[_Member], lent: Lent, job: asyncio.Future[list[Any]]) -> None:
         failed = job.exception() if not job.cancelled() else asyncio.CancelledError()
         outcomes: list[Any] = [failed] * len(batch) if failed is not None else lent.outcomes
         errors = [o for o in outcomes if isinstance(o, BaseException)]
@@ -246,7 +193,7 @@ class GroupCommit:
         """The open transaction, for a member whose turn it is."""
         if kind == JOIN:
             conn = self._conn()
-            self._sent.append(Statements(conn).send(f"SAVEPOINT {_SAVEPOINT}"))
+            self._sent.append(Statements(conn).send(f"SAVEPOINT {SAVEPOINT}"))
             return conn
         try:
             await self._lock.acquire()
@@ -277,8 +224,8 @@ class GroupCommit:
         try:
             if not conn.in_transaction:
                 raise err
-            await conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
-            await conn.execute(f"RELEASE {_SAVEPOINT}")
+            await conn.execute(f"ROLLBACK TO {SAVEPOINT}")
+            await conn.execute(f"RELEASE {SAVEPOINT}")
         except BaseException:  # the whole transaction is gone: so is the batch
             with contextlib.suppress(sqlite3.Error):
                 await conn.execute("ROLLBACK")
@@ -345,89 +292,6 @@ class GroupCommit:
             self._hand_over()
         else:
             self._next()
-
-
-class _Lent:
-    """A batch's connection, lent by SQLite's thread to the event loop's."""
-
-    def __init__(
-        self, size: int, ready: Callable[[sqlite3.Connection | BaseException], Any]
-    ) -> None:
-        self.ready = ready
-        self.gate = threading.Event()  # set: the loop is done with the connection
-        self.outcomes: list[Any] = [StoreError("the batch was interrupted")] * size
-        self.commit = False  # True once the units ran to their end
-
-
-def _settle(future: asyncio.Future[Any], value: Any) -> None:
-    if future.done():
-        return
-    if isinstance(value, BaseException):
-        future.set_exception(value)
-    else:
-        future.set_result(value)
-
-
-def _lend(lent: _Lent, raw: sqlite3.Connection) -> list[Any]:
-    """On SQLite's thread: BEGIN (a busy wait on another process happens here), lend
-    the connection until the units ran, COMMIT (and its fsync). Each unit's outcome
-    (its value or its exception) ends in `lent.outcomes`; a failed COMMIT becomes
-    the outcome of every unit that had succeeded."""
-    try:
-        if raw.in_transaction:  # a commit cancelled earlier left it open
-            raw.execute("ROLLBACK")
-        raw.execute("BEGIN IMMEDIATE")
-    except BaseException as err:
-        lent.ready(err)
-        raise
-    lent.ready(raw)
-    lent.gate.wait()
-    if raw.in_transaction and not lent.commit:
-        raw.execute("ROLLBACK")
-    if raw.in_transaction:
-        try:
-            raw.execute("COMMIT")
-        except sqlite3.Error as err:
-            with contextlib.suppress(sqlite3.Error):
-                raw.execute("ROLLBACK")
-            lent.outcomes = [o if isinstance(o, BaseException) else err for o in lent.outcomes]
-    return lent.outcomes
-
-
-def _units(raw: sqlite3.Connection, units: list[Unit]) -> list[Any]:
-    """In the open transaction, each unit in its savepoint when it has company (alone,
-    a failure rolls the transaction back). An error that ended the whole transaction
-    fails every unit of the batch with it, before and after."""
-    outcomes: list[Any] = []
-    several = len(units) > 1
-    for unit in units:
-        if several:
-            raw.execute(f"SAVEPOINT {_SAVEPOINT}")
-        try:
-            outcomes.append(_drive(unit()))
-        except Exception as err:
-            if not raw.in_transaction:  # SQLite ended the transaction: all of it is gone
-                return [err] * len(units)
-            if several:
-                raw.execute(f"ROLLBACK TO {_SAVEPOINT}")
-                raw.execute(f"RELEASE {_SAVEPOINT}")
-            else:
-                raw.execute("ROLLBACK")
-            outcomes.append(err)
-            continue
-        if several:
-            raw.execute(f"RELEASE {_SAVEPOINT}")
-    return outcomes
-
-
-def _drive(coro: Coroutine[Any, Any, Any]) -> Any:
-    """Run a coroutine that never waits (it only calls the store) to its end."""
-    try:
-        coro.send(None)
-    except StopIteration as stop:
-        return stop.value
-    coro.close()
-    raise UnitWaited("a unit of work waited on something other than the store")
 
 
 def _copy(err: BaseException) -> BaseException:

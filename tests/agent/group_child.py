@@ -78,12 +78,12 @@ def _pause() -> None:
 
 def _install_pause(spec: str) -> None:
     when, batch = spec.split(":")
-    original = group._lend
+    original = group.lend  # type: ignore[attr-defined]  # the name group.py calls
 
     def pausing(lent: Any, raw: sqlite3.Connection) -> list[Any]:
         return original(lent, _Pausing(raw, when, int(batch)))  # type: ignore[arg-type]
 
-    group._lend = pausing
+    group.lend = pausing  # type: ignore[attr-defined]
 
 
 async def main(config: Path, text: str, count: int) -> None:

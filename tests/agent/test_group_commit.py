@@ -13,7 +13,7 @@ import pytest
 from agent.config.settings import Settings
 from agent.decide.pipeline import Pipeline
 from agent.store import Store
-from agent.store.group import UnitWaited
+from agent.store.lend import UnitWaited
 from tests.agent.conftest import call, clock_at
 
 
