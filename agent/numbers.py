@@ -55,13 +55,26 @@ def normalize(raw: str | None, default_region: str) -> tuple[str | None, str]:
         parsed = phonenumbers.parse(digits, default_region)
     except phonenumbers.NumberParseException:
         return None, "invalid_number"
-    if not phonenumbers.is_valid_number(parsed):
+    # is_valid_number, with the region it finds on the way kept for `region_of`
+    # (finding it is the costly part: +1 is shared by some 25 regions)
+    region = phonenumbers.region_code_for_number(parsed)
+    if region is None or not phonenumbers.is_valid_number_for_region(parsed, region):
         return None, "invalid_number"
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), ""
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if len(_REGIONS) >= 8192:
+        _REGIONS.clear()
+    _REGIONS[e164] = region
+    return e164, ""
+
+
+_REGIONS: dict[str, str | None] = {}  # E.164 -> region, of the numbers normalised
 
 
 @functools.lru_cache(maxsize=8192)
 def region_of(e164: str) -> str | None:
+    known = _REGIONS.get(e164)
+    if known is not None:
+        return known
     import phonenumbers
 
     try:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agent.store import Store
-from agent.store.base import ts
+from agent.store.base import PRAGMAS, ts
 from bench.daemon import AmiPeer, Daemon, example_config, free_port
 from bench.harness import RUNS, Figure, Sample, current_rss_mb, interleaved, report, scaled
 
@@ -28,8 +28,8 @@ def raw_commit_rate(path: Path) -> float:
     own schema (made by `Store`, then closed) and its settings."""
     asyncio.run(_make_schema(path))
     conn = sqlite3.connect(path, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=FULL"):
-        conn.execute(f"PRAGMA {pragma}")
+    for pragma in PRAGMAS:  # the store's own settings, all of them
+        conn.execute(pragma).fetchall()
     now = datetime.now(UTC)
     stamp, later = ts(now), ts(now + timedelta(hours=1))
     sql = (

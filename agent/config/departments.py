@@ -27,6 +27,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
+    PrivateAttr,
     ValidationError,
     model_validator,
 )
@@ -168,12 +169,17 @@ class DepartmentConfig(_Section):
     # The dealership's CRM: ADF leads by e-mail, a signed JSON webhook (agent.config.crm).
     crm: CrmConfig | None = None
 
+    # `weekly()` parsed once: the policy and the cases ask for it on every call
+    _weekly: dict[int, list[tuple[time, time]]] | None = PrivateAttr(default=None)
+
     def weekly(self) -> dict[int, list[tuple[time, time]]] | None:
         """Opening ranges per weekday (0 = Monday), or None for "always open"."""
         if not self.hours:
             return None
-        hours: dict[str, str] = {str(k): v for k, v in self.hours.items()}
-        return {i: parse_ranges(hours.get(day, "closed")) for i, day in enumerate(DAYS)}
+        if self._weekly is None:
+            hours: dict[str, str] = {str(k): v for k, v in self.hours.items()}
+            self._weekly = {i: parse_ranges(hours.get(day, "closed")) for i, day in enumerate(DAYS)}
+        return self._weekly
 
 
 class DepartmentsConfig(BaseModel):

@@ -69,6 +69,9 @@ from drivers.sources import SOURCES
 
 log = logging.getLogger(__name__)
 
+# Records of one source being stored at once (agent/store/group.py batches them).
+IN_FLIGHT = 256
+STORE_BACKOFF = Backoff(0.5, 30.0)
 POISON_TRIES = 3
 DISPATCHER_STALL_SECONDS = 300.0
 UNSTORED_FILE = "unstored-calls.jsonl"
@@ -350,11 +353,25 @@ class Runtime:
         await asyncio.gather(*(s.task for s in states if s.task), return_exceptions=True)
 
     async def _pump(self, state: SourceState) -> None:
-        """Feed a source's records to the pipeline; a record is retried until stored."""
-        async for record in state.source.records():
-            await self._accept_until_stored(record)
+        """Feed a source's records to the pipeline; a record is retried until stored.
+        The next record does not wait for the previous one's commit: records that come
+        while a commit is in flight are stored together in the next one (group commit,
+        agent/store/group.py), in the order the source gave them, each durable before
+        it counts; at most `IN_FLIGHT` wait at once (then the source waits)."""
+        room = asyncio.Semaphore(IN_FLIGHT)
+
+        async def store(record: CallRecord) -> None:
+            try:
+                await self._accept_until_stored(record)
+            finally:
+                room.release()
             state.records += 1
             state.last_record_at = self.clock()
+
+        async with asyncio.TaskGroup() as group:
+            async for record in state.source.records():
+                await room.acquire()
+                group.create_task(store(record), name=f"store:{state.source.name}")
         state.finished = True
         log.info("source %s finished", state.source.name)
 
@@ -363,12 +380,12 @@ class Runtime:
         error) is retried for as long as it takes; a record the store refuses for
         what it holds is set aside after `POISON_TRIES` tries in a JSON-lines file
         beside the database, so one bad record never holds up the calls behind it."""
-        retries, refused = Retries(Backoff(0.5, 30.0)), 0
+        retries: Retries | None = None  # made at the first failure (seeding costs)
+        refused = 0
         while True:
             if len(self.held):  # calls behind held ones wait behind them, in order
                 await self._hold(record)
                 return
-            delay = retries.backoff.delay(retries.failures + 1)
             try:
                 accepted = await self.pipeline.accept(record)
             except (RingbackError, sqlite3.OperationalError) as err:
@@ -377,6 +394,8 @@ class Runtime:
                     self._store_unwritable(kind, err)
                     await self._hold(record)
                     return
+                retries = retries or Retries(STORE_BACKOFF)
+                delay = retries.backoff.delay(retries.failures + 1)
                 log.error(
                     "call_id=%s not stored yet, retrying in %.0fs: %s", record.call_id, delay, err
                 )
@@ -390,6 +409,7 @@ class Runtime:
                 if self.observer is not None:
                     self.observer(record, accepted)
                 return
+            retries = retries or Retries(STORE_BACKOFF)
             await asyncio.sleep(retries.next())
 
     def _store_unwritable(self, kind: str, err: BaseException) -> None:

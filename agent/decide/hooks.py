@@ -4,7 +4,9 @@ The pipeline calls a `CaseHook` (the recovery cases, `agent.cases.keeper`, wired
 whoever builds the pipeline) after it stored a call and its decision, and after it
 stored a reply, within the same transaction: the hook's writes commit with them or
 not at all. A hook that raises has its own writes undone (a savepoint) and is
-counted; the call or the reply is stored all the same.
+counted; the call or the reply is stored all the same. On a call the hook runs in
+the pipeline's unit (agent/store/group.py): it may await the
+store's methods only.
 """
 
 from __future__ import annotations

@@ -4,7 +4,11 @@
 policy needs, decides, queues the text (the outbox's unique dedup key makes a second
 queueing impossible) and stores the decision on the call, all in one transaction:
 the call is in the store, with its decision, before anything else happens to it
-(the dispatcher is woken after the commit).
+(the dispatcher is woken after the commit). That transaction is a unit of the
+store's group commit (agent/store/group.py): calls accepted while a commit is in
+flight are decided and stored together in the next one, each in its savepoint,
+without a trip to SQLite's thread per statement; each `accept` returns once its call
+is durable.
 
 `inbound(text)` handles what callers text back: STOP/ARRET opts out (and is confirmed
 once), START/DEBUT opts back in, HELP/AIDE gets an information reply (a keyword is the
@@ -23,6 +27,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from agent.config.dept_holidays import closed_days
 from agent.config.hours import public_holidays
@@ -187,8 +192,9 @@ class Pipeline:
         e164, problem = normalize(record.remote_raw, country)
         if record.direction is Direction.INBOUND and record.caller_e164 is None:
             record = replace(record, caller_e164=e164)
-        async with self.store.transaction():
-            accepted = await self._store_and_decide(record, e164, problem, now)
+        accepted = await self.store.atomic(
+            partial(self._store_and_decide, record, e164, problem, now)
+        )
         if accepted.message_id is not None:
             self.wake()
         return accepted

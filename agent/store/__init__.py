@@ -1,6 +1,7 @@
 """The store: one SQLite file (WAL, `synchronous=FULL`), the only shared state and the queue.
 
 `Store` joins the concerns: connection, migrations and feeds (`base`, `schema`),
+group commit of write transactions (`group`, on the connection `lend` lends),
 calls (`calls`), the outbox and its attempts (`outbox`), opt-outs, caps and replies
 (`numbers`), recovery cases (`cases`, read by `case_views`; their conversation with
 the caller, `threads`), the staff notifications (`notifications`), the carrier's

@@ -10,23 +10,34 @@ read-only views of the status API. The domain operations live in `calls`,
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import hmac
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar, cast
 
 import aiosqlite
 
 from agent.errors import StoreError
+from agent.store.group import GroupCommit
+from agent.store.lend import Direct
 from agent.store.schema import MIGRATIONS
 from agent.store.writable import classify, probe
 
 Row = tuple[Any, ...]
+# The connection's settings (bench/bench_spine.py gives raw SQLite the same ones).
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+)
+T = TypeVar("T")
 
 
 def ts(moment: datetime) -> str:
@@ -44,17 +55,29 @@ class StoreBase:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: aiosqlite.Connection | None = None
-        self._lock: Any = None
+        self._lock = asyncio.Lock()
+        self.group = GroupCommit(
+            lambda: self.conn, self._lock, self._set_owner, self.note_write, self._set_direct
+        )
+        # while a batch of units runs (on the connection lent to the loop): what they see
+        self._direct: Direct | None = None
+        self._direct_thread = 0
         self._owner: asyncio.Task[Any] | None = None
-        self._salt: str | None = None
+        self._keyed: hmac.HMAC | None = None  # the opt-out salt's HMAC (numbers.py)
         # `full` / `readonly` from the last write that failed so, until one succeeds
         self.write_problem: str | None = None
 
     async def __aenter__(self) -> Self:
         self._lock = asyncio.Lock()
+        self.group = GroupCommit(
+            lambda: self.conn, self._lock, self._set_owner, self.note_write, self._set_direct
+        )
         check_directory(self.path)
         try:
-            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+            # lent to the event loop's thread for a batch of units (agent/store/group.py)
+            self._conn = await aiosqlite.connect(
+                self.path, isolation_level=None, check_same_thread=False
+            )
             await self._configure()
             await self._migrate()
         except sqlite3.DatabaseError as err:
@@ -77,18 +100,15 @@ class StoreBase:
 
     @property
     def conn(self) -> aiosqlite.Connection:
+        if self._direct is not None and threading.get_ident() == self._direct_thread:
+            return cast(aiosqlite.Connection, self._direct)
         if self._conn is None:
             raise StoreError("the store is not open")
         return self._conn
 
     async def _configure(self) -> None:
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=FULL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=5000",
-        ):
-            await self.conn.execute(pragma)
+        for pragma in PRAGMAS:
+            await self.conn.execute_fetchall(pragma)  # read to the end: none left stepping
         verdict = await self.scalar("PRAGMA quick_check")
         if verdict != "ok":
             raise sqlite3.DatabaseError(f"integrity check failed: {verdict}")
@@ -113,32 +133,43 @@ class StoreBase:
 
         Nested inside a transaction of the same task, it is part of the outer one:
         the pipeline stores a call, its decision and its text in one commit by calling
-        the same methods other callers use alone."""
+        the same methods other callers use alone. Transactions of other tasks that
+        arrive while one commits share the next commit, each in its own savepoint
+        (all or nothing each, acknowledged once durable: agent/store/group.py)."""
+        if self._in_unit():
+            yield self.conn
+            return
         task = asyncio.current_task()
         if task is not None and self._owner is task:
             yield self.conn
             return
+        async with self.group.member() as conn:
+            yield conn
+
+    async def atomic(self, unit: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """`await unit()` as one write transaction of its own, durable when this
+        returns; all or nothing. The unit may await only the store's methods: it runs
+        with the units queued with it in one transaction, on the connection lent to
+        the loop (agent/store/group.py); an error in it undoes its writes and is
+        raised."""
+        return await self.group.run(unit)
+
+    def _in_unit(self) -> bool:
+        return self._direct is not None and threading.get_ident() == self._direct_thread
+
+    def _set_direct(self, direct: Direct | None) -> None:
+        self._direct_thread = threading.get_ident()
+        self._direct = direct
+
+    @asynccontextmanager
+    async def between_transactions(self) -> AsyncIterator[None]:
+        """The write lock held: no write transaction of this connection is open (or
+        opens) during the block (a checkpoint runs only there)."""
         async with self._lock:
-            self._owner = task
-            try:
-                await self.conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self.conn
-                except BaseException as err:
-                    self.note_write(err)
-                    with contextlib.suppress(sqlite3.OperationalError):  # already rolled back
-                        await self.conn.execute("ROLLBACK")
-                    raise
-                try:
-                    await self.conn.execute("COMMIT")
-                except sqlite3.OperationalError as err:
-                    self.note_write(err)
-                    with contextlib.suppress(sqlite3.OperationalError):
-                        await self.conn.execute("ROLLBACK")
-                    raise
-                self.note_write(None)
-            finally:
-                self._owner = None
+            yield
+
+    def _set_owner(self, task: asyncio.Task[Any] | None) -> None:
+        self._owner = task
 
     @asynccontextmanager
     async def savepoint(self, name: str) -> AsyncIterator[None]:
@@ -174,7 +205,7 @@ class StoreBase:
         """One statement as its own transaction (SQLite autocommit, durable with
         synchronous=FULL): one trip to the connection's thread instead of three. Inside
         the task's open transaction, one statement of it."""
-        if self._owner is not None and self._owner is asyncio.current_task():
+        if self._in_unit() or (self._owner is not None and self._owner is asyncio.current_task()):
             return await self.conn.execute(sql, tuple(params))
         async with self._lock:
             try:

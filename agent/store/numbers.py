@@ -128,9 +128,11 @@ class NumberStore(StoreBase):
     async def erased_token(self, number_e164: str) -> str:
         """What an erased opt-out keeps of a number: a keyed hash (the site's salt), so
         the person is never texted again though the number is no longer stored."""
-        if self._salt is None:
-            self._salt = str(await self.scalar("SELECT value FROM meta WHERE key = 'optout_salt'"))
-        digest = hmac.new(self._salt.encode(), number_e164.encode(), hashlib.sha256)
+        if self._keyed is None:
+            salt = str(await self.scalar("SELECT value FROM meta WHERE key = 'optout_salt'"))
+            self._keyed = hmac.new(salt.encode(), digestmod=hashlib.sha256)
+        digest = self._keyed.copy()  # keyed once: copying is a tenth of hmac.new
+        digest.update(number_e164.encode())
         return "erased:" + digest.hexdigest()
 
     async def set_opt_out(self, number_e164: str, keyword: str, origin: str, now: datetime) -> None:

@@ -82,7 +82,7 @@ async def apply_retention(store: Store, retention_days: int, now: datetime) -> A
     """Anonymise everything older than `retention_days`; idempotent."""
     cutoff = ts(now - timedelta(days=retention_days))
     stamp = ts(now)
-    await store.conn.execute("PRAGMA secure_delete=ON")
+    await store.fetchone("PRAGMA secure_delete=ON")
     async with store.transaction() as conn:
         calls = await conn.execute(_CALLS + "ended_at < ?", (stamp, cutoff))
         messages = await conn.execute(
@@ -105,7 +105,7 @@ async def purge_number(store: Store, number_e164: str, now: datetime) -> Anonymi
     their open texts, and keep their opt-out only as a keyed hash."""
     stamp = ts(now)
     token = await store.erased_token(number_e164)
-    await store.conn.execute("PRAGMA secure_delete=ON")
+    await store.fetchone("PRAGMA secure_delete=ON")
     async with store.transaction() as conn:
         withdrawn = await conn.execute(
             "UPDATE messages SET state = 'suppressed', last_error = 'erased on request', "
@@ -158,7 +158,10 @@ def _delete_old_backups(db: Path, before: datetime) -> int:
 
 
 async def _checkpoint(store: Store) -> None:
-    await store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    # between transactions (inside one SQLite refuses: "database table is locked"),
+    # its row read to the end (a statement left stepping blocks the next SAVEPOINT)
+    async with store.between_transactions():
+        await store.fetchone("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 async def retention_loop(
