@@ -144,8 +144,10 @@ class GroupCommit:
             self._hand_over()
             raise
         batch = [me]
+        self._prune()
         while self._waiting and self._waiting[0].unit is not None and len(batch) < MAX_BATCH:
             batch.append(self._waiting.popleft())
+            self._prune()
         self._batch = batch
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[sqlite3.Connection] = loop.create_future()
@@ -233,8 +235,15 @@ class GroupCommit:
             return
         self._next()
 
+    def _prune(self) -> None:
+        """Drop queued members cancelled while they waited (their task has not run its
+        `_abandon` yet): a turn is never handed to a cancelled future."""
+        while self._waiting and self._waiting[0].turn.done():
+            self._waiting.popleft()
+
     def _next(self) -> None:
         """The turn to the next queued member, or the batch commits."""
+        self._prune()
         if self._waiting and self._waiting[0].unit is None and len(self._batch) < MAX_BATCH:
             self._waiting.popleft().turn.set_result(JOIN)
             return
@@ -275,6 +284,7 @@ class GroupCommit:
         self._hand_over()
 
     def _hand_over(self) -> None:
+        self._prune()
         if self._waiting:
             self._waiting.popleft().turn.set_result(LEAD)
         else:
@@ -283,8 +293,8 @@ class GroupCommit:
     def _abandon(self, me: _Member) -> None:
         """A queued member was cancelled: out of the queue, or, when the turn had
         reached it already, the turn goes on as if its block had written nothing."""
-        if not me.turn.done():
-            with contextlib.suppress(ValueError):  # a unit in a batch under way
+        if not me.turn.done() or me.turn.cancelled():  # it never had the turn
+            with contextlib.suppress(ValueError):  # a unit in a batch under way, or pruned
                 self._waiting.remove(me)
         elif me.turn.result() == DONE:
             return

@@ -131,3 +131,36 @@ async def test_a_burst_of_calls_shares_commits_and_a_bad_call_loses_only_itself(
     )
     assert [r[0] for r in rows] == [f"burst{i}" for i in range(20)]
     assert all(decision == "notify" and text is not None for _, decision, text in rows)
+
+
+@pytest.mark.parametrize("queued", ["transaction", "unit"])
+async def test_a_member_cancelled_in_the_queue_is_passed_over(store: Store, queued: str) -> None:
+    """A transaction is under way; a second writer queues behind it and is cancelled
+    (the daemon stopping its loops) in the same turn of the loop as the first ends:
+    the turn never goes to the cancelled one (it was an InvalidStateError that
+    wedged the store), the cancelled writer wrote nothing, and the next one commits."""
+    release = asyncio.Event()
+
+    async def first() -> None:
+        async with store.transaction() as conn:
+            await conn.execute("INSERT INTO meta (key, value) VALUES ('k-first', 'x')")
+            await release.wait()
+
+    async def second() -> str:
+        if queued == "unit":
+            return await store.atomic(lambda: _insert(store, "k-cancelled"))
+        async with store.transaction() as conn:
+            await conn.execute("INSERT INTO meta (key, value) VALUES ('k-cancelled', 'x')")
+        return "k-cancelled"
+
+    leader = asyncio.create_task(first())
+    await asyncio.sleep(0.05)
+    waiter = asyncio.create_task(second())
+    await asyncio.sleep(0.05)
+    waiter.cancel()  # its turn future is cancelled now; its task runs only later
+    release.set()
+    await leader
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert await asyncio.wait_for(store.atomic(lambda: _insert(store, "k-next")), 10) == "k-next"
+    assert _committed_keys(store.path) == {"k-first", "k-next"}
