@@ -13,7 +13,6 @@ from __future__ import annotations
 from agent.store.base import Row, StoreBase, parse_ts, ts
 from agent.store.calls import RECOVERY_LOOKBACK, CallStore
 from agent.store.case_views import CaseViews
-from agent.store.cases import CaseStore
 from agent.store.notifications import NotificationStore
 from agent.store.numbers import NumberStore
 from agent.store.outbox import OutboxStore
@@ -22,8 +21,6 @@ from agent.store.threads import ThreadStore
 __all__ = ["RECOVERY_LOOKBACK", "Row", "Store", "StoreBase", "parse_ts", "ts"]
 
 
-class Store(
-    CallStore, OutboxStore, NumberStore, CaseStore, CaseViews, ThreadStore, NotificationStore
-):
+class Store(CallStore, OutboxStore, NumberStore, ThreadStore, CaseViews, NotificationStore):
     """The store: `async with Store(path) as store:`; raises StoreError when unusable.
     Its parts: the connection (`base`), calls, the outbox, numbers, cases."""
