@@ -23,6 +23,7 @@ that sender is no longer configured, or the thread has none yet, the chain in or
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,9 +31,11 @@ from agent.config.hours import quiet_hours_end
 from agent.config.settings import Settings
 from agent.config.summary import text_cost
 from agent.decide.policy import number_refusal
-from agent.numbers import region_of
+from agent.numbers import mask, region_of
 from agent.store import Store, ts
 from agent.store.cases import CaseError
+
+log = logging.getLogger(__name__)
 
 STAFF_TEXTS_PER_DAY = 10
 MAX_SEGMENTS = 4
@@ -140,6 +143,14 @@ async def reply(
     except CaseError as err:
         status = 404 if err.reason == "not_found" else 409
         raise ReplyRefused("closed" if status == 409 else err.reason, err.detail, status) from None
+    log.info(
+        "case_id=%d answer queued message_id=%d to=%s via=%s%s",
+        case_id,
+        message_id,
+        mask(caller),
+        via or "chain",
+        " (held for quiet hours)" if quiet_end is not None else "",
+    )
     return Queued(message_id, case_id, caller, body, by, via, due, quiet_end is not None, segments)
 
 

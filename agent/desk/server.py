@@ -279,24 +279,48 @@ class DeskServer:
         if found is None:
             raise web.HTTPFound("/desk/?next=" + quote(request.path, safe="/"))
         session, user = found
+        return await self._case_page(
+            session,
+            user,
+            int(request.match_info["case_id"]),
+            message=request.query.get("done", ""),
+            error=request.query.get("error", ""),
+        )
+
+    async def _case_page(
+        self,
+        session: Session,
+        user: DeskUser,
+        case_id: int,
+        *,
+        message: str = "",
+        error: str = "",
+        draft: str = "",
+        status: int = 200,
+    ) -> web.Response:
+        """The case page, with a confirmation or an error, and the reply the user was
+        writing (kept when the answer was refused)."""
         language = self._language(user)
-        page = await case_page(self.daemon, user, int(request.match_info["case_id"]), language)
+        page = await case_page(self.daemon, user, case_id, language)
         if page is None:  # unknown, or another department's: the same answer
             missing = self._page("missing.html.j2", language, user=user, csrf=session.csrf)
             missing.set_status(404)
             return missing
         row, history = page
-        return self._page(
+        response = self._page(
             "case.html.j2",
             language,
             user=user,
             csrf=session.csrf,
             case=row,
             history=history,
-            message=request.query.get("done", ""),
-            error=request.query.get("error", ""),
+            message=message,
+            error=error,
+            draft=draft,
             resolutions=RESOLUTIONS,
         )
+        response.set_status(status)
+        return response
 
     async def _today(self, request: web.Request) -> web.Response:
         found = self._session(request)
@@ -359,6 +383,16 @@ class DeskServer:
         except ActionRefused as err:
             if err.status == 404:
                 raise web.HTTPNotFound() from None
+            if request.match_info["action"] == "reply":
+                # the page itself, answering 409/422 with the reason, the words kept
+                return await self._case_page(
+                    session,
+                    user,
+                    case_id,
+                    error=err.message,
+                    draft=fields.get("text", ""),
+                    status=err.status,
+                )
             raise web.HTTPSeeOther(f"/desk/cases/{case_id}?error=" + quote(err.message)) from None
         raise web.HTTPSeeOther(f"/desk/cases/{case_id}?done=" + quote(done))
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 from agent.store.base import Row, StoreBase, parse_ts, ts
 from agent.store.calls import RECOVERY_LOOKBACK, CallStore
 from agent.store.case_views import CaseViews
-from agent.store.cases import CaseStore
 from agent.store.deliveries import DeliveryStore
 from agent.store.marks import MarkStore
 from agent.store.notifications import NotificationStore
@@ -30,9 +29,8 @@ class Store(
     CallStore,
     OutboxStore,
     NumberStore,
-    CaseStore,
-    CaseViews,
     ThreadStore,
+    CaseViews,
     NotificationStore,
     DeliveryStore,
     MarkStore,

@@ -15,7 +15,6 @@ closed case), raise `CaseError` with a stable `reason` (`not_found`, `conflict`)
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -345,52 +344,6 @@ class CaseStore(StoreBase):
                 (ts(now), ts(now), case_id),
             )
             await self._act(case_id, now, actor, action, detail)
-
-    async def queue_staff_reply(
-        self,
-        case_id: int,
-        to_e164: str,
-        department: str,
-        language: str,
-        body: str,
-        actor: str,
-        now: datetime,
-        expires_at: datetime,
-        not_before: datetime | None = None,
-        via: str | None = None,
-    ) -> int:
-        """A text written by staff to the case's caller, queued in the outbox with its
-        body (template `staff_reply`; the dispatcher still applies opt-out and quiet
-        hours), due at `not_before` (now by default), pinned to the sender `via` (the
-        thread's; None: the chain) and on the case's timeline, in one transaction.
-        Only an open case takes one (`conflict` otherwise)."""
-        async with self.transaction() as conn:
-            await self._state_of(case_id, "open")
-            cursor = await conn.execute(
-                "INSERT INTO messages (call_id, to_e164, department, template, language, "
-                "dedup_key, state, not_before, expires_at, body, via, created_at, updated_at) "
-                "VALUES (NULL, ?, ?, 'staff_reply', ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
-                (
-                    to_e164,
-                    department,
-                    language,
-                    f"staff_reply:{case_id}:{now.timestamp():.6f}:{secrets.token_hex(4)}",
-                    ts(not_before or now),
-                    ts(expires_at),
-                    body,
-                    via,
-                    ts(now),
-                    ts(now),
-                ),
-            )
-            message_id = int(cursor.lastrowid or 0)
-            await conn.execute(
-                "UPDATE cases SET touched_at = ?, updated_at = ?, owner = COALESCE(owner, ?) "
-                "WHERE id = ?",
-                (ts(now), ts(now), actor, case_id),
-            )
-            await self._act(case_id, now, actor, "texted", body, message_id)
-            return message_id
 
     async def _state_of(self, case_id: int, wanted: str | None) -> str:
         state = await self.scalar("SELECT state FROM cases WHERE id = ?", (case_id,))

@@ -1,6 +1,7 @@
 """A case's conversation with its caller: one thread, in order, of the texts we sent
-(the missed-call text, the staff's answers) and the caller's replies, and the sender
-that reached the caller first (which every answer in the thread goes through).
+(the missed-call text, the staff's answers) and the caller's replies, the sender
+that reached the caller first (which every answer in the thread goes through), and
+a staff answer queued in the outbox with its line on the case's timeline.
 
 An entry is a dict: `at` (UTC text: when it left, or was queued when it has not yet),
 `side` (`ours` / `theirs`), `by` (who wrote ours: `ringback` for the missed-call
@@ -12,13 +13,16 @@ sender reports it; None until then).
 
 from __future__ import annotations
 
+import secrets
+from datetime import datetime
 from typing import Any
 
-from agent.store.base import StoreBase
+from agent.store.base import ts
+from agent.store.cases import CaseStore
 
-# What the carrier said of a text we sent. The outbox has no delivery column yet: the
-# delivery-state work fills it (e.g. `m.delivery`); the thread shows it when not NULL.
-_DELIVERY = "NULL"
+# What the carrier said of a text we sent (`messages.delivery`, forward only: queued,
+# sent, delivered, undelivered, failed); NULL until a report came.
+_DELIVERY = "m.delivery"
 
 _OURS = (
     "SELECT COALESCE(m.sent_at, m.created_at) AS at, 'ours' AS side, {by} AS author, "
@@ -44,7 +48,7 @@ _THREAD = " UNION ALL ".join(
 _NAMES = ("at", "side", "by", "body", "message_id", "reply_id", "state", "sender", "delivery")
 
 
-class ThreadStore(StoreBase):
+class ThreadStore(CaseStore):
     async def case_thread(self, case_id: int) -> list[dict[str, Any]]:
         """The case's conversation, oldest first (see the module docstring)."""
         rows = await self.fetchall(
@@ -63,3 +67,49 @@ class ThreadStore(StoreBase):
             (case_id, case_id, case_id),
         )
         return str(first[0]) if first else None
+
+    async def queue_staff_reply(
+        self,
+        case_id: int,
+        to_e164: str,
+        department: str,
+        language: str,
+        body: str,
+        actor: str,
+        now: datetime,
+        expires_at: datetime,
+        not_before: datetime | None = None,
+        via: str | None = None,
+    ) -> int:
+        """A text written by staff to the case's caller, queued in the outbox with its
+        body (template `staff_reply`; the dispatcher still applies opt-out and quiet
+        hours), due at `not_before` (now by default), pinned to the sender `via` (the
+        thread's; None: the chain) and on the case's timeline, in one transaction.
+        Only an open case takes one (`conflict` otherwise)."""
+        async with self.transaction() as conn:
+            await self._state_of(case_id, "open")
+            cursor = await conn.execute(
+                "INSERT INTO messages (call_id, to_e164, department, template, language, "
+                "dedup_key, state, not_before, expires_at, body, via, created_at, updated_at) "
+                "VALUES (NULL, ?, ?, 'staff_reply', ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                (
+                    to_e164,
+                    department,
+                    language,
+                    f"staff_reply:{case_id}:{now.timestamp():.6f}:{secrets.token_hex(4)}",
+                    ts(not_before or now),
+                    ts(expires_at),
+                    body,
+                    via,
+                    ts(now),
+                    ts(now),
+                ),
+            )
+            message_id = int(cursor.lastrowid or 0)
+            await conn.execute(
+                "UPDATE cases SET touched_at = ?, updated_at = ?, owner = COALESCE(owner, ?) "
+                "WHERE id = ?",
+                (ts(now), ts(now), actor, case_id),
+            )
+            await self._act(case_id, now, actor, "texted", body, message_id)
+            return message_id

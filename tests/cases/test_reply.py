@@ -214,3 +214,15 @@ async def test_a_blocklisted_number_is_refused(settings: Settings, store: Store)
     with pytest.raises(ReplyRefused) as refused:
         await site.answer("Bonjour")
     assert refused.value.reason == "blocklisted"
+
+
+async def test_the_log_names_the_answer_never_the_number_nor_the_words(
+    settings: Settings, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="agent")
+    site = Site(settings, store, "2026-11-23 10:00", ScriptedPeer("dry-run", Sent("d")))
+    await site.pipeline.accept(call("2026-11-23 10:00"))
+    caplog.clear()
+    await site.answer("Votre auto est prête")
+    assert "case_id=1 answer queued message_id=" in caplog.text
+    assert "5550123" not in caplog.text and "prête" not in caplog.text

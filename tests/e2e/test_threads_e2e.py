@@ -88,15 +88,16 @@ def _cli_reply(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _desk_reply(desk_port: int, case_id: int, text: str) -> str:
-    """ana answers from the case page; the page she lands on."""
+def _desk_reply(desk_port: int, case_id: int, text: str) -> tuple[int, str]:
+    """ana answers from the case page: (status, the page she lands on)."""
     with httpx.Client(base_url=f"http://127.0.0.1:{desk_port}", timeout=10) as c:
         log_in(c, "ana")
         page = c.get(f"/desk/cases/{case_id}").text
         token = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
         done = c.post(f"/desk/cases/{case_id}/reply", data={"csrf": token, "text": text})
-        assert done.status_code == 303, done.text
-        return c.get(done.headers["location"]).text
+        if done.status_code != 303:
+            return done.status_code, done.text
+        return done.status_code, c.get(done.headers["location"]).text
 
 
 def _desk_page(desk_port: int, case_id: int) -> str:
@@ -150,8 +151,8 @@ async def test_answers_go_through_the_sender_that_reached_the_caller_first(
     `ringback reply` and the desk each answer the case: three outbox rows pinned to
     the cloud (`via`), sent by it, the modem never tried again, and the case page
     shows the one conversation in order with who wrote each. After the caller's STOP
-    all three refuse with the reason (409, exit 1, the desk's words) and queue
-    nothing."""
+    all three refuse with the reason (409 from the API and the desk, which keeps the
+    words typed; exit 1 from the CLI) and queue nothing."""
     async with FakeAmiServer(username="ringback", secret="ami-s3cret", seed=5) as ami:
         config, port, desk_port = _reply_site(tmp_path, ami.port)
         env = {"RINGBACK_PBX_SECRET": "ami-s3cret"}
@@ -177,8 +178,10 @@ async def test_answers_go_through_the_sender_that_reached_the_caller_first(
             )
             assert cli.returncode == 0, cli.stderr
             assert "through cloud" in cli.stdout and "8175550" not in cli.stdout
-            page = await asyncio.to_thread(_desk_reply, desk_port, case_id, "Ana du Service ici.")
-            assert "Texto en route." in page
+            status, page = await asyncio.to_thread(
+                _desk_reply, desk_port, case_id, "Ana du Service ici."
+            )
+            assert status == 303 and "Texto en route." in page
 
             replies = (
                 "SELECT body, via, sender, state FROM messages "
@@ -217,8 +220,9 @@ async def test_answers_go_through_the_sender_that_reached_the_caller_first(
             assert (
                 cli.returncode == 1 and "no more texts" in cli.stderr and "opted_out" in cli.stderr
             )
-            page = await asyncio.to_thread(_desk_reply, desk_port, case_id, "Encore moi")
-            assert "ne plus recevoir de textos" in page
+            status, page = await asyncio.to_thread(_desk_reply, desk_port, case_id, "Encore moi")
+            assert status == 409 and "ne plus recevoir de textos" in page
+            assert ">Encore moi</textarea>" in page  # her words kept
             assert _db(tmp_path, "SELECT COUNT(*) FROM messages") == before
 
             empty = await asyncio.to_thread(_api_reply, port, case_id, {"text": "  "})
