@@ -61,6 +61,7 @@ class DeviceRoles:
     def __init__(self, voicemail: tuple[str, ...], auto_attendant: tuple[str, ...]) -> None:
         self._vm = _patterns(voicemail)
         self._aa = _patterns(auto_attendant)
+        self.configured = self._vm is not None or self._aa is not None
 
     def role(self, *ids: str | None) -> Outcome | None:
         """ABANDONED_IVR if any id is an auto-attendant, VOICEMAIL if a mailbox."""
