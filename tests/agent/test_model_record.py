@@ -26,7 +26,7 @@ NAMES = (
 def test_same_record_as_the_keyword_constructor() -> None:
     """Every field, set ones and defaults, equal; same hash, repr, class, JSON shape."""
     fast = new_call_record(*ARGS)
-    slow = CallRecord(**dict(zip(NAMES, ARGS, strict=True)))
+    slow = CallRecord(**dict(zip(NAMES, ARGS, strict=True)))  # type: ignore[arg-type]
     assert type(fast) is CallRecord
     assert dataclasses.astuple(fast) == dataclasses.astuple(slow)
     assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)

@@ -208,6 +208,31 @@ _SECONDS = {str(n): float(n) for n in range(1000)}
 _HOLD = {"": 0.0, **_SECONDS}
 _HH = {f"{h:02}": h * 3600 for h in range(100)}
 _MM_SS_SECONDS = {f"{m:02}:{s:02}": m * 60 + s for m in range(60) for s in range(60)}
+# "mm:ss" of a Call Start -> (offset in the hour, "mmss" of the call id)
+_BELOW = {k: (v, k[:2] + k[3:]) for k, v in _MM_SS.items()}
+# (local hour, zone) -> (its start in UTC, "YYYYMMDDTHH" of the call id), from `_hours`
+_quick_hours: dict[tuple[str, tzinfo], tuple[datetime, str]] = {}
+_spans: dict[float, timedelta] = {}  # whole seconds -> timedelta, bounded
+
+
+def _quick_hour(key: tuple[str, tzinfo]) -> tuple[datetime, str] | None:
+    hour = _hours.get(key)
+    if hour is None:
+        return None  # not seen yet: `read_segment` checks and converts it
+    t = key[0]
+    if len(_quick_hours) >= 4096:
+        _quick_hours.clear()
+    entry = _quick_hours[key] = (hour, t[0:4] + t[5:7] + t[8:10] + "T" + t[11:13])
+    return entry
+
+
+def _span(seconds: float) -> timedelta:
+    span = _spans.get(seconds)
+    if span is None:
+        span = timedelta(seconds=seconds)
+        if len(_spans) < 8192:
+            _spans[seconds] = span
+    return span
 
 
 def quick_record(
@@ -223,8 +248,9 @@ def quick_record(
     if len(f) < MIN_FIELDS or f[10] != "0":
         return None
     text, conn, cid, direction, internal = f[0], f[1], f[9], f[4], f[8]
-    hour = _hours.get((text[:13], ctx.tz)) if len(text) == 19 and text[13] == ":" else None
-    below = _MM_SS.get(text[14:])
+    key = (text[:13], ctx.tz)
+    hour = _quick_hours.get(key) or _quick_hour(key)
+    below = _BELOW.get(text[14:]) if len(text) == 19 and text[13] == ":" else None
     hh, mm_ss = _HH.get(conn[:2]), _MM_SS_SECONDS.get(conn[3:])
     ring, hold, park = _SECONDS.get(f[2]), _HOLD.get(f[15]), _HOLD.get(f[16])
     if (
@@ -236,9 +262,9 @@ def quick_record(
         return None
     if held and (cid, text) in held:
         return None  # the last segment of a call held so far
-    started = hour + below
+    started = hour[0] + below[0]
     talk = float(hh + mm_ss)
-    ended = started + timedelta(seconds=ring + talk + (hold + park))
+    ended = started + _span(ring + talk + (hold + park))
     if ended - received_at > ctx.clock_tolerance:
         return None  # pulled back, with a note: the long way
     d1, d2, called = f[11].strip(), f[13].strip(), f[5].strip()
@@ -258,9 +284,8 @@ def quick_record(
         extensions: tuple[str, ...] = (d1[1:], d2[1:]) if d2[:1] == "E" and d2 != d1 else (d1[1:],)
     else:
         extensions = (d2[1:],) if d2[:1] == "E" else ()
-    stamp = text.replace("/", "").replace(":", "").replace(" ", "T")
     return new_call_record(
-        ctx.config.name, f"ipo-{cid}-{stamp}", started, ended, out, outcome,
+        ctx.config.name, f"ipo-{cid}-{hour[1]}{below[1]}", started, ended, out, outcome,
         f[3].partition("@")[0].strip(), None, called or None, ring, talk, who, extensions,
     )  # fmt: skip
 
