@@ -6,6 +6,7 @@ short abandons, a receive time before the calls) and fuzzed variants of them."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from drivers.sources.smdr.avaya_ipoffice import IpOfficeParser, quick_record
 from drivers.sources.smdr.families import make_parser
-from drivers.sources.smdr.parsing import BadLine, LineParser
+from drivers.sources.smdr.parsing import BadLine, LineParser, plain_csv
 from tests.drivers.smdr.helpers import config, fixture_lines
 from tests.drivers.smdr.test_fuzz import mutated
 
@@ -152,3 +153,27 @@ def test_generated_ipoffice_lines_same_records(options: dict[str, Any]) -> None:
         _same("avaya_ipoffice", options, lines)
 
     run()
+
+
+@settings(max_examples=500)
+@given(
+    st.text(st.sampled_from('ab1 ,;|\t"\r\n\x00é'), max_size=30)
+    | st.sampled_from(fixture_lines("3cx")),
+    st.sampled_from([",", ";", "|", "\t"]),
+)
+def test_plain_csv_is_what_the_csv_module_reads(line: str, delimiter: str) -> None:
+    """Pins: whenever the one-`split` path answers, it answers what `csv.reader` reads
+    (3CX and custom CSV lines); lines with quotes, line ends or NUL go to the module."""
+    fields = plain_csv(line, delimiter)
+    if fields is not None:
+        assert fields == next(csv.reader([line], delimiter=delimiter))
+    if line and not set(line) & set('"\r\n\x00'):
+        assert fields is not None
+
+
+@given(st.text(max_size=200) | st.sampled_from(fixture_lines("mitel-mivb")))
+def test_mivb_columns_cut_in_c_as_by_slices(line: str) -> None:
+    """Pins: the precompiled column getter cuts what one slice per column cuts."""
+    parser = make_parser(config("mitel_mivb"), TZ)
+    by_slices = {name: line[s].strip() for name, s in parser._slices.items()}  # type: ignore[attr-defined]
+    assert parser._cols(line) == by_slices  # type: ignore[attr-defined]
