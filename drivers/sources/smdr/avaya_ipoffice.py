@@ -236,15 +236,14 @@ def _span(seconds: float) -> timedelta:
 
 
 def quick_record(
-    line: str, ctx: ParseContext, received_at: datetime, held: Mapping[tuple[str, str], object]
+    f: list[str], ctx: ParseContext, received_at: datetime, held: Mapping[tuple[str, str], object]
 ) -> CallRecord | None:
     """The call of a record that finishes a one-record call, when every field has its
     common shape (a Call Start in an hour already seen, small durations, I or O, a
     canonical Call ID, no earlier segment `held`, a clock not ahead); None otherwise,
     and `read_segment` reads the line the long way (and says what is wrong with it).
     Same record as the long way: tests/drivers/smdr/test_quick.py holds them equal
-    over the fixtures and fuzzed lines."""
-    f = line.split(",")
+    over the fixtures and fuzzed lines. `f`: the line split at its commas."""
     if len(f) < MIN_FIELDS or f[10] != "0":
         return None
     text, conn, cid, direction, internal = f[0], f[1], f[9], f[4], f[8]
@@ -287,6 +286,34 @@ def quick_record(
     return new_call_record(
         ctx.config.name, f"ipo-{cid}-{hour[1]}{below[1]}", started, ended, out, outcome,
         f[3].partition("@")[0].strip(), None, called or None, ring, talk, who, extensions,
+    )  # fmt: skip
+
+
+_HOLD_N = {"": 0, **{str(n): n for n in range(1000)}}
+
+
+def quick_segment(f: list[str], ctx: ParseContext) -> Segment | None:
+    """`read_segment` of a record whose every field has its common shape (as for
+    `quick_record`, Continuation 0 or 1); None otherwise (`read_segment` reads it)."""
+    if len(f) < MIN_FIELDS:
+        return None
+    text, conn, cid, direction, internal, more = f[0], f[1], f[9], f[4], f[8], f[10]
+    key = (text[:13], ctx.tz)
+    hour = _quick_hours.get(key) or _quick_hour(key)
+    below = _BELOW.get(text[14:]) if len(text) == 19 and text[13] == ":" else None
+    hh, mm_ss = _HH.get(conn[:2]), _MM_SS_SECONDS.get(conn[3:])
+    ring, hold, park = _SECONDS.get(f[2]), _HOLD_N.get(f[15]), _HOLD_N.get(f[16])
+    if (
+        hour is None or below is None or hh is None or mm_ss is None or conn[2] != ":"
+        or ring is None or hold is None or park is None
+        or direction not in ("I", "O") or internal not in ("0", "1") or more not in ("0", "1")
+        or not (0 < len(cid) <= 12 and cid.isascii() and cid.isdigit()) or cid[0] == "0"
+    ):  # fmt: skip
+        return None
+    return Segment(
+        text, hour[0] + below[0], float(hh + mm_ss), ring, hold + park,
+        f[3].partition("@")[0].strip(), direction == "I", internal == "1", f[5].strip(), cid,
+        more == "1", ((f[11].strip(), f[12]), (f[13].strip(), f[14])),
     )  # fmt: skip
 
 
@@ -338,10 +365,13 @@ class IpOfficeParser(LineParser):
 
     def feed(self, line: str, received_at: datetime) -> list[CallRecord]:
         if self.quick:
-            record = quick_record(line, self.ctx, received_at, self._pending)
+            fields = line.split(",")
+            record = quick_record(fields, self.ctx, received_at, self._pending)
             if record is not None:
                 return [record]
-        seg = read_segment(line, self.ctx)
+            seg = quick_segment(fields, self.ctx) or read_segment(line, self.ctx)
+        else:
+            seg = read_segment(line, self.ctx)
         if seg is None:
             return []
         key = (seg.call_id, seg.start_text)

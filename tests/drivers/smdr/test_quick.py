@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.sources.smdr.avaya_ipoffice import IpOfficeParser, quick_record
+from drivers.sources.smdr.avaya_ipoffice import IpOfficeParser, quick_record, quick_segment
 from drivers.sources.smdr.families import make_parser
 from drivers.sources.smdr.parsing import BadLine, LineParser, plain_csv
 from tests.drivers.smdr.helpers import config, fixture_lines
@@ -83,9 +83,12 @@ def test_ipoffice_quick_path_is_taken() -> None:
     parser = make_parser(config("avaya_ipoffice"), TZ)
     for line in lines:
         parser.feed(line, NOW)
-    quick = [line for line in lines if quick_record(line, parser.ctx, NOW, {})]
+    quick = [line for line in lines if quick_record(line.split(","), parser.ctx, NOW, {})]
     assert len(quick) >= 8
     assert all(line.split(",")[10] == "0" for line in quick)
+    segments = [line for line in lines if quick_segment(line.split(","), parser.ctx)]
+    assert set(segments) > set(quick)
+    assert any(line.split(",")[10] == "1" for line in segments)
 
 
 @pytest.mark.parametrize("fmt", sorted(QUICK))
