@@ -21,9 +21,9 @@ from agent.report.data import SITE, UNANSWERED_OUTCOMES, Cell, Scope
 
 _LOST = "(" + ",".join(f"'{o}'" for o in UNANSWERED_OUTCOMES) + ")"
 CUSTOMER_TEMPLATES = "('open','after_hours')"
-# Rows counted per step: the Counter of a step is folded into the scopes and dropped,
-# so memory stays bounded however many calls the period holds.
-CHUNK_ROWS = 20_000
+# Groups fetched per step: each step is folded into the scopes and dropped, so memory
+# stays bounded however many calls (and groups) the period holds.
+CHUNK_ROWS = 2_000
 
 
 def _bucket_minutes(tz: ZoneInfo, since: datetime, until: datetime) -> int:
