@@ -102,6 +102,77 @@ class CallRecord:
         return max(0.0, (self.ended_at - self.started_at).total_seconds())
 
 
+class _RecordDraft:
+    """`CallRecord`'s slots without the frozen `__setattr__`: filled by plain stores,
+    then given `CallRecord` as its class (same slots, same layout). The frozen
+    dataclass `__init__` stores each of its 19 fields through `object.__setattr__`,
+    which is most of what a line-oriented source spends per call."""
+
+    __slots__ = CallRecord.__slots__
+
+    def __init__(
+        self,
+        source: str,
+        call_id: str,
+        started_at: datetime,
+        ended_at: datetime,
+        direction: Direction,
+        outcome: Outcome,
+        caller_raw: str,
+        caller_name: str | None,
+        dialed: str | None,
+        ring_seconds: float,
+        talk_seconds: float,
+        answered_by: str | None,
+        extensions: tuple[str, ...],
+    ) -> None:
+        self.source = source
+        self.call_id = call_id
+        self.started_at = started_at
+        self.ended_at = ended_at
+        self.direction = direction
+        self.outcome = outcome
+        self.caller_raw = caller_raw
+        self.caller_e164 = None
+        self.caller_name = caller_name
+        self.dialed = dialed
+        self.queue = None
+        self.ivr_path = ""
+        self.ring_seconds = ring_seconds
+        self.ivr_seconds = 0.0
+        self.queue_seconds = 0.0
+        self.talk_seconds = talk_seconds
+        self.answered_by = answered_by
+        self.extensions = extensions
+        self.evidence = Evidence.LIVE
+
+
+def new_call_record(
+    source: str,
+    call_id: str,
+    started_at: datetime,
+    ended_at: datetime,
+    direction: Direction,
+    outcome: Outcome,
+    caller_raw: str,
+    caller_name: str | None,
+    dialed: str | None,
+    ring_seconds: float,
+    talk_seconds: float,
+    answered_by: str | None,
+    extensions: tuple[str, ...],
+) -> CallRecord:
+    """The same `CallRecord` as the keyword constructor with these fields (the others
+    at their defaults), about five times cheaper: for sources that build one per line
+    (SMDR). Equal, hashable and frozen like any other; tests/test_model pins that."""
+    draft = _RecordDraft(
+        source, call_id, started_at, ended_at, direction, outcome, caller_raw,
+        caller_name, dialed, ring_seconds, talk_seconds, answered_by, extensions,
+    )  # fmt: skip
+    draft.__class__ = CallRecord  # type: ignore[assignment]
+    return draft  # type: ignore[return-value]
+
+
 class MessageState(StrEnum):
     """Life of an outbox row.
 

@@ -453,7 +453,10 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
 
 # Secondary indexes are dropped during the load and rebuilt once at the end (a sort
 # instead of a random b-tree insert per row), inside the same transaction.
-_SECONDARY = ("calls_ended", "calls_remote", "messages_due", "messages_to", "messages_created")
+_SECONDARY = (
+    "calls_ended", "calls_remote", "calls_report", "messages_due", "messages_to",
+    "messages_created",
+)  # fmt: skip
 
 
 def write_history(conn: sqlite3.Connection, spec: HistorySpec) -> HistoryFacts:

@@ -345,4 +345,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE messages ADD COLUMN via TEXT;
     """,
+    # 11: the report's covering index (issue 20): inbound calls in the order the report
+    # groups them (UTC hour, department, outcome, after-hours, IVR path), with the
+    # start, the recovery and the end, so `ringback report` counts a year of calls in SQLite
+    # without sorting them or reading a table row.
+    """
+    CREATE INDEX calls_report ON calls (direction, substr(started_at, 1, 13), department,
+        outcome, after_hours, ivr_path, started_at, recovered_at, ended_at);
+    """,
 )

@@ -27,6 +27,7 @@ from drivers.sources.smdr.parsing import (
     facts_of,
     finish,
     hms_seconds,
+    plain_csv,
 )
 
 
@@ -56,7 +57,8 @@ class CustomParser(LineParser):
             match = self._regex.search(line)
             return {k: v for k, v in match.groupdict().items() if v is not None} if match else None
         columns = self._o.csv_columns or {}
-        values = next(csv.reader([line], delimiter=self._o.csv_delimiter), [])
+        delimiter = self._o.csv_delimiter
+        values = plain_csv(line, delimiter) or next(csv.reader([line], delimiter=delimiter), [])
         if len(values) <= max(columns.values()):
             return None
         return {name: values[i].strip() for name, i in columns.items()}

@@ -44,8 +44,8 @@ class LineFramer:
         if len(self._buf) > self._max:
             self._too_long(self._buf)
             self._buf, self._skipping = b"", True
-        out = [p for p in parts if p.strip()]
-        if any(len(p) > self._max for p in out):
+        out = list(filter(bytes.strip, parts))  # C loops: no bytecode per line
+        if out and max(map(len, out)) > self._max:
             for p in out:
                 if len(p) > self._max:
                     self._too_long(p)

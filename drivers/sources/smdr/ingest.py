@@ -57,46 +57,45 @@ class Ingest:
 
     def lines(self, raws: list[bytes], received_at: datetime) -> list[CallRecord]:
         """The calls finished by a batch of raw records; counters move once per batch
-        (a locked increment per line costs as much as decoding the line)."""
+        (a locked increment per line costs as much as decoding the line). One loop,
+        no call per line but the parser's."""
         out: list[CallRecord] = []
-        if raws:
-            self._counters.inc("lines", len(raws))
+        if not raws:
+            return out
+        self._counters.inc("lines", len(raws))
+        parser, encoding, recent = self.parser, self._encoding, self._recent
+        feed = parser.feed
         for raw in raws:
-            out.extend(self._line(raw, received_at))
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                self.bad("line_garbled", raw, f"not {encoding} text", received_at)
+                continue
+            # printable ASCII holds no noise: the regex only for the other lines
+            if not (text.isascii() and text.isprintable()) and _NOISE.search(text):
+                self.bad("line_garbled", raw, "control characters (noise or wrong baud "
+                         "rate?)", received_at)  # fmt: skip
+                continue
+            try:
+                records = feed(text, received_at)
+            except BadLine as err:
+                self.bad(err.reason, raw, err.detail, received_at)
+                continue
+            except (ArithmeticError, ValueError, LookupError) as err:
+                # a parser bug on input nobody foresaw: the line is counted and kept, the
+                # stream goes on (the fuzz tests hold this counter at zero)
+                self.bad("parser_error", raw, f"{type(err).__name__}: {err}", received_at)
+                continue
+            recent.append(False)
+            if parser.notes:
+                self._log_notes()
+            if parser.failed:
+                self._count_failed(received_at)
+            out += records
         return self._count(out)
 
     def line(self, raw: bytes, received_at: datetime) -> list[CallRecord]:
-        self._counters.inc("lines")
-        return self._count(self._line(raw, received_at))
-
-    def _line(self, raw: bytes, received_at: datetime) -> list[CallRecord]:
-        """One raw record -> the calls it finishes (not yet counted)."""
-        try:
-            text = raw.decode(self._encoding)
-        except UnicodeDecodeError:
-            self.bad("line_garbled", raw, f"not {self._encoding} text", received_at)
-            return []
-        # printable ASCII holds no noise: the regex only for the other lines
-        if not (text.isascii() and text.isprintable()) and _NOISE.search(text):
-            self.bad("line_garbled", raw, "control characters (noise or wrong baud rate?)",
-                     received_at)  # fmt: skip
-            return []
-        try:
-            records = self.parser.feed(text, received_at)
-        except BadLine as err:
-            self.bad(err.reason, raw, err.detail, received_at)
-            return []
-        except (ArithmeticError, ValueError, LookupError) as err:
-            # a parser bug on input nobody foresaw: the line is counted and kept, the
-            # stream goes on (the fuzz tests hold this counter at zero)
-            self.bad("parser_error", raw, f"{type(err).__name__}: {err}", received_at)
-            return []
-        self._recent.append(False)
-        if self.parser.notes:
-            self._log_notes()
-        if self.parser.failed:
-            self._count_failed(received_at)
-        return records
+        return self.lines([raw], received_at)
 
     def flush(self, now: datetime, *, everything: bool = False) -> list[CallRecord]:
         records = self.parser.flush(now, everything=everything)

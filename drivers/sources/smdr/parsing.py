@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from agent.model import CallRecord, Direction, Outcome
+from agent.model import CallRecord, Direction, Outcome, new_call_record
 from drivers.sources.smdr.config import SmdrConfig
 
 IGNORE = "ignore"
@@ -61,6 +61,7 @@ class DeviceRoles:
     def __init__(self, voicemail: tuple[str, ...], auto_attendant: tuple[str, ...]) -> None:
         self._vm = _patterns(voicemail)
         self._aa = _patterns(auto_attendant)
+        self.configured = self._vm is not None or self._aa is not None
 
     def role(self, *ids: str | None) -> Outcome | None:
         """ABANDONED_IVR if any id is an auto-attendant, VOICEMAIL if a mailbox."""
@@ -208,11 +209,9 @@ def record_of(
         started, ended, notes = started - shift, received_at, ("time_in_future",)
     if outcome is Outcome.MISSED:  # only a missed call can be a short abandon
         outcome = short_abandon(ctx, outcome, ring)
-    record = CallRecord(
-        source=ctx.config.name, call_id=call_id, started_at=started, ended_at=ended,
-        direction=direction, outcome=outcome, caller_raw=caller or "",
-        caller_name=caller_name or None, dialed=dialed or None, ring_seconds=ring,
-        talk_seconds=talk, answered_by=answered_by, extensions=extensions,
+    record = new_call_record(
+        ctx.config.name, call_id, started, ended, direction, outcome, caller or "",
+        caller_name or None, dialed or None, ring, talk, answered_by, extensions,
     )  # fmt: skip
     return record, notes
 
@@ -233,6 +232,15 @@ def content_id(prefix: str, line: str) -> str:
 def strip_host(number: str) -> str:
     """`5145551234@10.0.0.1` -> `5145551234` (SIP caller IDs on IP Office)."""
     return number.partition("@")[0].strip()
+
+
+def plain_csv(line: str, delimiter: str = ",") -> list[str] | None:
+    """The fields of a CSV line that holds no quote, line end or NUL (nearly every
+    SMDR line): one `str.split`, what `csv.reader` would give. None: let the csv
+    module read it (quoted fields, an empty line, its errors)."""
+    if line and '"' not in line and "\r" not in line and "\n" not in line and "\0" not in line:
+        return line.split(delimiter)
+    return None
 
 
 _HMS = re.compile(r"^(\d{1,4}):([0-5]\d):([0-5]\d)$")

@@ -28,6 +28,7 @@ from drivers.sources.smdr.parsing import (
     ParsedLine,
     finish,
     hms_seconds,
+    plain_csv,
 )
 
 _STAMP = re.compile(r"^(\d{4})[/-](\d{2})[/-](\d{2})[ T](\d{2}:\d{2}:\d{2})")
@@ -46,7 +47,7 @@ class ThreeCxParser(LineParser):
 
     def _row(self, line: str) -> dict[str, str]:
         try:
-            values = next(csv.reader([line]))
+            values = plain_csv(line) or next(csv.reader([line]))
         except (csv.Error, StopIteration):
             raise BadLine("line_garbled", "not a CSV line") from None
         if values and values[0].strip().lower() == "historyid":
@@ -55,7 +56,7 @@ class ThreeCxParser(LineParser):
             raise BadLine("line_garbled", "does not start with 'Call <historyid>'")
         if len(values) < self._min_fields:
             raise BadLine("line_truncated", f"{len(values)} fields, {self._min_fields} needed")
-        return {n: v.strip() for n, v in zip(self._names, values, strict=False)}
+        return dict(zip(self._names, map(str.strip, values), strict=False))
 
     def _time(self, text: str) -> datetime | None:
         if not text:
