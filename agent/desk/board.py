@@ -58,6 +58,7 @@ class Row:
     due_local: str
     overdue: bool
     withheld: bool
+    callback_only: bool = False
     state: str = "open"
     resolution: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -179,6 +180,7 @@ def _row(
         due_local=_when(due.astimezone(tz), language) if due else "",
         overdue=due is not None and due < now and case["state"] == "open",
         withheld=not caller or not case["callback_possible"],
+        callback_only=bool(case.get("callback_only")),
         state=str(case["state"]),
         resolution=str(case["resolution"] or ""),
     )

@@ -28,6 +28,7 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from agent.cases.staff_words import readable
 from agent.config.desk import DeskConfig, DeskUser
 from agent.desk.actions import ActionRefused, act
 from agent.desk.auth import COOKIE, Session, Sessions, Throttle, read_hashes, same, verify
@@ -83,6 +84,7 @@ class DeskServer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self._env.filters["phone"] = readable  # +1 514-555-0123; links keep the E.164
 
     @property
     def config(self) -> DeskConfig:

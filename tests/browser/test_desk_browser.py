@@ -131,7 +131,7 @@ async def test_an_advisor_works_a_missed_call_in_the_browser(tmp_path: Path) -> 
             )
             bodies = [str(r.form.get("Body", "")) for r in twilio.creates]
             originated = [a for a in ami.actions if a.get("Action") == "Originate"]
-    assert seen["empty"] == 0 and seen["caller"] == "+18175550123"
+    assert seen["empty"] == 0 and seen["caller"] == "+1 817-555-0123"
     assert "201" in seen["calling"] and len(originated) == 1
     assert originated[0]["Channel"] == "Local/201@from-internal"
     assert originated[0]["Exten"] == "8175550123"

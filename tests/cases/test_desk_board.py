@@ -103,3 +103,31 @@ async def test_each_row_keeps_its_own_call_text_and_replies(
     assert "<script>" not in html and html.count("oui &lt;script&gt;alert(3)&lt;/script&gt;") == 2
     staff = await board_rows(view, DeskUser(name="ana", departments=["service"]), "en")
     assert [r.department for r in staff] == ["service", "service"]
+
+
+async def test_a_number_that_takes_no_texts_shows_call_back_only(
+    settings: Settings, store: Store
+) -> None:
+    """The carrier said the caller's number cannot take texts (Twilio 30006): their
+    case reads "Call back only" on the board, the other caller's does not, and the
+    number is written as people read it, the link keeping the E.164."""
+    from agent.model import NumberFact
+
+    pipeline, _ = pipeline_at(settings, store, "2026-11-23 10:06")
+    await pipeline.accept(call("2026-11-23 10:00", caller_name="ROY A"))
+    await pipeline.accept(call("2026-11-23 10:01", caller="4385550144", caller_name="GAGNON"))
+    now = local("2026-11-23 10:06")
+    await store.set_number_fact(
+        "+15145550123", NumberFact.SMS_INCAPABLE, origin="twilio", now=now, code="30006"
+    )
+    loaded = LoadedConfig(settings=settings, path=Path("ringback.yaml"), sha256="")
+    view = cast(StatusView, View(store, loaded, now))
+    rows = await board_rows(view, DeskUser(name="chef", role="manager"), "en")
+    assert {r.caller: r.callback_only for r in rows} == {
+        "+15145550123": True,
+        "+14385550144": False,
+    }
+    html = DeskServer(view, None).render("board_rows.html.j2", "en", rows=rows)
+    assert html.count("Call back only: this number takes no texts") == 1
+    assert '<a class="caller" href="tel:+15145550123">+1 514-555-0123</a>' in html
+    assert "Taken by: nobody" in html
