@@ -243,6 +243,9 @@ def _span(seconds: float) -> timedelta:
     return span
 
 
+_NO_TRUNK = ("E", "V")
+
+
 def quick_record(
     f: list[str], ctx: ParseContext, received_at: datetime, held: Mapping[tuple[str, str], object]
 ) -> CallRecord | None:
@@ -275,6 +278,8 @@ def quick_record(
     if ended - received_at > ctx.clock_tolerance:
         return None  # pulled back, with a note: the long way
     d1, d2, called = f[11].strip(), f[13].strip(), f[5].strip()
+    if d1[:1] in _NO_TRUNK and d2[:1] in _NO_TRUNK:
+        return None  # no trunk party: internal whatever the columns say (the long way)
     who = None
     if internal == "1":
         out, outcome = Direction.INTERNAL, Outcome.ANSWERED if talk > 0 else Outcome.MISSED
