@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from agent.config.alerts import AlertsConfig
+from agent.model import NumberFact
 from agent.report.score import robust_score
 
 
@@ -63,3 +64,13 @@ def staffing_text(site: str, label: str, level: Level, minutes: int) -> str:
         f"{site}: {label} missed {level.missed} calls in the last {minutes} min "
         f"(usual at this hour: {level.usual:g}). More hands on the phones?"
     )
+
+
+def sending_text(site: str, fact: NumberFact, sender: str, code: str, detail: str) -> str:
+    """The managers' alert when the provider says our texts do not get through."""
+    what = (
+        "the carrier is filtering our texts"
+        if fact is NumberFact.FILTERED
+        else "our texting setup is refused"
+    )
+    return f"{site}: {what} (sender {sender}, code {code or '?'}). {detail}".strip()

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from agent.backoff import Backoff
 from agent.config.alerts import AlertsConfig, ManagerConfig
 from agent.config.settings import Settings
-from agent.model import Counters
+from agent.model import Counters, NumberFact
 from agent.numbers import mask
-from agent.report.alerts import Level, evaluate, same_windows, staffing_text
+from agent.report.alerts import Level, evaluate, same_windows, sending_text, staffing_text
 from agent.report.query import _LOST
 from agent.report.weekly import weekly_reports_once
 from agent.store import Store, parse_ts, ts
@@ -56,7 +56,9 @@ class AlertWatcher:
         self.levels: dict[str, Level] = {}
         self.checked_at: datetime | None = None
         self.last_alert_at: dict[str, datetime] = {}
-        self.counters = Counters("checks", "check_failures", "staffing_alerts", "digests")
+        self.counters = Counters(
+            "checks", "check_failures", "staffing_alerts", "sending_alerts", "digests"
+        )
         self.fired: Counters = Counters()
         self._stop = asyncio.Event()
 
@@ -68,6 +70,7 @@ class AlertWatcher:
         while not self._stop.is_set():
             try:
                 await self.check_once()
+                await self.sending_alerts_once()
                 await self.digests_once()
                 await weekly_reports_once(self.settings, self.store, self.clock())
             except Exception:
@@ -156,6 +159,42 @@ class AlertWatcher:
         }
         managers = [m for m in self.config.managers if m.covers(level.department)]
         await self._deliver(alert_id, managers, "alert", level.department, body, payload, now)
+
+    # --- sending faults ------------------------------------------------------------
+
+    async def sending_alerts_once(self) -> int:
+        """A provider said our own texts are filtered (Twilio 30007 carrier filtering,
+        30034 unregistered A2P 10DLC) or our setup cannot send (21408, 21612): every
+        manager hears it once a day per sender and code, with the fix the provider's
+        code names, by text and webhook as a staffing alert. Returns how many fired."""
+        now = self.clock()
+        day = now.astimezone(self.settings.site.tz).date()
+        fired = 0
+        for fact in (NumberFact.FILTERED, NumberFact.MISCONFIGURED):
+            seen: set[tuple[str, str]] = set()
+            for _, code, origin, detail in await self.store.facts_of(fact, now - timedelta(days=1)):
+                key = f"sending:{fact.value}:{origin}:{code}:{day}"
+                if (origin, code) in seen or await self.store.scalar(
+                    "SELECT 1 FROM alerts WHERE dedup_key = ?", (key,)
+                ):
+                    continue
+                seen.add((origin, code))
+                body = sending_text(self.settings.site.name, fact, origin, code, detail)
+                alert_id = await self._record("sending", "", key, now, body, None)
+                self.counters.inc("sending_alerts")
+                log.error("alert: %s", body)
+                payload = {
+                    "kind": "sending",
+                    "site": self.settings.site.name,
+                    "fact": fact.value,
+                    "sender": origin,
+                    "code": code,
+                    "at": ts(now),
+                    "text": body,
+                }
+                await self._deliver(alert_id, self.config.managers, "alert", "", body, payload, now)
+                fired += 1
+        return fired
 
     # --- digests -------------------------------------------------------------------
 

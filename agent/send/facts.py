@@ -8,7 +8,8 @@ the modem's status reports. What each fact does:
     sms_incapable  no more texts: waiting ones withdrawn, open cases callback-only
     unreachable    texts to it deferred for `UNREACHABLE_HOURS` (cleared on a delivery)
     filtered       our traffic is filtered (30007, 30034): kept, logged as an alert with
-                   the fix the sender gave; the sender reports itself degraded
+                   the fix the sender gave; the sender reports itself degraded; the
+                   managers hear it (agent/report/watch.py `sending_alerts_once`)
     misconfigured  our sending setup is wrong (21408, 21612): kept, named by `doctor`
 
 Never raises: a fact that cannot be stored is logged and counted, the caller goes on.
