@@ -140,6 +140,24 @@ class DeliveryStore(StoreBase):
                 done.append((report, DeliveryResult(verdict, message_id, to_e164)))
         return done
 
+    async def sent_texts(
+        self, sender: str, number_tail: str, since: datetime, limit: int = 50
+    ) -> list[tuple[int, str, str]]:
+        """(message id, number, provider id) of the texts `sender` sent since a time
+        to numbers ending in `number_tail` (digits only), newest first:
+        `SenderContext.sent_texts`, how the modem finds the text a late status report
+        is about after a restart (its TP-MRs are in the provider id)."""
+        tail = "".join(c for c in number_tail if c.isdigit())
+        if not tail:
+            return []
+        rows = await self.fetchall(
+            "SELECT id, to_e164, provider_id FROM messages WHERE sender = ? "
+            "AND provider_id IS NOT NULL AND sent_at >= ? AND to_e164 LIKE ? "
+            "ORDER BY sent_at DESC, id DESC LIMIT ?",
+            (sender, ts(since), "%" + tail, limit),
+        )
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
     async def delivery_history(self, message_id: int) -> list[tuple[str, str | None, str, bool]]:
         """(state, error code, at, applied) of every report about one message, in the
         order they came."""
