@@ -379,6 +379,7 @@ class Dispatcher:
                 result.fact,
                 origin=attempt.sender or "",
                 now=attempt.now,
+                code=result.code,
                 detail=result.reason,
             )
         log.warning(
