@@ -16,12 +16,13 @@ the same transaction, with the same effects; counted `deliveries_adopted`.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
 from agent.model import Counters, Delivery, DeliveryReport, NumberFact
 from agent.send.facts import apply_fact
-from agent.store import Store
+from agent.store import Store, writable
 from agent.store.deliveries import Applied, DeliveryResult
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,11 @@ class Deliveries:
             for report, result in adopted:
                 self.counters.inc("deliveries_adopted")
                 await self._moved(report, result, now)
+        except sqlite3.OperationalError as err:
+            if writable.classify(err) is not None:
+                raise  # the store is full or read-only: the dispatcher retries it all
+            self.counters.inc("delivery_errors")
+            log.exception("driver=%s early delivery reports not applied", sender)
         except Exception:
             self.counters.inc("delivery_errors")
             log.exception("driver=%s early delivery reports not applied", sender)
