@@ -124,6 +124,8 @@ async def test_a_reused_reference_goes_to_the_newest_recent_text(
             await until_stored(
                 store, f"SELECT delivery FROM messages WHERE id = {newest}", "failed"
             )
+            # the number's fact is written after the state: wait for it before closing
+            await until_stored(store, "SELECT COUNT(*) FROM number_facts", 1)
     rows = await store.fetchall("SELECT id, delivery FROM messages ORDER BY id")
     assert dict((int(r[0]), r[1]) for r in rows) == {
         old: None,
