@@ -334,11 +334,13 @@ class RetryLater:
 class Rejected:
     """Permanently refused for this number. `opt_out` is True when the carrier or the
     provider says the recipient unsubscribed; `fact` is what the refusal says about
-    the number (sms_incapable for a landline...), applied for every sender."""
+    the number (sms_incapable for a landline...), applied for every sender; `code`
+    the provider's error code (`21612`), kept with the fact."""
 
     reason: str
     opt_out: bool = False
     fact: NumberFact | None = None
+    code: str | None = None
 
 
 SendResult = Sent | RetryLater | Rejected

@@ -72,6 +72,10 @@ async def _forget_mark(sender: str, key: str, value: str) -> None:
     return None
 
 
+async def _no_texts(sender: str, number_tail: str, since: datetime) -> list[tuple[int, str, str]]:
+    return []
+
+
 @dataclass(frozen=True, slots=True)
 class SenderContext:
     """What a sender is built with. `on_inbound` receives the texts callers send back
@@ -81,13 +85,20 @@ class SenderContext:
     (before it deletes the SIM's message, before it moves its high-water mark).
     `load_mark(sender, key)` / `save_mark(sender, key, value)` keep a sender's small
     state across restarts (the store's `sender_marks`; the defaults keep nothing); a
-    save that fails raises, and the sender keeps its old mark."""
+    save that fails raises, and the sender keeps its old mark.
+    `sent_texts(sender, number_tail, since)` lists the texts that sender sent since a
+    time to numbers ending in `number_tail` (digits), newest first, as (message id,
+    number, `Sent.provider_id`): the modem matches a late status report to a text it
+    sent before a restart (the default knows none)."""
 
     site: SiteContext
     on_inbound: Callable[[InboundText], Awaitable[None]] = field(default=_ignore_inbound)
     on_delivery: Callable[[DeliveryReport], Awaitable[None]] = field(default=_ignore_delivery)
     load_mark: Callable[[str, str], Awaitable[str | None]] = field(default=_no_mark)
     save_mark: Callable[[str, str, str], Awaitable[None]] = field(default=_forget_mark)
+    sent_texts: Callable[[str, str, datetime], Awaitable[list[tuple[int, str, str]]]] = field(
+        default=_no_texts
+    )
 
 
 class Source(Protocol):

@@ -232,7 +232,12 @@ class Runtime:
         """The configured senders in their order: the kept ones as they are, the others
         opened now. Each is closed on its own stack."""
         context = SenderContext(
-            self.site, self._inbound, self._delivery, self.store.load_mark, self._save_mark
+            self.site,
+            self._inbound,
+            self._delivery,
+            self.store.load_mark,
+            self._save_mark,
+            self.store.sent_texts,
         )
         self._slots = {}
         for cfg in self.loaded.settings.sms.senders:

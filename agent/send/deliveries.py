@@ -7,18 +7,23 @@ number (`fact`) becomes that number's fact (`agent.send.facts`); a delivery clea
 `unreachable` fact. Counted: `deliveries_moved`, `deliveries_stale` (came after a
 later state), `deliveries_replayed` (seen before), `deliveries_unknown` (a SID we
 never sent). Never raises.
+
+`adopt` is the other door: the dispatcher, recording the provider id of a text it
+just sent, applies the reports that came for that id before (kept as unknown), in
+the same transaction, with the same effects; counted `deliveries_adopted`.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
 from agent.model import Counters, Delivery, DeliveryReport, NumberFact
 from agent.send.facts import apply_fact
-from agent.store import Store
-from agent.store.deliveries import Applied
+from agent.store import Store, writable
+from agent.store.deliveries import Applied, DeliveryResult
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,27 @@ class Deliveries:
                 report.state.value,
             )
             return
+        await self._moved(report, result, now)
+
+    async def adopt(self, message_id: int, sender: str, provider_id: str) -> None:
+        """Inside the dispatcher's transaction that records `provider_id` on message
+        `message_id`: the reports that were waiting for it, applied."""
+        now = self.clock()
+        try:
+            adopted = await self.store.adopt_deliveries(message_id, sender, provider_id, now)
+            for report, result in adopted:
+                self.counters.inc("deliveries_adopted")
+                await self._moved(report, result, now)
+        except sqlite3.OperationalError as err:
+            if writable.classify(err) is not None:
+                raise  # the store is full or read-only: the dispatcher retries it all
+            self.counters.inc("delivery_errors")
+            log.exception("driver=%s early delivery reports not applied", sender)
+        except Exception:
+            self.counters.inc("delivery_errors")
+            log.exception("driver=%s early delivery reports not applied", sender)
+
+    async def _moved(self, report: DeliveryReport, result: DeliveryResult, now: datetime) -> None:
         if result.applied is not Applied.MOVED or result.to_e164 is None:
             return
         log.info(

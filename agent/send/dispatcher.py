@@ -13,6 +13,9 @@ past its expiry.
 A reply in a case's conversation leaves only through the sender pinned on it (`via`:
 the one that reached the caller first), or through the chain when that sender is no
 longer configured.
+A sent text's provider id is recorded with the carrier's reports that came for it
+before (a sender that reports at once), applied in the same transaction
+(`Deliveries.adopt`).
 `RetryLater` reschedules with capped exponential backoff (or the sender's own longer
 wait) until `sms.retry.max_attempts`; `Rejected` fails the message (and opts the
 number out when the provider says so); an ambiguous result (the text may have left)
@@ -53,6 +56,7 @@ from agent.model import (
 )
 from agent.numbers import mask
 from agent.send.chain import ChainResult, SenderChain
+from agent.send.deliveries import Deliveries
 from agent.send.facts import apply_fact
 from agent.store import Store, writable
 
@@ -336,8 +340,8 @@ class Dispatcher:
         not_before: datetime | None = None,
         resume: str | None = None,
     ) -> None:
-        await self._written(
-            lambda: self.store.finish(
+        async def unit() -> None:
+            await self.store.finish(
                 attempt.message.id,
                 state=state,
                 sender=attempt.sender,
@@ -350,7 +354,12 @@ class Dispatcher:
                 not_before=not_before,
                 resume=resume,
             )
-        )
+            if provider_id and attempt.sender:  # reports that came before this moment
+                await Deliveries(self.store, self.counters, self.clock).adopt(
+                    attempt.message.id, attempt.sender, provider_id
+                )
+
+        await self._written(lambda: self.store.atomic(unit))
 
     async def _rejected(self, attempt: _Attempt, result: Rejected) -> None:
         message = attempt.message
@@ -370,6 +379,7 @@ class Dispatcher:
                 result.fact,
                 origin=attempt.sender or "",
                 now=attempt.now,
+                code=result.code,
                 detail=result.reason,
             )
         log.warning(

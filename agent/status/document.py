@@ -111,6 +111,7 @@ async def status_document(daemon: StatusView) -> dict[str, Any]:
         }
         doc["pipeline"] = runtime.pipeline.counters.snapshot()
         doc["alerts"]["global_cap"] = await _global_cap(daemon, now)
+        doc["alerts"]["sending"] = await _sending_faults(daemon, now)
         if runtime.alerts is not None:
             doc["alerts"]["staffing"] = runtime.alerts.status()
         last = runtime.dispatcher.last_error if runtime.dispatcher else None
@@ -165,6 +166,23 @@ async def _global_cap(daemon: StatusView, now: datetime) -> dict[str, Any]:
     last_hour = await daemon.store.messages_since(now - timedelta(hours=1)) if daemon.store else 0
     hit = daemon.runtime.pipeline.global_cap_hit_at if daemon.runtime else None
     return {"cap": cap, "last_hour": last_hour, "reached": last_hour >= cap, "hit_at": iso(hit)}
+
+
+SENDING_FAULT_DAYS = 7
+
+
+async def _sending_faults(daemon: StatusView, now: datetime) -> list[dict[str, Any]]:
+    """What providers said is wrong with our own sending in the last days, from the
+    store (a restart does not hide it): `misconfigured` (Twilio 21408, 21612) and
+    `filtered` (30007, 30034), per sender and code, with the fix and how many numbers
+    (never which); the same as `ringback doctor` names."""
+    if daemon.store is None:
+        return []
+    since = now - timedelta(days=SENDING_FAULT_DAYS)
+    return [
+        {"fact": fact, "sender": sender, "code": code or None, "numbers": count, "fix": fix}
+        for fact, sender, code, fix, count in await daemon.store.sending_faults(since)
+    ]
 
 
 async def _queue(daemon: StatusView, now: datetime) -> dict[str, Any]:

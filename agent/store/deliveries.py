@@ -5,7 +5,12 @@ A `DeliveryReport` is matched to its outbox row by (sender, provider id). It mov
 delivered / undelivered / failed), whatever order reports arrive in; every report is
 kept in `deliveries` with `applied` 0 or 1, except an exact replay (same SID, state and
 code already recorded), which changes nothing and is only counted by the caller. A
-report for a SID we never sent is kept with no message, never guessed onto one.
+report for a SID we never sent is kept with no message, never guessed onto one --
+until the dispatcher records that SID on a text it just sent (a fast carrier, or a
+sender that reports at once, can answer before `finish` stored the provider id):
+`adopt_deliveries` then applies the waiting reports to that text, by the same
+forward-only rule. The number fact a report carries is kept with it (`detail` starts
+`fact=<fact>; `), so a waiting report's fact is applied when it is adopted.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from agent.model import DELIVERY_RANK, Delivery, DeliveryReport
-from agent.store.base import StoreBase, ts
+from agent.model import DELIVERY_RANK, Delivery, DeliveryReport, NumberFact
+from agent.store.base import StoreBase, parse_ts, ts
+
+_FACT_MARK = "fact="
 
 
 class Applied(StrEnum):
@@ -83,9 +90,73 @@ class DeliveryStore(StoreBase):
                 ts(report.at),
                 ts(now),
                 int(applied),
-                report.detail[:400],
+                _with_fact(report)[:400],
             ),
         )
+
+    async def adopt_deliveries(
+        self, message_id: int, sender: str, provider_id: str, now: datetime
+    ) -> list[tuple[DeliveryReport, DeliveryResult]]:
+        """Apply the reports kept for (sender, provider id) before the text was known
+        to have that id, oldest first, to message `message_id`; part of the caller's
+        transaction (the dispatcher's `finish`). Returns each report with what it did
+        (MOVED or STALE)."""
+        done: list[tuple[DeliveryReport, DeliveryResult]] = []
+        async with self.transaction() as conn:
+            waiting = list(
+                await conn.execute_fetchall(
+                    "SELECT id, state, error_code, at, detail FROM deliveries "
+                    "WHERE sender = ? AND provider_id = ? AND message_id IS NULL ORDER BY id",
+                    (sender, provider_id),
+                )
+            )
+            if not waiting:
+                return done
+            rows = list(
+                await conn.execute_fetchall(
+                    "SELECT to_e164, delivery FROM messages WHERE id = ?", (message_id,)
+                )
+            )
+            if not rows:
+                return done
+            to_e164, current = str(rows[0][0]), rows[0][1]
+            for row_id, state, code, at, detail in waiting:
+                report = _report(sender, provider_id, str(state), code, str(at), str(detail))
+                if report is None:
+                    continue
+                moves = _rank(current) < DELIVERY_RANK[report.state]
+                await conn.execute(
+                    "UPDATE deliveries SET message_id = ?, applied = ? WHERE id = ?",
+                    (message_id, int(moves), row_id),
+                )
+                if moves:
+                    current = report.state.value
+                    await conn.execute(
+                        "UPDATE messages SET delivery = ?, delivery_code = ?, delivery_at = ?, "
+                        "updated_at = ? WHERE id = ?",
+                        (current, report.error_code, ts(report.at), ts(now), message_id),
+                    )
+                verdict = Applied.MOVED if moves else Applied.STALE
+                done.append((report, DeliveryResult(verdict, message_id, to_e164)))
+        return done
+
+    async def sent_texts(
+        self, sender: str, number_tail: str, since: datetime, limit: int = 50
+    ) -> list[tuple[int, str, str]]:
+        """(message id, number, provider id) of the texts `sender` sent since a time
+        to numbers ending in `number_tail` (digits only), newest first:
+        `SenderContext.sent_texts`, how the modem finds the text a late status report
+        is about after a restart (its TP-MRs are in the provider id)."""
+        tail = "".join(c for c in number_tail if c.isdigit())
+        if not tail:
+            return []
+        rows = await self.fetchall(
+            "SELECT id, to_e164, provider_id FROM messages WHERE sender = ? "
+            "AND provider_id IS NOT NULL AND sent_at >= ? AND to_e164 LIKE ? "
+            "ORDER BY sent_at DESC, id DESC LIMIT ?",
+            (sender, ts(since), "%" + tail, limit),
+        )
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
     async def delivery_history(self, message_id: int) -> list[tuple[str, str | None, str, bool]]:
         """(state, error code, at, applied) of every report about one message, in the
@@ -96,6 +167,28 @@ class DeliveryStore(StoreBase):
             (message_id,),
         )
         return [(str(r[0]), r[1], str(r[2]), bool(r[3])) for r in rows]
+
+
+def _with_fact(report: DeliveryReport) -> str:
+    return f"{_FACT_MARK}{report.fact.value}; {report.detail}" if report.fact else report.detail
+
+
+def _report(
+    sender: str, provider_id: str, state: str, code: str | None, at: str, detail: str
+) -> DeliveryReport | None:
+    """A kept report read back (None: a state this version does not know)."""
+    try:
+        delivery = Delivery(state)
+    except ValueError:
+        return None
+    fact: NumberFact | None = None
+    if detail.startswith(_FACT_MARK):
+        name, _, rest = detail[len(_FACT_MARK) :].partition("; ")
+        try:
+            fact, detail = NumberFact(name), rest
+        except ValueError:
+            fact = None
+    return DeliveryReport(sender, provider_id, delivery, parse_ts(at), code, fact, detail)
 
 
 def _rank(stored: str | None) -> int:

@@ -125,6 +125,18 @@ class NumberStore(StoreBase):
         )
         return [(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
 
+    async def sending_faults(self, since: datetime) -> list[tuple[str, str, str, str, int]]:
+        """(fact, sender, code, fix, numbers) of the `filtered` and `misconfigured`
+        facts recorded since a time, one row per sender and code (the newest fix): a
+        fault of our own sending, for `/v1/status` (never a number)."""
+        rows = await self.fetchall(
+            "SELECT fact, origin, COALESCE(code, ''), detail, COUNT(*), MAX(at) FROM number_facts "
+            "WHERE fact IN ('misconfigured', 'filtered') AND at >= ? "
+            "GROUP BY fact, origin, code ORDER BY fact, origin, code",
+            (ts(since),),
+        )
+        return [(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4])) for r in rows]
+
     async def erased_token(self, number_e164: str) -> str:
         """What an erased opt-out keeps of a number: a keyed hash (the site's salt), so
         the person is never texted again though the number is no longer stored."""

@@ -143,13 +143,15 @@ def peer_text(value: object, limit: int = 120) -> str:
     return text[:limit] + ("..." if len(text) > limit else "")
 
 
-def result_of(rule: Rule, after: float | None = None) -> SendResult:
-    """The SendResult for a non-SENT rule; `after` overrides the rule's wait."""
+def result_of(rule: Rule, after: float | None = None, code: object = None) -> SendResult:
+    """The SendResult for a non-SENT rule; `after` overrides the rule's wait; `code`
+    is the provider's error code, kept on a refusal."""
     wait = rule.after if after is None else after
+    named = None if code is None else str(code)
     if rule.verdict is Verdict.REJECT:
-        return Rejected(rule.reason, fact=rule.fact)
+        return Rejected(rule.reason, fact=rule.fact, code=named)
     if rule.verdict is Verdict.OPT_OUT:
-        return Rejected(rule.reason, opt_out=True, fact=NumberFact.OPTED_OUT)
+        return Rejected(rule.reason, opt_out=True, fact=NumberFact.OPTED_OUT, code=named)
     ambiguous = rule.verdict is Verdict.AMBIGUOUS
     return RetryLater(wait, rule.reason, ambiguous=ambiguous)
 

@@ -1,4 +1,5 @@
-"""The `log` sender: a dry run that prints the text it would send and sends nothing."""
+"""The `log` sender: a dry run that prints the text it would send and sends nothing
+(and, as a drill, reports each one delivered or undeliverable at once)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,18 @@ import sys
 from types import TracebackType
 from typing import Self
 
-from agent.model import Counters, Health, HealthState, OutgoingText, RetryLater, SendResult, Sent
+from agent.model import (
+    Counters,
+    Delivery,
+    DeliveryReport,
+    Health,
+    HealthState,
+    NumberFact,
+    OutgoingText,
+    RetryLater,
+    SendResult,
+    Sent,
+)
 from drivers.base import SenderContext
 from drivers.senders.log_config import LogConfig
 
@@ -20,6 +32,7 @@ class LogSender:
     def __init__(self, config: LogConfig, context: SenderContext) -> None:
         self.name = config.name
         self._config = config
+        self._context = context
         self._counters = Counters("sent", "drill_retry")
         self._calls = 0
 
@@ -43,7 +56,26 @@ class LogSender:
         log.info("dry run: would send message_id=%d driver=%s", text.message_id, self.name)
         if self._config.print:
             print(f"  SMS to {text.to_e164}: {text.body}", file=sys.stdout, flush=True)
-        return Sent(f"log-{text.message_id}-{text.attempt}")
+        sent = Sent(f"log-{text.message_id}-{text.attempt}")
+        if self._config.report != "none":
+            await self._report(sent.provider_id)
+        return sent
+
+    async def _report(self, provider_id: str) -> None:
+        """The drill's delivery report, handed over before the send returns."""
+        incapable = self._config.report == "sms_incapable"
+        self._counters.inc("drill_report")
+        await self._context.on_delivery(
+            DeliveryReport(
+                sender=self.name,
+                provider_id=provider_id,
+                state=Delivery.UNDELIVERED if incapable else Delivery.DELIVERED,
+                at=self._context.site.clock(),
+                error_code="log:sms_incapable" if incapable else None,
+                fact=NumberFact.SMS_INCAPABLE if incapable else None,
+                detail="drill: the number cannot take texts" if incapable else "drill",
+            )
+        )
 
     def health(self) -> Health:
         return Health(HealthState.OK, "dry run", counters=self._counters.snapshot())

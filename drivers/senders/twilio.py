@@ -213,8 +213,9 @@ class TwilioSender(CloudSender):
             if sid is not None:
                 return Sent(sid), None, None
             answer = Exchange("2xx_unreadable")
-        rule = classify(answer.status, api.error_code(answer.data))
-        return result_of(rule, self._wait_for(rule, answer, text)), rule, answer.status
+        code = api.error_code(answer.data)
+        rule = classify(answer.status, code)
+        return result_of(rule, self._wait_for(rule, answer, text), code), rule, answer.status
 
     def _retry_in_call(self, answer: Exchange) -> bool:
         if answer.status not in _IN_CALL_RETRY:

@@ -12,6 +12,9 @@ import pytest
 from agent.config.settings import Settings
 from agent.decide.pipeline import Pipeline
 from agent.model import (
+    Counters,
+    Delivery,
+    DeliveryReport,
     Direction,
     Health,
     HealthState,
@@ -24,6 +27,7 @@ from agent.model import (
     Sent,
 )
 from agent.send.chain import SenderChain
+from agent.send.deliveries import Deliveries
 from agent.send.dispatcher import Dispatcher
 from agent.store import Store
 from drivers.base import Sender, SenderContext, SiteContext
@@ -485,3 +489,58 @@ async def test_text_picked_up_late_waits_for_the_callers_morning(
     rig.at("2026-11-24 11:00")
     await rig.dispatcher.run_once()
     assert [t.to_e164 for t in peer.texts] == ["+16045550123"]
+
+
+# --- a carrier that answers before the provider id is recorded -----------------------
+
+
+def reporting_log_sender(store: Store, rig_clock: FrozenClock, report: str) -> LogSender:
+    """The log sender's drill reports each text at once, from inside `send()`: the
+    report reaches the real store before the dispatcher has recorded the provider id."""
+    keeper = Deliveries(store, Counters(), rig_clock)
+    site = SiteContext("Garage Laval", TZ, "CA", clock=rig_clock)
+    config = LogConfig(name="dry-run", print=False, report=report)
+    return LogSender(config, SenderContext(site, on_delivery=keeper.on_delivery))
+
+
+async def test_report_before_the_provider_id_is_recorded_is_applied(
+    settings: Settings, store: Store
+) -> None:
+    """The report came while the text's provider id was not yet on its row (kept as
+    a SID we never sent); recording the id adopts it in the same transaction: the text
+    is `delivered`, the report is tied to it and applied, and it is counted."""
+    clock = clock_at("2026-11-23 10:05")
+    rig = Rig(settings, store, reporting_log_sender(store, clock, "delivered"), "2026-11-23 10:05")
+    rig.clock = clock
+    rig.dispatcher.clock = clock
+    await rig.pipeline.accept(call("2026-11-23 10:00"))
+    assert await rig.dispatcher.run_once() == 1
+    row = await store.fetchone("SELECT id, state, provider_id, delivery FROM messages")
+    assert row[1:] == ("sent", "log-1-1", "delivered")
+    history = await store.delivery_history(int(row[0]))
+    assert [(state, code, applied) for state, code, _, applied in history] == [
+        ("delivered", None, True)
+    ]
+    assert await store.scalar("SELECT COUNT(*) FROM deliveries WHERE message_id IS NULL") == 0
+    assert rig.dispatcher.counters.snapshot()["deliveries_adopted"] == 1
+
+
+async def test_early_report_carries_its_number_fact(settings: Settings, store: Store) -> None:
+    """An early `undelivered` report saying the number takes no texts: once adopted,
+    the text is undelivered with its code and the number is sms_incapable; a later
+    `sent` for the same id does not move it back."""
+    clock = clock_at("2026-11-23 10:05")
+    sender = reporting_log_sender(store, clock, "sms_incapable")
+    rig = Rig(settings, store, sender, "2026-11-23 10:05")
+    rig.clock = clock
+    rig.dispatcher.clock = clock
+    await rig.pipeline.accept(call("2026-11-23 10:00"))
+    await rig.dispatcher.run_once()
+    assert await store.fetchone("SELECT delivery, delivery_code FROM messages") == (
+        "undelivered",
+        "log:sms_incapable",
+    )
+    assert await store.texting_facts("+15145550123") == (True, None)
+    late = DeliveryReport("dry-run", "log-1-1", Delivery.SENT, clock.now)
+    await Deliveries(store, Counters(), clock).on_delivery(late)
+    assert await store.scalar("SELECT delivery FROM messages") == "undelivered"

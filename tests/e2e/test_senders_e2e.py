@@ -183,3 +183,33 @@ async def test_ip_office_smdr_over_tcp_is_texted_and_old_records_are_not(tmp_pat
         decisions = sorted(r[0] for r in db.execute("SELECT decision FROM calls"))
     assert decisions == ["notify", "skip:too_old"]
     assert daemon.output().count("SMS to +15145550133") == 1
+
+
+async def test_modem_report_after_a_daemon_restart_reaches_its_text(tmp_path: Path) -> None:
+    """The carrier's report comes late: the daemon that sent the text is stopped and
+    a new one started before the modem emits it; the new daemon's sender finds the
+    text through the store (its provider id names the TP-MR) and it is `delivered`."""
+    port = free_port()
+    with FakeModem(tmp_path, Behaviour(hold_reports=True)) as modem:
+        config = tmp_path / "ringback.yaml"
+        config.write_text(
+            config_text(tmp_path, port, _replay_pbx(tmp_path, "4385550111"), _gsm(modem))
+        )
+        with DaemonProcess(config, port) as daemon:
+            await asyncio.to_thread(daemon.wait_ready)
+            await _wait(daemon, lambda d: _sent_by(d) == 1)
+        assert len(modem.reports) == 1 and modem.held_reports
+        (tmp_path / "notify.sock").unlink()
+        with DaemonProcess(config, port) as daemon:
+            await asyncio.to_thread(daemon.wait_ready)
+            await _wait(daemon, lambda d: d["senders"]["modem"]["state"] == "ok")
+            modem.release_reports()
+            await _wait(daemon, lambda d: _delivered(tmp_path) == [("gsm:12", "delivered")])
+            doc = daemon.status()
+        assert doc["senders"]["modem"]["counters"]["delivery_report_recalled"] == 1
+        assert doc["senders"]["modem"]["counters"]["delivery_report_unmatched"] == 0
+
+
+def _delivered(tmp_path: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(tmp_path / "ringback.db") as db:
+        return db.execute("SELECT provider_id, delivery FROM messages").fetchall()

@@ -164,3 +164,42 @@ def _until_final(daemon: DaemonProcess) -> list[dict[str, Any]]:
 def _dup(daemon: DaemonProcess) -> dict[str, Any] | None:
     doc = daemon.status()
     return doc if doc["pipeline"].get("replies_duplicate", 0) >= 2 else None
+
+
+async def test_faults_of_our_own_sending_in_status_and_doctor(tmp_path: Path) -> None:
+    """Pins the issue's 21612 / 30007 promises with the real daemon: a create refused
+    21612 (this `from` cannot reach the number) and a text filtered by the carrier
+    (30007) are both in /v1/status `alerts.sending` with their fix and how many numbers
+    (never which), the sender is degraded; after the daemon stopped, `ringback doctor`
+    names 21612 as a configuration error (fail) and 30007 as carrier filtering (warn)."""
+    from drivers.senders.twilio_codes import FIX_21612, FIX_30007
+    from tests.ops.test_doctor import doctor
+
+    port = free_port()
+    async with FakeTwilio() as twilio:
+        twilio.errors[LANDLINE] = 21612
+        twilio.book.fail_after[MOBILE] = 30007
+        config = _config(tmp_path, port, twilio)
+        with DaemonProcess(config, port) as daemon:
+            await asyncio.to_thread(daemon.wait_ready)
+
+            def both() -> list[dict[str, Any]] | None:
+                found: list[dict[str, Any]] = daemon.status()["alerts"]["sending"]
+                return found if len(found) == 2 else None
+
+            faults = await _until("both faults in /v1/status", both)
+            doc = daemon.status()
+        assert sorted((f["fact"], f["code"], f["numbers"]) for f in faults) == [
+            ("filtered", "30007", 1),
+            ("misconfigured", "21612", 1),
+        ]
+        assert {f["code"]: f["fix"] for f in faults} == {"30007": FIX_30007, "21612": FIX_21612}
+        assert MOBILE[-7:] not in json.dumps(faults) and LANDLINE[-7:] not in json.dumps(faults)
+        assert doc["senders"]["twilio"]["state"] == "degraded"
+        _, checks = await doctor(config, limit=1.0)
+    assert checks["sending configuration"]["status"] == "fail"
+    assert "21612" in checks["sending configuration"]["message"]
+    assert checks["sending configuration"]["hint"] == FIX_21612
+    assert checks["carrier filtering"]["status"] == "warn"
+    assert "30007" in checks["carrier filtering"]["message"]
+    assert checks["carrier filtering"]["hint"] == FIX_30007

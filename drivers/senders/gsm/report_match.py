@@ -15,6 +15,11 @@ duplicate, a late part) is a duplicate. A report for a text whose send is not fi
 handed over when the text is sent. Parts the
 SMSC took as duplicates of an earlier send (`dup` in the provider id) have no
 reference and are not waited for.
+
+After a restart the tracker knows no text: `references_of(provider_id)` reads the
+TP-MRs back from the provider id the store kept, and `track()` re-learns the text
+(its parts' earlier reports are not known again: a text with several parts waits for
+the reports still to come of every part).
 """
 
 from __future__ import annotations
@@ -119,6 +124,23 @@ class Tracker:
             text.at = report.delivered_at if text.at is None else max(text.at, report.delivered_at)
         due = text.due()
         return ("handed", due) if due is not None else ("waiting", None)
+
+
+def references_of(provider_id: str) -> list[int | None]:
+    """The TP-MRs a `gsm:<mr>,<mr>...` provider id names, one per part (None: a part
+    the SMSC took as a duplicate); [] for any other id."""
+    kind, _, parts = provider_id.partition(":")
+    if kind != "gsm" or not parts:
+        return []
+    found: list[int | None] = []
+    for part in parts.split(","):
+        if part.isdigit() and int(part) <= 255:
+            found.append(int(part))
+        elif part == "dup":
+            found.append(None)
+        else:
+            return []
+    return found
 
 
 def _digits(number: str) -> str:

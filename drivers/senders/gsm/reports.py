@@ -5,9 +5,14 @@
 
 The sender tells `track()` which TP-MRs each text used, under the modem's work lock,
 before it lets the next unit of work run; reports are matched under the same lock, so
-a report is never read before its text is known. A report that does not decode is
+a report is never read before its text is known. A report whose TP-MR names no text
+in memory (it was sent before a restart: carriers report minutes to hours later) is
+looked up in the store (`context.sent_texts`: the texts this modem sent to that
+recipient in the last `RECALL_HOURS`, newest first, whose provider id holds the
+TP-MR; the reference wraps at 256, so only recent ones), counted
+`delivery_report_recalled` when found. A report that does not decode is
 counted (`delivery_report_garbled`) and logged without its content; one that matches
-no text we know (sent before a restart, or a reference reused) is counted
+no text we know (too old, or a reference reused) is counted
 (`delivery_report_unmatched`), as are duplicates and reports naming another number.
 None of them raises. Reports are best effort (reference §8): they improve a text's
 state and never hold the queue.
@@ -17,13 +22,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from agent.model import Counters, Delivery, DeliveryReport
 from agent.numbers import mask_text
 from drivers.base import SenderContext
-from drivers.senders.gsm.pdu_decode import PduError, decode_status_report
+from drivers.senders.gsm.pdu_decode import PduError, StatusReport, decode_status_report
 from drivers.senders.gsm.report_codes import error_code
-from drivers.senders.gsm.report_match import Due, Tracker
+from drivers.senders.gsm.report_match import (
+    MIN_MATCHING_DIGITS,
+    Due,
+    Tracker,
+    Verdict,
+    references_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +45,11 @@ COUNTERS = (
     "delivery_report_unmatched",
     "delivery_report_duplicate",
     "delivery_report_wrong_recipient",
+    "delivery_report_recalled",
+    "delivery_lookup_error",
     "delivery_handler_error",
 )
+RECALL_HOURS = 48.0
 
 
 class Reports:
@@ -75,6 +90,8 @@ class Reports:
         self._counters.inc("delivery_report")
         async with lock:
             verdict, due = self._tracker.report(report)
+        if verdict == "unmatched":
+            verdict, due = await self._recall(report, lock)
         log.info("gsm: delivery report reference=%d status=%02X: %s",
                  report.reference, report.status, verdict)  # fmt: skip
         if verdict in ("unmatched", "duplicate", "wrong_recipient"):
@@ -82,6 +99,31 @@ class Reports:
         if due is not None:
             await self.hand_over(due)
         return True
+
+    async def _recall(self, report: StatusReport, lock: asyncio.Lock) -> tuple[Verdict, Due | None]:
+        """The text sent before a restart that a report names, from the store: the
+        newest recent text to that recipient whose provider id holds its TP-MR."""
+        tail = "".join(c for c in report.recipient if c.isdigit())[-MIN_MATCHING_DIGITS:]
+        if len(tail) < MIN_MATCHING_DIGITS:
+            return "unmatched", None
+        since = self._context.site.clock() - timedelta(hours=RECALL_HOURS)
+        try:
+            sent = await self._context.sent_texts(self._name, tail, since)
+        except Exception:  # the store is down: the report stays unmatched, counted
+            self._counters.inc("delivery_lookup_error")
+            log.exception("gsm: looking up the text of a late delivery report failed")
+            return "unmatched", None
+        for message_id, number, provider_id in sent:
+            references = references_of(provider_id)
+            if report.reference not in references:
+                continue
+            async with lock:
+                self._tracker.track(message_id, number, references, provider_id)
+                verdict, due = self._tracker.report(report)
+            if verdict != "unmatched":
+                self._counters.inc("delivery_report_recalled")
+            return verdict, due
+        return "unmatched", None
 
     async def hand_over(self, due: Due) -> None:
         meaning = due.meaning

@@ -6,7 +6,8 @@ that was selected (`AT+CPMS?` first), all under the work lock, so the replies'
 `AT+CMGR` never reads the wrong memory; `delete()` does the same around `AT+CMGD`.
 A full report memory refuses new reports (`+CMS ERROR: 322`): each one is deleted
 once it has been handed over, and `listing()` finds those stored while ringback was
-down (they match no text it knows any more: counted, then deleted).
+down (matched through the store to the recent text they are about, else counted
+unmatched; deleted either way).
 """
 
 from __future__ import annotations

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from agent.model import Delivery
 from drivers.senders.gsm.pdu_decode import StatusReport
-from drivers.senders.gsm.report_match import Tracker
+from drivers.senders.gsm.report_match import Tracker, references_of
 
 TO = "+15145550123"
 T0 = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
@@ -137,3 +139,25 @@ def test_old_texts_are_forgotten() -> None:
     tracker.track(3, TO, [3], "gsm:3")
     assert tracker.report(report(1, 0x00))[0] == "unmatched"
     assert tracker.report(report(3, 0x00))[0] == "handed"
+
+
+@pytest.mark.parametrize(
+    ("provider_id", "references"),
+    [
+        ("gsm:12", [12]),
+        ("gsm:12,13", [12, 13]),
+        ("gsm:dup,255", [None, 255]),
+        ("gsm:256", []),
+        ("gsm:", []),
+        ("gsm:1,x", []),
+        ("SM" + "ab" * 16, []),
+        ("log-1-1", []),
+    ],
+)
+def test_references_read_back_from_the_provider_id(
+    provider_id: str, references: list[int | None]
+) -> None:
+    """What a restarted sender reads back from the id the store kept: one TP-MR per
+    part, a duplicate part as None, anything else (another sender's id, a reference
+    out of range) no reference at all."""
+    assert references_of(provider_id) == references
