@@ -11,6 +11,7 @@ their headers are split, which is most of the cost on a `read=all` stream.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import repeat
 
 from agent.model import Counters
 
@@ -18,6 +19,7 @@ Frame = dict[str, str]
 Report = Callable[[str, str], None]
 
 SEP = b"\r\n\r\n"
+_split = str.split
 BANNER = "Asterisk Call Manager/"
 
 
@@ -43,7 +45,9 @@ def parse_frame(raw: bytes, report: Report) -> Frame:
         report("bad_frame_utf8", "frame is not valid UTF-8, undecodable bytes replaced")
         text = raw.decode("utf-8", "replace")
     try:
-        return dict(line.split(": ", 1) for line in text.split("\r\n"))
+        # str.split mapped over the lines: no Python frame per line (a line without
+        # ": " makes a 1-item list, which dict() refuses with ValueError)
+        return dict(map(_split, text.split("\r\n"), repeat(": "), repeat(1)))
     except ValueError:
         return _split_lines(text, report)
 
