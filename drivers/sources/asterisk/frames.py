@@ -11,6 +11,7 @@ their headers are split, which is most of the cost on a `read=all` stream.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import repeat
 
 from agent.model import Counters
 
@@ -18,6 +19,7 @@ Frame = dict[str, str]
 Report = Callable[[str, str], None]
 
 SEP = b"\r\n\r\n"
+_split = str.split
 BANNER = "Asterisk Call Manager/"
 
 
@@ -43,7 +45,9 @@ def parse_frame(raw: bytes, report: Report) -> Frame:
         report("bad_frame_utf8", "frame is not valid UTF-8, undecodable bytes replaced")
         text = raw.decode("utf-8", "replace")
     try:
-        return dict(line.split(": ", 1) for line in text.split("\r\n"))
+        # str.split mapped over the lines: no Python frame per line (a line without
+        # ": " makes a 1-item list, which dict() refuses with ValueError)
+        return dict(map(_split, text.split("\r\n"), repeat(": "), repeat(1)))
     except ValueError:
         return _split_lines(text, report)
 
@@ -52,7 +56,7 @@ class FrameParser:
     """Feed it socket reads; it returns the complete frames that have an `Event` or a
     `Response` header. `wanted` (event names) lets it skip other events cheaply."""
 
-    __slots__ = ("_buf", "_counters", "_discarding", "_max", "_report", "_wanted")
+    __slots__ = ("_buf", "_counters", "_discarding", "_max", "_report", "_wanted", "_wanted_bytes")
 
     def __init__(
         self,
@@ -67,6 +71,8 @@ class FrameParser:
         self._report = report
         self._max = max_frame_bytes
         self._wanted = wanted
+        # the names as bytes: an event is skipped or kept without decoding its name
+        self._wanted_bytes = None if wanted is None else frozenset(n.encode() for n in wanted)
 
     def feed(self, data: bytes) -> list[Frame]:
         if self._discarding:
@@ -90,12 +96,12 @@ class FrameParser:
 
     def _frames(self, parts: list[bytes]) -> list[Frame]:
         out: list[Frame] = []
-        wanted = self._wanted
+        wanted = self._wanted_bytes
         skipped = 0
         for raw in parts:
             if raw[:7] == b"Event: " and wanted is not None:
                 end = raw.find(b"\r\n")
-                if raw[7 : end if end >= 0 else None].decode("ascii", "replace") not in wanted:
+                if raw[7 : end if end >= 0 else None] not in wanted:
                     skipped += 1
                     continue
             frame = self._one(raw)

@@ -115,6 +115,14 @@ class AsteriskSource:
         getter: asyncio.Future[CallRecord] | None = None
         try:
             while True:
+                if not self._queue.empty() and not runner.done():
+                    # a burst: the calls already finished go at once, without a task
+                    # and a wait each (the wait below is for when there is none)
+                    record = self._queue.get_nowait()
+                    if self._catchup is not None:
+                        self._catchup.saw(record)
+                    yield record
+                    continue
                 getter = asyncio.ensure_future(self._queue.get())
                 done, _ = await asyncio.wait(
                     {getter, runner}, timeout=interval, return_when=asyncio.FIRST_COMPLETED
