@@ -9,8 +9,8 @@ report for a SID we never sent is kept with no message, never guessed onto one -
 until the dispatcher records that SID on a text it just sent (a fast carrier, or a
 sender that reports at once, can answer before `finish` stored the provider id):
 `adopt_deliveries` then applies the waiting reports to that text, by the same
-forward-only rule. The number fact a report carries is kept with it (`detail` starts
-`fact=<fact>; `), so a waiting report's fact is applied when it is adopted.
+forward-only rule. The number fact a report carries is kept with it (`fact`, schema
+12), so a waiting report's fact is applied when it is adopted.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from enum import StrEnum
 
 from agent.model import DELIVERY_RANK, Delivery, DeliveryReport, NumberFact
 from agent.store.base import StoreBase, parse_ts, ts
-
-_FACT_MARK = "fact="
 
 
 class Applied(StrEnum):
@@ -80,7 +78,7 @@ class DeliveryStore(StoreBase):
     ) -> None:
         await self.conn.execute(
             "INSERT INTO deliveries (message_id, sender, provider_id, state, error_code, at, "
-            "received_at, applied, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "received_at, applied, detail, fact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 message_id,
                 report.sender,
@@ -90,7 +88,8 @@ class DeliveryStore(StoreBase):
                 ts(report.at),
                 ts(now),
                 int(applied),
-                _with_fact(report)[:400],
+                report.detail[:400],
+                report.fact.value if report.fact else None,
             ),
         )
 
@@ -105,7 +104,7 @@ class DeliveryStore(StoreBase):
         async with self.transaction() as conn:
             waiting = list(
                 await conn.execute_fetchall(
-                    "SELECT id, state, error_code, at, detail FROM deliveries "
+                    "SELECT id, state, error_code, at, detail, fact FROM deliveries "
                     "WHERE sender = ? AND provider_id = ? AND message_id IS NULL ORDER BY id",
                     (sender, provider_id),
                 )
@@ -120,8 +119,8 @@ class DeliveryStore(StoreBase):
             if not rows:
                 return done
             to_e164, current = str(rows[0][0]), rows[0][1]
-            for row_id, state, code, at, detail in waiting:
-                report = _report(sender, provider_id, str(state), code, str(at), str(detail))
+            for row_id, state, code, at, detail, fact in waiting:
+                report = _report(sender, provider_id, str(state), code, str(at), str(detail), fact)
                 if report is None:
                     continue
                 moves = _rank(current) < DELIVERY_RANK[report.state]
@@ -169,25 +168,25 @@ class DeliveryStore(StoreBase):
         return [(str(r[0]), r[1], str(r[2]), bool(r[3])) for r in rows]
 
 
-def _with_fact(report: DeliveryReport) -> str:
-    return f"{_FACT_MARK}{report.fact.value}; {report.detail}" if report.fact else report.detail
-
-
 def _report(
-    sender: str, provider_id: str, state: str, code: str | None, at: str, detail: str
+    sender: str,
+    provider_id: str,
+    state: str,
+    code: str | None,
+    at: str,
+    detail: str,
+    fact_name: str | None,
 ) -> DeliveryReport | None:
-    """A kept report read back (None: a state this version does not know)."""
+    """A kept report read back (None: a state this version does not know; a fact it
+    does not know is left out)."""
     try:
         delivery = Delivery(state)
     except ValueError:
         return None
-    fact: NumberFact | None = None
-    if detail.startswith(_FACT_MARK):
-        name, _, rest = detail[len(_FACT_MARK) :].partition("; ")
-        try:
-            fact, detail = NumberFact(name), rest
-        except ValueError:
-            fact = None
+    try:
+        fact = NumberFact(fact_name) if fact_name else None
+    except ValueError:
+        fact = None
     return DeliveryReport(sender, provider_id, delivery, parse_ts(at), code, fact, detail)
 
 

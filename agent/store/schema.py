@@ -353,4 +353,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX calls_report ON calls (direction, substr(started_at, 1, 13), department,
         outcome, after_hours, ivr_path, started_at, recovered_at, ended_at);
     """,
+    # 12: the number fact a delivery report carries, kept with the report so a report
+    # waiting for its text (it came before the provider id was recorded) applies it
+    # when adopted
+    """
+    ALTER TABLE deliveries ADD COLUMN fact TEXT;
+    """,
 )
