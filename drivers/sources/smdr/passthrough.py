@@ -20,9 +20,10 @@ from typing import Any, NoReturn, Protocol
 
 from agent.model import Counters
 from drivers.sources.smdr.config import SmdrConfig, split_host_port
-from drivers.sources.smdr.line import CONNECT_TIMEOUT, keepalive, reconnect_backoff
-from drivers.sources.smdr.outlet import DEFAULT_MAX_BYTES, Outlet, write_until_eof
+from drivers.sources.smdr.line import CONNECT_TIMEOUT, keepalive
+from drivers.sources.smdr.outlet import DEFAULT_MAX_BYTES, write_until_eof
 from drivers.sources.smdr.passthrough_serve import ListenOut, SerialOut
+from drivers.sources.smdr.reopening import ReopeningOutput
 
 log = logging.getLogger("drivers.sources.smdr")
 
@@ -37,8 +38,11 @@ class Output(Protocol):
     def details(self) -> dict[str, Any]: ...
 
 
-class DialOut:
+class DialOut(ReopeningOutput):
     """ringback connects to the consumer at `address` and reconnects with backoff."""
+
+    kind = "connect"
+    errors = (OSError, TimeoutError)
 
     def __init__(
         self,
@@ -48,45 +52,15 @@ class DialOut:
         max_bytes: int = DEFAULT_MAX_BYTES,
         cap: float = 30.0,
     ) -> None:
-        self.address = address
+        super().__init__(address, counters, max_bytes=max_bytes, cap=cap)
         self._host, self._port = split_host_port(address)
-        self.outlet = Outlet(counters, max_bytes)
-        self._backoff = reconnect_backoff(cap)
-        self.connected = False
-        self.last_error = ""
-
-    def offer(self, data: bytes) -> None:
-        self.outlet.offer(data)
-
-    def details(self) -> dict[str, Any]:
-        return {
-            "kind": "connect",
-            "address": self.address,
-            "connected": self.connected,
-            "buffered_bytes": self.outlet.size,
-            "dropped": self.outlet.dropped,
-            "last_error": self.last_error,
-        }
-
-    async def run(self) -> NoReturn:
-        while True:
-            try:
-                await self._session()
-            except (OSError, TimeoutError) as err:
-                self.last_error = getattr(err, "strerror", None) or type(err).__name__
-            if self.connected:
-                log.warning("smdr pass-through %s: lost (%s)", self.address, self.last_error)
-            self.connected = False
-            await asyncio.sleep(self._backoff.next())
 
     async def _session(self) -> None:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(self._host, self._port), timeout=CONNECT_TIMEOUT
         )
         keepalive(writer.get_extra_info("socket"))
-        self.connected = True
-        self._backoff.reset()
-        log.info("smdr pass-through: connected to %s", self.address)
+        self._opened("connected to")
         try:
             await write_until_eof(self.outlet, reader, writer)
             self.last_error = "closed by the consumer"

@@ -24,6 +24,7 @@ from agent.model import Counters
 from drivers.sources.smdr.config import SerialSettings, split_host_port
 from drivers.sources.smdr.line import reconnect_backoff
 from drivers.sources.smdr.outlet import DEFAULT_MAX_BYTES, WRITE_TIMEOUT, Outlet, write_until_eof
+from drivers.sources.smdr.reopening import ReopeningOutput
 
 log = logging.getLogger("drivers.sources.smdr")
 MAX_CLIENTS = 16
@@ -113,7 +114,10 @@ class ListenOut:
                 await writer.wait_closed()
 
 
-class SerialOut:
+class SerialOut(ReopeningOutput):
+    kind = "serial"
+    errors = (OSError, serial.SerialException)
+
     def __init__(
         self,
         url: str,
@@ -123,41 +127,16 @@ class SerialOut:
         max_bytes: int = DEFAULT_MAX_BYTES,
         cap: float = 30.0,
     ) -> None:
-        self.url = url
+        super().__init__(url, counters, max_bytes=max_bytes, cap=cap)
         self.settings = settings
-        self.outlet = Outlet(counters, max_bytes)
-        self._backoff = reconnect_backoff(cap)
-        self.open = False
-        self.last_error = ""
 
-    def offer(self, data: bytes) -> None:
-        self.outlet.offer(data)
-
-    def details(self) -> dict[str, Any]:
-        return {
-            "kind": "serial",
-            "address": self.url,
-            "connected": self.open,
-            "buffered_bytes": self.outlet.size,
-            "dropped": self.outlet.dropped,
-            "last_error": self.last_error,
-        }
-
-    async def run(self) -> NoReturn:
-        while True:
-            try:
-                await self._session()
-            except (OSError, serial.SerialException) as err:
-                self.last_error = str(err).splitlines()[0][:120] or type(err).__name__
-            if self.open:
-                log.warning("smdr pass-through %s: lost (%s)", self.url, self.last_error)
-            self.open = False
-            await asyncio.sleep(self._backoff.next())
+    def describe(self, err: BaseException) -> str:
+        return str(err).splitlines()[0][:120] if str(err) else type(err).__name__
 
     def _open(self) -> Any:
         s = self.settings
         return serial.serial_for_url(
-            self.url,
+            self.address,
             baudrate=s.baudrate,
             bytesize=s.bytesize,
             parity=s.parity,
@@ -172,9 +151,7 @@ class SerialOut:
         worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smdr-pass-serial")
         try:
             port = await loop.run_in_executor(worker, self._open)
-            self.open = True
-            self._backoff.reset()
-            log.info("smdr pass-through: opened %s", self.url)
+            self._opened("opened")
             try:
                 while True:
                     await self.outlet.wait()

@@ -144,7 +144,7 @@ async def test_serial_output_gets_every_byte_on_a_pty(site: SiteContext) -> None
         async with running(source) as calls:
             serial_out = source._pass.outputs[0]  # type: ignore[union-attr]
             assert isinstance(serial_out, SerialOut)
-            await until(lambda: serial_out.open)
+            await until(lambda: serial_out.connected)
             await pbx.send(data, random.Random(3))
             await take(calls, AVAYA_CALLS)
             await until(drain)
