@@ -11,10 +11,7 @@ Screenshots of each page at both widths are kept (RINGBACK_SCREENSHOTS)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +22,9 @@ from drivers.sources.asterisk.demo import shift_to_now
 from drivers.sources.asterisk.fake_server import FakeAmiServer
 from tests.browser.axe import axe_source, violations
 from tests.browser.chromium import browser, screenshot_dir
-from tests.e2e.daemon import DaemonProcess, config_text, free_port
-from tests.peers.cloud_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.browser.site import desk_site
+from tests.e2e.daemon import DaemonProcess, free_port
+from tests.peers.cloud_api import FakeTwilio
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,18 +36,6 @@ WIDTHS = ((1400, 900), (390, 844))
 FOCUSABLE = (
     "a[href], button, input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex='-1'])"
 )
-
-
-def _set_passwords(config: Path) -> None:
-    for name, password in PASSWORDS.items():
-        subprocess.run(
-            [sys.executable, "-m", "agent.cli.parser", "desk", "passwd", name, "-c", str(config)],
-            input=f"{password}\n{password}\n",
-            text=True,
-            check=True,
-            capture_output=True,
-            env={**os.environ, "RINGBACK_PBX_SECRET": "ami-s3cret"},
-        )
 
 
 def _keyboard_sign_in(page: Any, name: str) -> None:
@@ -184,23 +170,13 @@ async def test_the_desk_is_usable_by_keyboard_on_a_phone_and_with_a_screen_reade
         FakeAmiServer(username="ringback", secret="ami-s3cret", seed=7) as ami,
         FakeTwilio() as twilio,
     ):
-        pbx = (
-            f"  - type: asterisk\n    name: pbx\n    host: 127.0.0.1\n    port: {ami.port}\n"
-            "    username: ringback\n"
-        )
-        senders = (
-            f"    - type: twilio\n      name: twilio\n      account_sid: {ACCOUNT_SID}\n"
-            f'      auth_token: {AUTH_TOKEN}\n      from: "+15145550100"\n'
-            f"      base_url: {twilio.url}\n"
-        )
-        desk = (
-            f'desk:\n  listen: "127.0.0.1:{desk_port}"\n  users:\n'
+        users = (
             "    - {name: ana, role: staff, language: fr, extension: '201'}\n"
             "    - {name: chef, role: manager, language: en}\n"
         )
-        config = tmp_path / "ringback.yaml"
-        config.write_text(config_text(tmp_path, port, pbx, senders, extra=desk))
-        await asyncio.to_thread(_set_passwords, config)
+        config = await asyncio.to_thread(
+            desk_site, tmp_path, port, ami.port, twilio.url, desk_port, users, PASSWORDS
+        )
         stream = MISS.read_bytes().replace(b"WIRELESS CALLER", NAME.encode())
         streams = shift_to_now({"miss": stream})
         loop = asyncio.get_running_loop()

@@ -7,9 +7,6 @@ desktop and phone widths are kept (RINGBACK_SCREENSHOTS)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +15,9 @@ import pytest
 from drivers.sources.asterisk.demo import shift_to_now
 from drivers.sources.asterisk.fake_server import FakeAmiServer
 from tests.browser.chromium import browser, screenshot_dir
-from tests.e2e.daemon import DaemonProcess, config_text, free_port
-from tests.peers.cloud_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.browser.site import desk_site
+from tests.e2e.daemon import DaemonProcess, free_port
+from tests.peers.cloud_api import FakeTwilio
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,18 +25,6 @@ MISS = ROOT / "tests" / "fixtures" / "ami" / "voicemail_after_ringout.ami"
 CALLBACK = ROOT / "drivers" / "sources" / "asterisk" / "demo" / "callback_answered.ami"
 PASSWORD = "advisor-password-1"
 WORDS = "Bonjour! Ici Ana du Service, on vous rappelle dans 5 minutes."
-
-
-def _set_password(config: Path) -> None:
-    """Through the real command, as a technician would."""
-    subprocess.run(
-        [sys.executable, "-m", "agent.cli.parser", "desk", "passwd", "ana", "-c", str(config)],
-        input=f"{PASSWORD}\n{PASSWORD}\n",
-        text=True,
-        check=True,
-        capture_output=True,
-        env={**os.environ, "RINGBACK_PBX_SECRET": "ami-s3cret"},
-    )
 
 
 def _drive(url: str, shots: Path, play: Any) -> dict[str, Any]:
@@ -100,22 +86,10 @@ async def test_an_advisor_works_a_missed_call_in_the_browser(tmp_path: Path) -> 
         FakeAmiServer(username="ringback", secret="ami-s3cret", seed=5) as ami,
         FakeTwilio() as twilio,
     ):
-        pbx = (
-            f"  - type: asterisk\n    name: pbx\n    host: 127.0.0.1\n    port: {ami.port}\n"
-            "    username: ringback\n"
+        users = "    - {name: ana, role: staff, language: fr, extension: '201'}\n"
+        config = await asyncio.to_thread(
+            desk_site, tmp_path, port, ami.port, twilio.url, desk_port, users, {"ana": PASSWORD}
         )
-        senders = (
-            f"    - type: twilio\n      name: twilio\n      account_sid: {ACCOUNT_SID}\n"
-            f'      auth_token: {AUTH_TOKEN}\n      from: "+15145550100"\n'
-            f"      base_url: {twilio.url}\n"
-        )
-        desk = (
-            f'desk:\n  listen: "127.0.0.1:{desk_port}"\n  users:\n'
-            "    - {name: ana, role: staff, language: fr, extension: '201'}\n"
-        )
-        config = tmp_path / "ringback.yaml"
-        config.write_text(config_text(tmp_path, port, pbx, senders, extra=desk))
-        await asyncio.to_thread(_set_password, config)
         streams = shift_to_now({"miss": MISS.read_bytes(), "callback": CALLBACK.read_bytes()})
         loop = asyncio.get_running_loop()
 

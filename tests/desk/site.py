@@ -4,14 +4,12 @@ two departments, three desk users and their passwords set with `ringback desk pa
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.e2e.daemon import config_text, free_port, write_calls
+from tests.e2e.daemon import config_text, free_port, set_passwords, write_calls
 
 PASSWORDS = {
     "ana": "ana-password-1",
@@ -61,14 +59,7 @@ def desk_site(tmp_path: Path, calls: list[dict[str, Any]]) -> tuple[Path, int, i
     )
     config = tmp_path / "ringback.yaml"
     config.write_text(text)
-    for name, password in PASSWORDS.items():
-        subprocess.run(
-            [sys.executable, "-m", "agent.cli.parser", "desk", "passwd", name, "-c", str(config)],
-            input=f"{password}\n{password}\n",
-            text=True,
-            check=True,
-            capture_output=True,
-        )
+    set_passwords(config, PASSWORDS)
     return config, port, desk_port
 
 

@@ -70,6 +70,22 @@ storage:
 """
 
 
+def set_passwords(
+    config: Path, passwords: dict[str, str], env: dict[str, str] | None = None
+) -> None:
+    """Each desk user's password through the real command (`ringback desk passwd`,
+    asked twice on stdin), as a technician sets it."""
+    for name, password in passwords.items():
+        subprocess.run(
+            [sys.executable, "-m", "agent.cli.parser", "desk", "passwd", name, "-c", str(config)],
+            input=f"{password}\n{password}\n",
+            text=True,
+            check=True,
+            capture_output=True,
+            env={**os.environ, **(env or {})},
+        )
+
+
 def run_once(config: Path) -> subprocess.CompletedProcess[str]:
     """`ringback run -c CONFIG` expected to stop on its own (a bad config or store)."""
     return subprocess.run(
