@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agent.ops.doctor_system import Finding
+from agent.store.numbers import SENDING_FAULTS
 
 DAYS = 7
 _LEVEL = {"misconfigured": "fail", "filtered": "warn"}
@@ -23,17 +24,12 @@ def sending_faults(path: Path) -> list[Finding]:
     since = (datetime.now(UTC) - timedelta(days=DAYS)).isoformat(timespec="microseconds")
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
-            rows = conn.execute(
-                "SELECT fact, origin, COALESCE(code, ''), detail, COUNT(*) FROM number_facts "
-                "WHERE fact IN ('misconfigured', 'filtered') AND at >= ? "
-                "GROUP BY fact, origin, code ORDER BY fact, origin, code",
-                (since,),
-            ).fetchall()
+            rows = conn.execute(SENDING_FAULTS, (since,)).fetchall()
         conn.close()
     except sqlite3.DatabaseError:
         return []  # no number_facts table yet (an old schema): the store check says so
     found = []
-    for fact, origin, code, detail, count in rows:
+    for fact, origin, code, detail, count, _ in rows:
         found.append(
             Finding(
                 _TITLE[fact],

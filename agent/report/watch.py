@@ -170,30 +170,27 @@ class AlertWatcher:
         now = self.clock()
         day = now.astimezone(self.settings.site.tz).date()
         fired = 0
-        for fact in (NumberFact.FILTERED, NumberFact.MISCONFIGURED):
-            seen: set[tuple[str, str]] = set()
-            for _, code, origin, detail in await self.store.facts_of(fact, now - timedelta(days=1)):
-                key = f"sending:{fact.value}:{origin}:{code}:{day}"
-                if (origin, code) in seen or await self.store.scalar(
-                    "SELECT 1 FROM alerts WHERE dedup_key = ?", (key,)
-                ):
-                    continue
-                seen.add((origin, code))
-                body = sending_text(self.settings.site.name, fact, origin, code, detail)
-                alert_id = await self._record("sending", "", key, now, body, None)
-                self.counters.inc("sending_alerts")
-                log.error("alert: %s", body)
-                payload = {
-                    "kind": "sending",
-                    "site": self.settings.site.name,
-                    "fact": fact.value,
-                    "sender": origin,
-                    "code": code,
-                    "at": ts(now),
-                    "text": body,
-                }
-                await self._deliver(alert_id, self.config.managers, "alert", "", body, payload, now)
-                fired += 1
+        faults = await self.store.sending_faults(now - timedelta(days=1))
+        for name, origin, code, detail, _ in faults:
+            key = f"sending:{name}:{origin}:{code}:{day}"
+            if await self.store.scalar("SELECT 1 FROM alerts WHERE dedup_key = ?", (key,)):
+                continue
+            fact = NumberFact(name)
+            body = sending_text(self.settings.site.name, fact, origin, code, detail)
+            alert_id = await self._record("sending", "", key, now, body, None)
+            self.counters.inc("sending_alerts")
+            log.error("alert: %s", body)
+            payload = {
+                "kind": "sending",
+                "site": self.settings.site.name,
+                "fact": fact.value,
+                "sender": origin,
+                "code": code,
+                "at": ts(now),
+                "text": body,
+            }
+            await self._deliver(alert_id, self.config.managers, "alert", "", body, payload, now)
+            fired += 1
         return fired
 
     # --- digests -------------------------------------------------------------------

@@ -11,6 +11,14 @@ from datetime import datetime
 from agent.model import NumberFact
 from agent.store.base import StoreBase, parse_ts, ts
 
+# The faults of our own sending (filtered, misconfigured), one row per fact, sender and
+# code since a time: (fact, sender, code, the newest fix, how many numbers, newest at).
+SENDING_FAULTS = (
+    "SELECT fact, origin, COALESCE(code, ''), detail, COUNT(*), MAX(at) FROM number_facts "
+    "WHERE fact IN ('misconfigured', 'filtered') AND at >= ? "
+    "GROUP BY fact, origin, code ORDER BY fact, origin, code"
+)
+
 
 class NumberStore(StoreBase):
     async def is_opted_out(self, number_e164: str) -> bool:
@@ -115,26 +123,12 @@ class NumberStore(StoreBase):
         )
         return cursor.rowcount > 0
 
-    async def facts_of(self, fact: NumberFact, since: datetime) -> list[tuple[str, str, str, str]]:
-        """(number, code, origin, detail) of one kind of fact recorded since a time,
-        newest first (`doctor` names the misconfigured ones)."""
-        rows = await self.fetchall(
-            "SELECT number_e164, COALESCE(code, ''), origin, detail FROM number_facts "
-            "WHERE fact = ? AND at >= ? ORDER BY at DESC LIMIT 20",
-            (fact.value, ts(since)),
-        )
-        return [(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
-
     async def sending_faults(self, since: datetime) -> list[tuple[str, str, str, str, int]]:
         """(fact, sender, code, fix, numbers) of the `filtered` and `misconfigured`
         facts recorded since a time, one row per sender and code (the newest fix): a
-        fault of our own sending, for `/v1/status` (never a number)."""
-        rows = await self.fetchall(
-            "SELECT fact, origin, COALESCE(code, ''), detail, COUNT(*), MAX(at) FROM number_facts "
-            "WHERE fact IN ('misconfigured', 'filtered') AND at >= ? "
-            "GROUP BY fact, origin, code ORDER BY fact, origin, code",
-            (ts(since),),
-        )
+        fault of our own sending, for `/v1/status`, the managers' alert and `doctor`
+        (never a number)."""
+        rows = await self.fetchall(SENDING_FAULTS, (ts(since),))
         return [(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4])) for r in rows]
 
     async def erased_token(self, number_e164: str) -> str:
