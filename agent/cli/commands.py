@@ -46,7 +46,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     if not args.verbose:  # stdout carries the JSON; stderr only what went wrong
         logging.getLogger().setLevel(logging.WARNING)
-    return run_replay(args.source, args.file, args.format, args.config, args.decisions)
+    return run_replay(
+        args.source, args.file, args.format, args.config, args.decisions, full=args.full
+    )
 
 
 def load_or_report(path: Path | None, *, offline: bool = False) -> LoadedConfig | None:

@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--decisions", action="store_true", help="also print department, decision, reason and text"
     )
     replay.add_argument("file", type=Path, help="the recorded stream (AMI, SMDR or JSON lines)")
+    replay.add_argument(
+        "--full", action="store_true", help="full phone numbers (masked by default, as in logs)"
+    )
     _config_arg(replay)
 
     status = sub.add_parser(

@@ -1,5 +1,10 @@
 """`ringback replay`: a recorded PBX stream through the same parser, tracker and policy,
-sending nothing. One JSON object per finished call on standard output."""
+sending nothing. One JSON object per finished call on standard output.
+
+The caller's number and caller-ID name are masked as the logs mask them
+(`agent.numbers`: every digit but the last two) unless `--full`: a replay's output is
+pasted into tickets and chats. The dealership's own numbers (the DID dialled, the
+callback number in a text) stay readable: routing is what a replay is run to check."""
 
 from __future__ import annotations
 
@@ -21,7 +26,16 @@ from agent.config.texts import render
 from agent.decide.pipeline import Pipeline
 from agent.decide.policy import schedule_for
 from agent.errors import ConfigError
-from agent.model import CallRecord, Decision, Defer, Notify, Skip, record_to_json
+from agent.model import (
+    CallRecord,
+    Decision,
+    Defer,
+    Direction,
+    Notify,
+    Skip,
+    record_to_json,
+)
+from agent.numbers import mask, mask_text, normalize
 from agent.store import Store
 from drivers.base import DriverConfig, SiteContext
 from drivers.sources import SOURCES
@@ -68,7 +82,13 @@ def _source_config(loaded: LoadedConfig, kind: str, family: str | None) -> Drive
 
 
 def run_replay(
-    kind: str, path: Path, family: str | None, config_path: Path | None, decisions: bool
+    kind: str,
+    path: Path,
+    family: str | None,
+    config_path: Path | None,
+    decisions: bool,
+    *,
+    full: bool = False,
 ) -> int:
     if kind not in SOURCES or SOURCES[kind].replay is None:
         known = ", ".join(sorted(SOURCES))
@@ -93,9 +113,12 @@ def run_replay(
     site = SiteContext(settings.site.name, settings.site.tz, settings.site.country)
     records = _parse(kind, data, source_config, site)
     if decisions:
-        return asyncio.run(_with_decisions(loaded, records))
+        return asyncio.run(_with_decisions(loaded, records, full))
     for record in records:
-        print(json.dumps(_fields(record), ensure_ascii=False), flush=True)
+        out = _fields(record)
+        if out["caller_e164"] is None and record.direction is Direction.INBOUND:
+            out["caller_e164"] = normalize(record.remote_raw, settings.site.country)[0]
+        print(json.dumps(_shown(out, full), ensure_ascii=False), flush=True)
     return 0
 
 
@@ -152,7 +175,21 @@ def _fields(record: CallRecord) -> dict[str, object]:
     return {name: full[name] for name in RECORD_FIELDS}
 
 
-async def _with_decisions(loaded: LoadedConfig, records: Iterable[CallRecord]) -> int:
+def _shown(out: dict[str, object], full: bool) -> dict[str, object]:
+    """`out` with the caller's number and name masked as in logs, unless `full`."""
+    if full:
+        return out
+    for key in ("caller_raw", "caller_e164"):
+        if isinstance(out.get(key), str) and out[key]:
+            out[key] = mask(str(out[key]))
+    if isinstance(out.get("caller_name"), str):
+        out["caller_name"] = mask_text(str(out["caller_name"]))
+    return out
+
+
+async def _with_decisions(
+    loaded: LoadedConfig, records: Iterable[CallRecord], full: bool = False
+) -> int:
     settings = loaded.settings
     with tempfile.TemporaryDirectory(prefix="ringback-replay-") as tmp:
         async with Store(Path(tmp) / "replay.db") as store:
@@ -171,5 +208,5 @@ async def _with_decisions(loaded: LoadedConfig, records: Iterable[CallRecord]) -
                 out["text"] = None
                 if accepted.message_id is not None and isinstance(decision, Notify | Defer):
                     out["text"] = _text(pipeline, decision, record)
-                print(json.dumps(out, ensure_ascii=False), flush=True)
+                print(json.dumps(_shown(out, full), ensure_ascii=False), flush=True)
     return 0

@@ -1,0 +1,59 @@
+"""`ringback replay` through the real CLI: the caller's number (as received and in
+E.164) and any number in the caller-ID name are masked as the logs mask them; the
+dealership's DID stays readable; `--full` shows everything, with and without
+`--decisions`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.numbers import mask
+
+CALLER = "4385550177"
+LINE = {
+    "source": "pbx",
+    "call_id": "c-1",
+    "started_at": "2026-11-23T15:00:00Z",
+    "ended_at": "2026-11-23T15:00:20Z",
+    "direction": "inbound",
+    "outcome": "missed",
+    "caller_raw": CALLER,
+    "caller_name": f"CELL {CALLER}",
+    "dialed": "5145550102",
+    "ring_seconds": 20.0,
+}
+
+
+def replay(calls: Path, *extra: str) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-m", "agent.cli.parser", "replay", "--source", "replay", str(calls),
+         *extra],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert CALLER[-7:] not in done.stderr
+    (row,) = [json.loads(line) for line in done.stdout.splitlines()]
+    return dict(row)
+
+
+@pytest.mark.parametrize("decisions", [[], ["--decisions"]], ids=["records", "decisions"])
+def test_replay_masks_the_callers_number_unless_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, decisions: list[str]
+) -> None:
+    monkeypatch.delenv("RINGBACK_CONFIG", raising=False)
+    calls = tmp_path / "calls.jsonl"
+    calls.write_text(json.dumps(LINE) + "\n", encoding="utf-8")
+    masked = replay(calls, *decisions)
+    assert CALLER[-7:] not in json.dumps(masked)
+    assert masked["caller_raw"] == mask(CALLER)
+    assert masked["caller_e164"] == mask("+1" + CALLER)
+    assert masked["caller_name"] == f"CELL {mask(CALLER)}"
+    assert masked["dialed"] == "5145550102"  # the dealership's own number
+    full = replay(calls, *decisions, "--full")
+    assert (full["caller_raw"], full["caller_e164"]) == (CALLER, "+1" + CALLER)
+    assert full["caller_name"] == f"CELL {CALLER}"
