@@ -62,9 +62,24 @@ def load_or_report(path: Path | None, *, offline: bool = False) -> LoadedConfig 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     from agent.config.summary import summary
+    from agent.ops.doctor import use_installed_credentials
 
-    loaded = _load_for_tools(args.path)  # the secrets `install` put beside the file count
-    if loaded is None:
+    if args.path and args.config and args.path != args.config:
+        print("ringback check-config: give the file once (FILE or -c FILE)", file=sys.stderr)
+        return 2
+    args.path = args.path or args.config
+    use_installed_credentials(resolve_path(args.path))  # the secrets `install` put beside it
+    try:
+        loaded = load(args.path)
+    except ConfigError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        count = len(err.problems)
+        print(
+            f"{resolve_path(args.path)}: {count} problem{'s' if count != 1 else ''}, "
+            "the configuration is not valid",
+            file=sys.stderr,
+        )
         return 2
     print(f"{resolve_path(args.path)}: configuration is valid")
     for line in summary(loaded.settings):

@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the file to check (default: $RINGBACK_CONFIG or /etc/ringback/ringback.yaml)",
     )
+    _config_arg(check)  # `-c FILE` as for every other command
 
     config = sub.add_parser("config", help="the configuration's commented example")
     config_actions = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")

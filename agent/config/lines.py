@@ -254,6 +254,8 @@ def format_errors(
         else:
             where = f"{origin}:{line}" if line else f"{origin}: environment override"
         explained = _explain(detail)
+        if detail["type"] == "extra_forbidden":
+            explained = _unknown_key(loc)
         if _is_secret(loc):
             explained = _explain({**detail, "input": "(hidden)"})
             typed = detail.get("input")
@@ -339,6 +341,17 @@ _EXPECTED = {
     "date_from_datetime_parsing": "a date such as 2026-12-24",
     "date_from_datetime_inexact": "a date such as 2026-12-24",
 }
+
+
+def _unknown_key(loc: LinePath) -> str:
+    from agent.config.suggest import did_you_mean
+
+    meant = did_you_mean(loc)
+    hint = f", did you mean {meant!r}?" if meant else ""
+    return (
+        f"unknown key{hint} (expected a key of ringback.example.yaml; check its spelling "
+        "and indentation)"
+    )
 
 
 def _explain(detail: ErrorDetails) -> str:

@@ -87,8 +87,13 @@ def _zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
+        import difflib
+        from zoneinfo import available_timezones
+
+        close = difflib.get_close_matches(value, sorted(available_timezones()), n=1)
+        meant = f", did you mean {close[0]}?" if close else ""
         raise ValueError(
-            f"unknown time zone {value!r} (expected an IANA name such as America/Toronto)"
+            f"unknown time zone {value!r}{meant} (expected an IANA name such as America/Toronto)"
         ) from None
     return value
 
@@ -381,7 +386,14 @@ def load(path: Path | str | None = None, *, offline: bool = False) -> LoadedConf
     try:
         raw = target.read_bytes()
     except OSError as err:
-        raise ConfigError([f"{target}: cannot read the configuration: {err.strerror}"]) from None
+        hint = ""
+        if isinstance(err, FileNotFoundError) and target == DEFAULT_PATH:
+            hint = (
+                " (expected a file here, or given with -c FILE or $RINGBACK_CONFIG; "
+                "`ringback config example > ringback.yaml` writes one to start from)"
+            )
+        problem = f"{target}: cannot read the configuration: {err.strerror}{hint}"
+        raise ConfigError([problem]) from None
     return load_text(raw.decode("utf-8", errors="replace"), target, raw, offline=offline)
 
 

@@ -248,3 +248,25 @@ def test_offline_load_skips_only_required_secrets(write: Callable[[str], Path]) 
     bad = write(broken(ASTERISK, "username: ringback", "username: ''"))
     with pytest.raises(ConfigError):
         load(bad, offline=True)
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_check_config_without_a_file_says_how_to_get_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No FILE, no $RINGBACK_CONFIG and nothing at /etc/ringback/ringback.yaml (a fresh
+    machine): the problem says where the file is looked for and how to write one."""
+    from agent.config.settings import DEFAULT_PATH
+
+    if DEFAULT_PATH.exists():
+        pytest.skip(f"{DEFAULT_PATH} exists on this machine")
+    assert main(["check-config"]) == 2
+    first, last = capsys.readouterr().err.splitlines()
+    assert first == (
+        f"{DEFAULT_PATH}: cannot read the configuration: No such file or directory (expected "
+        "a file here, or given with -c FILE or $RINGBACK_CONFIG; `ringback config example > "
+        "ringback.yaml` writes one to start from)"
+    )
+    assert last == f"{DEFAULT_PATH}: 1 problem, the configuration is not valid"
+    assert main(["check-config", "a.yaml", "-c", "b.yaml"]) == 2
+    assert "give the file once (FILE or -c FILE)" in capsys.readouterr().err
