@@ -205,7 +205,7 @@ def _load_for_tools(path: Path | None, *, offline: bool = False) -> LoadedConfig
 def cmd_outbox(args: argparse.Namespace) -> int:
     from agent.ops.outbox import cmd_outbox as outbox
 
-    loaded = _load_for_tools(args.config)
+    loaded = _load_for_tools(args.config, offline=True)  # the store only: no secret needed
     return 2 if loaded is None else outbox(args, loaded)
 
 
@@ -219,14 +219,14 @@ def cmd_reply(args: argparse.Namespace) -> int:
 def cmd_cases(args: argparse.Namespace) -> int:
     from agent.ops.cases import cmd_cases as cases
 
-    loaded = _load_for_tools(args.config)
+    loaded = _load_for_tools(args.config, offline=True)  # the store only: no secret needed
     return 2 if loaded is None else cases(args, loaded)
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
     from agent.ops.purge import cmd_purge as purge
 
-    loaded = _load_for_tools(args.config)
+    loaded = _load_for_tools(args.config, offline=True)  # the store only: no secret needed
     return 2 if loaded is None else purge(args.number, loaded)
 
 

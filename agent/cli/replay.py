@@ -94,6 +94,10 @@ def run_replay(
         known = ", ".join(sorted(SOURCES))
         print(f"replay: unknown source type {kind!r} (expected one of: {known})", file=sys.stderr)
         return 2
+    if family is not None and "format" not in SOURCES[kind].config.model_fields:
+        print(f"replay: --format is not an option of --source {kind} (expected none)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     try:
         loaded = _settings(config_path)
         source_config = _source_config(loaded, kind, family)
@@ -104,7 +108,8 @@ def run_replay(
         print("\n".join(err.problems), file=sys.stderr)
         return 2
     except ValidationError as err:
-        print(f"replay: {err.errors()[0]['msg']}", file=sys.stderr)
+        for problem in _option_problems(err, kind):
+            print(f"replay: {problem}", file=sys.stderr)
         return 2
     except OSError as err:
         print(f"replay: cannot read {path}: {err.strerror}", file=sys.stderr)
@@ -120,6 +125,32 @@ def run_replay(
             out["caller_e164"] = normalize(record.remote_raw, settings.site.country)[0]
         print(json.dumps(_shown(out, full), ensure_ascii=False), flush=True)
     return 0
+
+
+def _option_problems(err: ValidationError, kind: str) -> list[str]:
+    """The source options' problems in the words of this command's flags: a missing
+    `format` is the `--format` flag, with the families to choose from."""
+    problems = []
+    for detail in err.errors(include_url=False):
+        key = ".".join(str(p) for p in detail["loc"])
+        if key == "format":
+            families = _choices(SOURCES[kind].config, "format")
+            what = (
+                f"--format FAMILY is needed for --source {kind}"
+                if detail["type"] == "missing"
+                else f"--format {detail.get('input')!r} is not a family of --source {kind}"
+            )
+            problems.append(f"{what} (expected one of: {families})")
+        else:
+            problems.append(f"{key}: {detail['msg']}")
+    return problems
+
+
+def _choices(model: type[DriverConfig], field_name: str) -> str:
+    import typing
+
+    annotation = model.model_fields[field_name].annotation
+    return ", ".join(str(a) for a in typing.get_args(annotation)) or "see the example config"
 
 
 def _parse(kind: str, data: bytes, config: DriverConfig, site: SiteContext) -> Iterable[CallRecord]:

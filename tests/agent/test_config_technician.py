@@ -270,3 +270,20 @@ def test_check_config_without_a_file_says_how_to_get_one(
     assert last == f"{DEFAULT_PATH}: 1 problem, the configuration is not valid"
     assert main(["check-config", "a.yaml", "-c", "b.yaml"]) == 2
     assert "give the file once (FILE or -c FILE)" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("no_credentials")
+@pytest.mark.parametrize(
+    "command",
+    [["outbox", "list"], ["cases", "list"], ["purge", "--number", "5145550123"]],
+    ids=["outbox", "cases", "purge"],
+)
+def test_store_commands_need_no_secret(
+    write: Callable[[str], Path], capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    """`outbox`, `cases` and `purge` read and write the store only: a PBX secret that
+    is not in place (a technician's shell without the systemd credentials) does not
+    stop them, as it does not stop `replay` or `status`."""
+    path = write(ASTERISK)
+    assert main([*command, "-c", str(path)]) == 0, capsys.readouterr().err
+    assert "secret is missing" not in capsys.readouterr().err

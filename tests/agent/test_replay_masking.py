@@ -57,3 +57,30 @@ def test_replay_masks_the_callers_number_unless_full(
     full = replay(calls, *decisions, "--full")
     assert (full["caller_raw"], full["caller_e164"]) == (CALLER, "+1" + CALLER)
     assert full["caller_name"] == f"CELL {CALLER}"
+
+
+def _replay_err(*args: str) -> tuple[int, str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "agent.cli.parser", "replay", *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    return done.returncode, done.stderr.strip()
+
+
+def test_replay_names_the_format_flag_a_stream_needs(tmp_path: Path) -> None:
+    """An SMDR stream without `--format`, with an unknown family, or `--format` on a
+    stream that has none: one line naming the flag and the choices, exit 2 (it said
+    "replay: Field required", or ignored the flag)."""
+    stream = tmp_path / "smdr.txt"
+    stream.write_text("\n", encoding="utf-8")
+    code, err = _replay_err("--source", "smdr", str(stream))
+    assert code == 2
+    assert err.startswith("replay: --format FAMILY is needed for --source smdr (expected one of: ")
+    assert "avaya_ipoffice" in err and "nec" in err and "Field required" not in err
+    code, err = _replay_err("--source", "smdr", "--format", "nope", str(stream))
+    assert code == 2 and "replay: --format 'nope' is not a family of --source smdr" in err
+    code, err = _replay_err("--source", "asterisk", "--format", "nec", str(stream))
+    assert (code, err) == (
+        2,
+        "replay: --format is not an option of --source asterisk (expected none)",
+    )
