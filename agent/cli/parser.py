@@ -174,7 +174,14 @@ def _ops_commands(sub: Any) -> None:
     _config_arg(outbox)
     actions = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="open and stuck texts, newest first")
-    listing.add_argument("--state", action="append", help="only this state (repeatable)")
+    from agent.model import MessageState
+
+    listing.add_argument(
+        "--state",
+        action="append",
+        choices=[state.value for state in MessageState],
+        help="only this state (repeatable; default: pending, retry_wait, sending, failed, unknown)",
+    )
     listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     for name, text in (
         ("show", "one text and its attempts"),
