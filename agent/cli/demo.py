@@ -26,7 +26,7 @@ from agent.config.settings import LoadedConfig, load
 from agent.daemon.service import Daemon
 from agent.decide.pipeline import Accepted
 from agent.desk.auth import passwords_path, set_password
-from agent.model import CallRecord, Defer, Notify, Skip, decision_label
+from agent.model import CallRecord, Defer, Direction, Notify, Skip, decision_label
 from agent.numbers import mask, normalize
 from agent.status.paging import person_name
 from agent.store import parse_ts
@@ -152,9 +152,13 @@ def _print_call(record: CallRecord, accepted: Accepted, loaded: LoadedConfig) ->
     decision = decision_label(accepted.decision) if accepted.decision else "seen before"
     if isinstance(accepted.decision, Defer):
         decision = "defer"
-    number = normalize(record.caller_raw, settings.site.country)[0] or record.caller_raw
+    if record.direction is Direction.INBOUND:
+        number = normalize(record.caller_raw, settings.site.country)[0] or record.caller_raw
+        who = mask(number)
+    else:  # a staff phone called: its extension is no one's personal number
+        who = f"ext {record.caller_raw or '?'}"
     print(
-        f"{local:%H:%M:%S}  {record.direction.value:<8} {mask(number):<13} "
+        f"{local:%H:%M:%S}  {record.direction.value:<8} {who:<13} "
         f"{(person_name(record.caller_name, False) or '')[:16]:<16} {record.outcome.value:<16} "
         f"{accepted.department or '-':<8} {decision:<20} {_reason(accepted, loaded)}",
         flush=True,

@@ -4,6 +4,7 @@ no secrets, and that configured phone numbers are checked as callers' numbers ar
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -283,7 +284,25 @@ def test_store_commands_need_no_secret(
 ) -> None:
     """`outbox`, `cases` and `purge` read and write the store only: a PBX secret that
     is not in place (a technician's shell without the systemd credentials) does not
-    stop them, as it does not stop `replay` or `status`."""
+    stop them, as it does not stop `replay` or `status`. Before the first start they
+    say there is no store yet instead of creating an empty one."""
     path = write(ASTERISK)
+    store = path.parent / "rb.db"
+    assert main([*command, "-c", str(path)]) == 1  # before the first start: no store yet
+    err = capsys.readouterr().err
+    assert "secret is missing" not in err
+    assert err == (
+        f"ringback {command[0]}: no store at {store} yet (`ringback run` creates it when it "
+        "first starts; storage.path says where)\n"
+    )
+    assert not store.exists()  # not created empty by a look at it
+    asyncio.run(_open_store(store))
     assert main([*command, "-c", str(path)]) == 0, capsys.readouterr().err
     assert "secret is missing" not in capsys.readouterr().err
+
+
+async def _open_store(path: Path) -> None:
+    from agent.store import Store
+
+    async with Store(path):
+        pass

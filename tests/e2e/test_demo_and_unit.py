@@ -39,6 +39,9 @@ def test_demo_prints_verdicts_texts_and_summary() -> None:
     # caller names are personal data, masked like the numbers: initials only
     assert "GARCIA LUIS" not in out and "G. L." in out
     assert "skip:internal" in out
+    # a staff phone is shown by its extension, not masked like a caller's number
+    assert re.search(r"\binternal ext \d+ .* skip:internal", out), out
+    assert re.search(r"\boutbound ext 101 .* skip:outbound", out), out
     summary = re.search(r"summary: (\d+) calls, (\d+) inbound, (\d+) unanswered; (\d+) text", out)
     assert summary is not None, out
     calls, inbound, unanswered, sent = (int(g) for g in summary.groups())
