@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,14 +118,35 @@ def run_replay(
     settings = loaded.settings
     site = SiteContext(settings.site.name, settings.site.tz, settings.site.country)
     records = _parse(kind, data, source_config, site)
+    seen: Counter[str] = Counter()
     if decisions:
-        return asyncio.run(_with_decisions(loaded, records, full))
-    for record in records:
-        out = _fields(record)
-        if out["caller_e164"] is None and record.direction is Direction.INBOUND:
-            out["caller_e164"] = normalize(record.remote_raw, settings.site.country)[0]
-        print(json.dumps(_shown(out, full), ensure_ascii=False), flush=True)
-    return 0
+        code = asyncio.run(_with_decisions(loaded, records, full, seen))
+    else:
+        for record in records:
+            out = _fields(record)
+            if out["caller_e164"] is None and record.direction is Direction.INBOUND:
+                out["caller_e164"] = normalize(record.remote_raw, settings.site.country)[0]
+            print(json.dumps(_shown(out, full), ensure_ascii=False), flush=True)
+            seen["calls"] += 1
+        code = 0
+    stream = f"{kind} ({family})" if family else kind
+    print(_tally(path, stream, seen), file=sys.stderr)
+    return code
+
+
+def _tally(path: Path, stream: str, seen: Counter[str]) -> str:
+    """The last line, on stderr (stdout is only JSON): how many calls, and the
+    decisions when they were asked for."""
+    calls = seen.pop("calls", 0)
+    if not calls:
+        return (
+            f"replay: no call found in {path} (expected a {stream} stream; any line above "
+            "says what was skipped)"
+        )
+    decided = ", ".join(f"{n} {name}" for name, n in sorted(seen.items()))
+    return f"replay: {calls} call{'s' if calls != 1 else ''} in {path}" + (
+        f" ({decided})" if decided else ""
+    )
 
 
 def _option_problems(err: ValidationError, kind: str) -> list[str]:
@@ -219,8 +241,12 @@ def _shown(out: dict[str, object], full: bool) -> dict[str, object]:
 
 
 async def _with_decisions(
-    loaded: LoadedConfig, records: Iterable[CallRecord], full: bool = False
+    loaded: LoadedConfig,
+    records: Iterable[CallRecord],
+    full: bool = False,
+    seen: Counter[str] | None = None,
 ) -> int:
+    seen = Counter() if seen is None else seen
     settings = loaded.settings
     with tempfile.TemporaryDirectory(prefix="ringback-replay-") as tmp:
         async with Store(Path(tmp) / "replay.db") as store:
@@ -240,4 +266,6 @@ async def _with_decisions(
                 if accepted.message_id is not None and isinstance(decision, Notify | Defer):
                     out["text"] = _text(pipeline, decision, record)
                 print(json.dumps(_shown(out, full), ensure_ascii=False), flush=True)
+                seen["calls"] += 1
+                seen[str(out["decision"])] += 1
     return 0

@@ -130,6 +130,13 @@ def yaml_problem(text: str, origin: Path) -> tuple[dict[str, Any], dict[LinePath
 def _yaml_error(err: yaml.YAMLError, origin: Path, text: str) -> str:
     """At the line where the unclosed bracket or quote opened when YAML says where (it
     notices only further down, often past the last line), else where it stopped."""
+    if isinstance(err, yaml.reader.ReaderError):  # a control character: not a text file
+        line = text.count("\n", 0, err.position) + 1
+        code = err.character if isinstance(err.character, int) else ord(str(err.character))
+        return (
+            f"{origin}:{line}: YAML syntax: character U+{code:04X} cannot be in a "
+            "configuration (expected a text file; is it the right file?)"
+        )
     mark = getattr(err, "problem_mark", None)
     opened = getattr(err, "context_mark", None)
     line = mark.line + 1 if mark is not None else 1

@@ -347,3 +347,15 @@ def test_quebec_defaults(make_settings: SettingsFactory) -> None:
     settings = make_settings()
     assert settings.departments.language == "fr"
     assert [d.isoformat() for d in settings.site.holidays] == ["2026-12-24"]
+
+
+def test_a_file_that_is_not_text_is_one_clear_line(tmp_path: Path) -> None:
+    """A control character (a binary file given by mistake, a paste gone wrong) is
+    named at its line, in one line, without PyYAML's `in "<unicode string>"` trail."""
+    path = tmp_path / "ringback.yaml"
+    path.write_bytes(b"site:\n  name: \"a\x01b\"\n")
+    (problem,) = problems_of(path)
+    assert problem == (
+        f"{path}:2: YAML syntax: character U+0001 cannot be in a configuration (expected a "
+        "text file; is it the right file?)"
+    )

@@ -84,3 +84,20 @@ def test_replay_names_the_format_flag_a_stream_needs(tmp_path: Path) -> None:
         2,
         "replay: --format is not an option of --source asterisk (expected none)",
     )
+
+
+def test_replay_ends_with_how_many_calls_on_stderr(tmp_path: Path) -> None:
+    """stdout is one JSON object per call and nothing else; stderr's last line counts
+    the calls (and the decisions with `--decisions`), or says none was found."""
+    calls = tmp_path / "calls.jsonl"
+    calls.write_text(json.dumps(LINE) + "\n", encoding="utf-8")
+    code, err = _replay_err("--source", "replay", str(calls), "--decisions")
+    assert code == 0 and err.splitlines()[-1] == f"replay: 1 call in {calls} (1 notify)"
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n", encoding="utf-8")
+    code, err = _replay_err("--source", "smdr", "--format", "nec", str(empty))
+    assert code == 0
+    assert err.splitlines()[-1] == (
+        f"replay: no call found in {empty} (expected a smdr (nec) stream; any line above "
+        "says what was skipped)"
+    )
