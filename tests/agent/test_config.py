@@ -353,7 +353,7 @@ def test_a_file_that_is_not_text_is_one_clear_line(tmp_path: Path) -> None:
     """A control character (a binary file given by mistake, a paste gone wrong) is
     named at its line, in one line, without PyYAML's `in "<unicode string>"` trail."""
     path = tmp_path / "ringback.yaml"
-    path.write_bytes(b"site:\n  name: \"a\x01b\"\n")
+    path.write_bytes(b'site:\n  name: "a\x01b"\n')
     (problem,) = problems_of(path)
     assert problem == (
         f"{path}:2: YAML syntax: character U+0001 cannot be in a configuration (expected a "
