@@ -322,12 +322,16 @@ class RetryLater:
     `resume` is set when part of the text is known to have left through this sender
     (some parts of a long text): the next attempt goes to this sender only, given
     the token back in `OutgoingText.resume`. The token means nothing to anyone else.
+    `fact` and `code` are what the refusal says about the number or our own sending
+    (Twilio 30007/30034 at create time: `filtered`), applied like `Rejected.fact`.
     """
 
     after: float
     reason: str
     ambiguous: bool = False
     resume: str | None = None
+    fact: NumberFact | None = None
+    code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     if not args.verbose:  # stdout carries the JSON; stderr only what went wrong
         logging.getLogger().setLevel(logging.WARNING)
-    return run_replay(args.source, args.file, args.format, args.config, args.decisions)
+    return run_replay(
+        args.source, args.file, args.format, args.config, args.decisions, full=args.full
+    )
 
 
 def load_or_report(path: Path | None, *, offline: bool = False) -> LoadedConfig | None:
@@ -60,9 +62,24 @@ def load_or_report(path: Path | None, *, offline: bool = False) -> LoadedConfig 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     from agent.config.summary import summary
+    from agent.ops.doctor import use_installed_credentials
 
-    loaded = _load_for_tools(args.path)  # the secrets `install` put beside the file count
-    if loaded is None:
+    if args.path and args.config and args.path != args.config:
+        print("ringback check-config: give the file once (FILE or -c FILE)", file=sys.stderr)
+        return 2
+    args.path = args.path or args.config
+    use_installed_credentials(resolve_path(args.path))  # the secrets `install` put beside it
+    try:
+        loaded = load(args.path)
+    except ConfigError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        count = len(err.problems)
+        print(
+            f"{resolve_path(args.path)}: {count} problem{'s' if count != 1 else ''}, "
+            "the configuration is not valid",
+            file=sys.stderr,
+        )
         return 2
     print(f"{resolve_path(args.path)}: configuration is valid")
     for line in summary(loaded.settings):
@@ -188,7 +205,7 @@ def _load_for_tools(path: Path | None, *, offline: bool = False) -> LoadedConfig
 def cmd_outbox(args: argparse.Namespace) -> int:
     from agent.ops.outbox import cmd_outbox as outbox
 
-    loaded = _load_for_tools(args.config)
+    loaded = _load_for_tools(args.config, offline=True)  # the store only: no secret needed
     return 2 if loaded is None else outbox(args, loaded)
 
 
@@ -202,14 +219,14 @@ def cmd_reply(args: argparse.Namespace) -> int:
 def cmd_cases(args: argparse.Namespace) -> int:
     from agent.ops.cases import cmd_cases as cases
 
-    loaded = _load_for_tools(args.config)
+    loaded = _load_for_tools(args.config, offline=True)  # the store only: no secret needed
     return 2 if loaded is None else cases(args, loaded)
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
     from agent.ops.purge import cmd_purge as purge
 
-    loaded = _load_for_tools(args.config)
+    loaded = _load_for_tools(args.config, offline=True)  # the store only: no secret needed
     return 2 if loaded is None else purge(args.number, loaded)
 
 

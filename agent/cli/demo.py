@@ -13,17 +13,20 @@ the temporary directory).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import tempfile
+from collections.abc import Coroutine
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from agent.config.settings import LoadedConfig, load
 from agent.daemon.service import Daemon
 from agent.decide.pipeline import Accepted
 from agent.desk.auth import passwords_path, set_password
-from agent.model import CallRecord, Defer, Notify, Skip, decision_label
+from agent.model import CallRecord, Defer, Direction, Notify, Skip, decision_label
 from agent.numbers import mask, normalize
 from agent.status.paging import person_name
 from agent.store import parse_ts
@@ -69,13 +72,36 @@ async def _demo(speed: float, keep: bool) -> int:
             daemon.observer = observe
             task = asyncio.create_task(daemon.run(), name="daemon")
             try:
-                code = await _session(daemon, task, ami, streams, speed, keep, password, texts)
+                session = _session(daemon, task, ami, streams, speed, keep, password, texts)
+                code = await _until_stopped(daemon, task, session)
             finally:
                 if not task.done():
                     if not daemon.stop_requested.is_set():  # Ctrl-C already asked
                         daemon.request_stop()
                     await task
             return code
+
+
+async def _until_stopped(
+    daemon: Daemon, task: asyncio.Task[int], session: Coroutine[Any, Any, int]
+) -> int:
+    """The session's exit code, or 0 when Ctrl-C stopped the demo before its end (the
+    daemon then closes the store the session reads: the session is cancelled first)."""
+    played = asyncio.create_task(session, name="demo-session")
+    stop = asyncio.create_task(daemon.stop_requested.wait(), name="demo-stop")
+    try:
+        await asyncio.wait({played, stop, task}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.cancel()
+    if played.done():
+        return played.result()
+    played.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await played
+    if task.done() and not daemon.stop_requested.is_set():
+        return task.result()  # the daemon ended on its own: its exit code
+    print("\ndemo stopped (Ctrl-C)", flush=True)
+    return 0
 
 
 async def _session(
@@ -126,9 +152,13 @@ def _print_call(record: CallRecord, accepted: Accepted, loaded: LoadedConfig) ->
     decision = decision_label(accepted.decision) if accepted.decision else "seen before"
     if isinstance(accepted.decision, Defer):
         decision = "defer"
-    number = normalize(record.caller_raw, settings.site.country)[0] or record.caller_raw
+    if record.direction is Direction.INBOUND:
+        number = normalize(record.caller_raw, settings.site.country)[0] or record.caller_raw
+        who = mask(number)
+    else:  # a staff phone called: its extension is no one's personal number
+        who = f"ext {record.caller_raw or '?'}"
     print(
-        f"{local:%H:%M:%S}  {record.direction.value:<8} {mask(number):<13} "
+        f"{local:%H:%M:%S}  {record.direction.value:<8} {who:<13} "
         f"{(person_name(record.caller_name, False) or '')[:16]:<16} {record.outcome.value:<16} "
         f"{accepted.department or '-':<8} {decision:<20} {_reason(accepted, loaded)}",
         flush=True,
@@ -196,7 +226,7 @@ async def _print_summary(daemon: Daemon) -> None:
     print()
     print(
         f"summary: {calls[0]} calls, {calls[1] or 0} inbound, {calls[2] or 0} unanswered; "
-        f"{counts['sent']} text(s) sent (dry run), {counts['suppressed']} withdrawn, "
+        f"{_count(counts['sent'], 'text')} sent (dry run), {counts['suppressed']} withdrawn, "
         f"{counts['failed']} failed"
     )
     await _print_cases(daemon)
@@ -212,8 +242,9 @@ async def _print_cases(daemon: Daemon) -> None:
     for c in cases:
         caller = mask(c["caller_e164"]) if c["caller_e164"] else "withheld"
         opened = parse_ts(c["opened_at"]).astimezone(tz)
+        calls = _count(c["calls"], "call")
         line = (
-            f"  case {c['id']:<3} {c['department']:<8} {caller:<13} {c['calls']} call(s)  "
+            f"  case {c['id']:<3} {c['department']:<8} {caller:<13} {calls:<7}  "
             f"opened {opened:%H:%M:%S}  {c['state']}"
         )
         if c["resolution"] == "reached":
@@ -223,3 +254,7 @@ async def _print_cases(daemon: Daemon) -> None:
                 f"(proof: call {c['proof_call_id']})"
             )
         print(line)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the file to check (default: $RINGBACK_CONFIG or /etc/ringback/ringback.yaml)",
     )
+    _config_arg(check)  # `-c FILE` as for every other command
 
     config = sub.add_parser("config", help="the configuration's commented example")
     config_actions = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
@@ -111,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--decisions", action="store_true", help="also print department, decision, reason and text"
     )
     replay.add_argument("file", type=Path, help="the recorded stream (AMI, SMDR or JSON lines)")
+    replay.add_argument(
+        "--full", action="store_true", help="full phone numbers (masked by default, as in logs)"
+    )
     _config_arg(replay)
 
     status = sub.add_parser(
@@ -170,7 +174,14 @@ def _ops_commands(sub: Any) -> None:
     _config_arg(outbox)
     actions = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="open and stuck texts, newest first")
-    listing.add_argument("--state", action="append", help="only this state (repeatable)")
+    from agent.model import MessageState
+
+    listing.add_argument(
+        "--state",
+        action="append",
+        choices=[state.value for state in MessageState],
+        help="only this state (repeatable; default: pending, retry_wait, sending, failed, unknown)",
+    )
     listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     for name, text in (
         ("show", "one text and its attempts"),

@@ -1,5 +1,10 @@
 """`ringback replay`: a recorded PBX stream through the same parser, tracker and policy,
-sending nothing. One JSON object per finished call on standard output."""
+sending nothing. One JSON object per finished call on standard output.
+
+The caller's number and caller-ID name are masked as the logs mask them
+(`agent.numbers`: every digit but the last two) unless `--full`: a replay's output is
+pasted into tickets and chats. The dealership's own numbers (the DID dialled, the
+callback number in a text) stay readable: routing is what a replay is run to check."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import json
 import os
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +27,16 @@ from agent.config.texts import render
 from agent.decide.pipeline import Pipeline
 from agent.decide.policy import schedule_for
 from agent.errors import ConfigError
-from agent.model import CallRecord, Decision, Defer, Notify, Skip, record_to_json
+from agent.model import (
+    CallRecord,
+    Decision,
+    Defer,
+    Direction,
+    Notify,
+    Skip,
+    record_to_json,
+)
+from agent.numbers import mask, mask_text, normalize
 from agent.store import Store
 from drivers.base import DriverConfig, SiteContext
 from drivers.sources import SOURCES
@@ -68,11 +83,21 @@ def _source_config(loaded: LoadedConfig, kind: str, family: str | None) -> Drive
 
 
 def run_replay(
-    kind: str, path: Path, family: str | None, config_path: Path | None, decisions: bool
+    kind: str,
+    path: Path,
+    family: str | None,
+    config_path: Path | None,
+    decisions: bool,
+    *,
+    full: bool = False,
 ) -> int:
     if kind not in SOURCES or SOURCES[kind].replay is None:
         known = ", ".join(sorted(SOURCES))
         print(f"replay: unknown source type {kind!r} (expected one of: {known})", file=sys.stderr)
+        return 2
+    if family is not None and "format" not in SOURCES[kind].config.model_fields:
+        print(f"replay: --format is not an option of --source {kind} (expected none)",
+              file=sys.stderr)  # fmt: skip
         return 2
     try:
         loaded = _settings(config_path)
@@ -84,7 +109,8 @@ def run_replay(
         print("\n".join(err.problems), file=sys.stderr)
         return 2
     except ValidationError as err:
-        print(f"replay: {err.errors()[0]['msg']}", file=sys.stderr)
+        for problem in _option_problems(err, kind):
+            print(f"replay: {problem}", file=sys.stderr)
         return 2
     except OSError as err:
         print(f"replay: cannot read {path}: {err.strerror}", file=sys.stderr)
@@ -92,11 +118,61 @@ def run_replay(
     settings = loaded.settings
     site = SiteContext(settings.site.name, settings.site.tz, settings.site.country)
     records = _parse(kind, data, source_config, site)
+    seen: Counter[str] = Counter()
     if decisions:
-        return asyncio.run(_with_decisions(loaded, records))
-    for record in records:
-        print(json.dumps(_fields(record), ensure_ascii=False), flush=True)
-    return 0
+        code = asyncio.run(_with_decisions(loaded, records, full, seen))
+    else:
+        for record in records:
+            out = _fields(record)
+            if out["caller_e164"] is None and record.direction is Direction.INBOUND:
+                out["caller_e164"] = normalize(record.remote_raw, settings.site.country)[0]
+            print(json.dumps(_shown(out, full), ensure_ascii=False), flush=True)
+            seen["calls"] += 1
+        code = 0
+    stream = f"{kind} ({family})" if family else kind
+    print(_tally(path, stream, seen), file=sys.stderr)
+    return code
+
+
+def _tally(path: Path, stream: str, seen: Counter[str]) -> str:
+    """The last line, on stderr (stdout is only JSON): how many calls, and the
+    decisions when they were asked for."""
+    calls = seen.pop("calls", 0)
+    if not calls:
+        return (
+            f"replay: no call found in {path} (expected a {stream} stream; any line above "
+            "says what was skipped)"
+        )
+    decided = ", ".join(f"{n} {name}" for name, n in sorted(seen.items()))
+    return f"replay: {calls} call{'s' if calls != 1 else ''} in {path}" + (
+        f" ({decided})" if decided else ""
+    )
+
+
+def _option_problems(err: ValidationError, kind: str) -> list[str]:
+    """The source options' problems in the words of this command's flags: a missing
+    `format` is the `--format` flag, with the families to choose from."""
+    problems = []
+    for detail in err.errors(include_url=False):
+        key = ".".join(str(p) for p in detail["loc"])
+        if key == "format":
+            families = _choices(SOURCES[kind].config, "format")
+            what = (
+                f"--format FAMILY is needed for --source {kind}"
+                if detail["type"] == "missing"
+                else f"--format {detail.get('input')!r} is not a family of --source {kind}"
+            )
+            problems.append(f"{what} (expected one of: {families})")
+        else:
+            problems.append(f"{key}: {detail['msg']}")
+    return problems
+
+
+def _choices(model: type[DriverConfig], field_name: str) -> str:
+    import typing
+
+    annotation = model.model_fields[field_name].annotation
+    return ", ".join(str(a) for a in typing.get_args(annotation)) or "see the example config"
 
 
 def _parse(kind: str, data: bytes, config: DriverConfig, site: SiteContext) -> Iterable[CallRecord]:
@@ -152,7 +228,25 @@ def _fields(record: CallRecord) -> dict[str, object]:
     return {name: full[name] for name in RECORD_FIELDS}
 
 
-async def _with_decisions(loaded: LoadedConfig, records: Iterable[CallRecord]) -> int:
+def _shown(out: dict[str, object], full: bool) -> dict[str, object]:
+    """`out` with the caller's number and name masked as in logs, unless `full`."""
+    if full:
+        return out
+    for key in ("caller_raw", "caller_e164"):
+        if isinstance(out.get(key), str) and out[key]:
+            out[key] = mask(str(out[key]))
+    if isinstance(out.get("caller_name"), str):
+        out["caller_name"] = mask_text(str(out["caller_name"]))
+    return out
+
+
+async def _with_decisions(
+    loaded: LoadedConfig,
+    records: Iterable[CallRecord],
+    full: bool = False,
+    seen: Counter[str] | None = None,
+) -> int:
+    seen = Counter() if seen is None else seen
     settings = loaded.settings
     with tempfile.TemporaryDirectory(prefix="ringback-replay-") as tmp:
         async with Store(Path(tmp) / "replay.db") as store:
@@ -171,5 +265,7 @@ async def _with_decisions(loaded: LoadedConfig, records: Iterable[CallRecord]) -
                 out["text"] = None
                 if accepted.message_id is not None and isinstance(decision, Notify | Defer):
                     out["text"] = _text(pipeline, decision, record)
-                print(json.dumps(out, ensure_ascii=False), flush=True)
+                print(json.dumps(_shown(out, full), ensure_ascii=False), flush=True)
+                seen["calls"] += 1
+                seen[str(out["decision"])] += 1
     return 0

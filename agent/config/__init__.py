@@ -7,7 +7,4 @@ their holiday exceptions `dept_holidays`), quiet hours (`hours`) and the staffin
 alerts' section (`alerts`). Imports only the vocabulary (`agent.model`,
 `agent.errors`, `agent.numbers`) and the driver tables, whose options models it joins."""
 
-from agent.config import (
-    budget,  # noqa: F401  (registers its load check)
-    holiday_check,  # noqa: F401  (registers its load check)
-)
+from agent.config import budget  # noqa: F401  (registers its load check)

@@ -130,6 +130,13 @@ def yaml_problem(text: str, origin: Path) -> tuple[dict[str, Any], dict[LinePath
 def _yaml_error(err: yaml.YAMLError, origin: Path, text: str) -> str:
     """At the line where the unclosed bracket or quote opened when YAML says where (it
     notices only further down, often past the last line), else where it stopped."""
+    if isinstance(err, yaml.reader.ReaderError):  # a control character: not a text file
+        line = text.count("\n", 0, err.position) + 1
+        code = err.character if isinstance(err.character, int) else ord(str(err.character))
+        return (
+            f"{origin}:{line}: YAML syntax: character U+{code:04X} cannot be in a "
+            "configuration (expected a text file; is it the right file?)"
+        )
     mark = getattr(err, "problem_mark", None)
     opened = getattr(err, "context_mark", None)
     line = mark.line + 1 if mark is not None else 1
@@ -254,6 +261,8 @@ def format_errors(
         else:
             where = f"{origin}:{line}" if line else f"{origin}: environment override"
         explained = _explain(detail)
+        if detail["type"] == "extra_forbidden":
+            explained = _unknown_key(loc)
         if _is_secret(loc):
             explained = _explain({**detail, "input": "(hidden)"})
             typed = detail.get("input")
@@ -339,6 +348,17 @@ _EXPECTED = {
     "date_from_datetime_parsing": "a date such as 2026-12-24",
     "date_from_datetime_inexact": "a date such as 2026-12-24",
 }
+
+
+def _unknown_key(loc: LinePath) -> str:
+    from agent.config.suggest import did_you_mean
+
+    meant = did_you_mean(loc)
+    hint = f", did you mean {meant!r}?" if meant else ""
+    return (
+        f"unknown key{hint} (expected a key of ringback.example.yaml; check its spelling "
+        "and indentation)"
+    )
 
 
 def _explain(detail: ErrorDetails) -> str:

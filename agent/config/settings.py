@@ -43,6 +43,7 @@ from agent.config.calendar import known_country, subdivisions
 from agent.config.cases import CasesConfig
 from agent.config.departments import DepartmentsConfig
 from agent.config.desk import DeskConfig
+from agent.config.holiday_check import unknown_names as unknown_holiday_names
 from agent.config.hours import validate_quiet_hours
 from agent.config.lines import env_paths, format_errors, parse_yaml
 from agent.config.phones import optional_phone_number, phone_number, site_region
@@ -86,8 +87,13 @@ def _zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
+        import difflib
+        from zoneinfo import available_timezones
+
+        close = difflib.get_close_matches(value, sorted(available_timezones()), n=1)
+        meant = f", did you mean {close[0]}?" if close else ""
         raise ValueError(
-            f"unknown time zone {value!r} (expected an IANA name such as America/Toronto)"
+            f"unknown time zone {value!r}{meant} (expected an IANA name such as America/Toronto)"
         ) from None
     return value
 
@@ -380,7 +386,14 @@ def load(path: Path | str | None = None, *, offline: bool = False) -> LoadedConf
     try:
         raw = target.read_bytes()
     except OSError as err:
-        raise ConfigError([f"{target}: cannot read the configuration: {err.strerror}"]) from None
+        hint = ""
+        if isinstance(err, FileNotFoundError) and target == DEFAULT_PATH:
+            hint = (
+                " (expected a file here, or given with -c FILE or $RINGBACK_CONFIG; "
+                "`ringback config example > ringback.yaml` writes one to start from)"
+            )
+        problem = f"{target}: cannot read the configuration: {err.strerror}{hint}"
+        raise ConfigError([problem]) from None
     return load_text(raw.decode("utf-8", errors="replace"), target, raw, offline=offline)
 
 
@@ -392,23 +405,30 @@ def load_text(
     env = env_paths(_ScalarEnv(Settings)(), "RINGBACK_")
     site = data.get("site")
     country = site.get("country") if isinstance(site, dict) else None
+    # checks of the file as written: reported beside the validation errors
+    written = [_located(origin, lines, loc, p) for loc, p in unknown_holiday_names(data)]
     token = OFFLINE.set(offline)
     try:
         with site_region(country):
             settings = Settings(**data)
     except ValidationError as err:
-        raise ConfigError([*parsed.problems, *format_errors(err, origin, lines, env)]) from None
+        found = [*parsed.problems, *format_errors(err, origin, lines, env), *written]
+        raise ConfigError(found) from None
     finally:
         OFFLINE.reset(token)
-    problems = list(parsed.problems)
+    problems = [*parsed.problems, *written]
     for check in LOAD_CHECKS:
-        for loc, problem in check(settings):
-            where = f"{origin}:{_line_of(loc, lines)}"
-            problems.append(f"{where}: {'.'.join(map(str, loc))}: {problem}")
+        problems.extend(_located(origin, lines, loc, p) for loc, p in check(settings))
     if problems:
         raise ConfigError(problems)
     digest = hashlib.sha256(raw if raw is not None else text.encode()).hexdigest()
     return LoadedConfig(settings=settings, path=origin, sha256=digest)
+
+
+def _located(
+    origin: Path, lines: dict[tuple[str | int, ...], int], loc: tuple[str | int, ...], problem: str
+) -> str:
+    return f"{origin}:{_line_of(loc, lines)}: {'.'.join(map(str, loc))}: {problem}"
 
 
 def _line_of(loc: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> int:

@@ -40,8 +40,9 @@ def _template_line(settings: Settings, department: str, template: str, language:
     rendered = render(settings, department, template, language, now, now)
     encoding, segments = text_cost(rendered)
     limit = settings.sms.segment_warning
-    warn = f"  WARNING: more than {limit} segments" if segments > limit else ""
+    warn = f"  WARNING: more than sms.segment_warning ({limit})" if segments > limit else ""
+    parts = "1 segment" if segments == 1 else f"{segments} segments"
     return [
-        f"template {department}.{template}.{language}: {encoding}, {segments} segment(s), "
+        f"template {department}.{template}.{language}: {encoding}, {parts}, "
         f"{len(rendered)} characters{warn}"
     ]

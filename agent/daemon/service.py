@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from agent.config.settings import LoadedConfig, load
+from agent.config.settings import LoadedConfig, load, resolve_path
 from agent.daemon import systemd
 from agent.daemon.lock import daemon_lock
 from agent.daemon.runtime import Runtime, wait_first
@@ -252,6 +252,14 @@ def run(config_path: Path | None) -> int:
     except ConfigError as err:
         for problem in err.problems:
             log.error("%s", problem)
+        count = len(err.problems)
+        log.error(
+            "%d problem%s, not started: `ringback check-config %s` shows them with the numbers "
+            "the log masks",
+            count,
+            "" if count == 1 else "s",
+            resolve_path(config_path),
+        )
         return EXIT_CONFIG
     from agent.daemon import logs
 

@@ -71,7 +71,8 @@ def secret_files(config_path: Path, raw: Any) -> list[Finding]:
             )
         )
     if not found:
-        found.append(Finding("secrets", "ok", f"{len(paths)} secret file(s), none world-readable"))
+        counted = "1 secret file" if len(paths) == 1 else f"{len(paths)} secret files"
+        found.append(Finding("secrets", "ok", f"{counted}, none world-readable"))
     return found
 
 

@@ -58,11 +58,29 @@ def as_owner(path: Path) -> Iterator[None]:
         os.setegid(0)
 
 
+def no_store_yet(command: str, settings: Settings) -> int:
+    """1, with one line, when the store does not exist yet (before the first start);
+    0 when it does."""
+    path = settings.storage.path
+    if path.exists():
+        return 0
+    print(
+        f"ringback {command}: no store at {path} yet (`ringback run` creates it when it "
+        "first starts; storage.path says where)",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def beside_daemon(
     command: str, settings: Settings, work: Callable[[], Coroutine[Any, Any, int]]
 ) -> int:
     """Run a technician's command on the store as its owner, safe beside the running
-    daemon; a store that cannot be used is one line and exit 1."""
+    daemon; a store that cannot be used is one line and exit 1, and so is one that does
+    not exist yet (opening it would create an empty one)."""
+    missing = no_store_yet(command, settings)
+    if missing:
+        return missing
     try:
         with as_owner(settings.storage.path):
             return asyncio.run(work())

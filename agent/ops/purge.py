@@ -8,7 +8,7 @@ import sys
 from agent.config.settings import LoadedConfig
 from agent.errors import StoreError
 from agent.numbers import mask, normalize
-from agent.ops.outbox import as_owner
+from agent.ops.outbox import as_owner, no_store_yet
 from agent.store import Store
 from agent.store.retention import Anonymised, purge_number
 from drivers.base import utc_now
@@ -21,6 +21,8 @@ def cmd_purge(number: str, loaded: LoadedConfig) -> int:
     if e164 is None:
         print(f"ringback purge: {number!r} is not a phone number ({reason})", file=sys.stderr)
         return 2
+    if no_store_yet("purge", settings):
+        return 1
 
     async def erase() -> Anonymised:
         async with Store(settings.storage.path) as store:

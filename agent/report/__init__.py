@@ -4,4 +4,5 @@
 worst-day score; `build` assembles a `Report`; `render`, `html` and `output` write
 it as text, CSV, JSON or HTML; `history` generates two dealership years for the
 demo; `alerts` (the rule) and `watch` (the loop the daemon runs) raise staffing
-alerts. Imports `agent.store`, `agent.config` and the vocabulary."""
+alerts, in the site's staff language (`alert_words`). Imports `agent.store`,
+`agent.config` and the vocabulary."""

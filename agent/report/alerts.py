@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from agent.config.alerts import AlertsConfig
-from agent.model import NumberFact
 from agent.report.score import robust_score
 
 
@@ -57,20 +56,3 @@ def evaluate(department: str, missed: int, history: list[int], config: AlertsCon
     score = robust_score(missed, history)
     alerting = score.value >= config.threshold and missed >= config.min_missed
     return Level(department, missed, score.usual, round(score.value, 2), len(history), alerting)
-
-
-def staffing_text(site: str, label: str, level: Level, minutes: int) -> str:
-    return (
-        f"{site}: {label} missed {level.missed} calls in the last {minutes} min "
-        f"(usual at this hour: {level.usual:g}). More hands on the phones?"
-    )
-
-
-def sending_text(site: str, fact: NumberFact, sender: str, code: str, detail: str) -> str:
-    """The managers' alert when the provider says our texts do not get through."""
-    what = (
-        "the carrier is filtering our texts"
-        if fact is NumberFact.FILTERED
-        else "our texting setup is refused"
-    )
-    return f"{site}: {what} (sender {sender}, code {code or '?'}). {detail}".strip()

@@ -63,7 +63,10 @@ class Report:
 def open_readonly(path: Path) -> sqlite3.Connection:
     """The store, read-only: safe beside the running daemon (WAL readers never block)."""
     if not path.exists():
-        raise FileNotFoundError(f"the store {path} does not exist")
+        raise FileNotFoundError(
+            f"no store at {path} yet (`ringback run` creates it when it first starts; "
+            "storage.path says where)"
+        )
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
 
 

@@ -24,7 +24,8 @@ from agent.config.alerts import AlertsConfig, ManagerConfig
 from agent.config.settings import Settings
 from agent.model import Counters, NumberFact
 from agent.numbers import mask
-from agent.report.alerts import Level, evaluate, same_windows, sending_text, staffing_text
+from agent.report.alert_words import digest_part, digest_text, sending_text, staffing_text
+from agent.report.alerts import Level, evaluate, same_windows
 from agent.report.query import _LOST
 from agent.report.weekly import weekly_reports_once
 from agent.store import Store, parse_ts, ts
@@ -131,6 +132,7 @@ class AlertWatcher:
             dept.label or level.department,
             level,
             self.config.window_minutes,
+            self.settings.departments.language,
         )
         alert_id = await self._record(
             "staffing", level.department, f"staffing:{level.department}:{ts(now)}", now, body, level
@@ -176,7 +178,8 @@ class AlertWatcher:
             if await self.store.scalar("SELECT 1 FROM alerts WHERE dedup_key = ?", (key,)):
                 continue
             fact = NumberFact(name)
-            body = sending_text(self.settings.site.name, fact, origin, code, detail)
+            language = self.settings.departments.language
+            body = sending_text(self.settings.site.name, fact, origin, code, detail, language)
             alert_id = await self._record("sending", "", key, now, body, None)
             self.counters.inc("sending_alerts")
             log.error("alert: %s", body)
@@ -227,14 +230,16 @@ class AlertWatcher:
             (ts(start), ts(end)),
         )
         parts, numbers = [], {}
+        language, departments = self.settings.departments.language, self.settings.departments
         for dept, answered, missed, recovered in rows:
             if dept is None or not manager.covers(str(dept)):
                 continue
             base = (answered or 0) + (missed or 0)
-            rate = f"{100 * missed / base:.0f} %" if base else "-"
-            parts.append(f"{dept} {base} calls, {missed} missed ({rate}), {recovered} recovered")
+            found = departments.by_name().get(str(dept))
+            label = (found.label if found else None) or str(dept)
+            parts.append(digest_part(label, base, missed or 0, recovered or 0, language))
             numbers[str(dept)] = {"answered": answered, "missed": missed, "recovered": recovered}
-        body = f"{self.settings.site.name}, {day}: " + ("; ".join(parts) or "no calls") + "."
+        body = digest_text(self.settings.site.name, day, parts, language)
         return body, {
             "kind": "digest",
             "site": self.settings.site.name,

@@ -329,6 +329,7 @@ class Dispatcher:
             await self._rejected(attempt, result)
         else:
             await self._retry(attempt, result)
+        await self._retry_facts(message, outcome, now)
 
     async def _finish(
         self,
@@ -385,6 +386,23 @@ class Dispatcher:
         log.warning(
             "message_id=%d rejected driver=%s: %s", message.id, attempt.sender, result.reason
         )
+
+    async def _retry_facts(self, message: Message, outcome: ChainResult, now: datetime) -> None:
+        """What a sender's `RetryLater` said about the number or our own sending
+        (Twilio 30007/30034 at create time: `filtered`), stored as the delivery report
+        would have stored it, even when a later sender of the chain took the text."""
+        for sender, result in outcome.tried:
+            if isinstance(result, RetryLater) and result.fact is not None:
+                await apply_fact(
+                    self.store,
+                    self.counters,
+                    message.to_e164,
+                    result.fact,
+                    origin=sender,
+                    now=now,
+                    code=result.code,
+                    detail=result.reason,
+                )
 
     async def _retry(self, attempt: _Attempt, result: RetryLater) -> None:
         message, retry = attempt.message, self.settings.sms.retry

@@ -145,7 +145,7 @@ def peer_text(value: object, limit: int = 120) -> str:
 
 def result_of(rule: Rule, after: float | None = None, code: object = None) -> SendResult:
     """The SendResult for a non-SENT rule; `after` overrides the rule's wait; `code`
-    is the provider's error code, kept on a refusal."""
+    is the provider's error code, kept on a refusal (and on a retry with a fact)."""
     wait = rule.after if after is None else after
     named = None if code is None else str(code)
     if rule.verdict is Verdict.REJECT:
@@ -153,7 +153,8 @@ def result_of(rule: Rule, after: float | None = None, code: object = None) -> Se
     if rule.verdict is Verdict.OPT_OUT:
         return Rejected(rule.reason, opt_out=True, fact=NumberFact.OPTED_OUT, code=named)
     ambiguous = rule.verdict is Verdict.AMBIGUOUS
-    return RetryLater(wait, rule.reason, ambiguous=ambiguous)
+    fact_code = named if rule.fact is not None else None
+    return RetryLater(wait, rule.reason, ambiguous=ambiguous, fact=rule.fact, code=fact_code)
 
 
 COUNTER_NAMES = (

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+import pytest
+
 from agent.cli.parser import build_parser
 
 
@@ -37,3 +39,15 @@ def test_outbox_takes_its_options_after_the_action() -> None:
     assert str(parser.parse_args(["outbox", "-c", "b.yaml", "list"]).config) == "b.yaml"
     assert str(parser.parse_args(["outbox", "retry", "7", "-c", "c.yaml"]).config) == "c.yaml"
     assert parser.parse_args(["outbox", "list"]).config is None
+
+
+def test_outbox_list_refuses_an_unknown_state(capsys: pytest.CaptureFixture[str]) -> None:
+    """`outbox list --state bogus` is a usage error naming the states (it listed
+    nothing and exited 0, as if the queue were empty)."""
+    from agent.cli.parser import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["outbox", "list", "--state", "bogus"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'bogus'" in err and "'retry_wait'" in err

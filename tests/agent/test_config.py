@@ -218,6 +218,31 @@ def test_check_config_exit_codes(
     assert "configuration is valid" in capsys.readouterr().out
 
 
+def test_check_config_counts_its_problems_and_suggests_the_key_meant(
+    write: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file with a typo in a key, a misspelt time zone and a wrong type: each problem
+    on its line, the key and the zone the technician probably meant, then how many
+    problems there are; `-c FILE` works as for every other command."""
+    text = broken(GOOD, "  timezone: America/Toronto", "  timezone: America/Montrea")
+    text = broken(
+        text, "  quiet_hours:", "  grace_secnds: 90\n  per_number_daily_cap: two\n  quiet_hours:"
+    )
+    path = write(text)
+    assert main(["check-config", "-c", str(path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 4, err
+    assert err[0].endswith(
+        "site.timezone: unknown time zone 'America/Montrea', did you mean America/Montreal? "
+        "(expected an IANA name such as America/Toronto)"
+    )
+    typo = next(line for line in err if "grace_secnds" in line)
+    assert typo.startswith(f"{path}:{line_of(text, 'grace_secnds')}: sms.grace_secnds: ")
+    assert "unknown key, did you mean 'grace_seconds'? (expected a key of" in typo
+    assert any("sms.per_number_daily_cap: 'two' is not valid" in line for line in err)
+    assert err[-1] == f"{path}: 3 problems, the configuration is not valid"
+
+
 def test_check_config_shows_encoding_and_segments(
     write: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -228,9 +253,10 @@ def test_check_config_shows_encoding_and_segments(
     assert main(["check-config", str(write(text))]) == 0
     out = capsys.readouterr().out.splitlines()
     service_fr = next(line for line in out if line.startswith("template service.open.fr:"))
-    assert "ucs2, 2 segment(s)" in service_fr and "WARNING: more than 1 segments" in service_fr
+    assert "ucs2, 2 segments" in service_fr
+    assert "WARNING: more than sms.segment_warning (1)" in service_fr
     sales_en = next(line for line in out if line.startswith("template sales.open.en:"))
-    assert "gsm7, 1 segment(s)" in sales_en and "WARNING" not in sales_en
+    assert "gsm7, 1 segment," in sales_en and "WARNING" not in sales_en
 
 
 def test_environment_overrides_yaml(
@@ -321,3 +347,15 @@ def test_quebec_defaults(make_settings: SettingsFactory) -> None:
     settings = make_settings()
     assert settings.departments.language == "fr"
     assert [d.isoformat() for d in settings.site.holidays] == ["2026-12-24"]
+
+
+def test_a_file_that_is_not_text_is_one_clear_line(tmp_path: Path) -> None:
+    """A control character (a binary file given by mistake, a paste gone wrong) is
+    named at its line, in one line, without PyYAML's `in "<unicode string>"` trail."""
+    path = tmp_path / "ringback.yaml"
+    path.write_bytes(b'site:\n  name: "a\x01b"\n')
+    (problem,) = problems_of(path)
+    assert problem == (
+        f"{path}:2: YAML syntax: character U+0001 cannot be in a configuration (expected a "
+        "text file; is it the right file?)"
+    )

@@ -4,6 +4,7 @@ no secrets, and that configured phone numbers are checked as callers' numbers ar
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -248,3 +249,60 @@ def test_offline_load_skips_only_required_secrets(write: Callable[[str], Path]) 
     bad = write(broken(ASTERISK, "username: ringback", "username: ''"))
     with pytest.raises(ConfigError):
         load(bad, offline=True)
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_check_config_without_a_file_says_how_to_get_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No FILE, no $RINGBACK_CONFIG and nothing at /etc/ringback/ringback.yaml (a fresh
+    machine): the problem says where the file is looked for and how to write one."""
+    from agent.config.settings import DEFAULT_PATH
+
+    if DEFAULT_PATH.exists():
+        pytest.skip(f"{DEFAULT_PATH} exists on this machine")
+    assert main(["check-config"]) == 2
+    first, last = capsys.readouterr().err.splitlines()
+    assert first == (
+        f"{DEFAULT_PATH}: cannot read the configuration: No such file or directory (expected "
+        "a file here, or given with -c FILE or $RINGBACK_CONFIG; `ringback config example > "
+        "ringback.yaml` writes one to start from)"
+    )
+    assert last == f"{DEFAULT_PATH}: 1 problem, the configuration is not valid"
+    assert main(["check-config", "a.yaml", "-c", "b.yaml"]) == 2
+    assert "give the file once (FILE or -c FILE)" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("no_credentials")
+@pytest.mark.parametrize(
+    "command",
+    [["outbox", "list"], ["cases", "list"], ["purge", "--number", "5145550123"]],
+    ids=["outbox", "cases", "purge"],
+)
+def test_store_commands_need_no_secret(
+    write: Callable[[str], Path], capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    """`outbox`, `cases` and `purge` read and write the store only: a PBX secret that
+    is not in place (a technician's shell without the systemd credentials) does not
+    stop them, as it does not stop `replay` or `status`. Before the first start they
+    say there is no store yet instead of creating an empty one."""
+    path = write(ASTERISK)
+    store = path.parent / "rb.db"
+    assert main([*command, "-c", str(path)]) == 1  # before the first start: no store yet
+    err = capsys.readouterr().err
+    assert "secret is missing" not in err
+    assert err == (
+        f"ringback {command[0]}: no store at {store} yet (`ringback run` creates it when it "
+        "first starts; storage.path says where)\n"
+    )
+    assert not store.exists()  # not created empty by a look at it
+    asyncio.run(_open_store(store))
+    assert main([*command, "-c", str(path)]) == 0, capsys.readouterr().err
+    assert "secret is missing" not in capsys.readouterr().err
+
+
+async def _open_store(path: Path) -> None:
+    from agent.store import Store
+
+    async with Store(path):
+        pass

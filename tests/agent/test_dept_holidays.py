@@ -94,3 +94,30 @@ def test_a_bad_date_and_an_unknown_key_are_errors_with_their_line(tmp_path: Path
     line = next(i for i, t in enumerate(lines, 1) if "2025-13-01" in t)
     assert f":{line}: departments.parts.holidays.closed_on.0: '2025-13-01' is not a date" in text
     assert "departments.parts.holidays.closed" in text
+
+
+def test_a_bad_holiday_name_is_reported_with_the_other_errors(tmp_path: Path) -> None:
+    """A technician with two mistakes sees both in one run: the unknown holiday name is
+    reported beside an error elsewhere in the file (a wrong type in `sms`), each in the
+    `file:line: key.path: problem (expected ...)` form."""
+    data = merged(
+        DEALERSHIP,
+        {
+            "departments": {"parts": {"holidays": {"open_on": ["Boxing Dya"]}}},
+            "sms": {"dedup_hours": "lots"},
+            "storage": {"path": "/tmp/x.db"},
+        },
+    )
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    with pytest.raises(ConfigError) as caught:
+        load_text(text, tmp_path / "ringback.yaml")
+    lines = text.splitlines()
+    name_line = next(i for i, t in enumerate(lines, 1) if "Boxing Dya" in t)
+    sms_line = next(i for i, t in enumerate(lines, 1) if "lots" in t)
+    found = "\n".join(caught.value.problems)
+    assert f"ringback.yaml:{sms_line}: sms.dedup_hours: " in found
+    assert (
+        f"ringback.yaml:{name_line}: departments.parts.holidays.open_on.0: no holiday named "
+        "'Boxing Dya' in the CA-QC calendar (expected a date YYYY-MM-DD or one of: "
+    ) in found
+    assert len(caught.value.problems) == 2

@@ -123,6 +123,12 @@ def test_invalid_config_exits_2_with_the_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"{config}:{line}: site.country: 'Canada' is not a country code" in result.stderr
     assert "Traceback" not in result.stderr
+    # the log masks numbers (an example number too): the last line says where to see them
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.endswith(
+        f"1 problem, not started: `ringback check-config {config}` shows them with the "
+        "numbers the log masks"
+    ), last
 
 
 def test_unwritable_store_directory_exits_3_with_a_message(tmp_path: Path) -> None:

@@ -39,6 +39,9 @@ def test_demo_prints_verdicts_texts_and_summary() -> None:
     # caller names are personal data, masked like the numbers: initials only
     assert "GARCIA LUIS" not in out and "G. L." in out
     assert "skip:internal" in out
+    # a staff phone is shown by its extension, not masked like a caller's number
+    assert re.search(r"\binternal ext \d+ .* skip:internal", out), out
+    assert re.search(r"\boutbound ext 101 .* skip:outbound", out), out
     summary = re.search(r"summary: (\d+) calls, (\d+) inbound, (\d+) unanswered; (\d+) text", out)
     assert summary is not None, out
     calls, inbound, unanswered, sent = (int(g) for g in summary.groups())
@@ -99,6 +102,33 @@ def test_demo_keep_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "second stop signal" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_demo_stopped_by_ctrl_c_while_calls_play_exits_cleanly(tmp_path: Path) -> None:
+    """Ctrl-C while the recorded calls still play (at their recorded pace) stops the
+    demo with one line and exit 0: no traceback of the store closing under the
+    session (it was "StoreError: the store is not open"), no temporary folder left."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli.parser", "demo", "--speed", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("desk: "):
+            break
+    else:
+        pytest.fail(f"demo ended early: {proc.wait()} {proc.stderr.read() if proc.stderr else ''}")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "Error" not in err, err
+    assert "demo stopped (Ctrl-C)" in out
+    assert "summary:" not in out  # the calls did not all play
     assert list(tmp_path.iterdir()) == []
 
 

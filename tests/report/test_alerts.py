@@ -116,7 +116,12 @@ async def test_spike_alerts_once_and_only_once(tmp_path: Path, store: Store) -> 
     assert fired[0].score >= 3.5 and fired[0].missed >= 40
     texts = await alert_texts(store)
     assert len(texts) == 1 and texts[0][:2] == (MANAGER, "alert")
-    assert "missed" in texts[0][2] and "Garage Laval" in texts[0][2]
+    missed = fired[0].missed  # in the site's staff language: French for this Quebec site
+    assert texts[0][2].startswith(
+        f"Garage Laval, service : {missed} appels manqués dans les 60 dernières minutes "
+        "(d'habitude "
+    )
+    assert texts[0][2].endswith(" à cette heure-ci). Faut-il plus de monde au téléphone?")
     assert [p["department"] for p in hook.posts] == ["service"]
     for _ in range(3):
         clock.advance(300)
@@ -151,7 +156,8 @@ async def test_digest_once_a_day(tmp_path: Path, store: Store) -> None:
     assert await watcher.digests_once() == 0
     texts = await alert_texts(store)
     assert len(texts) == 1 and texts[0][1] == "digest"
-    assert "2026-11-22" in texts[0][2] and "service" in texts[0][2]
+    assert texts[0][2].startswith("Garage Laval, dimanche 22 novembre 2026 — service : ")
+    assert " appels, " in texts[0][2] and " rejoints ensuite" in texts[0][2]
     assert hook.posts[0]["date"] == str(date(2026, 11, 22))
 
 
