@@ -366,7 +366,8 @@ class DriverConfig(BaseModel):
             object.__setattr__(self, field_name, value)
             if value is None and field_name in self.required_secrets and not offline:
                 raise ValueError(
-                    f"{field_name} is missing (set {field_name} or {field_name}_file, the "
+                    f"[{field_name}] {field_name} is missing (set {field_name} or "
+                    f"{field_name}_file, the "
                     f"environment variable {_env_key(self.name, field_name)} or the systemd "
                     f"credential {self.name}.{field_name})"
                 )

@@ -60,7 +60,7 @@ def test_check_config_still_names_a_missing_secret(
     """With no credential file, check-config still says the secret is missing."""
     path = write(ASTERISK)
     assert main(["check-config", str(path)]) == 2
-    assert "pbx.0: secret is missing" in capsys.readouterr().err
+    assert "pbx.0.secret: secret is missing" in capsys.readouterr().err
 
 
 REPLAY_LINE = {
