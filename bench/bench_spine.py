@@ -1,5 +1,7 @@
 """Spine figures: durable outbox enqueue vs raw SQLite commits of the same row with
-the same settings (WAL, synchronous=FULL), measured in the same run; start-up (exec
+the same settings (WAL, synchronous=FULL), measured in the same run (interleaved,
+each on a fresh copy of the store's schema; the rows and settings are compared
+after, and the CPU per row and the trips to SQLite's thread printed); start-up (exec
 until the status API answers) and idle memory of the real daemon with the example
 configuration (bench/daemon.py). Median of three runs each.
 
@@ -12,8 +14,11 @@ import asyncio
 import sqlite3
 import tempfile
 import time
+from contextlib import closing
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 from agent.store import Store
 from agent.store.base import PRAGMAS, ts
@@ -21,11 +26,25 @@ from bench.daemon import AmiPeer, Daemon, example_config, free_port
 from bench.harness import RUNS, Figure, Sample, current_rss_mb, interleaved, report, scaled
 
 N = 400
+ROW_COLUMNS = "call_id, to_e164, department, template, language, dedup_key, state"
+SETTINGS = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
 
 
-def raw_commit_rate(path: Path) -> float:
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One run of N single-row commits: the rate, the process's CPU per row (both
+    threads, for ours), the file it wrote and its connection's settings then."""
+
+    rate: float
+    cpu_us: float
+    path: Path
+    settings: tuple[Any, ...]
+
+
+def raw_commit_rate(path: Path) -> Run:
     """Single-row commits of the same outbox row through bare sqlite3, on the store's
-    own schema (made by `Store`, then closed) and its settings."""
+    own schema (made by `Store`, then closed) and its settings: the store's own
+    statement, as its own transaction (autocommit, as `Store.enqueue` runs it)."""
     asyncio.run(_make_schema(path))
     conn = sqlite3.connect(path, isolation_level=None)
     for pragma in PRAGMAS:  # the store's own settings, all of them
@@ -37,18 +56,17 @@ def raw_commit_rate(path: Path) -> float:
         "language, dedup_key, state, not_before, expires_at, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"
     )
-    start = time.perf_counter()
+    cpu, start = time.process_time(), time.perf_counter()
     for i in range(N):
-        conn.execute("BEGIN IMMEDIATE")
         conn.execute(
             sql,
             (None, f"+1514555{i:04d}", "service", "open", "fr", f"+1514555{i:04d}:1",
              stamp, later, stamp, stamp),
         )  # fmt: skip
-        conn.execute("COMMIT")
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    settings = tuple(conn.execute(f"PRAGMA {name}").fetchone()[0] for name in SETTINGS)
     conn.close()
-    return N / elapsed
+    return Run(N / elapsed, cpu / N * 1e6, path, settings)
 
 
 async def _make_schema(path: Path) -> None:
@@ -56,24 +74,76 @@ async def _make_schema(path: Path) -> None:
         pass
 
 
-async def enqueue_rate(path: Path) -> float:
-    now = datetime.now(UTC)
+async def enqueue_rate(path: Path) -> Run:
+    """N enqueues in series, each durable before the next, on a store opened on a
+    schema made and closed first (as raw SQLite's: the same empty WAL)."""
+    await _make_schema(path)
     async with Store(path) as store:
-        start = time.perf_counter()
-        for i in range(N):
-            await store.enqueue(
-                call_id=None,
-                to_e164=f"+1514555{i:04d}",
-                department="service",
-                template="open",
-                language="fr",
-                dedup_key=f"+1514555{i:04d}:1",
-                not_before=now,
-                expires_at=now + timedelta(hours=1),
-                now=now,
-            )
-        elapsed = time.perf_counter() - start
-    return N / elapsed
+        cpu, start = time.process_time(), time.perf_counter()
+        await _enqueue_series(store, N)
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+        settings = tuple([await store.scalar(f"PRAGMA {name}") for name in SETTINGS])
+    return Run(N / elapsed, cpu / N * 1e6, path, settings)
+
+
+async def _enqueue_series(store: Store, count: int) -> None:
+    """The rows raw SQLite commits, through `Store.enqueue`, one after the other."""
+    now = datetime.now(UTC)
+    later = now + timedelta(hours=1)
+    for i in range(count):
+        await store.enqueue(
+            call_id=None,
+            to_e164=f"+1514555{i:04d}",
+            department="service",
+            template="open",
+            language="fr",
+            dedup_key=f"+1514555{i:04d}:1",
+            not_before=now,
+            expires_at=later,
+            now=now,
+        )
+
+
+class _CountingQueue:
+    """aiosqlite's queue to its thread, counting the jobs put on it: each is one trip
+    to SQLite's thread and back."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.trips = 0
+
+    def put_nowait(self, item: Any) -> None:
+        self.trips += 1
+        self.inner.put_nowait(item)
+
+
+async def trips_per_enqueue(path: Path, count: int = 50) -> float:
+    """Trips to SQLite's thread per enqueue (counted on a run of its own, untimed)."""
+    await _make_schema(path)
+    async with Store(path) as store:
+        conn = cast(Any, store.conn)
+        counter = _CountingQueue(conn._tx)
+        conn._tx = counter
+        try:
+            await _enqueue_series(store, count)
+        finally:
+            conn._tx = counter.inner
+    return counter.trips / count
+
+
+def same_work(raw: Run, ours: Run) -> str:
+    """Whether the two runs wrote the same rows (timestamps aside) with the same
+    connection settings: what makes the raw rate the limit of ours."""
+    rows = []
+    for path in (raw.path, ours.path):
+        with closing(sqlite3.connect(path)) as conn:
+            rows.append(conn.execute(f"SELECT {ROW_COLUMNS} FROM messages ORDER BY id").fetchall())
+    if len(rows[0]) != N or rows[0] != rows[1]:
+        return f"NO: the rows differ ({len(rows[0])} raw, {len(rows[1])} ours)"
+    if raw.settings != ours.settings:
+        return f"NO: the settings differ (raw {raw.settings}, ours {ours.settings})"
+    named = ", ".join(f"{n}={v}" for n, v in zip(SETTINGS, raw.settings, strict=True))
+    return f"same {N} rows, same settings ({named})"
 
 
 def startup(tmp: Path) -> tuple[float, float, float]:
@@ -95,16 +165,32 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ringback-bench-") as tmp_name:
         tmp = Path(tmp_name)
         rounds = iter(range(1000))  # fsync timing drifts during a run: interleaved
+        runs: dict[str, list[Run]] = {"raw": [], "ours": []}
+
+        def measure(side: str, run: Run) -> float:
+            runs[side].append(run)
+            return run.rate
+
         got = interleaved(
             {
-                "raw": lambda: raw_commit_rate(tmp / f"raw{next(rounds)}.db"),
-                "ours": lambda: asyncio.run(enqueue_rate(tmp / f"store{next(rounds)}.db")),
+                "raw": lambda: measure("raw", raw_commit_rate(tmp / f"raw{next(rounds)}.db")),
+                "ours": lambda: measure(
+                    "ours", asyncio.run(enqueue_rate(tmp / f"store{next(rounds)}.db"))
+                ),
             }
         )
+        trips = asyncio.run(trips_per_enqueue(tmp / "trips.db"))
+        checked = same_work(runs["raw"][0], runs["ours"][0])
         starts = [startup(tmp) for _ in range(RUNS)]
     raw, ours = got["raw"], got["ours"]
     print(f"raw SQLite single-row commits/s {raw.text(',.0f')}")
     print(f"durable outbox enqueues/s {ours.text(',.0f')}")
+    raw_cpu = Sample.of([r.cpu_us for r in runs["raw"]])
+    our_cpu = Sample.of([r.cpu_us for r in runs["ours"]])
+    print(
+        f"CPU us per row: raw {raw_cpu.text('.1f')}, ours {our_cpu.text('.1f')} (both threads); "
+        f"trips to SQLite's thread per enqueue {trips:.2f}; {checked}"
+    )
     report(
         [
             Figure(
