@@ -1,5 +1,5 @@
 """Spine figures: durable outbox enqueue vs raw SQLite commits of the same row with
-the same settings (WAL, synchronous=FULL), measured in the same run (interleaved,
+the same settings (WAL, synchronous=FULL), measured in the same run (taking turns,
 each on a fresh copy of the store's schema; the rows and settings are compared
 after, and the CPU per row and the trips to SQLite's thread printed); start-up (exec
 until the status API answers) and idle memory of the real daemon with the example
@@ -23,17 +23,23 @@ from typing import Any, cast
 from agent.store import Store
 from agent.store.base import PRAGMAS, ts
 from bench.daemon import AmiPeer, Daemon, example_config, free_port
-from bench.harness import RUNS, Figure, Sample, current_rss_mb, interleaved, report, scaled
+from bench.harness import RUNS, Figure, Sample, current_rss_mb, report, scaled
 
 N = 400
+TURN = 25  # rows per turn: raw SQLite and ours take turns on the disk, 16 turns each
 ROW_COLUMNS = "call_id, to_e164, department, template, language, dedup_key, state"
 SETTINGS = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+_INSERT = (
+    "INSERT OR IGNORE INTO messages (call_id, to_e164, department, template, "
+    "language, dedup_key, state, not_before, expires_at, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One run of N single-row commits: the rate, the process's CPU per row (both
-    threads, for ours), the file it wrote and its connection's settings then."""
+    """N single-row commits of one side: the rate, the process's CPU per row (both
+    threads, for ours), the file written and its connection's settings."""
 
     rate: float
     cpu_us: float
@@ -41,32 +47,49 @@ class Run:
     settings: tuple[Any, ...]
 
 
-def raw_commit_rate(path: Path) -> Run:
-    """Single-row commits of the same outbox row through bare sqlite3, on the store's
-    own schema (made by `Store`, then closed) and its settings: the store's own
-    statement, as its own transaction (autocommit, as `Store.enqueue` runs it)."""
-    asyncio.run(_make_schema(path))
-    conn = sqlite3.connect(path, isolation_level=None)
-    for pragma in PRAGMAS:  # the store's own settings, all of them
-        conn.execute(pragma).fetchall()
+async def side_by_side(raw_path: Path, our_path: Path) -> tuple[Run, Run]:
+    """N single-row commits of the same outbox rows through bare sqlite3 (the store's
+    statement as its own transaction, autocommit, as `Store.enqueue` runs it) and N
+    durable `Store.enqueue`s in series, each side on the store's own schema (made by
+    `Store`, then closed: the same empty WAL) with the store's settings. The sides
+    take turns of TURN rows (the first of a turn alternating), so the drift of the
+    disk's fsync time during a run hits both alike."""
+    await _make_schema(raw_path)
+    await _make_schema(our_path)
     now = datetime.now(UTC)
-    stamp, later = ts(now), ts(now + timedelta(hours=1))
-    sql = (
-        "INSERT OR IGNORE INTO messages (call_id, to_e164, department, template, "
-        "language, dedup_key, state, not_before, expires_at, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"
+    later = now + timedelta(hours=1)
+    stamp, stamp_later = ts(now), ts(later)
+    spent = {"raw": [0.0, 0.0], "ours": [0.0, 0.0]}  # wall and CPU seconds
+    with closing(sqlite3.connect(raw_path, isolation_level=None)) as conn:
+        for pragma in PRAGMAS:  # the store's own settings, all of them
+            conn.execute(pragma).fetchall()
+
+        async def raw_turn(first: int) -> None:
+            for i in range(first, first + TURN):
+                conn.execute(
+                    _INSERT,
+                    (None, f"+1514555{i:04d}", "service", "open", "fr", f"+1514555{i:04d}:1",
+                     stamp, stamp_later, stamp, stamp),
+                )  # fmt: skip
+
+        async with Store(our_path) as store:
+
+            async def our_turn(first: int) -> None:
+                await _enqueue_series(store, range(first, first + TURN), now, later)
+
+            for turn, first in enumerate(range(0, N, TURN)):
+                sides = [("raw", raw_turn), ("ours", our_turn)]
+                for side, run in sides if turn % 2 == 0 else sides[::-1]:
+                    cpu, start = time.process_time(), time.perf_counter()
+                    await run(first)
+                    spent[side][0] += time.perf_counter() - start
+                    spent[side][1] += time.process_time() - cpu
+            ours = tuple([await store.scalar(f"PRAGMA {name}") for name in SETTINGS])
+        raw = tuple(conn.execute(f"PRAGMA {name}").fetchone()[0] for name in SETTINGS)
+    return (
+        Run(N / spent["raw"][0], spent["raw"][1] / N * 1e6, raw_path, raw),
+        Run(N / spent["ours"][0], spent["ours"][1] / N * 1e6, our_path, ours),
     )
-    cpu, start = time.process_time(), time.perf_counter()
-    for i in range(N):
-        conn.execute(
-            sql,
-            (None, f"+1514555{i:04d}", "service", "open", "fr", f"+1514555{i:04d}:1",
-             stamp, later, stamp, stamp),
-        )  # fmt: skip
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-    settings = tuple(conn.execute(f"PRAGMA {name}").fetchone()[0] for name in SETTINGS)
-    conn.close()
-    return Run(N / elapsed, cpu / N * 1e6, path, settings)
 
 
 async def _make_schema(path: Path) -> None:
@@ -74,23 +97,9 @@ async def _make_schema(path: Path) -> None:
         pass
 
 
-async def enqueue_rate(path: Path) -> Run:
-    """N enqueues in series, each durable before the next, on a store opened on a
-    schema made and closed first (as raw SQLite's: the same empty WAL)."""
-    await _make_schema(path)
-    async with Store(path) as store:
-        cpu, start = time.process_time(), time.perf_counter()
-        await _enqueue_series(store, N)
-        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-        settings = tuple([await store.scalar(f"PRAGMA {name}") for name in SETTINGS])
-    return Run(N / elapsed, cpu / N * 1e6, path, settings)
-
-
-async def _enqueue_series(store: Store, count: int) -> None:
+async def _enqueue_series(store: Store, numbers: range, now: datetime, later: datetime) -> None:
     """The rows raw SQLite commits, through `Store.enqueue`, one after the other."""
-    now = datetime.now(UTC)
-    later = now + timedelta(hours=1)
-    for i in range(count):
+    for i in numbers:
         await store.enqueue(
             call_id=None,
             to_e164=f"+1514555{i:04d}",
@@ -125,7 +134,8 @@ async def trips_per_enqueue(path: Path, count: int = 50) -> float:
         counter = _CountingQueue(conn._tx)
         conn._tx = counter
         try:
-            await _enqueue_series(store, count)
+            now = datetime.now(UTC)
+            await _enqueue_series(store, range(count), now, now + timedelta(hours=1))
         finally:
             conn._tx = counter.inner
     return counter.trips / count
@@ -164,25 +174,14 @@ def startup(tmp: Path) -> tuple[float, float, float]:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ringback-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        rounds = iter(range(1000))  # fsync timing drifts during a run: interleaved
-        runs: dict[str, list[Run]] = {"raw": [], "ours": []}
-
-        def measure(side: str, run: Run) -> float:
-            runs[side].append(run)
-            return run.rate
-
-        got = interleaved(
-            {
-                "raw": lambda: measure("raw", raw_commit_rate(tmp / f"raw{next(rounds)}.db")),
-                "ours": lambda: measure(
-                    "ours", asyncio.run(enqueue_rate(tmp / f"store{next(rounds)}.db"))
-                ),
-            }
-        )
+        pairs = [
+            asyncio.run(side_by_side(tmp / f"raw{i}.db", tmp / f"store{i}.db")) for i in range(RUNS)
+        ]
+        runs = {"raw": [raw for raw, _ in pairs], "ours": [ours for _, ours in pairs]}
         trips = asyncio.run(trips_per_enqueue(tmp / "trips.db"))
-        checked = same_work(runs["raw"][0], runs["ours"][0])
+        checked = same_work(*pairs[0])
         starts = [startup(tmp) for _ in range(RUNS)]
-    raw, ours = got["raw"], got["ours"]
+    raw, ours = (Sample.of([r.rate for r in runs[side]]) for side in ("raw", "ours"))
     print(f"raw SQLite single-row commits/s {raw.text(',.0f')}")
     print(f"durable outbox enqueues/s {ours.text(',.0f')}")
     raw_cpu = Sample.of([r.cpu_us for r in runs["raw"]])
