@@ -30,7 +30,7 @@ from bench.daemon import AmiPeer, Daemon, example_config, free_port
 from bench.harness import RUNS, Figure, Sample, current_rss_mb, report, scaled
 
 N = 400
-TURN = 25  # rows per turn: raw SQLite and ours take turns on the disk, 16 turns each
+TURN = 25  # rows per turn: the sides take turns on the disk, 16 turns each a run
 ROW_COLUMNS = "call_id, to_e164, department, template, language, dedup_key, state"
 SETTINGS = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
 _INSERT = (
