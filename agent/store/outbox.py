@@ -11,10 +11,15 @@ technician, so a message that crashes the daemon cannot loop.
 from __future__ import annotations
 
 import sqlite3
+from asyncio import current_task
 from datetime import datetime
+from functools import partial
+from typing import Protocol
 
+from agent.errors import StoreError
 from agent.model import Message, MessageState
 from agent.store.base import Row, StoreBase, parse_ts, ts
+from agent.store.wake import Completions
 
 
 class OutboxStore(StoreBase):
@@ -31,25 +36,47 @@ class OutboxStore(StoreBase):
         expires_at: datetime,
         now: datetime,
     ) -> int | None:
-        """Queue a text; None when the dedup key already has one (never queued twice)."""
-        cursor = await self.write_one(
-            "INSERT OR IGNORE INTO messages (call_id, to_e164, department, template, "
-            "language, dedup_key, state, not_before, expires_at, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-            (
-                call_id,
-                to_e164,
-                department,
-                template,
-                language,
-                dedup_key,
-                ts(not_before),
-                ts(expires_at),
-                ts(now),
-                ts(now),
-            ),
+        """Queue a text; None when the dedup key already has one (never queued twice).
+
+        Inside the task's open transaction (or a unit), one statement of it. Alone, it
+        is its own transaction: the INSERT in SQLite's autocommit (durable with
+        synchronous=FULL before it returns), run with its id read back in one trip to
+        SQLite's thread (`_insert`), handed back through the store's pipe (wake.py).
+        When another write holds the store, it joins the next group commit instead of
+        waiting for its own (agent/store/group.py)."""
+        stamp = ts(now)
+        row = (
+            call_id,
+            to_e164,
+            department,
+            template,
+            language,
+            dedup_key,
+            ts(not_before),
+            ts(expires_at),
+            stamp,
+            stamp,
         )
-        return cursor.lastrowid if cursor.rowcount == 1 else None
+        if self._in_unit() or (self._owner is not None and self._owner is current_task()):
+            return _queued(await self.conn.execute(_ENQUEUE, row))
+        if self._lock.locked():  # a write is under way: share the next commit
+            return await self.atomic(partial(self._enqueue_in_unit, row))
+        async with self._lock:
+            try:
+                message_id = await self._completions().call(partial(_insert, row))
+            except sqlite3.OperationalError as err:
+                self.note_write(err)
+                raise
+            self.note_write(None)
+            return message_id
+
+    def _completions(self) -> Completions:
+        if self.completions is None:
+            raise StoreError("the store is not open")
+        return self.completions
+
+    async def _enqueue_in_unit(self, row: Row) -> int | None:
+        return _queued(await self.conn.execute(_ENQUEUE, row))
 
     async def claim_due(self, now: datetime, limit: int = 10) -> list[Message]:
         """Move due messages to `sending` (attempts + 1) and return them, committed.
@@ -254,6 +281,30 @@ class OutboxStore(StoreBase):
             "SELECT MIN(created_at) FROM messages WHERE state IN ('pending','retry_wait','sending')"
         )
         return parse_ts(value) if value else None
+
+
+_ENQUEUE = (
+    "INSERT OR IGNORE INTO messages (call_id, to_e164, department, template, language, "
+    "dedup_key, state, not_before, expires_at, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"
+)
+
+
+class _Inserted(Protocol):
+    @property
+    def lastrowid(self) -> int | None: ...
+    @property
+    def rowcount(self) -> int: ...
+
+
+def _queued(cursor: _Inserted) -> int | None:
+    """The new message's id, None when INSERT OR IGNORE found its dedup key taken."""
+    return cursor.lastrowid if cursor.rowcount == 1 else None
+
+
+def _insert(row: Row, raw: sqlite3.Connection) -> int | None:
+    """On SQLite's thread: the enqueue as one autocommit statement, its id read back."""
+    return _queued(raw.execute(_ENQUEUE, row))
 
 
 _MESSAGE_COLUMNS = (

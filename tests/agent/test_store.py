@@ -3,6 +3,7 @@ start-up crash rule, unusable files and directories, migrations with a backup.""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -48,6 +49,47 @@ async def test_outbox_key_queues_a_text_once(store: Store) -> None:
     assert await queue(store) is None
     assert await queue(store, key="+15145550123:2") not in (None, first)
     assert await store.scalar("SELECT COUNT(*) FROM messages") == 2
+
+
+async def test_a_lone_enqueue_is_committed_when_it_returns(store: Store) -> None:
+    """With no other write under way, an enqueue is its own transaction: committed
+    (seen by another connection) when it returns, without waiting for company; its
+    id is the row's, and the same key again is refused the same way."""
+    before = store.group.commits
+    message_id = await queue(store)
+    assert row(store.path, "SELECT id, state, dedup_key FROM messages") == (
+        message_id,
+        "pending",
+        "+15145550123:1",
+    )
+    assert await queue(store) is None
+    assert store.group.commits == before  # no group batch was needed
+
+
+async def test_enqueues_during_a_write_share_its_next_commit(store: Store) -> None:
+    """Enqueues that arrive while another write holds the store join one group
+    commit instead of one commit each; each gets its own id (a repeated key gets
+    None), and all are committed when they return."""
+    release = asyncio.Event()
+
+    async def writer() -> None:
+        async with store.transaction() as conn:
+            await conn.execute("INSERT INTO meta (key, value) VALUES ('k-writer', 'x')")
+            await release.wait()
+
+    holder = asyncio.create_task(writer())
+    await asyncio.sleep(0.05)
+    keys = [f"+1514555{i:04d}:1" for i in range(10)] + ["+15145550003:1"]
+    queued = [asyncio.create_task(queue(store, key=k, to=k[:-2])) for k in keys]
+    await asyncio.sleep(0.05)
+    commits, members = store.group.commits, store.group.members
+    release.set()
+    await holder
+    ids = await asyncio.gather(*queued)
+    assert ids[-1] is None and None not in ids[:-1] and len(set(ids[:-1])) == 10
+    assert store.group.members - members == 1 + len(keys)  # the writer's and each enqueue
+    assert store.group.commits - commits <= 3
+    assert row(store.path, "SELECT COUNT(*) FROM messages") == (10,)
 
 
 async def test_claim_is_committed_before_the_send(store: Store) -> None:
