@@ -2,7 +2,6 @@
 
 `Store` joins the concerns: connection, migrations and feeds (`base`, `schema`),
 group commit of write transactions (`group`, on the connection `lend` lends),
-calls' outcomes handed back to the loop through a pipe (`wake`),
 calls (`calls`), the outbox and its attempts (`outbox`), opt-outs, caps and replies
 (`numbers`), recovery cases (`cases`, read by `case_views`; their conversation with
 the caller, `threads`), the staff notifications (`notifications`), the carrier's
