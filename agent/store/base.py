@@ -27,7 +27,6 @@ from agent.errors import StoreError
 from agent.store.group import GroupCommit
 from agent.store.lend import Direct
 from agent.store.schema import MIGRATIONS
-from agent.store.wake import Completions
 from agent.store.writable import classify, probe
 
 Row = tuple[Any, ...]
@@ -56,7 +55,6 @@ class StoreBase:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: aiosqlite.Connection | None = None
-        self.completions: Completions | None = None  # calls handed back by a pipe (wake.py)
         self._lock = asyncio.Lock()
         self.group = GroupCommit(
             lambda: self.conn, self._lock, self._set_owner, self.note_write, self._set_direct
@@ -80,7 +78,6 @@ class StoreBase:
             self._conn = await aiosqlite.connect(
                 self.path, isolation_level=None, check_same_thread=False
             )
-            self.completions = Completions(self._conn)
             await self._configure()
             await self._migrate()
         except sqlite3.DatabaseError as err:
@@ -100,9 +97,6 @@ class StoreBase:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await conn.close()
-        if self.completions is not None:  # after the connection: no call writes to it now
-            completions, self.completions = self.completions, None
-            completions.close()
 
     @property
     def conn(self) -> aiosqlite.Connection:

@@ -70,11 +70,6 @@ class Statements:
         self._conn._tx.put_nowait((future, partial(fn, raw)))
         return future
 
-    def post(self, fn: Callable[[sqlite3.Connection], None]) -> None:
-        """`fn(the sqlite3 connection)` on SQLite's thread, in order, with no future:
-        `fn` hands its outcome back itself (agent/store/wake.py)."""
-        self._conn._tx.put_nowait((None, partial(fn, self._conn._conn)))
-
 
 def _run(sql: str, raw: sqlite3.Connection) -> None:
     raw.execute(sql)

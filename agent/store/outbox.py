@@ -16,10 +16,9 @@ from datetime import datetime
 from functools import partial
 from typing import Protocol
 
-from agent.errors import StoreError
 from agent.model import Message, MessageState
 from agent.store.base import Row, StoreBase, parse_ts, ts
-from agent.store.wake import Completions
+from agent.store.lend import Statements
 
 
 class OutboxStore(StoreBase):
@@ -41,9 +40,8 @@ class OutboxStore(StoreBase):
         Inside the task's open transaction (or a unit), one statement of it. Alone, it
         is its own transaction: the INSERT in SQLite's autocommit (durable with
         synchronous=FULL before it returns), run with its id read back in one trip to
-        SQLite's thread (`_insert`), handed back through the store's pipe (wake.py).
-        When another write holds the store, it joins the next group commit instead of
-        waiting for its own (agent/store/group.py)."""
+        SQLite's thread (`_insert`). When another write holds the store, it joins the
+        next group commit instead of waiting for its own (agent/store/group.py)."""
         stamp = ts(now)
         row = (
             call_id,
@@ -63,17 +61,12 @@ class OutboxStore(StoreBase):
             return await self.atomic(partial(self._enqueue_in_unit, row))
         async with self._lock:
             try:
-                message_id = await self._completions().call(partial(_insert, row))
+                message_id = await Statements(self.conn).call(partial(_insert, row))
             except sqlite3.OperationalError as err:
                 self.note_write(err)
                 raise
             self.note_write(None)
             return message_id
-
-    def _completions(self) -> Completions:
-        if self.completions is None:
-            raise StoreError("the store is not open")
-        return self.completions
 
     async def _enqueue_in_unit(self, row: Row) -> int | None:
         return _queued(await self.conn.execute(_ENQUEUE, row))
