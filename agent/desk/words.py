@@ -153,6 +153,7 @@ TEXT = {
         "This phone system cannot place calls from here: dial from your phone.",
     ),
     "report": ("Rapport", "Report"),
+    "back_to_desk": ("← Retour aux rappels", "← Back to the callbacks"),
     "managers_only": ("Réservé aux gestionnaires.", "For managers only."),
     "opened_today": ("dossiers ouverts aujourd'hui", "cases opened today"),
     "reached_today": ("clients rejoints", "callers reached"),

@@ -285,6 +285,27 @@ def test_managers_read_the_report_and_today(site: tuple[DaemonProcess, int, Path
         assert c.get("/desk/today").status_code == 403
 
 
+def test_the_board_and_the_report_lead_to_each_other(
+    site: tuple[DaemonProcess, int, Path],
+) -> None:
+    """A manager's board links to the report; the report page leads back to the desk
+    (and to Today), in the manager's language; staff see no report link."""
+    _, desk_port, _ = site
+    for name, report, back, today in (
+        ("chef", "Rapport", "← Retour aux rappels", "Aujourd&#39;hui"),
+        ("eve", "Report", "← Back to the callbacks", "Today"),
+    ):
+        with client(desk_port) as c:
+            log_in(c, name)
+            assert f'<a class="nav" href="/desk/report">{report}</a>' in c.get("/desk/").text
+            page = c.get("/desk/report").text
+            assert f'<a href="/desk/">{back}</a>' in page
+            assert f'<a href="/desk/today">{today}</a>' in page
+    with client(desk_port) as c:
+        log_in(c, "ana")
+        assert "/desk/report" not in c.get("/desk/").text
+
+
 def test_a_reply_to_an_opted_out_number_is_refused_with_the_reason(
     site: tuple[DaemonProcess, int, Path],
 ) -> None:
