@@ -16,6 +16,7 @@ from typing import Any
 
 from agent.config.desk import DeskUser
 from agent.config.settings import Settings
+from agent.desk.timeline import detail_words
 from agent.desk.words import TEXT, word
 from agent.report.words import SHORT_WEEKDAYS, outcome_words
 from agent.status.view import StatusView
@@ -261,6 +262,9 @@ async def case_page(
             if "action" in item:
                 item["action_words"] = ACTIONS.get(str(item["action"]), {}).get(
                     language, str(item["action"])
+                )
+                item["detail_words"] = detail_words(
+                    str(item["action"]), str(item.get("detail") or ""), language
                 )
     rows = await _rows(store, settings, [case], daemon.clock(), language)
     return rows[0], history

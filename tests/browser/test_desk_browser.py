@@ -49,6 +49,7 @@ def _drive(url: str, shots: Path, play: Any) -> dict[str, Any]:
         page.click("#call")  # click-to-call: the PBX rings 201, then dials the caller
         page.wait_for_selector(".done")
         seen["calling"] = page.locator(".done").inner_text()
+        seen["timeline"] = page.locator(".timeline").inner_text()
         page.fill("#text", WORDS)
         page.click("#send")
         page.wait_for_selector(".done")
@@ -107,6 +108,9 @@ async def test_an_advisor_works_a_missed_call_in_the_browser(tmp_path: Path) -> 
             originated = [a for a in ami.actions if a.get("Action") == "Originate"]
     assert seen["empty"] == 0 and seen["caller"] == "+1 817-555-0123"
     assert "201" in seen["calling"] and len(originated) == 1
+    # the timeline writes the number as the desk does everywhere (the link keeps E.164)
+    assert "a lancé un appel 201 → +1 817-555-0123" in seen["timeline"], seen["timeline"]
+    assert "+18175550123" not in seen["timeline"]
     assert originated[0]["Channel"] == "Local/201@from-internal"
     assert originated[0]["Exten"] == "8175550123"
     assert WORDS in bodies, bodies  # the advisor's own words reached the caller

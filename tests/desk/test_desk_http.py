@@ -216,10 +216,11 @@ def test_working_a_case_is_on_its_timeline(site: tuple[DaemonProcess, int, Path]
         for words in (
             "en occupe",
             "asked for the oil change price",
-            "logged not_answered",
+            "noté : pas de réponse — from my cell",  # the timeline in ana's words
             "on vous rappelle à 14 h?",
         ):
             assert words in page, words
+        assert "logged not_answered" not in page
         assert page.count("<strong>ana</strong>") >= 4
         bad = c.post(f"/desk/cases/{case_id}/close", data={"csrf": token, "resolution": "nope"})
         assert (
@@ -232,7 +233,7 @@ def test_working_a_case_is_on_its_timeline(site: tuple[DaemonProcess, int, Path]
         )
         assert "done=" in done.headers["location"]
         page = c.get(f"/desk/cases/{case_id}").text
-        assert 'data-state="closed"' in page and "mauvais numéro" in page
+        assert 'data-state="closed"' in page and "a fermé mauvais numéro — not a client" in page
         assert "+15145550123" not in c.get("/desk/board").text  # off the board
     queued = daemon.wait_status(lambda d: d["queue"]["by_state"]["sent"] >= 3)
     assert queued["queue"]["by_state"]["sent"] >= 3  # two missed-call texts and ana's
