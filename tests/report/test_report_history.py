@@ -170,7 +170,6 @@ def test_text_csv_json_agree(two_years: tuple[HistorySpec, Report]) -> None:
     assert "short abandons" in text and "Worst days" in text
 
 
-
 def test_a_closed_department_reaches_nobody(tmp_path: Path) -> None:
     """The demo's history counts a caller recovered by phone (called back, or called
     again and answered) only from the department's next opening on: the PBX shows
