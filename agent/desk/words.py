@@ -113,6 +113,7 @@ TEXT = {
     "add_note": ("Ajouter la note", "Add the note"),
     "close": ("Fermer le dossier", "Close the case"),
     "resolution": ("Pourquoi", "Why"),
+    "choose": ("Choisir…", "Choose…"),  # no resolution picked for the advisor
     "reopen": (
         "Rouvrir (le rappel n'a eu que la boîte vocale)",
         "Reopen (the callback only reached voicemail)",

@@ -158,3 +158,22 @@ def test_a_number_is_written_once_then_remembered() -> None:
     assert readable("12") == "12"
     info = readable.cache_info()
     assert (info.hits, info.misses) == (1, 2)
+
+
+def test_today_writes_who_reached_whom_as_people_read_numbers(
+    settings: Settings, store: Store
+) -> None:
+    """Today's "who reached whom" writes the caller's number as the board does."""
+    from agent.desk.today import Department
+
+    loaded = LoadedConfig(settings=settings, path=Path("ringback.yaml"), sha256="")
+    view = cast(StatusView, View(store, loaded, local("2026-11-23 10:07")))
+    sales = Department("sales", "Sales", reached=1, reached_by=[("101", "+18175550123")])
+    html = DeskServer(view, None).render(
+        "today.html.j2",
+        "en",
+        user=DeskUser(name="chef", role="manager"),
+        csrf="x",
+        departments=[sales],
+    )
+    assert "<li>101 → +1 817-555-0123</li>" in html and "+18175550123" not in html

@@ -202,6 +202,11 @@ def test_working_a_case_is_on_its_timeline(site: tuple[DaemonProcess, int, Path]
         case_id = case_id_of(wait_for(c, "+15145550123"), "+15145550123")
         page = c.get(f"/desk/cases/{case_id}").text
         token = csrf_of(page)
+        # closing asks why: no reason is picked for her (one click closed as reached)
+        assert (
+            '<select id="resolution" name="resolution" required>\n'
+            '<option value="" selected disabled>Choisir…</option>'
+        ) in page
         assert c.post(f"/desk/cases/{case_id}/claim", data={"csrf": "forged"}).status_code == 403
         steps = [
             ("claim", {}),
