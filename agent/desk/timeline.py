@@ -11,9 +11,9 @@ from agent.cases.staff_words import readable
 from agent.desk.words import TEXT, word
 from agent.model import AttemptResult, Resolution
 
-DIRECTIONS = {
-    "outbound": ("appel sortant", "call out"),
-    "inbound": ("appel du client", "the caller's call"),
+DIRECTIONS = {  # how the PBX saw the attempt: our call out says nothing more
+    "outbound": ("", ""),
+    "inbound": ("le client a rappelé", "the caller called again"),
 }
 RESULTS = {
     AttemptResult.REACHED.value: ("joint", "reached"),
@@ -78,7 +78,7 @@ def _attempt(detail: str, language: str) -> str:
     if len(parts) == 3 and parts[0] in DIRECTIONS and parts[1] in RESULTS:
         seconds = parts[2].removesuffix("s")
         talk = f"{seconds} s" if seconds.isdigit() else parts[2]
-        return ", ".join(
-            (_pick(DIRECTIONS[parts[0]], language), _pick(RESULTS[parts[1]], language), talk)
-        )
+        how = _pick(DIRECTIONS[parts[0]], language)
+        said = f"{_pick(RESULTS[parts[1]], language)}, {talk}"
+        return f"({how}) {said}" if how else said
     return detail

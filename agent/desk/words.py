@@ -98,6 +98,7 @@ TEXT = {
     ),
     "nobody": ("personne", "nobody"),
     "attempts": ("rappels", "callbacks"),
+    "attempt": ("rappel", "callback"),
     "due": ("à rappeler avant", "call back by"),
     "overdue": ("en retard", "overdue"),
     "claim": ("Je m'en occupe", "I'll take it"),

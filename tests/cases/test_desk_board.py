@@ -131,6 +131,13 @@ async def test_a_number_that_takes_no_texts_shows_call_back_only(
     assert html.count("Call back only: this number takes no texts") == 1
     assert '<a class="caller" href="tel:+15145550123">+1 514-555-0123</a>' in html
     assert "Taken by: nobody" in html
+    assert "<span>0 callbacks</span>" in html
+    from dataclasses import replace
+
+    once = DeskServer(view, None).render(
+        "board_rows.html.j2", "en", rows=[replace(rows[0], attempts=1)]
+    )
+    assert "<span>1 callback</span>" in once  # not "1 callbacks"
 
 
 async def test_the_last_texts_are_found_through_the_callers_numbers(store: Store) -> None:

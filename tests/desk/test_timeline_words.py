@@ -16,14 +16,14 @@ from agent.desk.timeline import detail_words
         (
             "attempt",
             "outbound reached 45s",
-            "appel sortant, joint, 45 s",
-            "call out, reached, 45 s",
+            "joint, 45 s",
+            "reached, 45 s",
         ),
         (
             "attempt",
             "inbound too_short 3s",
-            "appel du client, trop court, 3 s",
-            "the caller's call, too short, 3 s",
+            "(le client a rappelé) trop court, 3 s",
+            "(the caller called again) too short, 3 s",
         ),
         (
             "attempt",
