@@ -37,7 +37,7 @@ from agent.desk.today import today
 from agent.desk.words import word
 from agent.errors import ListenError
 from agent.model import STAFF_RESOLUTIONS, Counters
-from agent.report.output import render, site_report
+from agent.report.output import site_report
 from agent.report.weekly import period
 from agent.status.port_holder import cannot_listen
 from agent.status.server import server_tls
@@ -361,8 +361,14 @@ class DeskServer:
         since, until = period(self.daemon.clock().astimezone(settings.site.tz).date())
         path = settings.storage.path
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        from agent.report.html import render_html  # as `render` imports it: when asked
+
+        links = [
+            ("/desk/", word("back_to_desk", language)),
+            ("/desk/today", word("today", language)),
+        ]
         try:
-            return render(site_report(conn, settings, since, until, language=language), "html")
+            return render_html(site_report(conn, settings, since, until, language=language), links)
         finally:
             conn.close()
 

@@ -98,6 +98,7 @@ TEXT = {
     ),
     "nobody": ("personne", "nobody"),
     "attempts": ("rappels", "callbacks"),
+    "attempt": ("rappel", "callback"),
     "due": ("à rappeler avant", "call back by"),
     "overdue": ("en retard", "overdue"),
     "claim": ("Je m'en occupe", "I'll take it"),
@@ -113,6 +114,7 @@ TEXT = {
     "add_note": ("Ajouter la note", "Add the note"),
     "close": ("Fermer le dossier", "Close the case"),
     "resolution": ("Pourquoi", "Why"),
+    "choose": ("Choisir…", "Choose…"),  # no resolution picked for the advisor
     "reopen": (
         "Rouvrir (le rappel n'a eu que la boîte vocale)",
         "Reopen (the callback only reached voicemail)",
@@ -153,6 +155,7 @@ TEXT = {
         "This phone system cannot place calls from here: dial from your phone.",
     ),
     "report": ("Rapport", "Report"),
+    "back_to_desk": ("← Retour aux rappels", "← Back to the callbacks"),
     "managers_only": ("Réservé aux gestionnaires.", "For managers only."),
     "opened_today": ("dossiers ouverts aujourd'hui", "cases opened today"),
     "reached_today": ("clients rejoints", "callers reached"),

@@ -15,7 +15,9 @@ same seed -> the same rows, byte for byte. What it models (site-local time):
   a mild autumn), which the report's week-by-week comparison must show.
 - 4 % short abandons (misdials), 0.2 % unknown outcomes; most missed calls get a
   text, some texts get a reply, about half the missed callers are recovered
-  (called back, called again and were answered, or replied).
+  (called back, called again and were answered, or replied). A caller who missed a
+  closed department is called back, or calls again and is answered, only once it
+  opens: nobody is there to reach them at night.
 - With `cases=True` (the demo's), each unanswered call also has its recovery case,
   closed, from the same draws (the calls are the same rows with or without): reached
   when the caller was called back (its first attempt then) or called again and was
@@ -308,7 +310,8 @@ class _Generator:
         unanswered = not answered and outcome not in {"short_abandon", "unknown"}
         if unanswered:
             template = "open" if is_open else "after_hours"
-            recovered = self._texts(out, call_id, number, department, end, template)
+            reachable = self._next_open(department, end)
+            recovered = self._texts(out, call_id, number, department, end, reachable, template)
             if self.spec.cases:
                 out.cases.append(_case(number, department, call_id, end, is_open, recovered))
         # In the order of the parameters of _INSERT_CALL.
@@ -338,17 +341,37 @@ class _Generator:
             )
         )
 
+    def _next_open(self, dept: str, at: float) -> float:
+        """`at` while `dept` is open, else when it next opens: the first moment a
+        person there can call back or answer the caller's next call."""
+        local = datetime.fromtimestamp(at, self.tz)
+        for k in range(8):
+            day = local.date() + timedelta(days=k)
+            first, last = OPEN_HOURS[dept][day.weekday()]
+            if last > first and local < datetime.combine(day, time(last), self.tz):
+                return max(at, datetime.combine(day, time(first), self.tz).timestamp())
+        return at
+
     def _texts(
-        self, out: _Out, call_id: int, number: str, dept: str, end: float, template: str
+        self,
+        out: _Out,
+        call_id: int,
+        number: str,
+        dept: str,
+        end: float,
+        reachable: float,
+        template: str,
     ) -> tuple[float | None, str | None]:
-        """The text about a missed call, maybe a reply, maybe a recovery."""
+        """The text about a missed call, maybe a reply, maybe a recovery: a call back
+        or the caller's next, answered call, from `reachable` on (the PBX can only show
+        a person reaching the caller while the department is open); a reply any time."""
         rng = self.rng
         recovered: tuple[float, str] | None = None
         r = rng.random()
         if r < 0.30:
-            recovered = (end + rng.expovariate(1 / 2400.0) + 120, "callback")
+            recovered = (reachable + rng.expovariate(1 / 2400.0) + 120, "callback")
         elif r < 0.42:
-            recovered = (end + rng.expovariate(1 / 5400.0) + 60, "answered_again")
+            recovered = (reachable + rng.expovariate(1 / 5400.0) + 60, "answered_again")
         if rng.random() < 0.88:
             sent = end + 90.0
             state = "sent" if recovered is None or recovered[0] > sent else "suppressed"

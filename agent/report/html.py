@@ -14,6 +14,7 @@ Ids for tests and readers: `compare`, `dept-<name>`, `heat-`, `worst-`, `weeks-`
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -48,10 +49,14 @@ def _environment() -> Environment:
     )
 
 
-def render_html(report: Report) -> str:
+def render_html(report: Report, links: Sequence[tuple[str, str]] = ()) -> str:
+    """The page; `links` (address, words) lead back to where it was opened from (the
+    desk passes its own; the e-mailed file has none: a relative link is no use there)."""
     lang = report.context.language
     template = _environment().get_template("report.html.j2")
-    return template.render(page=_page(report), lang=lang, w=lambda key, **kw: word(key, lang, **kw))
+    return template.render(
+        page=_page(report), links=links, lang=lang, w=lambda key, **kw: word(key, lang, **kw)
+    )
 
 
 def _page(report: Report) -> dict[str, Any]:

@@ -42,6 +42,9 @@ def _drive(url: str, shots: Path, play: Any) -> dict[str, Any]:
         play("miss")
         page.wait_for_selector(".case", timeout=30000)  # no reload: the board updates
         seen["caller"] = page.locator(".case .caller").first.inner_text()
+        seen["edge"] = page.locator(".case").first.evaluate(
+            "e => [e.className, getComputedStyle(e).borderLeftColor]"
+        )
         page.screenshot(path=str(shots / "desk-board-1400.png"), full_page=True)
         page.click(".case .open")
         page.click("#claim")
@@ -49,6 +52,7 @@ def _drive(url: str, shots: Path, play: Any) -> dict[str, Any]:
         page.click("#call")  # click-to-call: the PBX rings 201, then dials the caller
         page.wait_for_selector(".done")
         seen["calling"] = page.locator(".done").inner_text()
+        seen["timeline"] = page.locator(".timeline").inner_text()
         page.fill("#text", WORDS)
         page.click("#send")
         page.wait_for_selector(".done")
@@ -106,7 +110,12 @@ async def test_an_advisor_works_a_missed_call_in_the_browser(tmp_path: Path) -> 
             bodies = [str(r.form.get("Body", "")) for r in twilio.creates]
             originated = [a for a in ami.actions if a.get("Action") == "Originate"]
     assert seen["empty"] == 0 and seen["caller"] == "+1 817-555-0123"
+    # a case not yet due is not edged in the overdue red (every case was)
+    assert seen["edge"] == ["case", "rgb(11, 79, 156)"], seen["edge"]
     assert "201" in seen["calling"] and len(originated) == 1
+    # the timeline writes the number as the desk does everywhere (the link keeps E.164)
+    assert "a lancé un appel 201 → +1 817-555-0123" in seen["timeline"], seen["timeline"]
+    assert "+18175550123" not in seen["timeline"]
     assert originated[0]["Channel"] == "Local/201@from-internal"
     assert originated[0]["Exten"] == "8175550123"
     assert WORDS in bodies, bodies  # the advisor's own words reached the caller

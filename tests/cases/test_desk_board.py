@@ -131,3 +131,56 @@ async def test_a_number_that_takes_no_texts_shows_call_back_only(
     assert html.count("Call back only: this number takes no texts") == 1
     assert '<a class="caller" href="tel:+15145550123">+1 514-555-0123</a>' in html
     assert "Taken by: nobody" in html
+    assert "<span>0 callbacks</span>" in html
+    from dataclasses import replace
+
+    once = DeskServer(view, None).render(
+        "board_rows.html.j2", "en", rows=[replace(rows[0], attempts=1)]
+    )
+    assert "<span>1 callback</span>" in once  # not "1 callbacks"
+
+
+async def test_the_last_texts_are_found_through_the_callers_numbers(store: Store) -> None:
+    """The board's texts query walks the callers' numbers (messages_to), not every
+    text the store ever sent (messages_due holds them all under `state = 'sent'`):
+    the board's cost must not grow with the store's age."""
+    from agent.desk.board import TEXTS_SQL
+
+    plan = await store.fetchall(
+        "EXPLAIN QUERY PLAN " + TEXTS_SQL.format(marks="?,?"), ["+15145550123", "+14385550144"]
+    )
+    details = " ".join(str(step[-1]) for step in plan)
+    assert "INDEX messages_to" in details and "messages_due" not in details
+
+
+def test_a_number_is_written_once_then_remembered() -> None:
+    """Every board of every advisor writes the same open cases' numbers: the second
+    time a number is read from memory, not parsed again by libphonenumber; a number
+    that does not parse stays as written."""
+    from agent.cases.staff_words import readable
+
+    readable.cache_clear()
+    assert readable("+15145550123") == "+1 514-555-0123"
+    assert readable("+15145550123") == "+1 514-555-0123"
+    assert readable("12") == "12"
+    info = readable.cache_info()
+    assert (info.hits, info.misses) == (1, 2)
+
+
+def test_today_writes_who_reached_whom_as_people_read_numbers(
+    settings: Settings, store: Store
+) -> None:
+    """Today's "who reached whom" writes the caller's number as the board does."""
+    from agent.desk.today import Department
+
+    loaded = LoadedConfig(settings=settings, path=Path("ringback.yaml"), sha256="")
+    view = cast(StatusView, View(store, loaded, local("2026-11-23 10:07")))
+    sales = Department("sales", "Sales", reached=1, reached_by=[("101", "+18175550123")])
+    html = DeskServer(view, None).render(
+        "today.html.j2",
+        "en",
+        user=DeskUser(name="chef", role="manager"),
+        csrf="x",
+        departments=[sales],
+    )
+    assert "<li>101 → +1 817-555-0123</li>" in html and "+18175550123" not in html

@@ -1,5 +1,6 @@
 """A desk-enabled site for the tests: the real daemon (replaying recorded calls) with
-two departments, three desk users and their passwords set with `ringback desk passwd`."""
+two departments, five desk users (two managers: French and English) and their
+passwords set with `ringback desk passwd`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ PASSWORDS = {
     "bob": "bob-password-2",
     "chef": "chef-password-3",
     "dora": "dora-password-4",
+    "eve": "eve-password-5",
 }
 DESK_USERS = """
 desk:
@@ -27,6 +29,7 @@ desk:
     - {{name: bob, role: staff, departments: [sales], language: en}}
     - {{name: chef, role: manager}}
     - {{name: dora, role: staff, departments: [sales]}}
+    - {{name: eve, role: manager, language: en}}
 """
 
 

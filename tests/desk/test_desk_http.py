@@ -202,6 +202,11 @@ def test_working_a_case_is_on_its_timeline(site: tuple[DaemonProcess, int, Path]
         case_id = case_id_of(wait_for(c, "+15145550123"), "+15145550123")
         page = c.get(f"/desk/cases/{case_id}").text
         token = csrf_of(page)
+        # closing asks why: no reason is picked for her (one click closed as reached)
+        assert (
+            '<select id="resolution" name="resolution" required>\n'
+            '<option value="" selected disabled>Choisir…</option>'
+        ) in page
         assert c.post(f"/desk/cases/{case_id}/claim", data={"csrf": "forged"}).status_code == 403
         steps = [
             ("claim", {}),
@@ -216,10 +221,11 @@ def test_working_a_case_is_on_its_timeline(site: tuple[DaemonProcess, int, Path]
         for words in (
             "en occupe",
             "asked for the oil change price",
-            "logged not_answered",
+            "noté : pas de réponse — from my cell",  # the timeline in ana's words
             "on vous rappelle à 14 h?",
         ):
             assert words in page, words
+        assert "logged not_answered" not in page
         assert page.count("<strong>ana</strong>") >= 4
         bad = c.post(f"/desk/cases/{case_id}/close", data={"csrf": token, "resolution": "nope"})
         assert (
@@ -232,7 +238,7 @@ def test_working_a_case_is_on_its_timeline(site: tuple[DaemonProcess, int, Path]
         )
         assert "done=" in done.headers["location"]
         page = c.get(f"/desk/cases/{case_id}").text
-        assert 'data-state="closed"' in page and "mauvais numéro" in page
+        assert 'data-state="closed"' in page and "a fermé mauvais numéro — not a client" in page
         assert "+15145550123" not in c.get("/desk/board").text  # off the board
     queued = daemon.wait_status(lambda d: d["queue"]["by_state"]["sent"] >= 3)
     assert queued["queue"]["by_state"]["sent"] >= 3  # two missed-call texts and ana's
@@ -283,6 +289,27 @@ def test_managers_read_the_report_and_today(site: tuple[DaemonProcess, int, Path
         log_in(c, "ana")
         assert c.get("/desk/report").status_code == 403
         assert c.get("/desk/today").status_code == 403
+
+
+def test_the_board_and_the_report_lead_to_each_other(
+    site: tuple[DaemonProcess, int, Path],
+) -> None:
+    """A manager's board links to the report; the report page leads back to the desk
+    (and to Today), in the manager's language; staff see no report link."""
+    _, desk_port, _ = site
+    for name, report, back, today in (
+        ("chef", "Rapport", "← Retour aux rappels", "Aujourd&#39;hui"),
+        ("eve", "Report", "← Back to the callbacks", "Today"),
+    ):
+        with client(desk_port) as c:
+            log_in(c, name)
+            assert f'<a class="nav" href="/desk/report">{report}</a>' in c.get("/desk/").text
+            page = c.get("/desk/report").text
+            assert f'<a href="/desk/">{back}</a>' in page
+            assert f'<a href="/desk/today">{today}</a>' in page
+    with client(desk_port) as c:
+        log_in(c, "ana")
+        assert "/desk/report" not in c.get("/desk/").text
 
 
 def test_a_reply_to_an_opted_out_number_is_refused_with_the_reason(

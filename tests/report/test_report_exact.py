@@ -167,3 +167,4 @@ def test_worst_days_carry_their_reasons(db: sqlite3.Connection, calls: Calls) ->
     assert why[date(2026, 11, 10)][1].en == "calls 6.5× the usual Tuesday"
     page = render(rep, "html")
     assert "mardi après un jour férié" in page and "saison des pneus" in page
+    assert "<nav" not in page  # the e-mailed file: no relative link back to the desk

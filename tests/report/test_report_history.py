@@ -168,3 +168,40 @@ def test_text_csv_json_agree(two_years: tuple[HistorySpec, Report]) -> None:
     text = render(rep, "text")
     assert f"missed calls         {missed:>8}" in text
     assert "short abandons" in text and "Worst days" in text
+
+
+def test_a_closed_department_reaches_nobody(tmp_path: Path) -> None:
+    """The demo's history counts a caller recovered by phone (called back, or called
+    again and answered) only from the department's next opening on: the PBX shows
+    nobody reaching anyone while it is closed (texts' replies may come any time).
+    The cases' `reached`, which the desk and the report count, are the same moments."""
+    from dataclasses import replace
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    from agent.report.history import OPEN_HOURS
+
+    spec = replace(dealership_history(END, days=21, calls_per_day=80.0, seed=5), cases=True)
+    conn = sqlite3.connect(tmp_path / "ringback.db")
+    write_history(conn, spec)
+    tz = ZoneInfo(spec.timezone)
+
+    def next_open(department: str, stamp: str) -> datetime:
+        local = datetime.fromisoformat(stamp).astimezone(tz)
+        for k in range(8):
+            day = local.date() + timedelta(days=k)
+            first, last = OPEN_HOURS[department][day.weekday()]
+            if last > first and local < datetime.combine(day, time(last), tz):
+                return max(local, datetime.combine(day, time(first), tz))
+        raise AssertionError(f"{department} never opens")
+
+    rows = conn.execute(
+        "SELECT c.department, c.ended_at, c.recovered_at, k.reached_at FROM calls c "
+        "JOIN cases k ON k.call_ids = CAST(c.id AS TEXT) WHERE c.after_hours = 1 "
+        "AND c.recovered_by IN ('callback', 'answered_again')"
+    ).fetchall()
+    conn.close()
+    assert len(rows) > 50
+    early = [r for r in rows if datetime.fromisoformat(r[2]) < next_open(r[0], r[1])]
+    assert early == []
+    assert all(call == case for _, _, call, case in rows)
