@@ -102,6 +102,8 @@ def _when(local: datetime, language: str) -> str:
 
 
 def _ago(minutes: int, language: str) -> str:
+    if minutes < 1:
+        return word("just_now", language)
     if minutes < 120:
         return word("minutes_ago", language, n=minutes)
     return word("hours_ago", language, n=minutes // 60)

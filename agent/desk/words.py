@@ -31,6 +31,7 @@ TEXT = {
     "withheld": ("Numéro masqué : rappel impossible", "Number withheld: no callback"),
     "live": ("Mise à jour automatique", "Updates by itself"),
     "signed_in_as": ("Connecté : {name}", "Signed in: {name}"),
+    "just_now": ("à l'instant", "just now"),
     "minutes_ago": ("il y a {n} min", "{n} min ago"),
     "hours_ago": ("il y a {n} h", "{n} h ago"),
     "store_down": ("La base de données ne répond pas.", "The database is not answering."),

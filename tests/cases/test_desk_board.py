@@ -184,3 +184,16 @@ def test_today_writes_who_reached_whom_as_people_read_numbers(
         departments=[sales],
     )
     assert "<li>101 → +1 817-555-0123</li>" in html and "+18175550123" not in html
+
+
+def test_a_miss_of_this_minute_reads_just_now_not_zero_minutes_ago() -> None:
+    """Under a minute since the miss reads as people say it, in both languages; then
+    minutes, then hours from two hours on."""
+    from agent.desk.board import _ago
+
+    assert [_ago(0, "fr"), _ago(0, "en")] == ["à l'instant", "just now"]
+    assert [_ago(1, "fr"), _ago(119, "en"), _ago(125, "en")] == [
+        "il y a 1 min",
+        "119 min ago",
+        "2 h ago",
+    ]
