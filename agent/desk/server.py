@@ -38,7 +38,7 @@ from agent.desk.words import word
 from agent.errors import ListenError
 from agent.model import STAFF_RESOLUTIONS, Counters
 from agent.report.output import site_report
-from agent.report.weekly import period
+from agent.report.weekly import to_date
 from agent.status.port_holder import cannot_listen
 from agent.status.server import server_tls
 from agent.status.view import StatusView
@@ -341,8 +341,8 @@ class DeskServer:
         )
 
     async def _report(self, request: web.Request) -> web.Response:
-        """The managers' report page of the last eight full weeks, as the weekly
-        e-mail carries it, in the manager's language."""
+        """The managers' report page: the weekly e-mail's eight full weeks and this
+        week so far, in the manager's language."""
         found = self._session(request)
         if found is None:
             raise web.HTTPFound("/desk/?next=/desk/report")
@@ -358,7 +358,7 @@ class DeskServer:
 
     def _report_html(self, language: str) -> str:
         settings = self.daemon.loaded.settings
-        since, until = period(self.daemon.clock().astimezone(settings.site.tz).date())
+        since, until = to_date(self.daemon.clock().astimezone(settings.site.tz).date())
         path = settings.storage.path
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         from agent.report.html import render_html  # as `render` imports it: when asked

@@ -37,6 +37,12 @@ def period(today: date) -> tuple[date, date]:
     return monday - timedelta(weeks=WEEKS), monday - timedelta(days=1)
 
 
+def to_date(today: date) -> tuple[date, date]:
+    """The same `WEEKS` full weeks and this week so far, up to `today`: what the desk's
+    report page shows, so a manager reads this morning's misses beside the usual."""
+    return period(today)[0], today
+
+
 def subject(settings: Settings, until: date, language: str) -> str:
     week = short_date(until - timedelta(days=6), language)
     if language == "fr":

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -341,3 +342,16 @@ def test_a_reply_to_an_opted_out_number_is_refused_with_the_reason(
     finally:
         store.close()
     assert queued == 0
+
+
+def test_the_report_page_runs_to_today(site: tuple[DaemonProcess, int, Path]) -> None:
+    """The desk's report page is the weekly report's eight full weeks and this week so
+    far: this run's three missed calls are counted in it, to today's date."""
+    _, desk_port, _ = site
+    with client(desk_port) as c:
+        log_in(c, "eve")
+        page = c.get("/desk/report").text
+    received = re.search(r"calls received</th>(?:<td>\d+</td>)*<td>(\d+)</td></tr>", page)
+    assert received and received.group(1) == str(len(CALLS))  # the site column
+    today = datetime.now(ZoneInfo("America/Toronto")).date()  # the site's zone
+    assert f" to {today:%A, %B} {today.day}, {today.year}</p>" in page
