@@ -14,6 +14,7 @@ from typing import Any
 from agent.report.build import Report, Section
 from agent.report.data import OUTCOMES, SITE, UNANSWERED_OUTCOMES
 from agent.report.score import SCORE_EXPLAINED
+from agent.report.words import outcome_words
 
 SCHEMA = "ringback.report/1"
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -207,16 +208,22 @@ def text_section(section: Section) -> list[str]:
     lines = [title(section), "=" * len(title(section))]
     median = t.median_recovery_minutes
     lines += [
-        f"  inbound calls        {t.inbound:>8}",
-        f"  answered             {t.answered:>8}",
-        *(f"  {o:<20} {t.outcomes[o]:>8}" for o in UNANSWERED_OUTCOMES),
-        f"  short_abandon        {t.outcomes['short_abandon']:>8}   (not in the rate)",
-        f"  unknown              {t.outcomes['unknown']:>8}   (not in the rate)",
-        f"  missed calls         {t.missed:>8}   missed-call rate {pct(t.missed_rate)}",
-        f"  after hours          {t.after_hours:>8}   {pct(t.after_hours_share)} of inbound",
-        f"  texts sent           {t.texts_sent:>8}   replies {t.replies}",
-        f"  recovered            {t.recovered:>8}   {pct(t.recovered_rate)} of missed, "
-        f"median {'-' if median is None else f'{median:.0f} min'} to recover",
+        _row("inbound calls", t.inbound),
+        _row("answered", t.answered),
+        *(_row(f"  {outcome_words(o, 'en')}", t.outcomes[o]) for o in UNANSWERED_OUTCOMES),
+        _row("missed calls, all", t.missed, f"missed-call rate {pct(t.missed_rate)}"),
+        *(
+            _row(outcome_words(o, "en"), t.outcomes[o], "(not in the rate)")
+            for o in ("short_abandon", "unknown")
+        ),
+        _row("after hours", t.after_hours, f"{pct(t.after_hours_share)} of inbound"),
+        _row("texts sent", t.texts_sent, f"replies {t.replies}"),
+        _row(
+            "recovered",
+            t.recovered,
+            f"{pct(t.recovered_rate)} of missed, "
+            f"median {'-' if median is None else f'{median:.0f} min'} to recover",
+        ),
         "",
     ]
     lines += _cases_text(section)
@@ -234,6 +241,12 @@ def text_section(section: Section) -> list[str]:
         for b in section.branches[:12]
     ] or ["    no calls went through the menu"]
     return [*lines, ""]
+
+
+def _row(label: str, count: int, after: str = "") -> str:
+    """One line of a section's totals: the label (an outcome in a manager's words, its
+    kinds indented under the missed calls they add up to), the count, a remark."""
+    return f"  {label:<33} {count:>8}   {after}".rstrip()
 
 
 def _minutes(value: float | None) -> str:

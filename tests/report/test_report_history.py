@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -166,7 +167,11 @@ def test_text_csv_json_agree(two_years: tuple[HistorySpec, Report]) -> None:
     found = [r for r in rows if r["department"] == SITE and r["metric"] == "missed_calls"]
     assert found and int(found[0]["value"]) == missed
     text = render(rep, "text")
-    assert f"missed calls         {missed:>8}" in text
+    assert re.search(rf"^  missed calls, all +{missed} +missed-call rate", text, re.M)
+    voicemail = rep.section(SITE).scope.totals.outcomes["voicemail"]
+    # each kind of miss in a manager's words, under the total it adds up to
+    assert re.search(rf"^    went to voicemail +{voicemail}$", text, re.M)
+    assert "abandoned_queue" not in text and "short_abandon" not in text
     assert "short abandons" in text and "Worst days" in text
 
 
