@@ -7,7 +7,8 @@ them down, so an eager import added at the top of a module fails here, not only 
 benchmark nobody reads: one country's holidays and not the ~250 others, no MySQL
 driver without a MySQL catch-up, no Prometheus client before the first scrape, no
 desk (Jinja, argon2) nor e-mail client when none is configured, no httpx command-line
-client. The modules are read from `-X importtime` of the daemon process itself
+client, nor aiohttp's HTTP client and holidays' package `__init__` (agent/imports.py).
+The modules are read from `-X importtime` of the daemon process itself
 (`PYTHONPROFILEIMPORTTIME`), once /livez answered and the daemon sat idle a second.
 """
 
@@ -40,6 +41,9 @@ NOT_AT_START = (
     "click",
     "agent.desk",
     "agent.report.render",
+    "aiohttp.client",  # the status API serves with aiohttp.web alone (agent/imports.py)
+    "aiohttp.connector",
+    "holidays.utils",  # holidays' own __init__ (agent/imports.py, agent/config/calendar.py)
 )
 
 
@@ -112,3 +116,34 @@ def test_check_config_starts_no_web_server(tmp_path: Path) -> None:
     assert "agent.config.settings" in modules
     for name in ("aiohttp", "prometheus_client", "pymysql", "jinja2", "agent.status.server"):
         assert name not in modules, f"check-config imported {name}"
+
+
+def test_the_collector_is_back_on_once_ready(tmp_path: Path) -> None:
+    """`ringback run` starts with the cyclic garbage collector off (agent/cli/parser.py)
+    and, once ready, has it on again with what the start made frozen: a daemon that
+    left it off would never free a reference cycle."""
+    config = example_config(tmp_path, free_port())
+    code = (
+        "import gc, os, signal, sys\n"
+        "from agent.daemon import service\n"
+        "from agent.cli.parser import main\n"
+        "ready = service.Daemon._ready\n"
+        "def observed(self):\n"
+        "    print('during start', gc.isenabled(), flush=True)\n"
+        "    ready(self)\n"
+        "    print('once ready', gc.isenabled(), gc.get_freeze_count() > 0, flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "service.Daemon._ready = observed\n"
+        f"sys.exit(main(['run', '-c', {str(config)!r}]))\n"
+    )
+    env = {k: v for k, v in ENV.items() if k != "PYTHONPROFILEIMPORTTIME"}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**env, "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.split("\n")[:2] == ["during start False", "once ready True True"]
