@@ -134,6 +134,7 @@ class Daemon:
             STOP_DEADLINE_SECONDS,
             self.observer,
             loops=self.loops,
+            held_until_started=True,
         )
         async with runtime as rt:
             self.runtime = rt
@@ -206,6 +207,8 @@ class Daemon:
         )
         desk = f", desk on {settings.desk.listen}" if self.desk is not None else ""
         log.info("ready: status API on %s%s", settings.status.listen, desk)
+        if self.runtime is not None:
+            self.runtime.mark_started()
         _collector_after_start()
         if self.on_ready is not None:
             self.on_ready(self)

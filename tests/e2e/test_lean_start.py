@@ -64,6 +64,15 @@ def example_config(tmp: Path, status_port: int) -> Path:
     return path
 
 
+def imported_in_order(log: str) -> list[str]:
+    """Module names from `-X importtime` lines, in the order their imports finished."""
+    return [
+        line.rsplit("|", 1)[1].strip()
+        for line in log.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    ]
+
+
 def imported(log: str) -> set[str]:
     """Module names from `-X importtime` lines (`import time: self | cumulative | name`)."""
     return {
@@ -74,15 +83,29 @@ def imported(log: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def daemon_modules(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+def daemon_log(tmp_path_factory: pytest.TempPathFactory) -> str:
     tmp = tmp_path_factory.mktemp("lean")
     port = free_port()
     with DaemonProcess(example_config(tmp, port), port, env=ENV) as daemon:
         daemon.wait_ready(timeout=60)
         time.sleep(1)
-        modules = imported(daemon.output())
+        return daemon.output()
+
+
+@pytest.fixture(scope="module")
+def daemon_modules(daemon_log: str) -> set[str]:
+    modules = imported(daemon_log)
     assert "agent.status.server" in modules, "the importtime lines were not read"
     return modules
+
+
+def test_httpx_waits_for_the_first_request(daemon_log: str) -> None:
+    """httpx (and its transport, httpcore) is imported by the first request a cloud
+    sender or a webhook makes, here Twilio's first poll, which waits until the status
+    API listens: never while the daemon starts (6 MB, a twentieth of a second)."""
+    order = imported_in_order(daemon_log)
+    assert "httpx" in order, "the poll never ran"
+    assert order.index("agent.status.server") < order.index("httpx")
 
 
 def test_only_the_configured_country_holidays_are_loaded(daemon_modules: set[str]) -> None:
