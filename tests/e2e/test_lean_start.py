@@ -44,6 +44,7 @@ NOT_AT_START = (
     "aiohttp.client",  # the status API serves with aiohttp.web alone (agent/imports.py)
     "aiohttp.connector",
     "holidays.utils",  # holidays' own __init__ (agent/imports.py, agent/config/calendar.py)
+    "xml.etree",  # the CRM's ADF leads (agent/cases/adf.py), at the first one
 )
 
 
