@@ -76,6 +76,10 @@ async def _no_texts(sender: str, number_tail: str, since: datetime) -> list[tupl
     return []
 
 
+async def _at_once() -> None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class SenderContext:
     """What a sender is built with. `on_inbound` receives the texts callers send back
@@ -89,7 +93,10 @@ class SenderContext:
     `sent_texts(sender, number_tail, since)` lists the texts that sender sent since a
     time to numbers ending in `number_tail` (digits), newest first, as (message id,
     number, `Sent.provider_id`): the modem matches a late status report to a text it
-    sent before a restart (the default knows none)."""
+    sent before a restart (the default knows none).
+    `started()` returns once the daemon has started (its status API listens): a
+    sender's own background rounds (Twilio's poll) await it before their first, so
+    the start is not held up by them (the default returns at once)."""
 
     site: SiteContext
     on_inbound: Callable[[InboundText], Awaitable[None]] = field(default=_ignore_inbound)
@@ -99,6 +106,7 @@ class SenderContext:
     sent_texts: Callable[[str, str, datetime], Awaitable[list[tuple[int, str, str]]]] = field(
         default=_no_texts
     )
+    started: Callable[[], Awaitable[None]] = field(default=_at_once)
 
 
 class Source(Protocol):

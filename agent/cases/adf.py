@@ -27,9 +27,12 @@ on one line.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n<?adf version="1.0"?>\n'
 PROVIDER = "ringback"
@@ -61,6 +64,8 @@ def clean(text: str | None) -> str:
 
 
 def _add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    import xml.etree.ElementTree as ET
+
     child = ET.SubElement(parent, tag, attrs)
     if text is not None:
         child.text = clean(text)
@@ -69,6 +74,8 @@ def _add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 
 def document(lead: Lead) -> str:
     """The lead as an ADF 1.0 document (text, to be encoded as UTF-8)."""
+    import xml.etree.ElementTree as ET  # at the first lead, not at the daemon's start
+
     adf = ET.Element("adf")
     prospect = _add(adf, "prospect", status="new")
     _add(prospect, "id", str(lead.case_id), sequence="1", source=clean(f"{PROVIDER}:{lead.site}"))

@@ -6,6 +6,7 @@ Exit codes: 0 fine, 1 runtime failure, 2 bad configuration or usage.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -320,6 +321,11 @@ def _cmd_man(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     _no_httpx_cli()
     args = build_parser().parse_args(argv)
+    if args.command == "run":
+        # The daemon's start makes ~100k objects that live as long as it does; the
+        # collector would scan them again and again (50 ms of a half-second start).
+        # agent.daemon.service turns it back on once ready, and freezes them.
+        gc.disable()
     from agent.daemon import logs
 
     logs.setup("info", verbose=args.verbose)

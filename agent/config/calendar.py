@@ -8,7 +8,9 @@ configured country.
 imports all ~250 country modules (about half a second and 8 MB). Here the package is
 registered without running that `__init__`, so importing one country's module
 imports that module alone; the rest of `holidays` works unchanged (its own lazy
-loaders import submodules the same way). `holidays` itself is imported on first use.
+loaders import submodules the same way). `holidays` itself is imported on first use,
+and its own `__init__` (every calendar helper, every country's name registered) only
+if something asks for a name of its top level (agent/imports.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from agent.imports import defer_init
+
 if TYPE_CHECKING:
     from holidays import HolidayBase
 
@@ -32,6 +36,7 @@ _lock = threading.Lock()
 @cache
 def _codes() -> dict[str, tuple[str, str]]:
     """Country code (and alias) -> (module, class name)."""
+    defer_init("holidays")
     from holidays.registry import COUNTRIES
 
     return {code: (module, names[0]) for module, names in COUNTRIES.items() for code in names[1:]}
@@ -42,6 +47,7 @@ def _country_package() -> None:
     with _lock:
         if _PACKAGE in sys.modules:
             return
+        defer_init("holidays")
         spec = importlib.util.find_spec(_PACKAGE)
         if spec is None or spec.submodule_search_locations is None:
             raise ImportError(f"{_PACKAGE} not found")

@@ -106,8 +106,14 @@ class Runtime:
     sources: list[SourceState] = field(default_factory=list)
     senders: list[Sender] = field(default_factory=list)
     loops: Loops = field(default_factory=Loops)
+    # The daemon's: the senders' own rounds wait for `mark_started()` (its status API
+    # listens); without it they start at once.
+    held_until_started: bool = False
 
     def __post_init__(self) -> None:
+        self._started = asyncio.Event()
+        if not self.held_until_started:
+            self._started.set()
         self.site = self._site_of(self.loaded)
         self._new_pipeline(self.loaded.settings)
         self._stack = AsyncExitStack()
@@ -238,6 +244,7 @@ class Runtime:
             self.store.load_mark,
             self._save_mark,
             self.store.sent_texts,
+            self._wait_started,
         )
         self._slots = {}
         for cfg in self.loaded.settings.sms.senders:
@@ -256,6 +263,13 @@ class Runtime:
                 await slot.stack.aclose()
             except Exception:
                 log.exception("driver=%s did not close cleanly", slot.config.name)
+
+    def mark_started(self) -> None:
+        """The daemon has started: the senders' background rounds may begin."""
+        self._started.set()
+
+    async def _wait_started(self) -> None:
+        await self._started.wait()
 
     async def _inbound(self, text: InboundText) -> None:
         """Texts callers send back go to the pipeline in force now (kept senders

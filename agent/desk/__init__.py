@@ -7,3 +7,7 @@ CSRF tokens and the login throttle; `server` the routes; `templates/` and `stati
 what the browser gets. Imports the layers below the daemon (config, store, status's
 view of the daemon); the daemon starts it.
 """
+
+from agent.imports import defer_init
+
+defer_init("aiohttp")  # `aiohttp.web` without the HTTP client (agent/imports.py)

@@ -18,15 +18,17 @@ import hmac
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import SecretStr
 
 from agent.config.staff import WebhookChannel
 from agent.send.mail import Delivery
 
-TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+if TYPE_CHECKING:
+    import httpx
+
+TIMEOUT_SECONDS, CONNECT_SECONDS = 15.0, 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +127,12 @@ async def post_body(
         stamp = str(int(time.time()))
         headers["X-Ringback-Timestamp"] = stamp
         headers["X-Ringback-Signature"] = signature(key.get_secret_value(), stamp, body)
+    import httpx  # at the first webhook, not at the daemon's start (test_lean_start.py)
+
     try:
         if client is None:
-            async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as own:
+            timeout = httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_SECONDS)
+            async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as own:
                 response = await own.post(url, content=body, headers=headers)
         else:
             response = await client.post(url, content=body, headers=headers)
@@ -152,5 +157,7 @@ async def post_body(
 
 def _where(url: str) -> str:
     """Scheme and host only: a webhook URL's path and query are its secret."""
+    import httpx
+
     parts = httpx.URL(url)
     return f"{parts.scheme}://{parts.host}"

@@ -6,3 +6,7 @@
 (the optional push) and `client` (`ringback status`). Everything reads the daemon
 through the narrow `view.StatusView` Protocol, never the daemon itself. Imports the
 layers below it (`report`, `send`, `decide`, `store`, `config`)."""
+
+from agent.imports import defer_init
+
+defer_init("aiohttp")  # `aiohttp.web` without the HTTP client (agent/imports.py)

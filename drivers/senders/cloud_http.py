@@ -23,9 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from tenacity import RetryCallState
 
 from agent.backoff import Backoff
@@ -38,6 +37,9 @@ from agent.model import (
     RetryLater,
     SendResult,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ class Rule:
 
 
 def transport_event(err: httpx.TransportError) -> str:
+    import httpx  # imported already: `err` is one of its errors
+
     """The event name of an httpx transport failure (see the module docstring)."""
     if isinstance(err, httpx.ConnectTimeout):
         return "connect_timeout"
@@ -263,10 +267,15 @@ def make_client(
     base_url: str,
     connect_timeout: float,
     read_timeout: float,
-    auth: httpx.Auth | None = None,
+    auth: httpx.Auth | tuple[str, str] | None = None,
 ) -> httpx.AsyncClient:
     """One client per sender: redirects are not followed (they are a verdict), proxies
-    come from the environment (HTTPS_PROXY, NO_PROXY) as sites behind one need."""
+    come from the environment (HTTPS_PROXY, NO_PROXY) as sites behind one need.
+    httpx is imported here, at the first request, not with the driver: 6 MB and a
+    twentieth of a second the daemon's start need not wait for
+    (tests/e2e/test_lean_start.py)."""
+    import httpx
+
     timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout)
     return httpx.AsyncClient(
         base_url=base_url,
@@ -308,6 +317,8 @@ async def exchange(
     **kwargs: Any,
 ) -> Exchange:
     """One request; every failure becomes an `Exchange` with a transport event."""
+    import httpx  # imported already, by `make_client`
+
     try:
         response = await client.request(method, path, **kwargs)
     except httpx.TransportError as err:

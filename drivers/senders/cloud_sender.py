@@ -15,15 +15,16 @@ import asyncio
 import logging
 from collections.abc import Callable
 from types import TracebackType
-from typing import ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, ClassVar
 
 from agent.model import Health, OutgoingText, SendResult
 from agent.numbers import mask
 from drivers.base import SenderContext
 from drivers.senders.cloud_config import CloudSenderConfig
 from drivers.senders.cloud_http import CloudHealth, Rule, Verdict, result_of
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 

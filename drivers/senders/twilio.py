@@ -28,7 +28,6 @@ from functools import partial
 from types import TracebackType
 from typing import Any, Self
 
-import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 
 from agent.model import OutgoingText, Rejected, RetryLater, SendResult, Sent
@@ -77,7 +76,7 @@ class TwilioSender(CloudSender):
     async def __aenter__(self) -> Self:
         token = self._config.auth_token
         assert token is not None  # required_secrets guarantees it
-        auth = httpx.BasicAuth(self._config.account_sid, token.get_secret_value())
+        auth = (self._config.account_sid, token.get_secret_value())  # HTTP basic auth
         self._make_client = partial(
             make_client,
             str(self._config.base_url).rstrip("/"),

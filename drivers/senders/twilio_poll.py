@@ -104,7 +104,9 @@ class TwilioPoller:
             health.counters.inc(name, 0)
 
     async def run(self) -> None:
-        """Round after round until cancelled; a failing round waits with backoff."""
+        """Round after round until cancelled, the first once the daemon has started;
+        a failing round waits with backoff."""
+        await self.context.started()
         while True:
             try:
                 wait = await self.poll_once()

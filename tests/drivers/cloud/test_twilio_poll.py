@@ -213,3 +213,33 @@ async def test_poll_loop_runs_by_itself(
     await asyncio.sleep(0.2)
     assert [t.body for t in heard.texts] == ["hi"]
     assert len(stateful.polls) == polls  # stopped with the sender
+
+
+async def test_first_round_waits_for_the_daemons_start(
+    stateful: FakeTwilio, heard: Heard, site: SiteContext, clock: FrozenClock
+) -> None:
+    """The loop's first round waits for `SenderContext.started` (the daemon's status
+    API listening), so the start is not held up by the poll; then it runs."""
+    import asyncio
+
+    started = asyncio.Event()
+
+    async def wait_started() -> None:
+        await started.wait()
+
+    stateful.inject_reply(TO, FROM, "hi")
+    context = heard.context(SiteContext(site.name, site.tz, site.country, clock))
+    context = SenderContext(
+        context.site, context.on_inbound, context.on_delivery, context.load_mark,
+        context.save_mark, started=wait_started,
+    )  # fmt: skip
+    config = twilio_config(stateful.url, poll_interval_seconds=0.05)
+    async with TwilioSender(config, context):
+        await asyncio.sleep(0.3)
+        assert not stateful.polls and not heard.texts
+        started.set()
+        for _ in range(200):
+            if heard.texts:
+                break
+            await asyncio.sleep(0.02)
+    assert [t.body for t in heard.texts] == ["hi"]
