@@ -53,10 +53,47 @@ def _run(fmt: str, options: dict[str, Any], lines: Sequence[str], quick: bool,
     return got
 
 
+def _flat(fmt: str, options: dict[str, Any], lines: Sequence[str], batch: bool,
+          received: datetime = NOW) -> list[object]:  # fmt: skip
+    """What a parser makes of `lines`, fed one by one by the long way (`batch` False)
+    or in batches through `feed_lines` (as `Ingest` does): the records in order, each
+    bad line's index, reason and detail, the notes, the failures, the calls held,
+    then the timed-out calls."""
+    parser = make_parser(config(fmt, **options), TZ)
+    parser.quick = batch  # type: ignore[attr-defined]
+    records: list[object] = []
+    bad: list[object] = []
+    notes: list[str] = []
+    failed: list[str] = []
+    at = 0
+    while at < len(lines):
+        if batch:
+            at, err = parser.feed_lines(lines, at, received, records)  # type: ignore[arg-type]
+        else:
+            err = None
+            try:
+                records += parser.feed(lines[at], received)
+            except BadLine as caught:
+                err = caught
+            at += 1
+        if err is not None:
+            assert isinstance(err, BadLine), err
+            bad.append((at - 1, err.reason, err.detail))
+        notes += parser.notes
+        failed += [str(e) for e in parser.failed]
+        parser.notes.clear()
+        parser.failed.clear()
+    flushed = parser.flush(received + timedelta(hours=1), everything=True)
+    return [records, bad, notes, failed, parser.pending(), flushed]
+
+
 def _same(fmt: str, options: dict[str, Any], lines: Sequence[str],
           received: datetime = NOW) -> None:  # fmt: skip
     _run(fmt, options, lines, True, received)  # warm the per-hour tables, as a stream does
     assert _run(fmt, options, lines, True, received) == _run(fmt, options, lines, False, received)
+    # the batch lane (as `Ingest` feeds it) against the long way
+    reference = _flat(fmt, options, lines, False, received)
+    assert _flat(fmt, options, lines, True, received) == reference
 
 
 @pytest.mark.parametrize("fmt", sorted(QUICK))
