@@ -544,6 +544,8 @@ def read_lines(  # noqa: PLR0915 (one loop: a call per line costs what a record 
                     ended = started + (span if span is not None else _span(seconds))
                     if ended <= latest:
                         p1, p2 = d1[:1], d2[:1]
+                        e1 = d1[1:] if p1 == "E" else None  # the extension of a party
+                        e2 = d2[1:] if p2 == "E" else None
                         who = None
                         if internal == "1" or (p1 in _NO_TRUNK and p2 in _NO_TRUNK):
                             way, outcome = internal_call, answered if talk > 0 else missed
@@ -551,10 +553,10 @@ def read_lines(  # noqa: PLR0915 (one loop: a call per line costs what a record 
                             way, outcome = outbound, answered if talk > 0 else missed
                         else:
                             way = inbound
-                            if talk > 0 and p1 == "E":
-                                outcome, who = answered, d1[1:]
-                            elif talk > 0 and p2 == "E":
-                                outcome, who = answered, d2[1:]
+                            if talk > 0 and e1 is not None:
+                                outcome, who = answered, e1
+                            elif talk > 0 and e2 is not None:
+                                outcome, who = answered, e2
                             elif talk > 0 and p1 == "T" and p2 == "T":
                                 outcome, who = answered, d1
                             elif p1 == "V" or p2 == "V":
@@ -563,12 +565,15 @@ def read_lines(  # noqa: PLR0915 (one loop: a call per line costs what a record 
                                 outcome = missed
                         if outcome is missed and limit > 0 and ring < limit:
                             outcome = short
-                        if p1 == "E":
+                        if e1 is not None:
                             extensions: tuple[str, ...] = (
-                                (d1[1:], d2[1:]) if p2 == "E" and d2 != d1 else (d1[1:],)
+                                (e1, e2) if e2 is not None and d2 != d1 else (e1,)
                             )
                         else:
-                            extensions = (d2[1:],) if p2 == "E" else ()
+                            extensions = (e2,) if e2 is not None else ()
+                        caller = f[3]
+                        if "@" in caller:
+                            caller = caller.partition("@")[0]
                         called = f[5].strip()
                         r: Any = new(draft)
                         r.source = name
@@ -577,7 +582,7 @@ def read_lines(  # noqa: PLR0915 (one loop: a call per line costs what a record 
                         r.ended_at = ended
                         r.direction = way
                         r.outcome = outcome
-                        r.caller_raw = f[3].partition("@")[0].strip()
+                        r.caller_raw = caller.strip()
                         r.caller_e164 = None
                         r.caller_name = None
                         r.dialed = called or None

@@ -217,3 +217,32 @@ def test_mivb_columns_cut_in_c_as_by_slices(line: str) -> None:
     parser = make_parser(config("mitel_mivb"), TZ)
     by_slices = {name: line[s].strip() for name, s in parser._slices.items()}  # type: ignore[attr-defined]
     assert parser._cols(line) == by_slices  # type: ignore[attr-defined]
+
+
+def _threecx(lines: Sequence[str], cold: bool) -> list[object]:
+    parser = make_parser(config("threecx"), TZ)
+    got: list[object] = []
+    for line in [*lines, *lines]:  # the second time round, every hour has been read
+        if cold:
+            parser._hours.clear()  # type: ignore[attr-defined]
+        try:
+            got.append(parser.feed(line, NOW))
+        except BadLine as err:
+            got.append((err.reason, err.detail))
+    return got
+
+
+def test_threecx_hours_read_once_give_the_same_records() -> None:
+    """Pins: 3CX stamps read through the table of hours already seen give what the
+    full reading gives (fixture lines, twice over)."""
+    lines = fixture_lines("3cx")
+    assert _threecx(lines, cold=False) == _threecx(lines, cold=True)
+
+
+@settings(max_examples=200)
+@given(st.lists(mutated("3cx"), min_size=1, max_size=6))
+def test_threecx_fuzzed_stamps_same_records(lines: list[str]) -> None:
+    """Pins: the same for fixture lines with odd values in their fields."""
+    assert _threecx(fixture_lines("3cx")[:2] + lines, cold=False) == _threecx(
+        fixture_lines("3cx")[:2] + lines, cold=True
+    )
