@@ -600,11 +600,24 @@ def read_lines(  # noqa: PLR0915 (one loop: a call per line costs what a record 
                         continue
                 elif more in {"0", "1"}:
                     seg = Segment(
-                        text, started, talk, ring, hold + park, f[3].partition("@")[0].strip(),
+                        text, started, talk, ring, hold + park, strip_host(f[3]),
                         direction == "I", internal == "1", f[5].strip(), cid, more == "1",
                         ((d1, f[12]), (d2, f[14])),
                     )  # fmt: skip
-                    held = pending.pop((cid, text), None) if more == "0" else None
+                    if more == "1":  # held until its last record (`_join`)
+                        key = (cid, text)
+                        held = pending.pop(key, None) if pending else None
+                        if held is None:
+                            pending[key] = (received_at, [seg])
+                        else:
+                            held[1].append(seg)
+                            pending[key] = held
+                        if len(pending) > MAX_PENDING:
+                            out += parser._evict(received_at)
+                            if parser.notes or parser.failed:
+                                return i + 1, None
+                        continue
+                    held = pending.pop((cid, text), None)
                     if held is not None:  # the last record of a held call
                         segments = held[1]
                         segments.append(seg)
