@@ -19,6 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from typing import Any, cast
 
 from agent.model import CallRecord, Direction, Outcome, new_call_record
 from drivers.sources.smdr.config import SmdrConfig
@@ -160,7 +161,19 @@ def facts_of(
 def finish(ctx: ParseContext, facts: CallFacts, received_at: datetime) -> ParsedLine:
     """Build the line result and its `CallRecord` (short-abandon and clock checks)."""
     record, notes = to_record(ctx, facts, received_at)
-    return ParsedLine(facts.classification, facts.caller, facts.dialed, record, notes)
+    line: Any = object.__new__(_LineDraft)
+    line.classification, line.caller, line.dialed = facts.classification, facts.caller, facts.dialed
+    line.record, line.notes = record, notes
+    line.__class__ = ParsedLine
+    return cast(ParsedLine, line)
+
+
+class _LineDraft:
+    """`ParsedLine`'s slots without its frozen `__setattr__`: `finish` fills them by
+    plain stores and gives it `ParsedLine` as its class (a frozen dataclass stores
+    each field through `object.__setattr__`, once per line)."""
+
+    __slots__ = ParsedLine.__slots__
 
 
 def to_record(

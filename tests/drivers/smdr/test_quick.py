@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from drivers.sources.smdr.avaya_ipoffice import IpOfficeParser, quick_record, quick_segment
 from drivers.sources.smdr.families import make_parser
-from drivers.sources.smdr.parsing import BadLine, LineParser, plain_csv
+from drivers.sources.smdr.parsing import BadLine, LineParser, ParsedLine, plain_csv
 from tests.drivers.smdr.helpers import config, fixture_lines
 from tests.drivers.smdr.test_fuzz import mutated
 
@@ -246,3 +246,17 @@ def test_threecx_fuzzed_stamps_same_records(lines: list[str]) -> None:
     assert _threecx(fixture_lines("3cx")[:2] + lines, cold=False) == _threecx(
         fixture_lines("3cx")[:2] + lines, cold=True
     )
+
+
+def test_finish_builds_the_parsed_line_its_constructor_builds() -> None:
+    """Pins `finish`'s in-place `ParsedLine`: equal to, hashed like and as frozen as
+    the one its constructor builds from the same facts."""
+    parser = make_parser(config("samsung"), TZ)
+    line = fixture_lines("samsung")[1]
+    parsed = parser.parse(line, NOW)
+    assert type(parsed) is ParsedLine
+    built = ParsedLine(parsed.classification, parsed.caller, parsed.dialed, parsed.record,
+                       parsed.notes)  # fmt: skip
+    assert parsed == built and hash(parsed) == hash(built) and parsed.record is not None
+    with pytest.raises(AttributeError):
+        parsed.caller = "x"  # type: ignore[misc]
