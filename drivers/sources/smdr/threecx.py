@@ -99,22 +99,22 @@ class ThreeCxParser(LineParser):
         else:
             outcome = Outcome.ANSWERED if talk > 0 else Outcome.MISSED
         ring = (answered_at - started).total_seconds() if answered_at else 0.0
+        # the facts in the order the keyword call read them (the same first error)
+        call_id = "3cx-" + (row.get("callid") or row["historyid"].removeprefix("Call "))
+        ended = self._time(row.get("time-end", ""))
+        caller = row["from-no"] if inbound else row.get("from-dn") or row["from-no"]
+        dialed = row.get("dial-no") or row.get("to-dn") or row["to-no"]
+        name = row.get("from-dispname") if inbound else None
+        to_dn, final_dn = row.get("to-dn"), row.get("final-dn")
+        who = final_dn if outcome is Outcome.ANSWERED else None
+        if to_dn and final_dn:
+            extensions: tuple[str, ...] = (to_dn,) if to_dn == final_dn else (to_dn, final_dn)
+        else:
+            extensions = (to_dn,) if to_dn else (final_dn,) if final_dn else ()
         facts = CallFacts(
-            call_id="3cx-" + (row.get("callid") or row["historyid"].removeprefix("Call ")),
-            started_at=started,
-            ended_at=self._time(row.get("time-end", "")),
-            direction=direction,
-            outcome=outcome,
-            caller=row["from-no"] if inbound else row.get("from-dn") or row["from-no"],
-            dialed=row.get("dial-no") or row.get("to-dn") or row["to-no"],
-            caller_name=row.get("from-dispname") if inbound else None,
-            ring_seconds=max(0.0, ring),
-            talk_seconds=talk,
-            answered_by=row.get("final-dn") if outcome is Outcome.ANSWERED else None,
-            extensions=tuple(
-                dict.fromkeys(x for x in (row.get("to-dn"), row.get("final-dn")) if x)
-            ),
-        )
+            call_id, started, direction, outcome, caller, dialed, max(0.0, ring), talk, 0.0,
+            name, who, extensions, ended,
+        )  # fmt: skip
         return finish(self.ctx, facts, received_at)
 
     def _inbound_outcome(self, row: dict[str, str], talked: bool) -> Outcome:

@@ -260,3 +260,16 @@ def test_finish_builds_the_parsed_line_its_constructor_builds() -> None:
     assert parsed == built and hash(parsed) == hash(built) and parsed.record is not None
     with pytest.raises(AttributeError):
         parsed.caller = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("line", fixture_lines("3cx"))
+def test_threecx_extensions_and_who_answered(line: str) -> None:
+    """Pins a 3CX call's extensions (to-dn then final-dn, each once, the empty ones
+    left out) and who answered (final-dn of an answered call)."""
+    parser = make_parser(config("threecx"), TZ)
+    row = parser._row(line)  # type: ignore[attr-defined]
+    (record,) = parser.feed(line, NOW)
+    parties = (row.get("to-dn"), row.get("final-dn"))
+    assert record.extensions == tuple(dict.fromkeys(x for x in parties if x))
+    answered = record.outcome.value == "answered"
+    assert record.answered_by == (row.get("final-dn") if answered else None)
