@@ -396,7 +396,7 @@ class IpOfficeParser(LineParser):
     def feed_lines(
         self, lines: Sequence[str], start: int, received_at: datetime, out: list[CallRecord]
     ) -> tuple[int, Exception | None]:
-        if not self.quick or self.ctx.roles.configured:
+        if not self.quick:
             return super().feed_lines(lines, start, received_at, out)
         return read_lines(self, lines, start, received_at, out)
 
@@ -496,7 +496,7 @@ def read_lines(  # noqa: PLR0915 (one loop: a call per line costs what a record 
     received_at: datetime,
     out: list[CallRecord],
 ) -> tuple[int, Exception | None]:
-    """`LineParser.feed_lines` for IP Office without device roles: a record whose
+    """`LineParser.feed_lines` for IP Office: a record whose
     every field has its common shape (as for `quick_record`) is read here in one
     pass: a one-record call becomes its `CallRecord` in place, a segment of a longer
     call is held or joined as `feed` does; any other line goes to `feed`. One long
@@ -507,6 +507,7 @@ def read_lines(  # noqa: PLR0915 (one loop: a call per line costs what a record 
     latest = received_at + ctx.clock_tolerance
     limit = ctx.config.short_abandon_seconds
     hours, talks = parser.lane_hours, parser.lane_talks
+    roles = ctx.roles.configured
     hour_of, talk_of = hours.get, talks.get
     below_of, seconds_of, hold_of, span_of = _BELOW.get, _SECONDS.get, _HOLD.get, _spans.get
     new, draft, final = object.__new__, _Draft, CallRecord
@@ -553,7 +554,9 @@ def read_lines(  # noqa: PLR0915 (one loop: a call per line costs what a record 
                             way, outcome = outbound, answered if talk > 0 else missed
                         else:
                             way = inbound
-                            if talk > 0 and e1 is not None:
+                            if roles:  # voicemail or auto-attendant devices listed
+                                outcome, who = _one_segment_outcome(talk, d1, d2, f[5].strip(), ctx)
+                            elif talk > 0 and e1 is not None:
                                 outcome, who = answered, e1
                             elif talk > 0 and e2 is not None:
                                 outcome, who = answered, e2
@@ -621,7 +624,7 @@ def read_lines(  # noqa: PLR0915 (one loop: a call per line costs what a record 
                     if held is not None:  # the last record of a held call
                         segments = held[1]
                         segments.append(seg)
-                        record = _lane_call(segments, name, latest, limit)
+                        record = None if roles else _lane_call(segments, name, latest, limit)
                         if record is not None:
                             append(record)
                             continue
