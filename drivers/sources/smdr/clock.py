@@ -99,6 +99,21 @@ def make_date(year: int, month: int, day: int) -> date:
         ) from None
 
 
+# The receive time at the site, for the last receive time asked: a batch of lines
+# shares one, and a zone conversion costs more than the rest of a line's date.
+_last_local: list[tuple[datetime, tzinfo, datetime]] = []
+
+
+def site_time(received_at: datetime, tz: tzinfo) -> datetime:
+    """`received_at.astimezone(tz)`, the last answer kept."""
+    last = _last_local[0] if _last_local else None
+    if last is not None and last[0] is received_at and last[1] is tz:
+        return last[2]
+    local = received_at.astimezone(tz)
+    _last_local[:] = [(received_at, tz, local)]
+    return local
+
+
 def infer_year(
     month: int, day: int, hms: tuple[int, int, int], tz: tzinfo, received_at: datetime
 ) -> datetime:
@@ -106,7 +121,7 @@ def infer_year(
     the receive time (Dec 31 received on Jan 1 is last year)."""
     if not (1 <= month <= 12 and 1 <= day <= 31):
         raise BadLine("field_impossible", f"date {month:02}/{day:02} does not exist")
-    received_local_year = received_at.astimezone(tz).year
+    received_local_year = site_time(received_at, tz).year
     for year in (received_local_year + 1, received_local_year, received_local_year - 1):
         try:
             candidate = to_utc(date(year, month, day), hms, tz)
@@ -125,7 +140,7 @@ def infer_year(
 def infer_date(hms: tuple[int, int, int], tz: tzinfo, received_at: datetime) -> datetime:
     """A time without a date: today at the site, or yesterday if that is in the future
     (a call started at 23:58 and ended after midnight)."""
-    today = received_at.astimezone(tz).date()
+    today = site_time(received_at, tz).date()
     candidate = to_utc(today, hms, tz)
     if candidate > received_at + timedelta(minutes=5):
         candidate = to_utc(today - timedelta(days=1), hms, tz)

@@ -16,8 +16,10 @@ import fnmatch
 import hashlib
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from typing import Any, cast
 
 from agent.model import CallRecord, Direction, Outcome, new_call_record
 from drivers.sources.smdr.config import SmdrConfig
@@ -159,7 +161,19 @@ def facts_of(
 def finish(ctx: ParseContext, facts: CallFacts, received_at: datetime) -> ParsedLine:
     """Build the line result and its `CallRecord` (short-abandon and clock checks)."""
     record, notes = to_record(ctx, facts, received_at)
-    return ParsedLine(facts.classification, facts.caller, facts.dialed, record, notes)
+    line: Any = object.__new__(_LineDraft)
+    line.classification, line.caller, line.dialed = facts.classification, facts.caller, facts.dialed
+    line.record, line.notes = record, notes
+    line.__class__ = ParsedLine
+    return cast(ParsedLine, line)
+
+
+class _LineDraft:
+    """`ParsedLine`'s slots without its frozen `__setattr__`: `finish` fills them by
+    plain stores and gives it `ParsedLine` as its class (a frozen dataclass stores
+    each field through `object.__setattr__`, once per line)."""
+
+    __slots__ = ParsedLine.__slots__
 
 
 def to_record(
@@ -292,6 +306,25 @@ class LineParser(ABC):
         if parsed.notes:
             self.notes.extend(parsed.notes)
         return [parsed.record] if parsed.record is not None else []
+
+    def feed_lines(
+        self, lines: Sequence[str], start: int, received_at: datetime, out: list[CallRecord]
+    ) -> tuple[int, Exception | None]:
+        """`feed` of `lines[start:]` in order, the calls appended to `out`, up to the
+        first line the caller must look at: one that raised (`BadLine`, or the
+        arithmetic, value or lookup error of a parser bug), or one that left `notes`
+        or `failed`. Returns where to go on and that line's error (the line at
+        `stop - 1`). A family overrides it with a loop that reads the common record
+        without a call per line; what it gives is what `feed` line by line gives."""
+        feed = self.feed
+        for i in range(start, len(lines)):
+            try:
+                out += feed(lines[i], received_at)
+            except (BadLine, ArithmeticError, ValueError, LookupError) as err:
+                return i + 1, err
+            if self.notes or self.failed:
+                return i + 1, None
+        return len(lines), None
 
     def flush(self, now: datetime, *, everything: bool = False) -> list[CallRecord]:
         """Calls held for a continuation older than the timeout (all if `everything`)."""

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import csv
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from agent.model import Direction, Outcome
-from drivers.sources.smdr.clock import make_date, parse_clock, to_utc
+from drivers.sources.smdr.clock import hour_to_utc, make_date, parse_clock, to_utc
 from drivers.sources.smdr.config import ThreeCxOptions
 from drivers.sources.smdr.parsing import (
     IGNORED,
@@ -34,6 +34,8 @@ from drivers.sources.smdr.parsing import (
 _STAMP = re.compile(r"^(\d{4})[/-](\d{2})[/-](\d{2})[ T](\d{2}:\d{2}:\d{2})")
 EXTERNAL_TYPES = frozenset({"external", "line"})
 REQUIRED = ("historyid", "time-start", "from-no", "to-no")
+_MM_SS = {f"{m:02}:{s:02}": timedelta(minutes=m, seconds=s) for m in range(60) for s in range(60)}
+_HOURS_MAX = 4096
 
 
 class ThreeCxParser(LineParser):
@@ -44,6 +46,7 @@ class ThreeCxParser(LineParser):
         present = [n for n in REQUIRED if n in self._names]
         self._min_fields = 1 + max(self._names.index(n) for n in present)
         self._tz = UTC if self._options.times_are_utc else ctx.tz
+        self._hours: dict[str, datetime] = {}  # "YYYY/MM/DD hh" -> its start in UTC
 
     def _row(self, line: str) -> dict[str, str]:
         try:
@@ -61,11 +64,24 @@ class ThreeCxParser(LineParser):
     def _time(self, text: str) -> datetime | None:
         if not text:
             return None
+        # a stamp "YYYY/MM/DD hh:mm:ss" in an hour already read: two look-ups
+        hour = self._hours.get(text[:13]) if len(text) == 19 and text[13] == ":" else None
+        if hour is not None:
+            below = _MM_SS.get(text[14:])
+            if below is not None:
+                return hour + below
         m = _STAMP.match(text)
         if not m:
             raise BadLine("field_impossible", f"time {text!r} is not YYYY/MM/DD hh:mm:ss")
         day = make_date(int(m[1]), int(m[2]), int(m[3]))
-        return to_utc(day, parse_clock(m[4]), self._tz)
+        hms = parse_clock(m[4])
+        if len(text) == 19 and text[13] == ":":
+            start = hour_to_utc(day, hms[0], self._tz)  # None: the offset changes in it
+            if start is not None:
+                if len(self._hours) >= _HOURS_MAX:
+                    self._hours.clear()
+                self._hours[text[:13]] = start
+        return to_utc(day, hms, self._tz)
 
     def parse(self, line: str, received_at: datetime) -> ParsedLine:
         row = self._row(line)
@@ -83,22 +99,22 @@ class ThreeCxParser(LineParser):
         else:
             outcome = Outcome.ANSWERED if talk > 0 else Outcome.MISSED
         ring = (answered_at - started).total_seconds() if answered_at else 0.0
+        # the facts in the order the keyword call read them (the same first error)
+        call_id = "3cx-" + (row.get("callid") or row["historyid"].removeprefix("Call "))
+        ended = self._time(row.get("time-end", ""))
+        caller = row["from-no"] if inbound else row.get("from-dn") or row["from-no"]
+        dialed = row.get("dial-no") or row.get("to-dn") or row["to-no"]
+        name = row.get("from-dispname") if inbound else None
+        to_dn, final_dn = row.get("to-dn"), row.get("final-dn")
+        who = final_dn if outcome is Outcome.ANSWERED else None
+        if to_dn and final_dn:
+            extensions: tuple[str, ...] = (to_dn,) if to_dn == final_dn else (to_dn, final_dn)
+        else:
+            extensions = (to_dn,) if to_dn else (final_dn,) if final_dn else ()
         facts = CallFacts(
-            call_id="3cx-" + (row.get("callid") or row["historyid"].removeprefix("Call ")),
-            started_at=started,
-            ended_at=self._time(row.get("time-end", "")),
-            direction=direction,
-            outcome=outcome,
-            caller=row["from-no"] if inbound else row.get("from-dn") or row["from-no"],
-            dialed=row.get("dial-no") or row.get("to-dn") or row["to-no"],
-            caller_name=row.get("from-dispname") if inbound else None,
-            ring_seconds=max(0.0, ring),
-            talk_seconds=talk,
-            answered_by=row.get("final-dn") if outcome is Outcome.ANSWERED else None,
-            extensions=tuple(
-                dict.fromkeys(x for x in (row.get("to-dn"), row.get("final-dn")) if x)
-            ),
-        )
+            call_id, started, direction, outcome, caller, dialed, max(0.0, ring), talk, 0.0,
+            name, who, extensions, ended,
+        )  # fmt: skip
         return finish(self.ctx, facts, received_at)
 
     def _inbound_outcome(self, row: dict[str, str], talked: bool) -> Outcome:

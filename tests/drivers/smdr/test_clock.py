@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from drivers.sources.smdr.clock import full_year, infer_date, infer_year, parse_clock
+from drivers.sources.smdr.clock import full_year, infer_date, infer_year, parse_clock, site_time
 from drivers.sources.smdr.parsing import BadLine
 
 TORONTO = ZoneInfo("America/Toronto")
@@ -77,3 +77,13 @@ def test_two_digit_years() -> None:
     """Pins the century of 2-digit years: never more than a year in the future."""
     now = datetime(2026, 11, 23, tzinfo=UTC)
     assert (full_year(98, now), full_year(26, now), full_year(27, now)) == (1998, 2026, 2027)
+
+
+def test_site_time_is_the_zone_conversion_of_each_receive_time() -> None:
+    """Pins the kept last answer: asked again for the same receive time it answers
+    the same, and another receive time or another zone is converted afresh."""
+    toronto, paris = TORONTO, ZoneInfo("Europe/Paris")
+    first, second = datetime(2026, 1, 1, 3, tzinfo=UTC), datetime(2026, 1, 1, 6, tzinfo=UTC)
+    for received, tz in [(first, toronto), (first, toronto), (second, toronto), (second, paris)]:
+        assert site_time(received, tz) == received.astimezone(tz)
+        assert site_time(received, tz).tzinfo is tz

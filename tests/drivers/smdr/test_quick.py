@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from drivers.sources.smdr.avaya_ipoffice import IpOfficeParser, quick_record, quick_segment
 from drivers.sources.smdr.families import make_parser
-from drivers.sources.smdr.parsing import BadLine, LineParser, plain_csv
+from drivers.sources.smdr.parsing import BadLine, LineParser, ParsedLine, plain_csv
 from tests.drivers.smdr.helpers import config, fixture_lines
 from tests.drivers.smdr.test_fuzz import mutated
 
@@ -53,10 +53,47 @@ def _run(fmt: str, options: dict[str, Any], lines: Sequence[str], quick: bool,
     return got
 
 
+def _flat(fmt: str, options: dict[str, Any], lines: Sequence[str], batch: bool,
+          received: datetime = NOW) -> list[object]:  # fmt: skip
+    """What a parser makes of `lines`, fed one by one by the long way (`batch` False)
+    or in batches through `feed_lines` (as `Ingest` does): the records in order, each
+    bad line's index, reason and detail, the notes, the failures, the calls held,
+    then the timed-out calls."""
+    parser = make_parser(config(fmt, **options), TZ)
+    parser.quick = batch  # type: ignore[attr-defined]
+    records: list[object] = []
+    bad: list[object] = []
+    notes: list[str] = []
+    failed: list[str] = []
+    at = 0
+    while at < len(lines):
+        if batch:
+            at, err = parser.feed_lines(lines, at, received, records)  # type: ignore[arg-type]
+        else:
+            err = None
+            try:
+                records += parser.feed(lines[at], received)
+            except BadLine as caught:
+                err = caught
+            at += 1
+        if err is not None:
+            assert isinstance(err, BadLine), err
+            bad.append((at - 1, err.reason, err.detail))
+        notes += parser.notes
+        failed += [str(e) for e in parser.failed]
+        parser.notes.clear()
+        parser.failed.clear()
+    flushed = parser.flush(received + timedelta(hours=1), everything=True)
+    return [records, bad, notes, failed, parser.pending(), flushed]
+
+
 def _same(fmt: str, options: dict[str, Any], lines: Sequence[str],
           received: datetime = NOW) -> None:  # fmt: skip
     _run(fmt, options, lines, True, received)  # warm the per-hour tables, as a stream does
     assert _run(fmt, options, lines, True, received) == _run(fmt, options, lines, False, received)
+    # the batch lane (as `Ingest` feeds it) against the long way
+    reference = _flat(fmt, options, lines, False, received)
+    assert _flat(fmt, options, lines, True, received) == reference
 
 
 @pytest.mark.parametrize("fmt", sorted(QUICK))
@@ -180,3 +217,59 @@ def test_mivb_columns_cut_in_c_as_by_slices(line: str) -> None:
     parser = make_parser(config("mitel_mivb"), TZ)
     by_slices = {name: line[s].strip() for name, s in parser._slices.items()}  # type: ignore[attr-defined]
     assert parser._cols(line) == by_slices  # type: ignore[attr-defined]
+
+
+def _threecx(lines: Sequence[str], cold: bool) -> list[object]:
+    parser = make_parser(config("threecx"), TZ)
+    got: list[object] = []
+    for line in [*lines, *lines]:  # the second time round, every hour has been read
+        if cold:
+            parser._hours.clear()  # type: ignore[attr-defined]
+        try:
+            got.append(parser.feed(line, NOW))
+        except BadLine as err:
+            got.append((err.reason, err.detail))
+    return got
+
+
+def test_threecx_hours_read_once_give_the_same_records() -> None:
+    """Pins: 3CX stamps read through the table of hours already seen give what the
+    full reading gives (fixture lines, twice over)."""
+    lines = fixture_lines("3cx")
+    assert _threecx(lines, cold=False) == _threecx(lines, cold=True)
+
+
+@settings(max_examples=200)
+@given(st.lists(mutated("3cx"), min_size=1, max_size=6))
+def test_threecx_fuzzed_stamps_same_records(lines: list[str]) -> None:
+    """Pins: the same for fixture lines with odd values in their fields."""
+    assert _threecx(fixture_lines("3cx")[:2] + lines, cold=False) == _threecx(
+        fixture_lines("3cx")[:2] + lines, cold=True
+    )
+
+
+def test_finish_builds_the_parsed_line_its_constructor_builds() -> None:
+    """Pins `finish`'s in-place `ParsedLine`: equal to, hashed like and as frozen as
+    the one its constructor builds from the same facts."""
+    parser = make_parser(config("samsung"), TZ)
+    line = fixture_lines("samsung")[1]
+    parsed = parser.parse(line, NOW)
+    assert type(parsed) is ParsedLine
+    built = ParsedLine(parsed.classification, parsed.caller, parsed.dialed, parsed.record,
+                       parsed.notes)  # fmt: skip
+    assert parsed == built and hash(parsed) == hash(built) and parsed.record is not None
+    with pytest.raises(AttributeError):
+        parsed.caller = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("line", fixture_lines("3cx"))
+def test_threecx_extensions_and_who_answered(line: str) -> None:
+    """Pins a 3CX call's extensions (to-dn then final-dn, each once, the empty ones
+    left out) and who answered (final-dn of an answered call)."""
+    parser = make_parser(config("threecx"), TZ)
+    row = parser._row(line)  # type: ignore[attr-defined]
+    (record,) = parser.feed(line, NOW)
+    parties = (row.get("to-dn"), row.get("final-dn"))
+    assert record.extensions == tuple(dict.fromkeys(x for x in parties if x))
+    answered = record.outcome.value == "answered"
+    assert record.answered_by == (row.get("final-dn") if answered else None)
