@@ -33,7 +33,7 @@ from agent.config.dept_holidays import closed_days
 from agent.config.hours import public_holidays
 from agent.config.settings import Settings
 from agent.decide.hooks import CaseHook
-from agent.decide.policy import Facts, decide, schedule_for
+from agent.decide.policy import Facts, decide, schedule_for, untexted
 from agent.model import (
     CallRecord,
     Counters,
@@ -161,6 +161,7 @@ class Pipeline:
         self.global_cap_hit_at: datetime | None = None
         self._holidays: dict[int, set[str]] = {}
         self._dep_holidays: dict[tuple[int, str], set[str]] = {}
+        self._joined: dict[tuple[int, str], set[str]] = {}
 
     @property
     def _recovery_window(self) -> timedelta:
@@ -183,6 +184,16 @@ class Pipeline:
             )
         return self._dep_holidays[key]
 
+    def _two_years(self, year: int, department: str) -> set[str]:
+        """The department's closed days of `year` and the next (an opening may be in
+        January), joined once per year and department rather than per call."""
+        key = (year, department)
+        found = self._joined.get(key)
+        if found is None:
+            found = self.holiday_dates(year, department) | self.holiday_dates(year + 1, department)
+            self._joined[key] = found
+        return found
+
     async def accept(self, record: CallRecord) -> Accepted:
         """Store the call with its decision and its text in one durable transaction:
         a crash leaves either all of them or none (and the source's record is then
@@ -204,7 +215,10 @@ class Pipeline:
     ) -> Accepted:
         # Decided before it is stored, so the call's row is written once with its
         # decision (the facts read are of the number, not of this call).
-        facts = await self._facts(e164, problem, record.ended_at, now)
+        if untexted(record, self.settings):  # skipped whatever the number's facts
+            facts = Facts(e164, problem, None)
+        else:
+            facts = await self._facts(e164, problem, record.ended_at, now)
         department, after_hours, decision = self._judge(record, facts, now)
         label = decision_label(decision)
         store = self.store
@@ -253,9 +267,7 @@ class Pipeline:
         try:
             department = settings.departments.route(record)
             local = record.ended_at.astimezone(settings.site.tz)
-            holidays = self.holiday_dates(local.year, department) | self.holiday_dates(
-                local.year + 1, department
-            )
+            holidays = self._two_years(local.year, department)
             schedule = schedule_for(department, settings, local, holidays, record.dialed)
             after_hours = not schedule.open_now
             return department, after_hours, decide(record, facts, schedule, settings, now)
