@@ -92,6 +92,28 @@ async def test_a_call_is_written_once_with_its_decision(settings: Settings, stor
     assert (await decisions(store))[-1] == "skip:duplicate"
 
 
+async def test_no_number_facts_are_read_for_a_call_never_texted(
+    settings: Settings, store: Store
+) -> None:
+    """An answered, outbound or internal call is skipped for its direction or outcome
+    before the number's facts matter: the pipeline does not read them (opt-outs, texts
+    sent, provider facts) for it, and a missed call still does."""
+    pipeline, _ = pipeline_at(settings, store, "2026-11-23 10:05")
+    statements: list[str] = []
+    await store.conn.set_trace_callback(statements.append)
+    for record in (
+        call("2026-11-23 10:00", outcome=Outcome.ANSWERED, caller="5145550111"),
+        call("2026-11-23 10:01", direction=Direction.OUTBOUND, dialed="5145550122"),
+    ):
+        await pipeline.accept(record)
+    skipped = [s for s in statements if "opt_outs" in s]
+    await pipeline.accept(call("2026-11-23 10:02", caller="5145550123"))
+    await store.conn.set_trace_callback(None)  # type: ignore[arg-type]
+    assert skipped == []
+    assert len([s for s in statements if "opt_outs" in s]) == 1
+    assert await decisions(store) == ["skip:answered", "skip:outbound", "notify"]
+
+
 async def test_a_repeated_record_is_not_decided_twice(settings: Settings, store: Store) -> None:
     """The same PBX call delivered twice (a source reconnect) is stored once."""
     pipeline, _ = pipeline_at(settings, store, "2026-11-23 10:00")
