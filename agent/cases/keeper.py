@@ -104,14 +104,15 @@ class CaseKeeper:
         )
         case_id, opened = await self.store.open_or_join_case(miss, now)
         self.counters.inc("cases_opened" if opened else "cases_joined")
-        log.info(
-            "case_id=%s %s call_id=%s from=%s department=%s",
-            case_id,
-            "opened" if opened else "joined",
-            record.call_id,
-            mask(e164 or record.caller_raw),
-            department,
-        )
+        if log.isEnabledFor(logging.INFO):  # (masking the number costs, logged or not)
+            log.info(
+                "case_id=%s %s call_id=%s from=%s department=%s",
+                case_id,
+                "opened" if opened else "joined",
+                record.call_id,
+                mask(e164 or record.caller_raw),
+                department,
+            )
 
     async def on_reply(
         self, number: str, reply_id: int, kind: str, received_at: datetime, now: datetime

@@ -15,6 +15,7 @@ the DID dialled (`departments.did_languages`), else the department's, else
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import string
@@ -291,7 +292,14 @@ def _cross_problems(data: dict[str, Any]) -> list[InitErrorDetails]:
 
 
 def _digits(number: str | None) -> str:
+    if number is not None and len(number) <= 32:  # a DID: cached, every call is routed
+        return _number_digits(number)
     return re.sub(r"\D", "", number or "")
+
+
+@functools.lru_cache(maxsize=1024)
+def _number_digits(number: str) -> str:
+    return re.sub(r"\D", "", number)
 
 
 def _same_number(a: str | None, b: str) -> bool:

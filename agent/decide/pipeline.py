@@ -33,7 +33,7 @@ from agent.config.dept_holidays import closed_days
 from agent.config.hours import public_holidays
 from agent.config.settings import Settings
 from agent.decide.hooks import CaseHook
-from agent.decide.policy import Facts, decide, schedule_for
+from agent.decide.policy import Facts, decide, schedule_for, untexted
 from agent.model import (
     CallRecord,
     Counters,
@@ -161,6 +161,7 @@ class Pipeline:
         self.global_cap_hit_at: datetime | None = None
         self._holidays: dict[int, set[str]] = {}
         self._dep_holidays: dict[tuple[int, str], set[str]] = {}
+        self._joined: dict[tuple[int, str], set[str]] = {}
 
     @property
     def _recovery_window(self) -> timedelta:
@@ -183,6 +184,16 @@ class Pipeline:
             )
         return self._dep_holidays[key]
 
+    def _two_years(self, year: int, department: str) -> set[str]:
+        """The department's closed days of `year` and the next (an opening may be in
+        January), joined once per year and department rather than per call."""
+        key = (year, department)
+        found = self._joined.get(key)
+        if found is None:
+            found = self.holiday_dates(year, department) | self.holiday_dates(year + 1, department)
+            self._joined[key] = found
+        return found
+
     async def accept(self, record: CallRecord) -> Accepted:
         """Store the call with its decision and its text in one durable transaction:
         a crash leaves either all of them or none (and the source's record is then
@@ -202,8 +213,17 @@ class Pipeline:
     async def _store_and_decide(
         self, record: CallRecord, e164: str | None, problem: str, now: datetime
     ) -> Accepted:
-        call_id, new = await self.store.insert_call(record, e164, now)
-        if not new and await self.store.call_decision(call_id) is not None:
+        # Decided before it is stored, so the call's row is written once with its
+        # decision (the facts read are of the number, not of this call).
+        if untexted(record, self.settings):  # skipped whatever the number's facts
+            facts = Facts(e164, problem, None)
+        else:
+            facts = await self._facts(e164, problem, record.ended_at, now)
+        department, after_hours, decision = self._judge(record, facts, now)
+        label = decision_label(decision)
+        store = self.store
+        call_id, new = await store.insert_call(record, e164, now, (department, after_hours, label))
+        if not new and await store.call_decision(call_id) is not None:
             self.counters.inc("calls_duplicate")
             return Accepted(call_id, False, None, None, None)
         # A call stored by an earlier attempt that failed before its decision is
@@ -214,29 +234,7 @@ class Pipeline:
                 self.counters.inc("missed_calls")
         if record.outcome is Outcome.ANSWERED and e164:
             how = "callback" if record.direction is Direction.OUTBOUND else "answered_again"
-            await self.store.mark_recovered(e164, record.started_at, how, self._recovery_window)
-        return await self._decide(record, call_id, e164, problem, now)
-
-    async def _decide(
-        self, record: CallRecord, call_id: int, e164: str | None, problem: str, now: datetime
-    ) -> Accepted:
-        settings = self.settings
-        department = settings.departments.default
-        after_hours = False
-        facts = await self._facts(e164, problem, record.ended_at, now)
-        decision: Decision
-        try:
-            department = settings.departments.route(record)
-            local = record.ended_at.astimezone(settings.site.tz)
-            holidays = self.holiday_dates(local.year, department) | self.holiday_dates(
-                local.year + 1, department
-            )
-            schedule = schedule_for(department, settings, local, holidays, record.dialed)
-            after_hours = not schedule.open_now
-            decision = decide(record, facts, schedule, settings, now)
-        except Exception:  # a bug must not block the calls behind this one
-            log.exception("call_id=%s: the policy failed on this call", record.call_id)
-            decision = Skip("policy_error")
+            await store.mark_recovered(e164, record.started_at, how, self._recovery_window)
         message_id = None
         if isinstance(decision, Notify | Defer):
             message_id = await self._enqueue(record, call_id, e164 or "", decision, now)
@@ -246,18 +244,36 @@ class Pipeline:
             self.counters.inc("skips")
             if decision.reason == "global_cap":
                 self._global_cap_hit(now)
-        await self.store.set_decision(call_id, department, after_hours, decision_label(decision))
+        if not new or decision_label(decision) != label:
+            await store.set_decision(call_id, department, after_hours, decision_label(decision))
         await self._cases_on_call(record, call_id, e164, department, now)
-        log.info(
-            "call_id=%s source=%s outcome=%s from=%s department=%s decision=%s",
-            record.call_id,
-            record.source,
-            record.outcome.value,
-            mask(e164 or record.caller_raw),
-            department,
-            decision_label(decision),
-        )
+        if log.isEnabledFor(logging.INFO):  # (masking the number costs, logged or not)
+            log.info(
+                "call_id=%s source=%s outcome=%s from=%s department=%s decision=%s",
+                record.call_id,
+                record.source,
+                record.outcome.value,
+                mask(e164 or record.caller_raw),
+                department,
+                decision_label(decision),
+            )
         return Accepted(call_id, True, department, decision, message_id)
+
+    def _judge(self, record: CallRecord, facts: Facts, now: datetime) -> tuple[str, bool, Decision]:
+        """(department, after hours, decision): the policy's, pure."""
+        settings = self.settings
+        department = settings.departments.default
+        after_hours = False
+        try:
+            department = settings.departments.route(record)
+            local = record.ended_at.astimezone(settings.site.tz)
+            holidays = self._two_years(local.year, department)
+            schedule = schedule_for(department, settings, local, holidays, record.dialed)
+            after_hours = not schedule.open_now
+            return department, after_hours, decide(record, facts, schedule, settings, now)
+        except Exception:  # a bug must not block the calls behind this one
+            log.exception("call_id=%s: the policy failed on this call", record.call_id)
+            return department, after_hours, Skip("policy_error")
 
     async def _cases_on_call(
         self, record: CallRecord, call_id: int, e164: str | None, department: str, now: datetime

@@ -124,14 +124,24 @@ def call_template(schedule: Schedule, settings: Settings) -> tuple[str, bool]:
     return template, chosen is not None and not chosen.empty
 
 
-def _who_not(record: CallRecord, facts: Facts, settings: Settings, now: datetime) -> str:
-    sms = settings.sms
+def untexted(record: CallRecord, settings: Settings) -> str:
+    """Why the call itself is never texted, whatever the store knows of its number
+    (its direction, its outcome); "" when it may be. The pipeline reads no facts for
+    such a call: `decide` skips it for this reason before looking at them."""
     if record.direction is not Direction.INBOUND:
         return record.direction.value
     if record.outcome in _ALWAYS_SKIPPED:
         return _ALWAYS_SKIPPED[record.outcome]
-    if record.outcome.value not in sms.texted_outcomes:
+    if record.outcome.value not in settings.sms.texted_outcomes:
         return f"outcome_not_texted:{record.outcome.value}"
+    return ""
+
+
+def _who_not(record: CallRecord, facts: Facts, settings: Settings, now: datetime) -> str:
+    sms = settings.sms
+    reason = untexted(record, settings)
+    if reason:
+        return reason
     if facts.number_e164 is None:
         return facts.number_problem or "invalid_number"
     refusal = number_refusal(

@@ -9,14 +9,24 @@ from agent.store.base import Row, StoreBase, ts
 
 # How far back an answered call or a reply marks earlier unanswered calls recovered.
 RECOVERY_LOOKBACK = timedelta(days=7)
+# (department, after_hours, decision label) of a call decided before it is stored
+Decided = tuple[str, bool, str]
 
 
 class CallStore(StoreBase):
     async def insert_call(
-        self, record: CallRecord, remote_e164: str | None, received_at: datetime
+        self,
+        record: CallRecord,
+        remote_e164: str | None,
+        received_at: datetime,
+        decided: Decided | None = None,
     ) -> tuple[int, bool]:
-        """Store a finished call; (row id, True) or (existing row id, False) if seen."""
-        cursor = await self.write_one(_INSERT_CALL, _call_params(record, remote_e164, received_at))
+        """Store a finished call, with its decision when it is known already (one
+        statement, where a later `set_decision` would be a second one and a second
+        change of the row); (row id, True) or (existing row id, False) if seen (the
+        row is then left as it was)."""
+        params = _call_params(record, remote_e164, received_at, decided)
+        cursor = await self.write_one(_INSERT_CALL, params)
         if cursor.rowcount == 1 and cursor.lastrowid is not None:
             return cursor.lastrowid, True
         row = await self.fetchone(
@@ -74,11 +84,15 @@ _INSERT_CALL = (
     "INSERT OR IGNORE INTO calls (source, pbx_call_id, started_at, ended_at, received_at, "
     "direction, outcome, caller_raw, caller_e164, remote_e164, caller_name, dialed, queue, "
     "ivr_path, ring_seconds, ivr_seconds, queue_seconds, talk_seconds, answered_by, extensions, "
-    "evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "evidence, department, after_hours, decision) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
-def _call_params(record: CallRecord, remote_e164: str | None, received_at: datetime) -> Row:
+def _call_params(
+    record: CallRecord, remote_e164: str | None, received_at: datetime, decided: Decided | None
+) -> Row:
+    department, after_hours, decision = decided or (None, False, None)
     return (
         record.source,
         record.call_id,
@@ -101,4 +115,7 @@ def _call_params(record: CallRecord, remote_e164: str | None, received_at: datet
         record.answered_by,
         ",".join(record.extensions),
         record.evidence.value,
+        department,
+        int(after_hours),
+        decision,
     )

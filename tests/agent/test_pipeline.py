@@ -69,6 +69,51 @@ async def test_three_missed_calls_in_five_minutes_one_text(
     assert await store.scalar("SELECT COUNT(*) FROM messages") == 1
 
 
+async def test_a_call_is_written_once_with_its_decision(settings: Settings, store: Store) -> None:
+    """The call's row is inserted with its decision, not inserted and then updated:
+    one change of the calls feed per call (and one of the outbox's for its text), so
+    `/v1/calls` never serves a call without its decision and the store does one
+    write of the row."""
+    pipeline, _ = pipeline_at(settings, store, "2026-11-23 10:05")
+    await pipeline.accept(call("2026-11-23 10:00", outcome=Outcome.ANSWERED, caller="5145550111"))
+    assert await store.scalar("SELECT n FROM feed_seq") == 1
+    accepted = await pipeline.accept(call("2026-11-23 10:01", caller="5145550123"))
+    assert isinstance(accepted.decision, Notify)
+    assert await store.scalar("SELECT n FROM feed_seq") == 3  # the call, then its text
+    assert await store.fetchall("SELECT change_seq, decision FROM calls ORDER BY id") == [
+        (1, "skip:answered"),
+        (2, "notify"),
+    ]
+    # a failed text is no text for the policy, but its dedup key still holds the slot:
+    # the call decided `notify` is stored `skip:duplicate`
+    await store.conn.execute("UPDATE messages SET state = 'failed'")
+    again = await pipeline.accept(call("2026-11-23 10:02", caller="5145550123"))
+    assert again.decision == Skip("duplicate") and again.message_id is None
+    assert (await decisions(store))[-1] == "skip:duplicate"
+
+
+async def test_no_number_facts_are_read_for_a_call_never_texted(
+    settings: Settings, store: Store
+) -> None:
+    """An answered, outbound or internal call is skipped for its direction or outcome
+    before the number's facts matter: the pipeline does not read them (opt-outs, texts
+    sent, provider facts) for it, and a missed call still does."""
+    pipeline, _ = pipeline_at(settings, store, "2026-11-23 10:05")
+    statements: list[str] = []
+    await store.conn.set_trace_callback(statements.append)
+    for record in (
+        call("2026-11-23 10:00", outcome=Outcome.ANSWERED, caller="5145550111"),
+        call("2026-11-23 10:01", direction=Direction.OUTBOUND, dialed="5145550122"),
+    ):
+        await pipeline.accept(record)
+    skipped = [s for s in statements if "opt_outs" in s]
+    await pipeline.accept(call("2026-11-23 10:02", caller="5145550123"))
+    await store.conn.set_trace_callback(None)  # type: ignore[arg-type]
+    assert skipped == []
+    assert len([s for s in statements if "opt_outs" in s]) == 1
+    assert await decisions(store) == ["skip:answered", "skip:outbound", "notify"]
+
+
 async def test_a_repeated_record_is_not_decided_twice(settings: Settings, store: Store) -> None:
     """The same PBX call delivered twice (a source reconnect) is stored once."""
     pipeline, _ = pipeline_at(settings, store, "2026-11-23 10:00")

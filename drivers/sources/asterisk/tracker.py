@@ -84,7 +84,13 @@ class CallTracker:
     def feed(self, frame: Frame, received_at: float) -> list[CallRecord]:
         """Apply one event; returns the records of the calls it finished (often [])."""
         name = frame.get("Event", "")
-        at = event_time(frame, received_at, self.report)
+        stamp = frame.get("Timestamp")
+        try:  # event_time's common case inline: a plausible Timestamp (a frame less)
+            at = float(stamp) if stamp and len(stamp) <= _MAX_STAMP_CHARS else math.nan
+        except ValueError:
+            at = math.nan
+        if not MIN_TIMESTAMP <= at <= MAX_TIMESTAMP:  # (True for NaN)
+            at = event_time(frame, received_at, self.report)
         try:
             if name == "Newchannel":
                 self._newchannel(frame, at, received_at)
@@ -100,7 +106,10 @@ class CallTracker:
             # a handler bug on input nobody foresaw: this event is lost, the session and
             # every other call in flight are not (the fuzz tests hold this at zero)
             self.report("event_failed", f"{name} event: {type(err).__name__}: {err}")
-        return self._take()
+        if not self._out:
+            return []
+        out, self._out = self._out, []
+        return out
 
     def _take(self) -> list[CallRecord]:
         if not self._out:
