@@ -19,6 +19,7 @@ from agent.report.words import (
     SHORT_WEEKDAYS,
     WEEKDAYS,
     branch_words,
+    count_words,
     day_month_year,
     duration,
     hour_words,
@@ -55,7 +56,8 @@ def title(report: Report, section: Section) -> str:
     lang = report.context.language
     if section.scope.name == SITE:
         return word("text_site", lang)
-    return word("text_department", lang, label=report.context.label(section.scope.name))
+    label = report.context.label(section.scope.name)
+    return word("text_department", lang, label=label[:1].upper() + label[1:])
 
 
 def _section(report: Report, section: Section) -> list[str]:
@@ -173,7 +175,7 @@ def _cases(report: Report, section: Section) -> list[Row]:
         (
             word("text_sla", lang),
             percent(c["sla_met_share"], lang, 1),
-            word("text_sla_of", lang, n=c["sla_counted"]),
+            word("text_sla_of", lang, cases=count_words(c["sla_counted"], "case", "cases_n", lang)),
         ),
         (
             word("text_attempts", lang),
@@ -214,8 +216,9 @@ def _heat(report: Report, section: Section) -> list[str]:
     if peak is not None:
         day, hour, cell = peak
         when = hour_words(hour, lang)
+        missed = count_words(cell.missed, "missed_call", "missed_calls", lang)
         lines.append(
-            "    " + word("text_peak", lang, day=WEEKDAYS[lang][day], hour=when, n=cell.missed)
+            "    " + word("text_peak", lang, day=WEEKDAYS[lang][day], hour=when, missed=missed)
         )
     return lines
 
@@ -278,7 +281,7 @@ def _menu(report: Report, section: Section) -> list[str]:
         ]
         for b in section.branches[:12]
     ]
-    return [*lines, *table(header, body)]
+    return [*lines, *table(header, body, gap="  ")]
 
 
 def wrap(text: str, width: int = WIDTH) -> str:

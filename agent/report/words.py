@@ -157,8 +157,9 @@ TEXT = {
     "last_year": ("l'an dernier", "a year before"),
     "none": ("aucun", "none"),
     "minutes": ("{n} min", "{n} min"),
-    "hours": ("{h} h {m:02d}", "{h} h {m:02d} min"),
+    "hours": ("{h} h {m:02d}", "{h} h {m} min"),
     "whole_hours": ("{h} h", "{h} h"),
+    "under_a_minute": ("moins d'une minute", "under a minute"),
     "days": ("{n} jours", "{n} days"),
     "week": ("semaine", "week"),
     "weeks_n": ("semaines", "weeks"),
@@ -166,7 +167,7 @@ TEXT = {
     "text_title": ("Rapport ringback — {site}", "ringback report — {site}"),
     "text_period": (
         "Appels manqués du {since} au {until} inclusivement",
-        "Missed calls from {since} to {until}, both included",
+        "Missed calls from {since} to {until}, inclusive",
     ),
     "text_timezone": (
         "Heures locales du site ({timezone}).",
@@ -196,8 +197,8 @@ TEXT = {
     "text_cases": ("dossiers de rappel", "call-back cases"),
     "text_cases_recovered": ("  récupérés", "  recovered"),
     "text_cases_split": (
-        "{reached} joints, {replied} ont répondu au texto",
-        "{reached} reached, {replied} replied to the text",
+        "joints : {reached}; ont répondu au texto : {replied}",
+        "reached: {reached}; replied to the text: {replied}",
     ),
     "text_cases_lost": ("  perdus", "  lost"),
     "text_cases_open": ("  encore ouverts", "  still open"),
@@ -205,7 +206,11 @@ TEXT = {
     "text_to_reached": ("client joint, délai médian", "caller reached, median time"),
     "text_nine_in_ten": ("9 fois sur 10 en {time} ou moins", "9 times in 10 within {time}"),
     "text_sla": ("rappelés dans le délai visé", "called back within the target time"),
-    "text_sla_of": ("sur {n} dossiers", "of {n} cases"),
+    "text_sla_of": ("sur {cases}", "of {cases}"),
+    "case": ("dossier", "case"),
+    "cases_n": ("dossiers", "cases"),
+    "missed_call": ("appel manqué", "missed call"),
+    "missed_calls": ("appels manqués", "missed calls"),
     "text_attempts": ("tentatives de rappel par dossier", "call-back attempts per case"),
     "text_extension": ("poste", "extension"),
     "text_calls_back": ("rappels", "calls back"),
@@ -217,8 +222,8 @@ TEXT = {
     "text_hour": ("heure", "hour"),
     "text_no_calls": ("aucun appel", "no calls"),
     "text_peak": (
-        "Le pire moment : le {day} à {hour}, {n} appels manqués",
-        "Worst hour: {day} at {hour}, {n} missed calls",
+        "Le pire moment : le {day} à {hour}, {missed}",
+        "Worst hour: {day} at {hour}, {missed}",
     ),
     "text_worst": (
         "Les pires journées (bien plus d'appels manqués que d'habitude pour ce jour-là) :",
@@ -239,7 +244,7 @@ TEXT = {
         "Where callers hung up in the phone menu:",
     ),
     "text_passed": ("passés par là", "went through"),
-    "text_hung_up": ("ont raccroché là", "hung up there"),
+    "text_hung_up": ("ont raccroché", "hung up"),
     "text_worst_note": (
         "Une journée figure parmi les pires quand ses appels manqués dépassent de loin le "
         "niveau habituel du même jour de la semaine sur la période, et d'au moins "
@@ -300,21 +305,33 @@ def hour_words(hour: int, language: str) -> str:
     return f"{hour} h" if language == "fr" else f"{hour:02d}:00"
 
 
+def count_words(n: int, one: str, many: str, language: str) -> str:
+    """`n` and the noun `one` or `many` (TEXT keys): French takes the singular for 0
+    and 1 ("0 appel manqué"), English for 1 only ("0 missed calls")."""
+    single = n <= 1 if language == "fr" else n == 1
+    return f"{n} {word(one if single else many, language)}"
+
+
 def weeks_words(n: int, language: str) -> str:
     """ "1 semaine", "3 semaines" / "1 week", "3 weeks"."""
-    return f"{n} {word('week' if n == 1 else 'weeks_n', language)}"
+    return count_words(n, "week", "weeks_n", language)
 
 
 def duration(minutes: float | None, language: str) -> str:
-    """A wait as a manager says it: "45 min", "1 h 05" / "1 h 05 min", "2,5 jours"."""
+    """A wait as a manager says it: "45 min", "1 h 05" / "1 h 5 min", "38 h" (to the
+    hour from 10 h on), "2,5 jours"."""
     if minutes is None:
         return "–"
     whole = round(minutes)
+    if whole < 1:
+        return word("under_a_minute", language)
     if whole < 60:
         return word("minutes", language, n=whole)
+    h, m = divmod(whole, 60)
+    if h < 10 and m:
+        return word("hours", language, h=h, m=m)
     if whole < 48 * 60:
-        h, m = divmod(whole, 60)
-        return word("hours", language, h=h, m=m) if m else word("whole_hours", language, h=h)
+        return word("whole_hours", language, h=round(whole / 60))
     return word("days", language, n=number(minutes / 1440, language))
 
 
