@@ -215,10 +215,11 @@ def _heat(report: Report, section: Section) -> list[str]:
     peak = section.scope.peak()
     if peak is not None:
         day, hour, cell = peak
-        when = hour_words(hour, lang)
         missed = count_words(cell.missed, "missed_call", "missed_calls", lang)
+        start, end = hour_words(hour, lang), hour_words((hour + 1) % 24, lang)
+        weekday = WEEKDAYS[lang][day]
         lines.append(
-            "    " + word("text_peak", lang, day=WEEKDAYS[lang][day], hour=when, missed=missed)
+            "    " + word("text_peak", lang, day=weekday, start=start, end=end, missed=missed)
         )
     return lines
 

@@ -197,13 +197,13 @@ TEXT = {
     "text_cases": ("dossiers de rappel", "call-back cases"),
     "text_cases_recovered": ("  récupérés", "  recovered"),
     "text_cases_split": (
-        "joints : {reached}; ont répondu au texto : {replied}",
+        "rejoints : {reached}; ont répondu au texto : {replied}",
         "reached: {reached}; replied to the text: {replied}",
     ),
     "text_cases_lost": ("  perdus", "  lost"),
     "text_cases_open": ("  encore ouverts", "  still open"),
     "text_first_attempt": ("premier rappel, délai médian", "first call back, median time"),
-    "text_to_reached": ("client joint, délai médian", "caller reached, median time"),
+    "text_to_reached": ("client rejoint, délai médian", "caller reached, median time"),
     "text_nine_in_ten": ("9 fois sur 10 en {time} ou moins", "9 times in 10 within {time}"),
     "text_sla": ("rappelés dans le délai visé", "called back within the target time"),
     "text_sla_of": ("sur {cases}", "of {cases}"),
@@ -214,7 +214,7 @@ TEXT = {
     "text_attempts": ("tentatives de rappel par dossier", "call-back attempts per case"),
     "text_extension": ("poste", "extension"),
     "text_calls_back": ("rappels", "calls back"),
-    "text_callers_reached": ("clients joints", "callers reached"),
+    "text_callers_reached": ("clients rejoints", "callers reached"),
     "text_heat": (
         "Appels manqués par jour et par heure (nombre et taux) :",
         "Missed calls by weekday and hour (number and rate):",
@@ -222,8 +222,8 @@ TEXT = {
     "text_hour": ("heure", "hour"),
     "text_no_calls": ("aucun appel", "no calls"),
     "text_peak": (
-        "Le pire moment : le {day} à {hour}, {missed}",
-        "Worst hour: {day} at {hour}, {missed}",
+        "Le pire moment : le {day} entre {start} et {end}, {missed}",
+        "Worst hour: {day} from {start} to {end}, {missed}",
     ),
     "text_worst": (
         "Les pires journées (bien plus d'appels manqués que d'habitude pour ce jour-là) :",

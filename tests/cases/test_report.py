@@ -85,8 +85,8 @@ async def test_case_figures_in_the_json_and_text_report(settings: Settings, stor
     # the same figures for a French site, in its words
     french = render_text(replace(report, context=ReportContext(language="fr")))
     assert re.search(r"^  dossiers de rappel +3$", french, re.M)
-    assert re.search(r"^    récupérés +2   joints : 1; ont répondu au texto : 1$", french, re.M)
-    assert re.search(r"^    poste +rappels +clients joints$", french, re.M)
+    assert re.search(r"^    récupérés +2   rejoints : 1; ont répondu au texto : 1$", french, re.M)
+    assert re.search(r"^    poste +rappels +clients rejoints$", french, re.M)
     assert re.search(r"^  rappelés dans le délai visé +33,3\u202f%   sur 3 dossiers$", french, re.M)
 
 

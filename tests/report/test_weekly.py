@@ -93,7 +93,8 @@ async def test_an_english_site_gets_the_text_in_english(tmp_path: Path) -> None:
     assert [d.ok for _, d in done] == [True]
     mail = smtp.messages[0]
     assert "week of Nov 16" in mail["Subject"]
-    text = next(p for p in mail.walk() if p.get_content_type() == "text/plain").get_content()
+    part = next(p for p in mail.walk() if p.get_content_type() == "text/plain")
+    text = part.get_payload(decode=True).decode()  # type: ignore[union-attr]
     assert text.startswith("ringback report — ") and "missed calls, all" in text
     assert "appels" not in text
 
