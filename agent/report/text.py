@@ -259,6 +259,8 @@ def _weeks(report: Report, section: Section) -> list[str]:
     if body:
         week_of = word("week_of", lang, day="").strip()
         lines += table([week_of, word("missed", lang), word("last_year", lang), ""], body)
+    else:
+        lines.append("    " + word("text_no_missed", lang))
     shift = section.shift
     if shift is not None and shift.weeks:
         key = "shift_later" if shift.weeks > 0 else "shift_earlier"

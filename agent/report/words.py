@@ -186,7 +186,7 @@ TEXT = {
     "text_answered": ("répondus", "answered"),
     "text_missed_all": ("appels manqués, en tout", "missed calls, all"),
     "text_rate": ("taux d'appels manqués : {rate}", "missed-call rate {rate}"),
-    "text_open_missed": ("pendant les heures d'ouverture", "while open"),
+    "text_open_missed": ("pendant les heures d'ouverture", "in open hours"),
     "text_not_in_rate": ("(hors du taux)", "(not in the rate)"),
     "text_after_hours": ("appels hors des heures d'ouverture", "calls after hours"),
     "text_of_inbound": ("{share} des appels reçus", "{share} of inbound calls"),
@@ -238,6 +238,7 @@ TEXT = {
         "Semaine par semaine, appels manqués contre les mêmes semaines l'an dernier :",
         "Week by week, missed calls against the same weeks a year before:",
     ),
+    "text_no_missed": ("Aucun appel manqué.", "No missed calls."),
     "text_partial": ("(semaine incomplète)", "(partial week)"),
     "text_ivr": (
         "Où les clients ont raccroché dans le menu téléphonique :",
