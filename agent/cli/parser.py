@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--lang",
         choices=("fr", "en"),
         default=None,
-        help="the language of the HTML page (default: the site's, departments.language)",
+        help="the language of the text and HTML report (default: the site's, departments.language)",
     )
 
     check = sub.add_parser("check-config", help="validate a configuration file")

@@ -4,7 +4,8 @@
 (see `query`) and derives, per department and for the site: counts and rates,
 the weekday x hour heat map, the worst days (`score`), week by week against
 the same weeks a year before, and losses per IVR branch. Renderers turn a `Report`
-into text, CSV, JSON or one self-contained HTML page (`render`, `html`; `output` picks one).
+into text, CSV, JSON or one self-contained HTML page (`text`, `render`, `html`; `output`
+picks one).
 Dates and hours are the site's; `since` and `until` are local dates, both included.
 """
 

@@ -28,11 +28,13 @@ from agent.report.staffing import is_open
 from agent.report.words import (
     SHORT_WEEKDAYS,
     WEEKDAYS,
+    branch_words,
     long_date,
     number,
     outcome_words,
     percent,
     short_date,
+    weeks_words,
     word,
 )
 
@@ -175,17 +177,9 @@ def _section(report: Report, section: Section) -> dict[str, Any]:
 
 
 def _branch_words(report: Report, path: str) -> str:
-    """ "2*1" -> "after choosing Service, then key *1" (the department whose menu keys
-    start the path), else the keys themselves in words."""
-    lang = report.context.language
-    if not path:
-        return word("main_menu", lang)
-    best = max((k for k in report.context.menu if path.startswith(k)), key=len, default="")
-    if not best:
-        return word("key", lang, keys=path)
-    what = word("after_choosing", lang, what=report.context.label(report.context.menu[best]))
-    rest = path[len(best) :]
-    return f"{what}, {word('then_key', lang, keys=rest)}" if rest else what
+    """ "2*1" -> "after choosing Service, then key *1" (`words.branch_words`)."""
+    context = report.context
+    return branch_words(path, context.menu, context.label, context.language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,7 +326,8 @@ def _shift(report: Report, section: Section) -> str:
     if shift is None or not shift.weeks:
         return ""
     key = "shift_later" if shift.weeks > 0 else "shift_earlier"
-    return word(key, report.context.language, n=abs(shift.weeks))
+    lang = report.context.language
+    return word(key, lang, weeks=weeks_words(abs(shift.weeks), lang))
 
 
 def _staffing(report: Report, section: Section) -> dict[str, Any] | None:

@@ -1,4 +1,5 @@
-"""Text for the terminal, JSON for the cloud, CSV for spreadsheets. Pure.
+"""JSON for the cloud, CSV for spreadsheets (and, from `text`, the text for the
+terminal and the e-mail). Pure.
 
 JSON: `ringback.report/1`, one object per section (department or site). CSV: one
 long table `section,department,key,metric,value`, so a spreadsheet pivots it.
@@ -12,9 +13,11 @@ import json
 from typing import Any
 
 from agent.report.build import Report, Section
-from agent.report.data import OUTCOMES, SITE, UNANSWERED_OUTCOMES
+from agent.report.data import OUTCOMES
 from agent.report.score import SCORE_EXPLAINED
-from agent.report.words import outcome_words
+from agent.report.text import render_text
+
+__all__ = ["render_csv", "render_json", "render_text", "report_dict"]
 
 SCHEMA = "ringback.report/1"
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -22,14 +25,6 @@ RATE_NOTE = (
     "Missed-call rate = missed / (answered + missed): short abandons (hang-ups within "
     "seconds, likely misdials) and calls of unknown outcome are excluded."
 )
-
-
-def pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f} %"
-
-
-def title(section: Section) -> str:
-    return "Whole site" if section.scope.name == SITE else f"Department: {section.scope.name}"
 
 
 # --- JSON --------------------------------------------------------------------------
@@ -184,141 +179,3 @@ def _cell(value: object) -> object:
     if isinstance(value, float):
         return f"{value:.4f}"
     return value
-
-
-# --- text --------------------------------------------------------------------------
-
-
-def render_text(report: Report) -> str:
-    lines = [
-        f"ringback report — {report.site}",
-        f"{report.since} to {report.until} (both included), times in {report.timezone}",
-        "",
-        RATE_NOTE,
-        "",
-    ]
-    for section in report.sections:
-        lines += text_section(section)
-    lines += ["", _wrap(SCORE_EXPLAINED)]
-    return "\n".join(lines) + "\n"
-
-
-def text_section(section: Section) -> list[str]:
-    t = section.scope.totals
-    lines = [title(section), "=" * len(title(section))]
-    median = t.median_recovery_minutes
-    lines += [
-        _row("inbound calls", t.inbound),
-        _row("answered", t.answered),
-        *(_row(f"  {outcome_words(o, 'en')}", t.outcomes[o]) for o in UNANSWERED_OUTCOMES),
-        _row("missed calls, all", t.missed, f"missed-call rate {pct(t.missed_rate)}"),
-        *(
-            _row(outcome_words(o, "en"), t.outcomes[o], "(not in the rate)")
-            for o in ("short_abandon", "unknown")
-        ),
-        _row("after hours", t.after_hours, f"{pct(t.after_hours_share)} of inbound"),
-        _row("texts sent", t.texts_sent, f"replies {t.replies}"),
-        _row(
-            "recovered",
-            t.recovered,
-            f"{pct(t.recovered_rate)} of missed, "
-            f"median {'-' if median is None else f'{median:.0f} min'} to recover",
-        ),
-        "",
-    ]
-    lines += _cases_text(section)
-    lines += _heat_text(section)
-    lines += ["", "  Worst days (missed calls far above the usual for that weekday):"]
-    lines += [
-        f"    {w.day} {DAYS[w.day.weekday()]}  {w.missed:>5} missed, usual {w.usual:g}, "
-        f"score {w.score:.1f}"
-        for w in section.worst
-    ] or ["    none"]
-    lines += ["", *_weeks_text(section), "", "  IVR: where callers hung up in the menu:"]
-    lines += [
-        f"    {b.path or 'main menu':<10} reached {b.reached:>7}  hung up {b.hung_up:>6} "
-        f"({pct(b.hang_up_rate)})  lost after the menu {b.lost_after:>6}"
-        for b in section.branches[:12]
-    ] or ["    no calls went through the menu"]
-    return [*lines, ""]
-
-
-def _row(label: str, count: int, after: str = "") -> str:
-    """One line of a section's totals: the label (an outcome in a manager's words, its
-    kinds indented under the missed calls they add up to), the count, a remark."""
-    return f"  {label:<33} {count:>8}   {after}".rstrip()
-
-
-def _minutes(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f} min"
-
-
-def _cases_text(section: Section) -> list[str]:
-    """The recovery cases: what they came to, how fast, who called back."""
-    if section.cases is None:
-        return []
-    c = section.cases.json()
-    per_case = c["attempts_per_case"]
-    lines = [
-        f"  recovery cases       {c['cases']:>8}   recovered {c['recovered']} (reached "
-        f"{c['reached']}, replied {c['replied']}), lost {c['lost']}, open {c['open']}",
-        f"  first call back      median {_minutes(c['median_minutes_to_first_attempt'])}, "
-        f"p90 {_minutes(c['p90_minutes_to_first_attempt'])}; reached: median "
-        f"{_minutes(c['median_minutes_to_reached'])}, p90 {_minutes(c['p90_minutes_to_reached'])}",
-        f"  within the SLA       {pct(c['sla_met_share'])} of {c['sla_counted']}; attempts per "
-        f"case {'-' if per_case is None else f'{per_case:.1f}'}",
-    ]
-    lines += [
-        f"    extension {e['extension']:<8} {e['attempts']:>5} call(s) back, reached {e['reached']}"
-        for e in c["extensions"][:12]
-    ]
-    return [*lines, ""]
-
-
-def _heat_text(section: Section) -> list[str]:
-    hours = [h for h in range(24) if any(section.scope.heat[wd][h].calls for wd in range(7))]
-    if not hours:
-        return ["  Missed calls by weekday and hour: no calls"]
-    lines = [
-        "  Missed calls by weekday and hour (missed / rate):",
-        "    hour " + "".join(f"{d:>10}" for d in DAYS),
-    ]
-    for h in hours:
-        cells = []
-        for wd in range(7):
-            cell = section.scope.heat[wd][h]
-            cells.append(
-                f"{cell.missed:>4}/{'' if cell.rate is None else f'{100 * cell.rate:.0f}%':>4} "
-            )
-        lines.append(f"    {h:02d}h  " + "".join(f"{c:>10}" for c in cells))
-    peak = section.scope.peak()
-    if peak is not None:
-        lines.append(f"    peak: {DAYS[peak[0]]} {peak[1]:02d}h, {peak[2].missed} missed")
-    return lines
-
-
-def _weeks_text(section: Section) -> list[str]:
-    lines = ["  Week by week, missed calls (same weeks a year before; quiet weeks left out):"]
-    for w in section.weeks:
-        if not w.missed and not w.last_year:
-            continue
-        last = "-" if w.last_year is None else str(w.last_year)
-        mark = " (partial)" if w.partial else ""
-        lines.append(f"    week of {w.start}  {w.missed:>6}   year before {last:>6}{mark}")
-    if section.shift is not None and section.shift.weeks:
-        way = "later" if section.shift.weeks > 0 else "earlier"
-        lines.append(
-            f"  The busy weeks came {abs(section.shift.weeks)} week(s) {way} than the year before."
-        )
-    return lines
-
-
-def _wrap(text: str, width: int = 88) -> str:
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        if len(line) + len(word) + 1 > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    return "\n".join([*lines, line])

@@ -7,6 +7,7 @@ decimal comma and a space before "%" in French.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date
 
 LANGUAGES = ("fr", "en")
@@ -91,12 +92,12 @@ TEXT = {
         "Bars: missed calls per week (from Monday). Line: the same weeks a year before.",
     ),
     "shift_later": (
-        "Les semaines chargées sont arrivées {n} semaine(s) plus tard que l'an dernier.",
-        "The busy weeks came {n} week(s) later than the year before.",
+        "Les semaines chargées sont arrivées {weeks} plus tard que l'an dernier.",
+        "The busy weeks came {weeks} later than the year before.",
     ),
     "shift_earlier": (
-        "Les semaines chargées sont arrivées {n} semaine(s) plus tôt que l'an dernier.",
-        "The busy weeks came {n} week(s) earlier than the year before.",
+        "Les semaines chargées sont arrivées {weeks} plus tôt que l'an dernier.",
+        "The busy weeks came {weeks} earlier than the year before.",
     ),
     "outcomes": ("Ce qui est arrivé aux appels", "What happened to the calls"),
     "outcome": ("issue", "outcome"),
@@ -156,6 +157,102 @@ TEXT = {
     "last_year": ("l'an dernier", "a year before"),
     "none": ("aucun", "none"),
     "minutes": ("{n} min", "{n} min"),
+    "hours": ("{h} h {m:02d}", "{h} h {m} min"),
+    "whole_hours": ("{h} h", "{h} h"),
+    "under_a_minute": ("moins d'une minute", "under a minute"),
+    "days": ("{n} jours", "{n} days"),
+    "week": ("semaine", "week"),
+    "weeks_n": ("semaines", "weeks"),
+    # The plain-text report (the terminal, the weekly e-mail's text part).
+    "text_title": ("Rapport ringback — {site}", "ringback report — {site}"),
+    "text_period": (
+        "Appels manqués du {since} au {until} inclusivement",
+        "Missed calls from {since} to {until}, inclusive",
+    ),
+    "text_timezone": (
+        "Heures locales du site ({timezone}).",
+        "Times are the site's local time ({timezone}).",
+    ),
+    "text_rate_note": (
+        "Taux d'appels manqués = manqués / (répondus + manqués). Les raccrochages "
+        "immédiats (erreurs de numéro probables) et les appels d'issue inconnue n'y "
+        "sont pas comptés.",
+        "Missed-call rate = missed / (answered + missed). Hang-ups within seconds "
+        "(likely misdials) and calls of unknown outcome are left out of it.",
+    ),
+    "text_site": ("Tout le site", "Whole site"),
+    "text_department": ("{label}", "Department: {label}"),
+    "text_inbound": ("appels reçus", "inbound calls"),
+    "text_answered": ("répondus", "answered"),
+    "text_missed_all": ("appels manqués, en tout", "missed calls, all"),
+    "text_rate": ("taux d'appels manqués : {rate}", "missed-call rate {rate}"),
+    "text_open_missed": ("pendant les heures d'ouverture", "in open hours"),
+    "text_not_in_rate": ("(hors du taux)", "(not in the rate)"),
+    "text_after_hours": ("appels hors des heures d'ouverture", "calls after hours"),
+    "text_of_inbound": ("{share} des appels reçus", "{share} of inbound calls"),
+    "text_replies": ("réponses des clients : {n}", "replies from callers: {n}"),
+    "text_recovered": ("clients récupérés", "callers recovered"),
+    "text_recovered_after": ("{share} des appels manqués", "{share} of missed calls"),
+    "text_recovery_time": ("  délai médian", "  median time"),
+    "text_cases": ("dossiers de rappel", "call-back cases"),
+    "text_cases_recovered": ("  récupérés", "  recovered"),
+    "text_cases_split": (
+        "rejoints : {reached}; ont répondu au texto : {replied}",
+        "reached: {reached}; replied to the text: {replied}",
+    ),
+    "text_cases_lost": ("  perdus", "  lost"),
+    "text_cases_open": ("  encore ouverts", "  still open"),
+    "text_first_attempt": ("premier rappel, délai médian", "first call back, median time"),
+    "text_to_reached": ("client rejoint, délai médian", "caller reached, median time"),
+    "text_nine_in_ten": ("9 fois sur 10 en {time} ou moins", "9 times in 10 within {time}"),
+    "text_sla": ("rappelés dans le délai visé", "called back within the target time"),
+    "text_sla_of": ("sur {cases}", "of {cases}"),
+    "case": ("dossier", "case"),
+    "cases_n": ("dossiers", "cases"),
+    "missed_call": ("appel manqué", "missed call"),
+    "missed_calls": ("appels manqués", "missed calls"),
+    "text_attempts": ("tentatives de rappel par dossier", "call-back attempts per case"),
+    "text_extension": ("poste", "extension"),
+    "text_calls_back": ("rappels", "calls back"),
+    "text_callers_reached": ("clients rejoints", "callers reached"),
+    "text_heat": (
+        "Appels manqués par jour et par heure (nombre et taux) :",
+        "Missed calls by weekday and hour (number and rate):",
+    ),
+    "text_hour": ("heure", "hour"),
+    "text_no_calls": ("aucun appel", "no calls"),
+    "text_peak": (
+        "Le pire moment : le {day} entre {start} et {end}, {missed}",
+        "Worst hour: {day} from {start} to {end}, {missed}",
+    ),
+    "text_worst": (
+        "Les pires journées (bien plus d'appels manqués que d'habitude pour ce jour-là) :",
+        "Worst days (missed calls far above the usual for that weekday):",
+    ),
+    "text_why": ("pourquoi : {why}", "why: {why}"),
+    "text_worst_row": (
+        "{missed} manqués (d'habitude {usual})",
+        "{missed} missed (usually {usual})",
+    ),
+    "text_weeks": (
+        "Semaine par semaine, appels manqués contre les mêmes semaines l'an dernier :",
+        "Week by week, missed calls against the same weeks a year before:",
+    ),
+    "text_no_missed": ("Aucun appel manqué.", "No missed calls."),
+    "text_partial": ("(semaine incomplète)", "(partial week)"),
+    "text_ivr": (
+        "Où les clients ont raccroché dans le menu téléphonique :",
+        "Where callers hung up in the phone menu:",
+    ),
+    "text_passed": ("passés par là", "went through"),
+    "text_hung_up": ("ont raccroché", "hung up"),
+    "text_worst_note": (
+        "Une journée figure parmi les pires quand ses appels manqués dépassent de loin le "
+        "niveau habituel du même jour de la semaine sur la période, et d'au moins "
+        "{excess} appels.",
+        "A day is listed among the worst when its missed calls stand far above the usual "
+        "level of the same weekday over the period, and by at least {excess} calls.",
+    ),
 }
 
 
@@ -194,3 +291,61 @@ def percent(value: float | None, language: str, digits: int = 0) -> str:
 def number(value: float, language: str, digits: int = 1) -> str:
     text = f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:.0f}"
     return text.replace(".", ",") if language == "fr" else text
+
+
+def day_month_year(day: date, language: str) -> str:
+    """ "1er décembre 2025" / "December 1, 2025": a day whose weekday goes without saying."""
+    month = MONTHS[language][day.month - 1]
+    if language == "fr":
+        return f"{'1er' if day.day == 1 else day.day} {month} {day.year}"
+    return f"{month} {day.day}, {day.year}"
+
+
+def hour_words(hour: int, language: str) -> str:
+    """The start of an hour as the site writes it: "8 h" / "08:00"."""
+    return f"{hour} h" if language == "fr" else f"{hour:02d}:00"
+
+
+def count_words(n: int, one: str, many: str, language: str) -> str:
+    """`n` and the noun `one` or `many` (TEXT keys): French takes the singular for 0
+    and 1 ("0 appel manqué"), English for 1 only ("0 missed calls")."""
+    single = n <= 1 if language == "fr" else n == 1
+    return f"{n} {word(one if single else many, language)}"
+
+
+def weeks_words(n: int, language: str) -> str:
+    """ "1 semaine", "3 semaines" / "1 week", "3 weeks"."""
+    return count_words(n, "week", "weeks_n", language)
+
+
+def duration(minutes: float | None, language: str) -> str:
+    """A wait as a manager says it: "45 min", "1 h 05" / "1 h 5 min", "38 h" (to the
+    hour from 10 h on), "2,5 jours"."""
+    if minutes is None:
+        return "–"
+    whole = round(minutes)
+    if whole < 1:
+        return word("under_a_minute", language)
+    if whole < 60:
+        return word("minutes", language, n=whole)
+    h, m = divmod(whole, 60)
+    if h < 10 and m:
+        return word("hours", language, h=h, m=m)
+    if whole < 48 * 60:
+        return word("whole_hours", language, h=round(whole / 60))
+    return word("days", language, n=number(minutes / 1440, language))
+
+
+def branch_words(
+    path: str, menu: Mapping[str, str], label: Callable[[str], str], language: str
+) -> str:
+    """ "2*1" -> "after choosing Service, then keys *1" (the department whose menu keys
+    start the path, `menu` mapping keys to departments), else the keys themselves."""
+    if not path:
+        return word("main_menu", language)
+    best = max((k for k in menu if path.startswith(k)), key=len, default="")
+    if not best:
+        return word("key", language, keys=path)
+    what = word("after_choosing", language, what=label(menu[best]))
+    rest = path[len(best) :]
+    return f"{what}, {word('then_key', language, keys=rest)}" if rest else what

@@ -5,7 +5,9 @@ reached (median, p90), SLA met share, attempts per case and who reaches callers.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+from dataclasses import replace
 from datetime import date
 
 from agent.cases.sweep import sweep_once
@@ -13,6 +15,7 @@ from agent.config.settings import Settings
 from agent.model import Direction, InboundText, Outcome
 from agent.report.build import build_report
 from agent.report.cases import p90
+from agent.report.context import ReportContext
 from agent.report.render import render_json, render_text
 from agent.store import Store
 from tests.agent.conftest import call, local
@@ -74,8 +77,17 @@ async def test_case_figures_in_the_json_and_text_report(settings: Settings, stor
     assert site["recovered"] == 3 and site["lost"] == 1
     assert {"weekday": 0, "hour": 10, "recovered": 2, "lost": 1} in service["by_weekday_hour"]
     text = render_text(report)
-    assert "recovery cases              3   recovered 2 (reached 1, replied 1), lost 1" in text
-    assert "extension 201          2 call(s) back, reached 1" in text
+    assert re.search(r"^  call-back cases +3$", text, re.M)
+    assert re.search(r"^    recovered +2   reached: 1; replied to the text: 1$", text, re.M)
+    assert re.search(r"^    lost +1$", text, re.M)
+    assert re.search(r"^    extension +calls back +callers reached$", text, re.M)
+    assert re.search(r"^    201 +2 +1$", text, re.M)
+    # the same figures for a French site, in its words
+    french = render_text(replace(report, context=ReportContext(language="fr")))
+    assert re.search(r"^  dossiers de rappel +3$", french, re.M)
+    assert re.search(r"^    récupérés +2   rejoints : 1; ont répondu au texto : 1$", french, re.M)
+    assert re.search(r"^    poste +rappels +clients rejoints$", french, re.M)
+    assert re.search(r"^  rappelés dans le délai visé +33,3\u202f%   sur 3 dossiers$", french, re.M)
 
 
 def test_p90_is_the_nearest_rank() -> None:

@@ -28,7 +28,8 @@ def config(tmp_path: Path) -> Path:
 def test_report_formats_and_filters(
     config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """--since/--until/--department select the rows; -o writes the file; JSON is valid."""
+    """--since/--until/--department select the rows; -o writes the file; JSON is valid;
+    the text speaks the site's language (French for this Quebec site) unless --lang."""
     args = ["report", "-c", str(config), "--since", "2026-11-16", "--until", "2026-11-22"]
     assert main([*args, "--department", "parts", "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -38,7 +39,12 @@ def test_report_formats_and_filters(
     assert main([*args, "--format", "html", "-o", str(out)]) == 0
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert main([*args]) == 0
-    assert "Department: service" in capsys.readouterr().out
+    french = capsys.readouterr().out
+    assert "Tout le site" in french and "appels manqués, en tout" in french
+    assert "Department" not in french and "missed" not in french
+    assert main([*args, "--lang", "en"]) == 0
+    english = capsys.readouterr().out
+    assert "Department: Service" in english and "missed calls, all" in english
 
 
 def test_report_refuses_bad_input(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,10 +62,12 @@ def test_report_refuses_bad_input(config: Path, capsys: pytest.CaptureFixture[st
 def test_demo_history_prints_a_full_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`demo --history` needs nothing set up: it prints the report and writes the HTML."""
+    """`demo --history` needs nothing set up: it prints the report (in French unless
+    --lang en) and writes the HTML."""
     html = tmp_path / "demo.html"
     assert run_history_demo(html, calls_per_day=12.0) == 0
     out = capsys.readouterr().out
-    for heading in ("Whole site", "Department: service", "Worst days", "Week by week", "IVR"):
+    headings = ("Tout le site", "Service\n===", "Les pires journées", "Semaine par semaine")
+    for heading in (*headings, "menu téléphonique"):
         assert heading in out
     assert "<svg" in html.read_text(encoding="utf-8")

@@ -9,6 +9,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -21,6 +22,7 @@ from agent.report.demo import history_context
 from agent.report.history import HistorySpec, dealership_history, write_history, write_history_file
 from agent.report.output import render
 from agent.report.score import season_shift, worst_days
+from agent.report.text import render_text
 
 END = date(2026, 11, 29)  # a Sunday
 
@@ -172,7 +174,47 @@ def test_text_csv_json_agree(two_years: tuple[HistorySpec, Report]) -> None:
     # each kind of miss in a manager's words, under the total it adds up to
     assert re.search(rf"^    went to voicemail +{voicemail}$", text, re.M)
     assert "abandoned_queue" not in text and "short_abandon" not in text
-    assert "short abandons" in text and "Worst days" in text
+    assert "Hang-ups within seconds" in text and "Worst days" in text
+
+
+def test_the_text_of_a_french_site_is_french(two_years: tuple[HistorySpec, Report]) -> None:
+    """The same report for a French (Quebec) site: every label, outcome, date, hour
+    and number in French (decimal comma, a space before "%" and ":"), no English word
+    left, and each block of totals still one column of labels and one of figures."""
+    spec, rep = two_years
+    text = render_text(replace(rep, context=history_context(rep.since, rep.until, "fr")))
+    totals = rep.section(SITE).scope.totals
+    rate = f"{100 * totals.missed_rate:.1f}".replace(".", ",")  # type: ignore[operator]
+    assert re.search(
+        rf"^  appels manqués, en tout +{totals.missed} +taux d'appels manqués : {rate}\u202f%$",
+        text,
+        re.M,
+    )
+    voicemail = totals.outcomes["voicemail"]
+    assert re.search(rf"^    boîte vocale +{voicemail}$", text, re.M)
+    assert text.startswith("Rapport ringback — Garage\nAppels manqués du lundi 1er décembre 2025")
+    storm = spec.storm_day
+    assert storm is not None
+    months = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+              "septembre", "octobre", "novembre", "décembre")  # fmt: skip
+    assert re.search(rf"^    lundi {storm.day} {months[storm.month - 1]} {storm.year} +\d+ manqués "
+                     r"\(d'habitude \d+\)$", text, re.M)  # fmt: skip
+    assert "Les semaines chargées sont arrivées 3 semaines plus tard que l'an dernier." in text
+    assert re.search(
+        r"^    après avoir choisi Service, puis \*1 +\d+ +\d+ \(\d+,\d\u202f%\)", text, re.M
+    )
+    assert re.search(r"Le pire moment : le lundi entre \d+ h et \d+ h, \d+ appels manqués", text)
+    english = re.search(
+        r"\b(missed|calls?|week|rate|answered|hour|median|reached|worst|of|the)\b", text, re.I
+    )
+    assert english is None, english
+    for block in text.split("\n\n"):
+        lines = [line for line in block.splitlines() if line.startswith("  ")]  # no title
+        if not lines or not lines[0].startswith(("  appels reçus", "  dossiers de rappel")):
+            continue
+        end = len(lines[0])  # the first row has no remark: its figure ends the column
+        for line in lines:
+            assert line[end - 1] != " " and line[end : end + 3] in ("", "   "), (line, end)
 
 
 def test_a_closed_department_reaches_nobody(tmp_path: Path) -> None:
@@ -180,7 +222,6 @@ def test_a_closed_department_reaches_nobody(tmp_path: Path) -> None:
     again and answered) only from the department's next opening on: the PBX shows
     nobody reaching anyone while it is closed (texts' replies may come any time).
     The cases' `reached`, which the desk and the report count, are the same moments."""
-    from dataclasses import replace
     from datetime import datetime, time
     from zoneinfo import ZoneInfo
 

@@ -4,6 +4,7 @@ and a failed send is recorded with its reason and tried again."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import yaml
 from agent.config.settings import Settings, load_text
 from agent.report.history import HistorySpec, write_history_file
 from agent.report.weekly import period, weekly_reports_once
+from agent.report.words import long_date
 from agent.store import Store
 from tests.agent.conftest import DEALERSHIP, merged
 from tests.peers.smtp import PASSWORD, USER, SmtpPeer
@@ -46,7 +48,8 @@ def settings(tmp_path: Path, smtp: SmtpPeer, password: str = PASSWORD) -> Settin
 
 async def test_the_weekly_report_goes_out_once(tmp_path: Path) -> None:
     """Monday 08:00: the service manager gets the page of the last eight weeks, HTML
-    and text; a second check (or a restart) the same week sends nothing more."""
+    and text, both in the site's French; a second check (or a restart) the same week
+    sends nothing more."""
     write_history_file(str(tmp_path / "r.db"), HistorySpec(end=MONDAY, days=70, calls_per_day=60))
     with SmtpPeer(tmp_path) as smtp:
         config = settings(tmp_path, smtp)
@@ -68,7 +71,32 @@ async def test_the_weekly_report_goes_out_once(tmp_path: Path) -> None:
     parts = {p.get_content_type(): p.get_payload(decode=True) for p in mail.walk()}
     html = parts["text/html"].decode()  # type: ignore[union-attr]
     assert 'id="compare"' in html and "Erlang" in html
-    assert b"ringback report" in parts["text/plain"]
+    text = parts["text/plain"].decode()  # type: ignore[union-attr]
+    until = MONDAY - timedelta(days=1)
+    assert text.startswith("Rapport ringback — ")
+    assert f"au {long_date(until, 'fr')} inclusivement" in text
+    assert re.search(r"^  appels manqués, en tout +\d+ +taux d'appels manqués : \d+,\d", text, re.M)
+    assert "Les pires journées" in text and "Semaine par semaine" in text
+    assert re.search(r"\b(missed|calls|week|rate|report)\b", text) is None
+
+
+async def test_an_english_site_gets_the_text_in_english(tmp_path: Path) -> None:
+    """With `departments.language: en` the e-mail's text part is the English report."""
+    write_history_file(str(tmp_path / "r.db"), HistorySpec(end=MONDAY, days=63, calls_per_day=20))
+    with SmtpPeer(tmp_path) as smtp:
+        config = settings(tmp_path, smtp)
+        config = config.model_copy(
+            update={"departments": config.departments.model_copy(update={"language": "en"})}
+        )
+        async with Store(config.storage.path) as store:
+            done = await weekly_reports_once(config, store, local(f"{MONDAY} 08:00"))
+    assert [d.ok for _, d in done] == [True]
+    mail = smtp.messages[0]
+    assert "week of Nov 16" in mail["Subject"]
+    part = next(p for p in mail.walk() if p.get_content_type() == "text/plain")
+    text = part.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    assert text.startswith("ringback report — ") and "missed calls, all" in text
+    assert "appels" not in text
 
 
 async def test_a_failed_send_is_recorded_and_tried_again(tmp_path: Path) -> None:
