@@ -24,7 +24,7 @@ from agent.report.context import ReportContext
 from agent.report.history import OPEN_HOURS, dealership_history, write_history_file
 from agent.report.output import render
 
-SITE = "Garage Exemple (generated history)"
+SITE = {"fr": "Garage Exemple (historique généré)", "en": "Garage Exemple (generated history)"}
 TIMEZONE = "America/Toronto"
 DEFAULT_HTML = Path("ringback-demo-report.html")
 
@@ -78,7 +78,7 @@ def run_history_demo(
         try:
             report = build_report(
                 conn,
-                site=SITE,
+                site=SITE[language],
                 timezone=TIMEZONE,
                 since=since,
                 until=until,

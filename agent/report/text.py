@@ -110,14 +110,15 @@ def _totals(report: Report, section: Section) -> list[Row]:
     return [
         (word("text_inbound", lang), f"{t.inbound}", ""),
         (word("text_answered", lang), f"{t.answered}", ""),
-        *((f"  {outcome_words(o, lang)}", f"{t.outcomes[o]}", "") for o in UNANSWERED_OUTCOMES),
         (
             word("text_missed_all", lang),
             f"{t.missed}",
             word("text_rate", lang, rate=pct(t.missed_rate)),
         ),
+        # what happened to them, indented under the total they add up to
+        *((f"  {outcome_words(o, lang)}", f"{t.outcomes[o]}", "") for o in UNANSWERED_OUTCOMES),
         (
-            f"  {word('text_open_missed', lang)}",
+            word("text_open_missed", lang),
             f"{t.open_missed}",
             word("text_rate", lang, rate=pct(t.open_missed_rate)),
         ),

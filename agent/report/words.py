@@ -186,7 +186,10 @@ TEXT = {
     "text_answered": ("répondus", "answered"),
     "text_missed_all": ("appels manqués, en tout", "missed calls, all"),
     "text_rate": ("taux d'appels manqués : {rate}", "missed-call rate {rate}"),
-    "text_open_missed": ("pendant les heures d'ouverture", "in open hours"),
+    "text_open_missed": (
+        "appels manqués, heures d'ouverture",
+        "missed calls in open hours",
+    ),
     "text_not_in_rate": ("(hors du taux)", "(not in the rate)"),
     "text_after_hours": ("appels hors des heures d'ouverture", "calls after hours"),
     "text_of_inbound": ("{share} des appels reçus", "{share} of inbound calls"),

@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 
 from agent.report.build import Report, build_report
-from agent.report.data import SITE
+from agent.report.data import SITE, UNANSWERED_OUTCOMES
 from agent.report.demo import history_context
 from agent.report.history import HistorySpec, dealership_history, write_history, write_history_file
 from agent.report.output import render
 from agent.report.score import season_shift, worst_days
 from agent.report.text import render_text
+from agent.report.words import outcome_words
 
 END = date(2026, 11, 29)  # a Sunday
 
@@ -173,6 +174,8 @@ def test_text_csv_json_agree(two_years: tuple[HistorySpec, Report]) -> None:
     voicemail = rep.section(SITE).scope.totals.outcomes["voicemail"]
     # each kind of miss in a manager's words, under the total it adds up to
     assert re.search(rf"^    went to voicemail +{voicemail}$", text, re.M)
+    block = text[text.index("missed calls, all") : text.index("missed calls in open hours")]
+    assert all(outcome_words(o, "en") in block for o in UNANSWERED_OUTCOMES)
     assert "abandoned_queue" not in text and "short_abandon" not in text
     assert "Hang-ups within seconds" in text and "Worst days" in text
 
