@@ -1,5 +1,5 @@
 """Why a day was bad, in words a manager reads: "Monday after a holiday", "first week
-of tyre season", "calls 2.4 x the usual Monday". Pure.
+of tyre season", "2.4 times the calls of a usual Monday". Pure.
 
 Each reason is a code (kept in the JSON) and its words in French and English. A day
 with none of the known reasons and the usual number of calls gets "usual number of
@@ -70,8 +70,8 @@ def reasons(
         found.append(
             Reason(
                 "busier",
-                f"calls {en}× the usual {en_day}",
-                f"appels {fr} × le {fr_day} habituel",
+                f"{en} times the calls of a usual {en_day}",
+                f"{fr} fois plus d'appels qu'un {fr_day} habituel",
             )
         )
     if not found:
@@ -79,7 +79,7 @@ def reasons(
             Reason(
                 "staffing",
                 "usual number of calls: fewer people on the phones?",
-                "nombre d'appels habituel : moins de monde au téléphone ?",
+                "nombre d'appels habituel : moins de monde au téléphone?",
             )
         )
     return found

@@ -43,11 +43,11 @@ def test_tyre_season_and_its_first_week() -> None:
 
 
 def test_calls_above_the_usual_weekday() -> None:
-    """240 calls against a usual 100 on a Monday: "calls 2.4× the usual Monday"."""
+    """240 calls against a usual 100 on a Monday: "2.4 times the calls of a usual Monday"."""
     found = reasons(date(2026, 9, 21), 240, 100.0, HOLIDAYS, ())
     assert found[-1].code == "busier"
-    assert found[-1].en == "calls 2.4× the usual Monday"
-    assert found[-1].fr == "appels 2,4 × le lundi habituel"
+    assert found[-1].en == "2.4 times the calls of a usual Monday"
+    assert found[-1].fr == "2,4 fois plus d'appels qu'un lundi habituel"
 
 
 def test_no_reason_found_says_so() -> None:

@@ -164,7 +164,7 @@ def test_worst_days_carry_their_reasons(db: sqlite3.Connection, calls: Calls) ->
     assert [r.code for r in why[date(2026, 9, 8)]] == ["after_holiday", "busier"]
     assert why[date(2026, 9, 8)][0].fr == "mardi après un jour férié"
     assert [r.code for r in why[date(2026, 11, 10)]] == ["tyre_season", "busier"]
-    assert why[date(2026, 11, 10)][1].en == "calls 6.5× the usual Tuesday"
+    assert why[date(2026, 11, 10)][1].en == "6.5 times the calls of a usual Tuesday"
     page = render(rep, "html")
     assert "mardi après un jour férié" in page and "saison des pneus" in page
     assert "<nav" not in page  # the e-mailed file: no relative link back to the desk
