@@ -114,6 +114,7 @@ def _start_utc_first(start: re.Match[str], ctx: ParseContext) -> datetime:
 # "hh:" by dict look-up (a key that is not exactly one of these is not the common case)
 SECONDS = {str(n): float(n) for n in range(1000)}
 HOLD = {"": 0.0, **SECONDS}
+HOLD_N = {"": 0, **{str(n): n for n in range(1000)}}  # as whole numbers (`quick_segment`)
 HH = {f"{h:02}": h * 3600 for h in range(100)}
 MM_SS_SECONDS = {f"{m:02}:{s:02}": m * 60 + s for m in range(60) for s in range(60)}
 # "mm:ss" of a Call Start -> (offset in the hour, "mmss" of the call id)
@@ -121,6 +122,7 @@ BELOW = {k: (v, k[:2] + k[3:]) for k, v in _MM_SS.items()}
 # (local hour, zone) -> (its start in UTC, "YYYYMMDDTHH" of the call id), from `hour_starts`
 quick_hours: dict[tuple[str, tzinfo], tuple[datetime, str]] = {}
 spans: dict[float, timedelta] = {}  # whole seconds -> timedelta, bounded
+NO_TRUNK = ("E", "V")  # party device prefixes that are not trunks
 
 
 def quick_hour(key: tuple[str, tzinfo]) -> tuple[datetime, str] | None:
@@ -141,9 +143,3 @@ def to_span(seconds: float) -> timedelta:
         if len(spans) < 8192:
             spans[seconds] = span
     return span
-
-
-NO_TRUNK = ("E", "V")
-
-
-HOLD_N = {"": 0, **{str(n): n for n in range(1000)}}
