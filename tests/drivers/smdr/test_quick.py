@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.sources.smdr.avaya_ipoffice import IpOfficeParser, quick_record, quick_segment
+from drivers.sources.smdr.avaya_ipoffice.parser import IpOfficeParser, quick_record, quick_segment
 from drivers.sources.smdr.families import make_parser
 from drivers.sources.smdr.parsing import BadLine, LineParser, ParsedLine, plain_csv
 from tests.drivers.smdr.helpers import config, fixture_lines
