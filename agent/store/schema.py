@@ -359,4 +359,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE deliveries ADD COLUMN fact TEXT;
     """,
+    # 13: the texts of the last hour counted from the index alone (issue 20): the
+    # SMS-pumping guard counts them before every call's decision, and read each one's
+    # row for its state and template; `messages_created` now carries both (same name,
+    # same first column: every query that used it still does).
+    """
+    DROP INDEX messages_created;
+    CREATE INDEX messages_created ON messages (created_at, state, template);
+    """,
 )
