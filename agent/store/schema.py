@@ -359,12 +359,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE deliveries ADD COLUMN fact TEXT;
     """,
-    # 13: the texts of the last hour counted from the index alone (issue 20): the
-    # SMS-pumping guard counts them before every call's decision, and read each one's
-    # row for its state and template; `messages_created` now carries both (same name,
-    # same first column: every query that used it still does).
+    # 13: the texts the SMS-pumping guard counts (issue 20), in an index of their own.
+    # It counts the last hour's before every call's decision and read each text's row
+    # (its state, its template) to do so; it now counts this index's entries alone:
+    # the texts it must not count (suppressed, failed, the staff's) are not in it.
     """
-    DROP INDEX messages_created;
-    CREATE INDEX messages_created ON messages (created_at, state, template);
+    CREATE INDEX messages_counted ON messages (created_at)
+        WHERE state NOT IN ('suppressed','failed')
+        AND template NOT IN ('alert','digest','staff_notice');
     """,
 )
