@@ -478,7 +478,7 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
 # instead of a random b-tree insert per row), inside the same transaction.
 _SECONDARY = (
     "calls_ended", "calls_remote", "calls_report", "messages_due", "messages_to",
-    "messages_created",
+    "messages_created", "messages_counted",
 )  # fmt: skip
 
 

@@ -24,6 +24,19 @@ from agent.store.base import StoreBase, ts
 
 SYSTEM = "ringback"
 
+# A miss opens a case, or joins the one open for its (caller, department): the join
+# counts the call, appends its id and moves the last miss (never back) and the touch.
+_OPEN_OR_JOIN = (
+    "INSERT INTO cases (caller_e164, caller_raw, department, state, callback_possible, "
+    "calls, call_ids, opened_at, last_miss_at, sla_due_at, touched_at, updated_at) "
+    "VALUES (?, ?, ?, 'open', ?, 1, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (caller_e164, department) WHERE state = 'open' DO UPDATE SET "
+    "calls = calls + 1, call_ids = call_ids || ',' || excluded.call_ids, "
+    "last_miss_at = MAX(last_miss_at, excluded.last_miss_at), "
+    "touched_at = excluded.touched_at, updated_at = excluded.updated_at "
+    "RETURNING id, calls"
+)
+
 
 class CaseError(Exception):
     """A staff action the case cannot take; `reason` is `not_found` or `conflict`."""
@@ -64,29 +77,12 @@ class CaseStore(StoreBase):
         """(case id, True) for a new case, (id, False) when the miss joined the case
         already open for its (caller, department). A withheld caller has no number to
         join on: each of their misses is its own case, marked callback impossible."""
-        async with self.transaction() as conn:
-            found = ()
-            if miss.caller_e164 is not None:
-                found = await self.fetchone(
-                    "SELECT id FROM cases WHERE caller_e164 = ? AND department = ? "
-                    "AND state = 'open'",
-                    (miss.caller_e164, miss.department),
-                )
-            if found:
-                case_id = int(found[0])
-                await conn.execute(
-                    "UPDATE cases SET calls = calls + 1, call_ids = call_ids || ',' || ?, "
-                    "last_miss_at = MAX(last_miss_at, ?), touched_at = ?, updated_at = ? "
-                    "WHERE id = ?",
-                    (miss.call_id, ts(miss.missed_at), ts(now), ts(now), case_id),
-                )
-                await self._link_call(case_id, miss.call_id)
-                await self._act(case_id, now, SYSTEM, "joined", "", miss.call_id)
-                return case_id, False
-            cursor = await conn.execute(
-                "INSERT INTO cases (caller_e164, caller_raw, department, state, "
-                "callback_possible, calls, call_ids, opened_at, last_miss_at, sla_due_at, "
-                "touched_at, updated_at) VALUES (?, ?, ?, 'open', ?, 1, ?, ?, ?, ?, ?, ?)",
+        async with self.transaction():
+            # One statement finds or opens it: the insert meets the caller's open case
+            # in `cases_one_open` and joins it instead (a withheld caller, NULL, never
+            # meets one). `calls` starts at 1 and only grows: 1 is a case just opened.
+            row = await self.fetchone(
+                _OPEN_OR_JOIN,
                 (
                     miss.caller_e164,
                     miss.caller_raw,
@@ -100,8 +96,11 @@ class CaseStore(StoreBase):
                     ts(now),
                 ),
             )
-            case_id = int(cursor.lastrowid or 0)
+            case_id, opened = int(row[0]), row[1] == 1
             await self._link_call(case_id, miss.call_id)
+            if not opened:
+                await self._act(case_id, now, SYSTEM, "joined", "", miss.call_id)
+                return case_id, False
             await self._act(case_id, now, SYSTEM, "opened", "", miss.call_id)
             await self._notify(case_id, miss.department, "opened", None, now, miss.notify_at)
             return case_id, True

@@ -191,7 +191,8 @@ _TEXTS_TO = (
 )
 # The SMS-pumping guard counts texts to callers; staffing alerts, digests and case
 # notifications (`staff_notice`) go to the dealership's own people and never use up the
-# callers' hourly budget.
+# callers' hourly budget. Its WHERE is the partial index `messages_counted`'s (schema
+# 13): SQLite counts that index's entries and reads no row (change both together).
 _TEXTS_SINCE = (
     "SELECT COUNT(*) FROM messages WHERE created_at >= ? AND state NOT IN ('suppressed','failed') "
     "AND template NOT IN ('alert','digest','staff_notice')"

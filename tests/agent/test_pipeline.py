@@ -458,6 +458,18 @@ async def test_recovery_only_within_the_recovery_window(
     assert [r[1] for r in recovered] == [None, "answered_again"]
 
 
+async def test_the_hourly_cap_counts_texts_from_the_index_alone(store: Store) -> None:
+    """The SMS-pumping guard counts the last hour's texts before every call's
+    decision: it must count the entries of `messages_counted` (the texts it counts
+    and no others), never read a table row per text, or each call costs more the
+    busier the hour."""
+    from agent.store.numbers import _TEXTS_SINCE
+
+    plan = await store.fetchall("EXPLAIN QUERY PLAN " + _TEXTS_SINCE, ["2026-11-23"])
+    details = " ".join(str(step[-1]) for step in plan)
+    assert "INDEX messages_counted" in details, details
+
+
 async def test_manager_alerts_do_not_use_up_the_global_cap(
     make_settings: SettingsFactory, store: Store
 ) -> None:

@@ -45,6 +45,34 @@ async def cases(store: Store) -> list[dict[str, Any]]:
     return list(reversed(await store.cases(limit=100)))
 
 
+async def test_a_late_miss_joins_without_moving_the_last_miss_back(store: Store) -> None:
+    """Opening and joining is one statement (an insert that meets the open case): a
+    miss that ended before the case's last one joins it (counted, its id appended,
+    a `joined` line) without moving `last_miss_at` back, and only the opening asks
+    for a staff notification; a withheld caller's misses are each their own case."""
+    from agent.store.cases import Miss
+
+    now = local("2026-11-23 10:30")
+
+    def miss(call_id: int, at: str, caller: str | None = CALLER) -> Miss:
+        when = local(at)
+        return Miss(call_id, caller, caller or "", "service", when, when, when)
+
+    days = ("2026-11-23 10:00", "2026-11-23 10:10", "2026-11-23 10:05")
+    ids = [(await store.insert_call(call(at), CALLER, now))[0] for at in days]
+    assert await store.open_or_join_case(miss(ids[0], "2026-11-23 10:00"), now) == (1, True)
+    assert await store.open_or_join_case(miss(ids[1], "2026-11-23 10:10"), now) == (1, False)
+    assert await store.open_or_join_case(miss(ids[2], "2026-11-23 10:05"), now) == (1, False)
+    (case,) = await cases(store)
+    assert (case["calls"], case["call_ids"]) == (3, ",".join(map(str, ids)))
+    assert case["last_miss_at"].startswith("2026-11-23T15:10")
+    actions = await store.fetchall("SELECT action FROM case_actions ORDER BY id")
+    assert [a for (a,) in actions] == ["opened", "joined", "joined"]
+    assert await store.scalar("SELECT COUNT(*) FROM case_notifications") == 1
+    assert await store.open_or_join_case(miss(ids[0], "2026-11-23 10:00", None), now) == (2, True)
+    assert await store.open_or_join_case(miss(ids[1], "2026-11-23 10:10", None), now) == (3, True)
+
+
 async def test_misses_open_one_case_per_caller_and_department(
     settings: Settings, store: Store
 ) -> None:
