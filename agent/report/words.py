@@ -47,7 +47,7 @@ OUTCOMES = {
     "abandoned_queue": ("raccroché en attente", "hung up while on hold"),
     "busy": ("ligne occupée", "line busy"),
     "short_abandon": ("raccroché aussitôt (erreur probable)", "hung up at once (likely misdial)"),
-    "unknown": ("inconnu (lien coupé)", "unknown (link lost)"),
+    "unknown": ("issue inconnue (lien avec le PBX perdu)", "outcome unknown (PBX link lost)"),
 }
 
 TEXT = {
