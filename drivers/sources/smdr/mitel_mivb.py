@@ -85,7 +85,7 @@ class MitelMivbParser(LineParser):
         parties = (f["called"], f["third"])
         if set(answer) == {"*"}:
             outcome, ring, talk = Outcome.MISSED, duration, 0.0
-        elif answer.isdigit() or not answer:
+        elif not answer or (answer.isascii() and answer.isdigit()):
             ring, talk = float(answer or 0), duration
             outcome = self._answered_by_whom(f)
         else:

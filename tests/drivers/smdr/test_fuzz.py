@@ -81,3 +81,15 @@ def test_arbitrary_bytes_become_counted_bad_lines(stem: str, fmt: str) -> None:
         assert counters.get("parser_error") == 0, list(ingest.bad_lines)
 
     run()
+
+
+def test_a_time_to_answer_in_foreign_digits_is_a_bad_line() -> None:
+    """Pins the case the fuzzer found: '²' is a digit to `str.isdigit` but not to
+    `float`; MiVB's time-to-answer column holding it is `field_impossible`, not a
+    ValueError out of the parser."""
+    line = fixture_lines("mitel-mivb")[2]
+    assert "0000 9999" in line
+    parser = make_parser(config("mitel_mivb"), TZ)
+    with pytest.raises(BadLine) as bad:
+        parser.feed(line.replace("0000 9999", "²²²² 9999", 1), NOW)
+    assert bad.value.reason == "field_impossible"
