@@ -70,6 +70,26 @@ def normalize(raw: str | None, default_region: str) -> tuple[str | None, str]:
 _REGIONS: dict[str, str | None] = {}  # E.164 -> region, of the numbers normalised
 
 
+def refusal(raw: str, reason: str, default_region: str) -> str:
+    """Why `normalize(raw, default_region)` refused a number a technician typed, in
+    words that say what to type instead (`reason` is its skip reason)."""
+    shown = repr(raw)
+    if not raw.strip():
+        return f"the number is empty (give one, like {_EXAMPLE})"
+    if reason == "withheld_number":
+        return f"{shown} is a withheld-caller marker, not a phone number"
+    if reason == "not_a_phone_number":
+        return f"{shown} is too short for a phone number (at least 7 digits, like {_EXAMPLE})"
+    if default_region == "ZZ":
+        return f"{shown} is not a valid phone number in E.164 (like {_EXAMPLE})"
+    return (
+        f"{shown} is not a valid phone number for {default_region} (nor in E.164, like {_EXAMPLE})"
+    )
+
+
+_EXAMPLE = "+15145550100"
+
+
 @functools.lru_cache(maxsize=8192)
 def region_of(e164: str) -> str | None:
     known = _REGIONS.get(e164)

@@ -125,13 +125,40 @@ def cmd_sms_preview(args: argparse.Namespace) -> int:
 
     preview = capability(SENDERS, "preview")
     assert preview is not None, "the gsm driver provides the SMS preview"
+    to = None
+    if args.to is not None:
+        to = _preview_destination(args.to, args.config)
+        if to is None:
+            return 2
     try:
-        data = preview(args.text, args.to, args.pdu or args.json)
+        data = preview(args.text, to, args.pdu or args.json)
     except ValueError as err:
         print(f"sms-preview: {err}", file=sys.stderr)
         return 2
     print(format_preview(data, args.json))
     return 0
+
+
+def _preview_destination(raw: str, config: Path | None) -> str | None:
+    """`--to` in E.164 as the pipeline reads numbers: phonenumbers, national numbers
+    in the site's country (from the configuration when there is one, else E.164
+    only); None, the reason printed, when it is no valid number."""
+    from agent.numbers import normalize, refusal
+
+    country = "ZZ"
+    if config is not None or resolve_path(None).exists():
+        loaded = _load_for_tools(config, offline=True)  # the site's country only
+        if loaded is None:
+            return None
+        country = loaded.settings.site.country
+    e164, reason = normalize(raw, country)
+    if e164 is not None:
+        return e164
+    why = refusal(raw, reason, country)
+    if country == "ZZ" and reason == "invalid_number" and not raw.strip().startswith("+"):
+        why += "; without a configuration (-c FILE) only E.164 is read"
+    print(f"sms-preview: --to {why}", file=sys.stderr)
+    return None
 
 
 def cmd_send_test(args: argparse.Namespace) -> int:
@@ -147,7 +174,7 @@ async def _send_test(loaded: LoadedConfig, to: str, only: str | None, wait: floa
     from contextlib import AsyncExitStack
     from datetime import datetime
 
-    from agent.numbers import normalize
+    from agent.numbers import normalize, refusal
     from agent.ops.send_test import send_test
     from agent.send.chain import SenderChain
     from drivers.base import SenderContext, SiteContext
@@ -155,7 +182,10 @@ async def _send_test(loaded: LoadedConfig, to: str, only: str | None, wait: floa
 
     settings = loaded.settings
     site = SiteContext(settings.site.name, settings.site.tz, settings.site.country)
-    e164 = normalize(to, settings.site.country)[0] or to
+    e164, reason = normalize(to, settings.site.country)
+    if e164 is None:  # before opening a modem for nothing
+        print(f"send-test: --to {refusal(to, reason, settings.site.country)}", file=sys.stderr)
+        return 2
     async with AsyncExitStack() as stack:
         senders = [
             await stack.enter_async_context(SENDERS[c.type].load()(c, SenderContext(site)))

@@ -134,9 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     preview = sub.add_parser("sms-preview", help="encoding, segments and PDUs of a text")
     preview.add_argument("--text", required=True, help="the text as it would be sent")
-    preview.add_argument("--to", default=None, help="destination, E.164 (for --pdu)")
+    preview.add_argument(
+        "--to",
+        default=None,
+        help="destination (for --pdu): E.164, or national in the site's country of -c FILE",
+    )
     preview.add_argument("--pdu", action="store_true", help="print each AT+CMGS length and PDU")
     preview.add_argument("--json", action="store_true", help="print JSON (with the PDUs)")
+    _config_arg(preview)
 
     send_test = sub.add_parser("send-test", help="send one test text through the senders")
     send_test.add_argument("--to", required=True, help="destination number")
