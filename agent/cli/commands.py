@@ -63,6 +63,7 @@ def load_or_report(path: Path | None, *, offline: bool = False) -> LoadedConfig 
 def cmd_check_config(args: argparse.Namespace) -> int:
     from agent.config.summary import summary
     from agent.ops.doctor import use_installed_credentials
+    from agent.report.words import counted
 
     if args.path and args.config and args.path != args.config:
         print("ringback check-config: give the file once (FILE or -c FILE)", file=sys.stderr)
@@ -76,7 +77,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         count = len(err.problems)
         print(
-            f"{resolve_path(args.path)}: {count} problem{'s' if count != 1 else ''}, "
+            f"{resolve_path(args.path)}: {counted(count, 'problem', 'problems')}, "
             "the configuration is not valid",
             file=sys.stderr,
         )

@@ -28,6 +28,7 @@ from agent.decide.pipeline import Accepted
 from agent.desk.auth import passwords_path, set_password
 from agent.model import CallRecord, Defer, Direction, Notify, Skip, decision_label
 from agent.numbers import mask, normalize
+from agent.report.words import counted
 from agent.status.paging import person_name
 from agent.store import parse_ts
 from drivers.base import DemoPeer
@@ -194,9 +195,9 @@ async def _print_texts(daemon: Daemon, texts: list[int]) -> None:
             continue
         to, state, body, error = row
         if state == "sent":
-            print(f"  SMS to {mask(to)}: {body}", flush=True)
+            print(f"  text to {mask(to)}: {body}", flush=True)
         else:
-            print(f"  SMS to {mask(to)} {state}: {error or 'waiting'}", flush=True)
+            print(f"  text to {mask(to)} {state}: {error or 'waiting'}", flush=True)
     texts.clear()
 
 
@@ -224,10 +225,10 @@ async def _print_summary(daemon: Daemon) -> None:
     )
     counts = await store.message_counts()
     print()
+    sent = counted(counts["sent"], "text", "texts")
     print(
         f"summary: {calls[0]} calls, {calls[1] or 0} inbound, {calls[2] or 0} unanswered; "
-        f"{_count(counts['sent'], 'text')} sent (dry run), {counts['suppressed']} withdrawn, "
-        f"{counts['failed']} failed"
+        f"{sent} sent (dry run), {counts['suppressed']} withdrawn, {counts['failed']} failed"
     )
     await _print_cases(daemon)
 
@@ -242,7 +243,7 @@ async def _print_cases(daemon: Daemon) -> None:
     for c in cases:
         caller = mask(c["caller_e164"]) if c["caller_e164"] else "withheld"
         opened = parse_ts(c["opened_at"]).astimezone(tz)
-        calls = _count(c["calls"], "call")
+        calls = counted(c["calls"], "call", "calls")
         line = (
             f"  case {c['id']:<3} {c['department']:<8} {caller:<13} {calls:<7}  "
             f"opened {opened:%H:%M:%S}  {c['state']}"
@@ -254,7 +255,3 @@ async def _print_cases(daemon: Daemon) -> None:
                 f"(proof: call {c['proof_call_id']})"
             )
         print(line)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

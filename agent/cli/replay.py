@@ -37,6 +37,7 @@ from agent.model import (
     record_to_json,
 )
 from agent.numbers import mask, mask_text, normalize
+from agent.report.words import counted
 from agent.store import Store
 from drivers.base import DriverConfig, SiteContext
 from drivers.sources import SOURCES
@@ -144,7 +145,7 @@ def _tally(path: Path, stream: str, seen: Counter[str]) -> str:
             "says what was skipped)"
         )
     decided = ", ".join(f"{n} {name}" for name, n in sorted(seen.items()))
-    return f"replay: {calls} call{'s' if calls != 1 else ''} in {path}" + (
+    return f"replay: {counted(calls, 'call', 'calls')} in {path}" + (
         f" ({decided})" if decided else ""
     )
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.ops.outbox import as_owner
+from agent.report.words import counted
 from agent.store.schema import MIGRATIONS
 
 Level = Literal["ok", "warn", "fail"]
@@ -71,8 +72,8 @@ def secret_files(config_path: Path, raw: Any) -> list[Finding]:
             )
         )
     if not found:
-        counted = "1 secret file" if len(paths) == 1 else f"{len(paths)} secret files"
-        found.append(Finding("secrets", "ok", f"{counted}, none world-readable"))
+        seen = counted(len(paths), "secret file", "secret files")
+        found.append(Finding("secrets", "ok", f"{seen}, none world-readable"))
     return found
 
 

@@ -14,7 +14,7 @@ from datetime import date
 
 from agent.model import NumberFact
 from agent.report.alerts import Level
-from agent.report.words import long_date, number
+from agent.report.words import counted, long_date, number
 
 # The French of the fixes the `twilio` driver gives (drivers/senders/twilio_codes.py),
 # by provider code; a test keeps both tables in step.
@@ -64,12 +64,12 @@ def staffing_text(site: str, label: str, level: Level, minutes: int, language: s
     """The alert when a department misses far more calls than usual at this hour."""
     usual = number(level.usual, language)
     if language == "fr":
-        calls = "1 appel manqué" if level.missed == 1 else f"{level.missed} appels manqués"
+        calls = counted(level.missed, "appel manqué", "appels manqués", language)
         return (
             f"{site}, {label} : {calls} dans les {minutes} dernières minutes (d'habitude "
             f"{usual} à cette heure-ci). Faut-il plus de monde au téléphone?"
         )
-    calls = "1 call" if level.missed == 1 else f"{level.missed} calls"
+    calls = counted(level.missed, "call", "calls", language)
     return (
         f"{site}: {label} missed {calls} in the last {minutes} minutes "
         f"(usual at this hour: {usual}). More hands on the phones?"

@@ -309,11 +309,18 @@ def hour_words(hour: int, language: str) -> str:
     return f"{hour} h" if language == "fr" else f"{hour:02d}:00"
 
 
-def count_words(n: int, one: str, many: str, language: str) -> str:
-    """`n` and the noun `one` or `many` (TEXT keys): French takes the singular for 0
-    and 1 ("0 appel manqué"), English for 1 only ("0 missed calls")."""
+def counted(n: int, one: str, many: str, language: str = "en") -> str:
+    """`n` and the noun that goes with it, `one` or `many` as written: French takes
+    the singular for 0 and 1 ("0 appel manqué"), English for 1 only ("0 missed
+    calls"). The one plural rule of every count a person reads (report, alerts, the
+    technician's commands)."""
     single = n <= 1 if language == "fr" else n == 1
-    return f"{n} {word(one if single else many, language)}"
+    return f"{n} {one if single else many}"
+
+
+def count_words(n: int, one: str, many: str, language: str) -> str:
+    """`counted` with the nouns looked up by their TEXT keys."""
+    return counted(n, word(one, language), word(many, language), language)
 
 
 def weeks_words(n: int, language: str) -> str:

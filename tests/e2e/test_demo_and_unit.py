@@ -34,7 +34,9 @@ def test_demo_prints_verdicts_texts_and_summary() -> None:
     assert re.search(
         r"desk: http://127\.0\.0\.1:\d+/desk/  \(user advisor, one-time password \S+\)", out
     )
-    texts = [line for line in out.splitlines() if line.lstrip().startswith("SMS to ••")]
+    texts = [line for line in out.splitlines() if line.lstrip().startswith("text to ••")]
+    # one word for what the callers get, the summary's ("5 texts sent"), not "SMS"
+    assert "SMS" not in out
     assert "skip:answered" in out
     # caller names are personal data, masked like the numbers: initials only
     assert "GARCIA LUIS" not in out and "G. L." in out
@@ -74,7 +76,7 @@ def test_demo_prints_each_text_under_its_call_with_the_reason(tmp_path: Path) ->
         call, text = lines[n], lines[n + 1]
         assert re.search(r"\(open, template \w+\.open\.(en|fr), after 1 s grace\)$", call), call
         masked = call.split()[2]
-        assert text.startswith(f"  SMS to {masked}: Sunrise Motors"), (call, text)
+        assert text.startswith(f"  text to {masked}: Sunrise Motors"), (call, text)
     assert not re.search(r"\+1\d{10}|\b\d{10}\b", result.stdout)
     assert list(tmp_path.iterdir()) == []
 

@@ -98,6 +98,7 @@ async def test_healthy_site_passes(tmp_path: Path) -> None:
         assert checks[name]["status"] == "ok", checks[name]
     for name in ("sender modem", "sender cloud"):
         assert checks[name]["status"] == "ok", checks[name]
+    assert checks["secrets"]["message"] == "2 secret files, none world-readable"
     assert "logged in as 'ringback'" in checks["pbx main"]["message"]
     assert "an SMDR record arrived" in checks["pbx office"]["message"]
     assert "registration home" in checks["sender modem"]["message"]
@@ -188,3 +189,26 @@ async def test_no_config_file_says_install_or_name_it(tmp_path: Path) -> None:
     assert "ringback install" in checks["config"]["hint"]
     assert "-c FILE" in checks["config"]["hint"]
     assert "check-config" not in checks["config"]["hint"]
+
+
+def test_secret_files_are_counted_in_words(tmp_path: Path) -> None:
+    """The ✓ line counts the files with the one plural rule: "0 secret files",
+    "1 secret file", "2 secret files"."""
+    from agent.ops.doctor_system import secret_files
+
+    config = tmp_path / "ringback.yaml"
+    config.write_text("{}\n")
+    config.chmod(0o640)
+    messages = []
+    for n in range(3):
+        names = [tmp_path / f"token{i}" for i in range(n)]
+        for name in names:
+            name.write_text("x")
+            name.chmod(0o600)
+        raw = {"sms": {"senders": [{"auth_token_file": str(p)} for p in names]}}
+        messages.append(secret_files(config, raw)[0].message)
+    assert messages == [
+        "0 secret files, none world-readable",
+        "1 secret file, none world-readable",
+        "2 secret files, none world-readable",
+    ]

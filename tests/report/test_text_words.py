@@ -7,8 +7,17 @@ from datetime import date
 
 import pytest
 
+from agent.report.alert_words import staffing_text
+from agent.report.alerts import Level
 from agent.report.text import rows, table, wrap
-from agent.report.words import count_words, day_month_year, duration, hour_words, weeks_words
+from agent.report.words import (
+    count_words,
+    counted,
+    day_month_year,
+    duration,
+    hour_words,
+    weeks_words,
+)
 
 
 @pytest.mark.parametrize(
@@ -41,6 +50,25 @@ def test_days_hours_and_counts() -> None:
     )
     assert count_words(0, "missed_call", "missed_calls", "fr") == "0 appel manqué"
     assert count_words(0, "missed_call", "missed_calls", "en") == "0 missed calls"
+
+
+def test_one_plural_rule_for_every_count() -> None:
+    """`counted` is the rule `count_words`, the staffing alert, the demo and doctor
+    share: French singular for 0 and 1, English singular for 1 only."""
+    assert [counted(n, "appel manqué", "appels manqués", "fr") for n in (0, 1, 2)] == [
+        "0 appel manqué",
+        "1 appel manqué",
+        "2 appels manqués",
+    ]
+    assert [counted(n, "text", "texts") for n in (0, 1, 2)] == ["0 texts", "1 text", "2 texts"]
+    usual = Level("service", missed=1, usual=0.4, score=4.0, samples=40, alerting=True)
+    assert "Service : 1 appel manqué dans les 30 dernières minutes" in staffing_text(
+        "Garage", "Service", usual, 30, "fr"
+    )
+    assert "Service missed 1 call in" in staffing_text("Garage", "Service", usual, 30, "en")
+    many = Level("service", missed=7, usual=1.5, score=5.0, samples=40, alerting=True)
+    assert ": 7 appels manqués dans" in staffing_text("Garage", "Service", many, 30, "fr")
+    assert "missed 7 calls in" in staffing_text("Garage", "Service", many, 30, "en")
 
 
 def test_columns_line_up() -> None:
