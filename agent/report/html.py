@@ -28,7 +28,10 @@ from agent.report.staffing import is_open
 from agent.report.words import (
     SHORT_WEEKDAYS,
     WEEKDAYS,
+    amount_words,
     branch_words,
+    count_words,
+    hour_words,
     long_date,
     number,
     outcome_words,
@@ -213,17 +216,38 @@ def _heat(report: Report, section: Section) -> dict[str, Any]:
                     text="" if closed or rate is None else percent(rate, lang),
                     count="" if closed or not cell.calls else f"{cell.missed}",
                     color="" if closed or rate is None else _color(rate),
-                    title=f"{WEEKDAYS[lang][wd]} {h:02d}h: "
-                    + (
-                        word("closed", lang)
-                        if closed
-                        else f"{cell.missed} {word('missed', lang)} / {cell.calls}"
-                    ),
+                    title=_heat_title(wd, h, cell.missed, cell.calls, closed, lang),
                     closed=closed,
                 )
             )
-        rows.append((f"{h:02d}h", cells))
+        rows.append((hour_words(h, lang), cells))
     return {"days": SHORT_WEEKDAYS[lang], "rows": rows}
+
+
+def _when(weekday: int, hour: int, language: str) -> str:
+    """ "lundi 8 h" / "Monday 08:00", as the text report writes an hour."""
+    return f"{WEEKDAYS[language][weekday]} {hour_words(hour, language)}"
+
+
+def _calls(per_week: float, lang: str) -> str:
+    return amount_words(per_week, "call", "calls_n", lang)
+
+
+def _heat_title(weekday: int, hour: int, missed: int, calls: int, closed: bool, lang: str) -> str:
+    """A heat cell's tooltip: "lundi 8 h : 3 appels manqués sur 12", and for an hour
+    without a call "aucun appel", not "0 manqués / 0"."""
+    if closed:
+        what = word("closed", lang)
+    elif not calls:
+        what = word("no_calls", lang)
+    else:
+        what = word(
+            "of_calls",
+            lang,
+            missed=count_words(missed, "missed_call", "missed_calls", lang),
+            calls=calls,
+        )
+    return word("when_what", lang, when=_when(weekday, hour, lang), what=what)
 
 
 def _weekly(report: Report, section: Section) -> Any:
@@ -348,14 +372,15 @@ def _staffing(report: Report, section: Section) -> dict[str, Any] | None:
                     {
                         "text": f"{advice.needed}/{number(advice.answering, lang)}",
                         "short": advice.short,
-                        "title": f"{WEEKDAYS[lang][wd]} {h:02d}h: "
-                        f"{number(advice.calls_per_week, lang)} appels/sem."
-                        if lang == "fr"
-                        else f"{WEEKDAYS[lang][wd]} {h:02d}h: "
-                        f"{number(advice.calls_per_week, lang)} calls/week",
+                        "title": word(
+                            "when_what",
+                            lang,
+                            when=_when(wd, h, lang),
+                            what=word("per_week", lang, calls=_calls(advice.calls_per_week, lang)),
+                        ),
                     }
                 )
-        rows.append((f"{h:02d}h", cells))
+        rows.append((hour_words(h, lang), cells))
     savers = sorted(
         (a for a in section.staffing if a.saved_per_week and a.saved_per_week >= 0.5),
         key=lambda a: -(a.saved_per_week or 0),
@@ -364,8 +389,8 @@ def _staffing(report: Report, section: Section) -> dict[str, Any] | None:
         word(
             "saved",
             lang,
-            when=f"{WEEKDAYS[lang][a.weekday]} {a.hour:02d}h",
-            n=number(a.saved_per_week or 0, lang),
+            when=_when(a.weekday, a.hour, lang),
+            calls=_calls(a.saved_per_week or 0, lang),
         )
         for a in savers
     ]

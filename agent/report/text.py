@@ -104,8 +104,13 @@ def _totals(report: Report, section: Section) -> list[Row]:
     lang = report.context.language
     t = section.scope.totals
 
-    def pct(value: float | None) -> str:
-        return percent(value, lang, 1)
+    def rate(value: float | None) -> str:
+        """The remark of a rate; blank when there is none (no calls), not "taux : –"."""
+        return "" if value is None else word("text_rate", lang, rate=percent(value, lang, 1))
+
+    def share(key: str, value: float | None) -> str:
+        """A remark "12,5 % des appels reçus"; blank, not "– des appels reçus"."""
+        return "" if value is None else word(key, lang, share=percent(value, lang, 1))
 
     return [
         (word("text_inbound", lang), f"{t.inbound}", ""),
@@ -113,14 +118,14 @@ def _totals(report: Report, section: Section) -> list[Row]:
         (
             word("text_missed_all", lang),
             f"{t.missed}",
-            word("text_rate", lang, rate=pct(t.missed_rate)),
+            rate(t.missed_rate),
         ),
         # what happened to them, indented under the total they add up to
         *((f"  {outcome_words(o, lang)}", f"{t.outcomes[o]}", "") for o in UNANSWERED_OUTCOMES),
         (
             word("text_open_missed", lang),
             f"{t.open_missed}",
-            word("text_rate", lang, rate=pct(t.open_missed_rate)),
+            rate(t.open_missed_rate),
         ),
         *(
             (outcome_words(o, lang), f"{t.outcomes[o]}", word("text_not_in_rate", lang))
@@ -129,13 +134,13 @@ def _totals(report: Report, section: Section) -> list[Row]:
         (
             word("text_after_hours", lang),
             f"{t.after_hours}",
-            word("text_of_inbound", lang, share=pct(t.after_hours_share)),
+            share("text_of_inbound", t.after_hours_share),
         ),
         (word("texts", lang), f"{t.texts_sent}", word("text_replies", lang, n=t.replies)),
         (
             word("text_recovered", lang),
             f"{t.recovered}",
-            word("text_recovered_after", lang, share=pct(t.recovered_rate)),
+            share("text_recovered_after", t.recovered_rate),
         ),
         (word("text_recovery_time", lang), duration(t.median_recovery_minutes, lang), ""),
     ]

@@ -120,8 +120,8 @@ TEXT = {
         "the hours where one more person would have saved the most calls.",
     ),
     "saved": (
-        "{when} : une personne de plus aurait sauvé environ {n} appel(s) par semaine",
-        "{when}: one more person would have saved about {n} call(s) a week",
+        "{when} : une personne de plus aurait sauvé environ {calls} par semaine",
+        "{when}: one more person would have saved about {calls} a week",
     ),
     "staffing_none": (
         "Pas assez d'appels pendant les heures d'ouverture pour conseiller.",
@@ -212,6 +212,12 @@ TEXT = {
     "text_sla_of": ("sur {cases}", "of {cases}"),
     "case": ("dossier", "case"),
     "cases_n": ("dossiers", "cases"),
+    "when_what": ("{when} : {what}", "{when}: {what}"),
+    "no_calls": ("aucun appel", "no calls"),
+    "of_calls": ("{missed} sur {calls}", "{missed} of {calls}"),
+    "per_week": ("{calls} par semaine", "{calls} a week"),
+    "call": ("appel", "call"),
+    "calls_n": ("appels", "calls"),
     "missed_call": ("appel manqué", "missed call"),
     "missed_calls": ("appels manqués", "missed calls"),
     "text_attempts": ("tentatives de rappel par dossier", "call-back attempts per case"),
@@ -321,6 +327,15 @@ def counted(n: int, one: str, many: str, language: str = "en") -> str:
 def count_words(n: int, one: str, many: str, language: str) -> str:
     """`counted` with the nouns looked up by their TEXT keys."""
     return counted(n, word(one, language), word(many, language), language)
+
+
+def amount_words(value: float, one: str, many: str, language: str) -> str:
+    """A measured amount and its noun (TEXT keys), to one decimal: "1,5 appel",
+    "2,5 appels" (French singular under 2) / "1.5 calls" (English singular for 1)."""
+    shown = number(value, language)
+    rounded = abs(float(shown.replace(",", ".")))  # 1.96 is said "2 appels"
+    single = rounded < 2 if language == "fr" else rounded == 1
+    return f"{shown} {word(one if single else many, language)}"
 
 
 def weeks_words(n: int, language: str) -> str:
