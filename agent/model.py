@@ -323,7 +323,8 @@ class RetryLater:
     (some parts of a long text): the next attempt goes to this sender only, given
     the token back in `OutgoingText.resume`. The token means nothing to anyone else.
     `fact` and `code` are what the refusal says about the number or our own sending
-    (Twilio 30007/30034 at create time: `filtered`), applied like `Rejected.fact`.
+    (Twilio 30007/30034 at create time: `filtered`; 30003/30005: `unreachable`),
+    applied like `Rejected.fact`.
     """
 
     after: float

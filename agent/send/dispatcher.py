@@ -389,8 +389,9 @@ class Dispatcher:
 
     async def _retry_facts(self, message: Message, outcome: ChainResult, now: datetime) -> None:
         """What a sender's `RetryLater` said about the number or our own sending
-        (Twilio 30007/30034 at create time: `filtered`), stored as the delivery report
-        would have stored it, even when a later sender of the chain took the text."""
+        (Twilio 30007/30034 at create time: `filtered`, 30003/30005: `unreachable`),
+        stored as the delivery report would have stored it, even when a later sender
+        of the chain took the text."""
         for sender, result in outcome.tried:
             if isinstance(result, RetryLater) and result.fact is not None:
                 await apply_fact(

@@ -94,8 +94,10 @@ TWILIO_TABLE: Mapping[Key, Rule] = {
     # other regions still work, so the text fails and `doctor` names the fix
     ("*", 21408): Rule(REJ, FIX_21408, fact=NumberFact.MISCONFIGURED),
     ("*", 21610): Rule(OPT, "twilio 21610: recipient replied STOP"),
-    ("*", 30003): Rule(RTY, "twilio 30003: handset unreachable (off, no coverage)", 1800.0),
-    ("*", 30005): Rule(RTY, "twilio 30005: unknown or inactive handset", 1800.0),
+    # the handset, for now: the number is `unreachable` (its texts wait), as when a
+    # delivery report says so
+    ("*", 30003): Rule(RTY, FACTS[30003][1], 1800.0, NumberFact.UNREACHABLE),
+    ("*", 30005): Rule(RTY, FACTS[30005][1], 1800.0, NumberFact.UNREACHABLE),
     # our traffic filtered: the number is fine, the sender is degraded until fixed
     ("*", 30007): Rule(RTY, FIX_30007, 600.0, NumberFact.FILTERED),
     ("*", 30034): Rule(RTY, FIX_30034, 600.0, NumberFact.FILTERED),

@@ -13,7 +13,7 @@ import pytest
 from agent.model import Counters
 from agent.report.watch import AlertWatcher
 from agent.send.deliveries import Deliveries
-from agent.store import Store
+from agent.store import Store, parse_ts
 from drivers.base import SenderContext, SiteContext
 from drivers.senders.twilio import TwilioSender
 from drivers.senders.twilio_codes import FIX_30007, FIX_30034
@@ -60,3 +60,52 @@ async def test_create_time_filtering_stores_the_delivery_reports_fact(
         assert await watcher.sending_alerts_once() == 1
         ((_, origin, named, detail, numbers),) = await store.sending_faults(rig_clock.now)
         assert (origin, named, detail, numbers) == ("twilio", str(code), fix, 2)
+
+
+@pytest.mark.parametrize(
+    ("code", "detail"),
+    [
+        (30003, "twilio 30003: handset unreachable (off, no coverage)"),
+        (30005, "twilio 30005: unknown or inactive handset"),
+    ],
+)
+async def test_create_time_unreachable_stores_the_delivery_reports_fact(
+    tmp_path: Path, code: int, detail: str
+) -> None:
+    """30003/30005 in Twilio's 400 to the create store the `unreachable` fact (same
+    sender, code, detail and 4-hour end) a delivery report with that code stores; the
+    text waits for a later try, which the dispatcher holds until the fact ends."""
+    settings = settings_with(tmp_path, ALERTS)
+    async with Store(tmp_path / "r.db") as store, FakeTwilio() as twilio:
+        twilio.errors[REFUSED] = code
+        twilio.book.fail_after[UNDELIVERED] = code
+        rig_clock = clock_at("2026-11-23 10:00")
+        keeper = Deliveries(store, Counters(), rig_clock)
+        site = SiteContext("Garage Laval", TZ, "CA", clock=rig_clock)
+        sender = TwilioSender(
+            twilio_config(twilio.url), SenderContext(site, on_delivery=keeper.on_delivery)
+        )
+        async with sender:
+            rig = Rig(settings, store, sender, "2026-11-23 10:00")
+            await rig.pipeline.accept(call("2026-11-23 09:58", caller="5145550123"))
+            await rig.pipeline.accept(call("2026-11-23 09:58", caller="5145550124"))
+            assert await rig.dispatcher.run_once() == 2
+            for _ in range(5):
+                await sender.poll_once()
+            row = "SELECT fact, origin, code, detail, until FROM number_facts WHERE number_e164 = ?"
+            refused = await store.fetchone(row, (REFUSED,))
+            reported = await store.fetchone(row, (UNDELIVERED,))
+            assert reported is not None and reported[:4] == (
+                "unreachable",
+                "twilio",
+                str(code),
+                detail,
+            )
+            assert refused == reported
+            assert refused[4].startswith("2026-11-23T19:00")  # 10:00 EST + 4 h, in UTC
+            assert (
+                await store.scalar("SELECT state FROM messages WHERE to_e164 = ?", (REFUSED,))
+                == "retry_wait"
+            )
+            # what the dispatcher re-checks before the retry leaves: it waits 4 hours
+            assert await store.texting_facts(REFUSED) == (False, parse_ts(refused[4]))

@@ -14,7 +14,7 @@ from agent.model import (
     SendResult,
 )
 from drivers.senders.cloud_http import Verdict
-from drivers.senders.twilio_codes import TWILIO_TABLE, classify, fact_of
+from drivers.senders.twilio_codes import FACTS, TWILIO_TABLE, classify, fact_of
 from tests.drivers.cloud.conftest import TO, TwilioFactory
 from tests.peers.cloud_api import FakeTwilio, Step
 
@@ -143,3 +143,32 @@ async def test_refusal_at_create_carries_the_fact(
     degraded = fact is NumberFact.MISCONFIGURED
     assert (health.state is HealthState.DEGRADED) == degraded
     assert (health.details["degraded"] is not None) == degraded
+
+
+def test_every_fact_code_carries_its_fact_at_create_time() -> None:
+    """A code that says something about the number says it the same way in the create
+    answer as in a delivery report: each `FACTS` code's create-time row carries that
+    fact (STOP as the opt-out verdict), so no code stores a fact on one path only."""
+    for code, (fact, _) in FACTS.items():
+        rule = TWILIO_TABLE[("*", code)]
+        if fact is NumberFact.OPTED_OUT:
+            assert rule.verdict is Verdict.OPT_OUT, code
+        else:
+            assert rule.fact is fact, code
+
+
+@pytest.mark.parametrize("code", [30003, 30005])
+async def test_unreachable_at_create_is_a_retry_with_the_fact(
+    twilio: FakeTwilio, make_twilio: TwilioFactory, code: int
+) -> None:
+    """30003/30005 in the 400 to the create: a `RetryLater` in 30 min carrying
+    `unreachable` and the code; no alarm and no fix of ours (the number's fault, not
+    our sending's, unlike `filtered`)."""
+    twilio.errors[TO] = code
+    async with make_twilio() as sender:
+        result = await sender.send(TEXT)
+        health = sender.health()
+    assert isinstance(result, RetryLater)
+    assert (result.fact, result.code, result.after) == (NumberFact.UNREACHABLE, str(code), 1800.0)
+    assert health.state is not HealthState.DOWN
+    assert health.details["degraded"] is None and health.details["alarm"] is None
