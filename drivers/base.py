@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated, Any, ClassVar, Protocol, Self, runtime_checkable
+from typing import Annotated, Any, ClassVar, Literal, Protocol, Self, runtime_checkable
 
 from pydantic import (
     AfterValidator,
@@ -167,14 +167,27 @@ class Resource(Protocol):
     ) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class CallRefused:
+    """Why the PBX did not place a click-to-call: `kind` is `no_link` (no session to
+    the PBX), `no_answer` (it did not answer the request in time; `said` names the
+    error) or `refused` (it said no; `said` is its own words, maybe empty). The desk
+    says each kind in the advisor's language and quotes `said`."""
+
+    kind: Literal["no_link", "no_answer", "refused"]
+    said: str = ""
+
+
 @runtime_checkable
 class Originates(Protocol):
     """A source that can place a call (the desk's click-to-call): ring the staff
     `extension`, then dial `number_e164` showing `caller_id`. Returns None when the
-    PBX took the call, else why it refused, in words; raises nothing but
+    PBX took the call, else why not (`CallRefused`); raises nothing but
     CancelledError."""
 
-    async def originate(self, extension: str, number_e164: str, caller_id: str) -> str | None: ...
+    async def originate(
+        self, extension: str, number_e164: str, caller_id: str
+    ) -> CallRefused | None: ...
 
 
 class Sender(Resource, Protocol):

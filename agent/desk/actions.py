@@ -12,6 +12,7 @@ from __future__ import annotations
 from agent.cases.actions import BadResolution, staff_resolution
 from agent.cases.reply import ReplyRefused, reply
 from agent.config.desk import DeskUser
+from agent.desk.timeline import call_failed, refusal_words
 from agent.desk.words import word
 from agent.model import AttemptResult
 from agent.status.view import StatusView
@@ -142,9 +143,10 @@ async def _call(daemon: StatusView, user: DeskUser, case: dict[str, object], lan
     refusal = await dialer.originate(user.extension, caller, f'"{name}: {caller}" <{caller}>')
     now = daemon.clock()
     if refusal is not None:
-        await store.log_staff_attempt(
-            case_id, user.name, AttemptResult.NOT_ANSWERED, f"call failed: {refusal}", now
-        )
-        raise ActionRefused(word("call_refused", language, why=refusal))
+        # stored as the kind then the PBX's words, said in each reader's language
+        note = call_failed(refusal.kind, refusal.said)
+        await store.log_staff_attempt(case_id, user.name, AttemptResult.NOT_ANSWERED, note, now)
+        said = refusal_words(refusal.kind, refusal.said, language)
+        raise ActionRefused(f"{said[:1].upper()}{said[1:]}.")
     await store.case_event(case_id, user.name, "call", f"{user.extension} → {caller}", now)
     return word("calling", language, extension=user.extension)

@@ -16,28 +16,13 @@ from typing import Any
 
 from agent.config.desk import DeskUser
 from agent.config.settings import Settings
-from agent.desk.timeline import detail_words
+from agent.desk.timeline import actor_words, line_words
 from agent.desk.words import TEXT, word
 from agent.report.words import SHORT_WEEKDAYS, outcome_words
 from agent.status.view import StatusView
 from agent.store import Store, parse_ts, ts
 
 MOST = 300
-ACTIONS = {
-    "opened": {"fr": "a ouvert le dossier", "en": "opened the case"},
-    "joined": {"fr": "nouvel appel manqué", "en": "another missed call"},
-    "claimed": {"fr": "s'en occupe", "en": "took it"},
-    "note": {"fr": "a noté", "en": "noted"},
-    "attempt": {"fr": "rappel", "en": "callback"},
-    "reached": {"fr": "a joint le client", "en": "reached the caller"},
-    "replied": {"fr": "le client a répondu", "en": "the caller replied"},
-    "texted": {"fr": "a écrit", "en": "texted"},
-    "call": {"fr": "a lancé un appel", "en": "placed a call"},
-    "closed": {"fr": "a fermé", "en": "closed"},
-    "reopened": {"fr": "a rouvert", "en": "reopened"},
-    "escalated": {"fr": "retard signalé au gestionnaire", "en": "escalated to the manager"},
-    "expired": {"fr": "expiré", "en": "expired"},
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,10 +247,8 @@ async def case_page(
                 if item.get(key) and "side" in item:
                     item[key + "_words"] = _word_or(f"{key}_{item[key]}", str(item[key]), language)
             if "action" in item:
-                item["action_words"] = ACTIONS.get(str(item["action"]), {}).get(
-                    language, str(item["action"])
-                )
-                item["detail_words"] = detail_words(
+                item["actor_words"] = actor_words(str(item.get("actor") or ""), language)
+                item["line_words"] = line_words(
                     str(item["action"]), str(item.get("detail") or ""), language
                 )
     rows = await _rows(store, settings, [case], daemon.clock(), language)

@@ -39,6 +39,7 @@ from agent.errors import ListenError
 from agent.model import STAFF_RESOLUTIONS, Counters
 from agent.report.output import site_report
 from agent.report.weekly import to_date
+from agent.report.words import singular
 from agent.status.port_holder import cannot_listen
 from agent.status.server import server_tls
 from agent.status.view import StatusView
@@ -163,6 +164,7 @@ class DeskServer:
         return self._env.get_template(name).render(
             lang=language,
             w=lambda key, **kw: word(key, language, **kw),
+            singular=lambda n: singular(n, language),
             site=self.daemon.loaded.settings.site.name,
             **data,
         )

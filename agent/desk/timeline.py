@@ -1,9 +1,11 @@
 """A case's timeline in the desk's words: the store keeps each action's detail as the
 machine wrote it (`201 → +15145550123`, `outbound reached 45s`, `logged voicemail
-the note`, `reached_elsewhere the note`, `past its SLA`), the same for every reader;
-the desk writes it for people, in their language: numbers as people read them (the
-`phone` filter's form), results and resolutions in words, people's own notes as they
-typed them. Pure."""
+the note`, `call failed: no_answer`, `reached_elsewhere the note`, `past its SLA`),
+the same for every reader (`ringback cases show`, the status API); the desk writes
+each line for people, in their language: who (the caller, the phone system, an
+extension, a person), what they did and its detail as one phrase, numbers as people
+read them (the `phone` filter's form), results and resolutions in words, people's
+own notes as they typed them. A form the desk does not know is shown as stored. Pure."""
 
 from __future__ import annotations
 
@@ -11,6 +13,35 @@ from agent.cases.staff_words import readable
 from agent.desk.words import TEXT, word
 from agent.model import AttemptResult, Resolution
 
+# What each action is, as a verb phrase after who did it.
+ACTIONS = {
+    "opened": ("a ouvert le dossier", "opened the case"),
+    "joined": ("a ajouté un nouvel appel manqué", "added another missed call"),
+    "claimed": ("s'en occupe", "took it"),
+    "note": ("a noté", "noted"),
+    "attempt": ("rappel", "callback"),
+    "reached": ("a joint le client", "reached the caller"),
+    "replied": ("a répondu", "replied"),
+    "texted": ("a écrit", "texted"),
+    "call": ("a lancé un appel", "placed a call"),
+    "closed": ("a fermé le dossier", "closed the case"),
+    "reopened": ("a rouvert le dossier", "reopened the case"),
+    "escalated": ("a signalé le retard au gestionnaire", "escalated to the manager"),
+    "expired": ("a fermé le dossier, resté sans suite", "closed the case, left untouched"),
+}
+# How an action's words take its detail (the rest: a space between).
+JOINS = {
+    "note": ("{what}\u00a0: {detail}", "{what}: {detail}"),
+    "texted": ("{what}\u00a0: {detail}", "{what}: {detail}"),
+    "closed": ("{what}\u00a0: {detail}", "{what}: {detail}"),
+    "reopened": ("{what} ({detail})", "{what} ({detail})"),
+}
+# Who did it, when the store names no person: the caller, the PBX without an
+# extension; ringback itself keeps its name.
+ACTORS = {
+    "caller": ("le client", "the caller"),
+    "pbx": ("le central", "the phone system"),
+}
 DIRECTIONS = {  # how the PBX saw the attempt: our call out says nothing more
     "outbound": ("", ""),
     "inbound": ("le client a rappelé", "the caller called again"),
@@ -29,6 +60,13 @@ FIXED = {  # details written in English by the store, said in words
     ),
 }
 CALL_FAILED = "call failed: "
+# Why a click-to-call did not leave (drivers.base.CallRefused.kind), then the PBX's
+# own words if it gave any.
+REFUSALS = {
+    "no_link": ("le central est injoignable (lien coupé)", "the phone system is not connected"),
+    "no_answer": ("le central n'a pas répondu", "the phone system did not answer"),
+    "refused": ("le central a refusé l'appel", "the phone system refused the call"),
+}
 RESOLUTIONS = {r.value for r in Resolution}
 
 
@@ -45,8 +83,43 @@ def _with_note(words: str, note: str) -> str:
     return f"{words} — {note}" if note else words
 
 
+def actor_words(actor: str, language: str) -> str:
+    """Who: "le client", "le central", "poste 201" / "ext. 201", or the person."""
+    if actor in ACTORS:
+        return _pick(ACTORS[actor], language)
+    if actor.isdigit():  # the PBX's extension that called or answered
+        return f"poste {actor}" if language == "fr" else f"ext. {actor}"
+    return actor
+
+
+def line_words(action: str, detail: str, language: str) -> str:
+    """What was done, with its detail, as one phrase after `actor_words`."""
+    what = _pick(ACTIONS[action], language) if action in ACTIONS else action
+    said = detail_words(action, detail, language)
+    if not said:
+        return what
+    join = _pick(JOINS[action], language) if action in JOINS else "{what} {detail}"
+    return join.format(what=what, detail=said)
+
+
+def call_failed(kind: str, said: str) -> str:
+    """The stored note of a click-to-call the PBX did not place: the kind, then the
+    PBX's own words (`call failed: refused Permission denied`)."""
+    return f"{CALL_FAILED}{kind} {said}".strip()
+
+
+def refusal_words(kind: str, said: str, language: str) -> str:
+    """A click-to-call the PBX did not place, in words, then what the PBX said
+    (the flash message and the timeline say it the same way); a kind this desk
+    does not know is all the PBX's own words."""
+    if kind not in REFUSALS:
+        kind, said = "refused", f"{kind} {said}".strip()
+    words = _pick(REFUSALS[kind], language)
+    return f"{words} ({said})" if said else words
+
+
 def detail_words(action: str, detail: str, language: str) -> str:
-    """What the timeline shows after the action's words (unknown forms as stored)."""
+    """The detail of an action in words (unknown forms as stored)."""
     if not detail:
         return ""
     if detail in FIXED:
@@ -64,14 +137,25 @@ def detail_words(action: str, detail: str, language: str) -> str:
     return detail
 
 
+def _failed(why: str, language: str) -> str:
+    """`call failed: <kind> <the PBX's words>` (before the kinds: the PBX's words)."""
+    kind, said = _code_then_note(why)
+    if kind not in REFUSALS:
+        kind, said = "refused", why
+    return word("not_placed", language, why=refusal_words(kind, said, language))
+
+
 def _attempt(detail: str, language: str) -> str:
     if detail.startswith(CALL_FAILED):
-        why = detail[len(CALL_FAILED) :]
-        return word("call_refused", language, why=why)
+        return _failed(detail[len(CALL_FAILED) :], language)
     if detail.startswith("logged "):
         code, note = _code_then_note(detail[len("logged ") :])
+        if note.startswith(CALL_FAILED):  # the desk logs a click-to-call the PBX refused
+            return _failed(note[len(CALL_FAILED) :], language)
         if code in RESULTS:
-            said = ("noté : " if language == "fr" else "logged: ") + _pick(RESULTS[code], language)
+            said = ("noté\u00a0: " if language == "fr" else "logged: ") + _pick(
+                RESULTS[code], language
+            )
             return _with_note(said, note)
         return detail
     parts = detail.split(" ")

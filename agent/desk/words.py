@@ -143,10 +143,7 @@ TEXT = {
         "Votre poste {extension} sonne : décrochez, il appelle le client.",
         "Your phone {extension} is ringing: pick up, it calls the caller.",
     ),
-    "call_refused": (
-        "Le central a refusé l'appel : {why}",
-        "The phone system refused the call: {why}",
-    ),
+    "not_placed": ("non passé : {why}", "not placed: {why}"),
     "no_extension": (
         "Aucun poste n'est associé à votre compte (desk.users[].extension).",
         "No desk phone is set for your account (desk.users[].extension).",
@@ -174,6 +171,11 @@ TEXT = {
 
 
 def word(name: str, language: str, /, **fields: object) -> str:
+    """The desk's words for `name`; in French the space before a colon does not
+    break (a line never starts with « : » on a phone)."""
     fr, en = TEXT[name]
-    text = fr if language == "fr" else en
+    text = fr.replace(" :", NBSP_COLON) if language == "fr" else en
     return text.format(**fields) if fields else text
+
+
+NBSP_COLON = "\u00a0:"

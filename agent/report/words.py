@@ -315,13 +315,16 @@ def hour_words(hour: int, language: str) -> str:
     return f"{hour} h" if language == "fr" else f"{hour:02d}:00"
 
 
+def singular(n: int, language: str = "en") -> bool:
+    """Whether a count of `n` takes the singular: French for 0 and 1 ("0 appel
+    manqué"), English for 1 only ("0 missed calls"). The one plural rule of every
+    count a person reads (report, alerts, the desk, the technician's commands)."""
+    return n <= 1 if language == "fr" else n == 1
+
+
 def counted(n: int, one: str, many: str, language: str = "en") -> str:
-    """`n` and the noun that goes with it, `one` or `many` as written: French takes
-    the singular for 0 and 1 ("0 appel manqué"), English for 1 only ("0 missed
-    calls"). The one plural rule of every count a person reads (report, alerts, the
-    technician's commands)."""
-    single = n <= 1 if language == "fr" else n == 1
-    return f"{n} {one if single else many}"
+    """`n` and the noun that goes with it, `one` or `many` as written (`singular`)."""
+    return f"{n} {one if singular(n, language) else many}"
 
 
 def count_words(n: int, one: str, many: str, language: str) -> str:

@@ -203,6 +203,8 @@ def test_working_a_case_is_on_its_timeline(site: tuple[DaemonProcess, int, Path]
         case_id = case_id_of(wait_for(c, "+15145550123"), "+15145550123")
         page = c.get(f"/desk/cases/{case_id}").text
         token = csrf_of(page)
+        # counted as French counts: singular for 0 and 1 (« 0 rappel », not « 0 rappels »)
+        assert "<span>1 appel manqué</span>" in page and "<span>0 rappel</span>" in page
         # closing asks why: no reason is picked for her (one click closed as reached)
         assert (
             '<select id="resolution" name="resolution" required>\n'
@@ -222,7 +224,7 @@ def test_working_a_case_is_on_its_timeline(site: tuple[DaemonProcess, int, Path]
         for words in (
             "en occupe",
             "asked for the oil change price",
-            "noté : pas de réponse — from my cell",  # the timeline in ana's words
+            "noté\u00a0: pas de réponse — from my cell",  # the timeline in ana's words
             "on vous rappelle à 14 h?",
         ):
             assert words in page, words
@@ -239,7 +241,10 @@ def test_working_a_case_is_on_its_timeline(site: tuple[DaemonProcess, int, Path]
         )
         assert "done=" in done.headers["location"]
         page = c.get(f"/desk/cases/{case_id}").text
-        assert 'data-state="closed"' in page and "a fermé mauvais numéro — not a client" in page
+        assert (
+            'data-state="closed"' in page
+            and "a fermé le dossier\u00a0: mauvais numéro — not a client" in page
+        )
         assert "+15145550123" not in c.get("/desk/board").text  # off the board
     queued = daemon.wait_status(lambda d: d["queue"]["by_state"]["sent"] >= 3)
     assert queued["queue"]["by_state"]["sent"] >= 3  # two missed-call texts and ana's

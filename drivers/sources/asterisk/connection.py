@@ -135,11 +135,12 @@ class AmiConnection:
         if time.monotonic() - started < STABLE_SESSION_SECONDS:
             raise SessionLost(self.last_error or "AMI connection lost")
 
-    async def send(self, fields: dict[str, str], limit: float) -> tuple[bool, str]:
-        """One action on the live session: (accepted, Asterisk's message)."""
+    async def send(self, fields: dict[str, str], limit: float) -> tuple[bool, str] | None:
+        """One action on the live session: (accepted, Asterisk's message); None when
+        there is no session to send it on."""
         proto = self._proto
         if proto is None:
-            return False, "not connected to Asterisk"
+            return None
         response = await proto.action(fields, limit)
         return bool(response.success), str(response.get("Message", "") or "")
 

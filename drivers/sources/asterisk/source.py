@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from agent.model import CallRecord, Counters, Health, HealthState
-from drivers.base import SiteContext
+from drivers.base import CallRefused, SiteContext
 from drivers.sources.asterisk.badinput import BadInput
 from drivers.sources.asterisk.cdr.catchup import COUNTERS as CATCHUP_COUNTERS
 from drivers.sources.asterisk.cdr.catchup import Catchup
@@ -76,9 +76,12 @@ class AsteriskSource:
     def _now(self) -> float:
         return self._site.clock().timestamp()
 
-    async def originate(self, extension: str, number_e164: str, caller_id: str) -> str | None:
+    async def originate(
+        self, extension: str, number_e164: str, caller_id: str
+    ) -> CallRefused | None:
         """Click-to-call (`drivers.base.Originates`): ring `extension`, then dial the
-        number. None when Asterisk queued the call, else why it refused (in its words)."""
+        number. None when Asterisk queued the call, else why not (`no_link`,
+        `no_answer`, or `refused` with Asterisk's own words)."""
         cfg = self._config
         digits = number_e164.lstrip("+")
         exten = {"e164": number_e164, "digits": digits, "national": _national(number_e164)}
@@ -93,15 +96,18 @@ class AsteriskSource:
             "Async": "true",
         }
         try:
-            accepted, message = await self._connection.send(fields, cfg.connect_timeout_seconds)
+            answer = await self._connection.send(fields, cfg.connect_timeout_seconds)
         except (TimeoutError, OSError, asyncio.CancelledError) as err:
             if isinstance(err, asyncio.CancelledError):
                 raise
-            return f"Asterisk did not answer ({type(err).__name__})"
+            return CallRefused("no_answer", type(err).__name__)
+        if answer is None:
+            return CallRefused("no_link")
+        accepted, message = answer
         if accepted:
             return None
         self._counters.inc("originate_refused")
-        return message or "Asterisk refused the call"
+        return CallRefused("refused", message)
 
     async def records(self) -> AsyncIterator[CallRecord]:
         """Finished calls, until cancelled. Connection trouble is retried inside."""

@@ -4,7 +4,7 @@ dialplan wants it), and Asterisk's refusal handed back in its own words."""
 
 from __future__ import annotations
 
-from drivers.base import Originates, SiteContext
+from drivers.base import CallRefused, Originates, SiteContext
 from tests.drivers.asterisk.test_source import running, until
 from tests.peers.ami_server import FakeAmiServer
 
@@ -27,15 +27,18 @@ async def test_originate_rings_the_extension_then_dials_the_caller(site: SiteCon
 
 
 async def test_a_refused_originate_says_why(site: SiteContext) -> None:
-    """An AMI user without `write = originate` gets "Permission denied": said as is."""
+    """An AMI user without `write = originate` gets "Permission denied": `refused`,
+    with Asterisk's words as it said them."""
     async with FakeAmiServer() as server, running(server, site) as (source, _):
         server.originate_refusal = "Permission denied"
         await server.wait_logins(1)
         await until(lambda: source.health().usable)
-        assert await source.originate("201", "+15145550123", "x") == "Permission denied"
+        assert await source.originate("201", "+15145550123", "x") == CallRefused(
+            "refused", "Permission denied"
+        )
 
 
 async def test_no_link_no_call(site: SiteContext) -> None:
-    """Before the AMI session is up, the call is refused with the reason, not raised."""
+    """Before the AMI session is up, the call is refused as `no_link`, not raised."""
     async with FakeAmiServer(secret="other") as server, running(server, site) as (source, _):
-        assert await source.originate("201", "+15145550123", "x") == "not connected to Asterisk"
+        assert await source.originate("201", "+15145550123", "x") == CallRefused("no_link")
