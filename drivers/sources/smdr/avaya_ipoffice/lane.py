@@ -40,9 +40,9 @@ BELOW, HH, HOLD, MM_SS_SECONDS, SECONDS, hour_starts, spans = (
 
 class LaneParser(Protocol):
     """The parser the lane reads for (`IpOfficeParser`). The lane adds to and takes
-    from `held_calls` as `join` would, keeps its own tables in `lane_hours` and
-    `lane_talks` (bounded), and hands every line it does not read itself to `feed`
-    or `join`; it stops after a line that left `notes` or `failed`."""
+    from `held_calls` as `join` would, keeps its own tables in `lane_hours`,
+    `lane_talks` and `lane_parties` (bounded), and hands every line it does not read
+    itself to `feed` or `join`; it stops after a line that left `notes` or `failed`."""
 
     ctx: ParseContext
     notes: list[str]
@@ -50,6 +50,7 @@ class LaneParser(Protocol):
     held_calls: HeldCalls
     lane_hours: dict[str, tuple[datetime, str]]
     lane_talks: dict[str, float]
+    lane_parties: dict[tuple[str, str], Parties]
 
     def feed(self, line: str, received_at: datetime) -> list[CallRecord]:
         """The calls `line` finishes. Raises `BadLine`."""
@@ -62,6 +63,12 @@ class LaneParser(Protocol):
 
 
 _LANE_MAX = 4096  # entries of each table the lane fills as the stream goes
+
+# Enum members read once: in CPython 3.11 `Outcome.MISSED` goes through the enum
+# type's `__getattr__`, about as costly as building a record field
+INBOUND, OUTBOUND, INTERNAL = Direction.INBOUND, Direction.OUTBOUND, Direction.INTERNAL
+ANSWERED, MISSED, VOICEMAIL = Outcome.ANSWERED, Outcome.MISSED, Outcome.VOICEMAIL
+SHORT_ABANDON, LIVE = Outcome.SHORT_ABANDON, Evidence.LIVE
 
 
 class _Draft:
@@ -100,6 +107,74 @@ def _lane_talk(talks: dict[str, float], conn: str) -> float | None:
     return talk
 
 
+# (Party1 Device, Party2 Device) as read -> what a one-record call needs of them:
+# both devices stripped, no trunk party (internal), who talked when the call talked
+# and nobody is a voicemail or auto-attendant by role, the outcome of an inbound call
+# nobody talked on (a `V` channel: voicemail), the extensions
+Parties = tuple[str, str, bool, str | None, Outcome, tuple[str, ...]]
+
+
+def _lane_parties(table: dict[tuple[str, str], Parties], raw1: str, raw2: str) -> Parties:
+    """The `Parties` of two device fields, computed once per pair (a site has a few
+    extensions and trunks) and kept in `table` (bounded)."""
+    d1, d2 = raw1.strip(), raw2.strip()
+    p1, p2 = d1[:1], d2[:1]
+    e1 = d1[1:] if p1 == "E" else None  # the extension of a party
+    e2 = d2[1:] if p2 == "E" else None
+    if e1 is not None:
+        talker: str | None = e1
+        extensions: tuple[str, ...] = (e1, e2) if e2 is not None and d2 != d1 else (e1,)
+    else:
+        talker = e2 if e2 is not None else d1 if p1 == "T" and p2 == "T" else None
+        extensions = (e2,) if e2 is not None else ()
+    silent = Outcome.VOICEMAIL if p1 == "V" or p2 == "V" else Outcome.MISSED
+    if len(table) >= _LANE_MAX:
+        table.clear()
+    entry = table[raw1, raw2] = (
+        d1, d2, p1 in NO_TRUNK and p2 in NO_TRUNK, talker, silent, extensions,
+    )  # fmt: skip
+    return entry
+
+
+def _lane_learn(
+    parser: LaneParser, f: list[str]
+) -> tuple[tuple[datetime, str], tuple[timedelta, str], float, float, float, Parties] | None:
+    """The Call Start hour and offset, connected, ring and hold + park times and
+    parties of a record the lane's tables did not all answer for, each added to its
+    table when it has its common shape; None when one does not (or the Call Start's
+    hour is new: the long way checks and converts it first)."""
+    if len(f) < MIN_FIELDS:
+        return None
+    text, conn = f[0], f[1]
+    hour = parser.lane_hours.get(text[:14]) or _lane_hour(parser.lane_hours, text, parser.ctx.tz)
+    talk = parser.lane_talks.get(conn)
+    if talk is None:
+        talk = _lane_talk(parser.lane_talks, conn)
+    below, ring = BELOW.get(text[14:]), SECONDS.get(f[2])
+    hold, park = HOLD.get(f[15]), HOLD.get(f[16])
+    if hour is None or below is None or talk is None or ring is None:
+        return None
+    if hold is None or park is None:
+        return None
+    parties = parser.lane_parties
+    party = parties.get((f[11], f[13]))
+    if party is None:
+        party = _lane_parties(parties, f[11], f[13])
+    return hour, below, talk, ring, hold + park, party
+
+
+def _long_way(
+    parser: LaneParser, line: str, received_at: datetime, out: list[CallRecord]
+) -> tuple[bool, Exception | None]:
+    """`feed` of a line the lane does not read itself: whether to stop after it
+    (it raised, or left notes or failures), and its error."""
+    try:
+        out += parser.feed(line, received_at)
+    except (BadLine, ArithmeticError, ValueError, LookupError) as err:
+        return True, err
+    return bool(parser.notes or parser.failed), None
+
+
 def read_lines(  # noqa: PLR0915 (one loop: a call per line costs what a record costs)
     parser: LaneParser,
     lines: Sequence[str],
@@ -107,162 +182,154 @@ def read_lines(  # noqa: PLR0915 (one loop: a call per line costs what a record 
     received_at: datetime,
     out: list[CallRecord],
 ) -> tuple[int, Exception | None]:
-    """`LineParser.feed_lines` for IP Office: a record whose
-    every field has its common shape (as for `quick_record`) is read here in one
-    pass: a one-record call becomes its `CallRecord` in place, a segment of a longer
-    call is held or joined as `feed` does; any other line goes to `feed`. One long
-    loop on purpose: a call per line costs what the whole record costs.
-    tests/drivers/smdr/test_quick.py holds it equal to the long way."""
+    """`LineParser.feed_lines` for IP Office: a record whose every field has its
+    common shape (as for `quick_record`) is read here in one pass: a one-record call
+    becomes its `CallRecord` in place, a segment of a longer call is held or joined
+    as `feed` does (`_lane_segment`); any other line goes to `feed` (`_long_way`).
+    Fields are read through tables by subscript (the common values, and what the
+    stream has shown so far: hours, connected times, pairs of parties), a miss sends
+    the line to `_lane_learn`. tests/drivers/smdr/test_quick.py holds it equal to
+    the long way."""
     ctx = parser.ctx
-    name, tz, pending = ctx.config.name, ctx.tz, parser.held_calls
+    name, pending, roles = ctx.config.name, parser.held_calls, ctx.roles.configured
     latest = received_at + ctx.clock_tolerance
     limit = ctx.config.short_abandon_seconds
-    hours, talks = parser.lane_hours, parser.lane_talks
-    roles = ctx.roles.configured
-    hour_of, talk_of = hours.get, talks.get
-    below_of, seconds_of, hold_of, span_of = BELOW.get, SECONDS.get, HOLD.get, spans.get
-    new, draft, final = object.__new__, _Draft, CallRecord
-    inbound, outbound, internal_call = Direction.INBOUND, Direction.OUTBOUND, Direction.INTERNAL
-    answered, missed, voicemail = Outcome.ANSWERED, Outcome.MISSED, Outcome.VOICEMAIL
-    short, live, append = Outcome.SHORT_ABANDON, Evidence.LIVE, out.append
+    hours, talks, parties = parser.lane_hours, parser.lane_talks, parser.lane_parties
+    draft, final, append = _Draft, CallRecord, out.append
     for i in range(start, len(lines)):
         line = lines[i]
         f = line.split(",", 17)
-        if len(f) >= MIN_FIELDS:
-            text, conn, cid, direction, internal, more = f[0], f[1], f[9], f[4], f[8], f[10]
-            hour = hour_of(text[:14])
-            if hour is None:
-                hour = _lane_hour(hours, text, tz)
-            talk = talk_of(conn)
-            if talk is None:
-                talk = _lane_talk(talks, conn)
-            below, ring, hold, park = (
-                below_of(text[14:]),
-                seconds_of(f[2]),
-                hold_of(f[15]),
-                hold_of(f[16]),
-            )
-            if (
-                hour is not None and below is not None and talk is not None and ring is not None
-                and hold is not None and park is not None
-                and direction in {"I", "O"} and internal in {"0", "1"}
-                and 0 < len(cid) <= 12 and cid.isascii() and cid.isdigit() and cid[0] != "0"
-            ):  # fmt: skip
-                started = hour[0] + below[0]
-                d1, d2 = f[11].strip(), f[13].strip()
-                if more == "0" and not (pending and (cid, text) in pending):
-                    seconds = ring + talk + (hold + park)
-                    span = span_of(seconds)
-                    ended = started + (span if span is not None else to_span(seconds))
-                    if ended <= latest:
-                        p1, p2 = d1[:1], d2[:1]
-                        e1 = d1[1:] if p1 == "E" else None  # the extension of a party
-                        e2 = d2[1:] if p2 == "E" else None
-                        who = None
-                        if internal == "1" or (p1 in NO_TRUNK and p2 in NO_TRUNK):
-                            way, outcome = internal_call, answered if talk > 0 else missed
-                        elif direction == "O":
-                            way, outcome = outbound, answered if talk > 0 else missed
+        text = f[0]
+        try:  # the fields by table (a subscript costs less than a `.get` call)
+            hour, below, talk = hours[text[:14]], BELOW[text[14:]], talks[f[1]]
+            ring, hold_park = SECONDS[f[2]], HOLD[f[15]] + HOLD[f[16]]
+            party = parties[f[11], f[13]]
+        except LookupError:  # a short line, an odd value, or one new to the tables
+            known = _lane_learn(parser, f)
+            if known is None:
+                stop, err = _long_way(parser, line, received_at, out)
+                if stop:
+                    return i + 1, err
+                continue
+            hour, below, talk, ring, hold_park, party = known
+        cid, direction, internal, more = f[9], f[4], f[8], f[10]
+        if (
+            direction in {"I", "O"} and internal in {"0", "1"}
+            and 0 < len(cid) <= 12 and cid.isascii() and cid.isdigit() and cid[0] != "0"
+        ):  # fmt: skip
+            started = hour[0] + below[0]
+            if more == "0" and not (pending and (cid, text) in pending):
+                seconds = ring + talk + hold_park
+                span = spans.get(seconds)
+                ended = started + (span if span is not None else to_span(seconds))
+                if ended <= latest:
+                    d1, d2, no_trunk, talker, silent, extensions = party
+                    who = None
+                    if internal == "1" or no_trunk:
+                        way, outcome = INTERNAL, ANSWERED if talk > 0.0 else MISSED
+                    elif direction == "O":
+                        way, outcome = OUTBOUND, ANSWERED if talk > 0.0 else MISSED
+                    else:
+                        way = INBOUND
+                        if roles:  # voicemail or auto-attendant devices listed
+                            outcome, who = one_segment_outcome(talk, d1, d2, f[5].strip(), ctx)
+                        elif talk > 0.0 and talker is not None:
+                            outcome, who = ANSWERED, talker
                         else:
-                            way = inbound
-                            if roles:  # voicemail or auto-attendant devices listed
-                                outcome, who = one_segment_outcome(talk, d1, d2, f[5].strip(), ctx)
-                            elif talk > 0 and e1 is not None:
-                                outcome, who = answered, e1
-                            elif talk > 0 and e2 is not None:
-                                outcome, who = answered, e2
-                            elif talk > 0 and p1 == "T" and p2 == "T":
-                                outcome, who = answered, d1
-                            elif p1 == "V" or p2 == "V":
-                                outcome = voicemail
-                            else:
-                                outcome = missed
-                        if outcome is missed and limit > 0 and ring < limit:
-                            outcome = short
-                        if e1 is not None:
-                            extensions: tuple[str, ...] = (
-                                (e1, e2) if e2 is not None and d2 != d1 else (e1,)
-                            )
-                        else:
-                            extensions = (e2,) if e2 is not None else ()
-                        caller = f[3]
-                        if "@" in caller:
-                            caller = caller.partition("@")[0]
-                        called = f[5].strip()
-                        r: Any = new(draft)
-                        r.source = name
-                        r.call_id = f"ipo-{cid}{hour[1]}{below[1]}"
-                        r.started_at = started
-                        r.ended_at = ended
-                        r.direction = way
-                        r.outcome = outcome
-                        r.caller_raw = caller.strip()
-                        r.caller_e164 = None
-                        r.caller_name = None
-                        r.dialed = called or None
-                        r.queue = None
-                        r.ivr_path = ""
-                        r.ring_seconds = ring
-                        r.ivr_seconds = 0.0
-                        r.queue_seconds = 0.0
-                        r.talk_seconds = talk
-                        r.answered_by = who
-                        r.extensions = extensions
-                        r.evidence = live
-                        r.__class__ = final
-                        append(r)
-                        continue
-                elif more in {"0", "1"}:
-                    seg = Segment(
-                        text, started, talk, ring, hold + park, strip_host(f[3]),
-                        direction == "I", internal == "1", f[5].strip(), cid, more == "1",
-                        ((d1, f[12]), (d2, f[14])),
-                    )  # fmt: skip
-                    if more == "1":  # held until its last record (`join`)
-                        key = (cid, text)
-                        held = pending.pop(key, None) if pending else None
-                        if held is None:
-                            pending[key] = (received_at, [seg])
-                        else:
-                            held[1].append(seg)
-                            pending[key] = held
-                        if len(pending) > MAX_PENDING:
-                            out += parser.evict(received_at)
-                            if parser.notes or parser.failed:
-                                return i + 1, None
-                        continue
-                    held = pending.pop((cid, text), None)
-                    if held is not None:  # the last record of a held call
-                        segments = held[1]
-                        segments.append(seg)
-                        record = None if roles else _lane_call(segments, name, latest, limit)
-                        if record is not None:
-                            append(record)
-                            continue
-                        pending[cid, text] = held  # the long way reads it again
-                        segments.pop()
-                    try:
-                        out += parser.join(seg, received_at)
-                    except (BadLine, ArithmeticError, ValueError, LookupError) as err:
-                        return i + 1, err
-                    if parser.notes or parser.failed:
-                        return i + 1, None
+                            outcome = silent
+                    if outcome is MISSED and limit > 0.0 and ring < limit:
+                        outcome = SHORT_ABANDON
+                    caller = f[3]
+                    if "@" in caller:
+                        caller = caller.partition("@")[0]
+                    called = f[5].strip()
+                    r: Any = draft()
+                    r.source = name
+                    r.call_id = f"ipo-{cid}{hour[1]}{below[1]}"
+                    r.started_at = started
+                    r.ended_at = ended
+                    r.direction = way
+                    r.outcome = outcome
+                    r.caller_raw = caller.strip()
+                    r.caller_e164 = None
+                    r.caller_name = None
+                    r.dialed = called or None
+                    r.queue = None
+                    r.ivr_path = ""
+                    r.ring_seconds = ring
+                    r.ivr_seconds = 0.0
+                    r.queue_seconds = 0.0
+                    r.talk_seconds = talk
+                    r.answered_by = who
+                    r.extensions = extensions
+                    r.evidence = LIVE
+                    r.__class__ = final
+                    append(r)
                     continue
-        try:
-            out += parser.feed(line, received_at)
-        except (BadLine, ArithmeticError, ValueError, LookupError) as err:
+            elif more in {"0", "1"}:
+                seg = Segment(
+                    text, started, talk, ring, hold_park, strip_host(f[3]),
+                    direction == "I", internal == "1", f[5].strip(), cid, more == "1",
+                    ((party[0], f[12]), (party[1], f[14])),
+                )  # fmt: skip
+                call_id = f"ipo-{cid}{hour[1]}{below[1]}"
+                stop, err = _lane_segment(parser, seg, call_id, received_at, latest, out)
+                if stop:
+                    return i + 1, err
+                continue
+        stop, err = _long_way(parser, line, received_at, out)
+        if stop:
             return i + 1, err
-        if parser.notes or parser.failed:
-            return i + 1, None
     return len(lines), None
 
 
+def _lane_segment(
+    parser: LaneParser, seg: Segment, call_id: str, received_at: datetime, latest: datetime,
+    out: list[CallRecord],
+) -> tuple[bool, Exception | None]:  # fmt: skip
+    """A segment the lane read, held (Continuation 1) or joined to the call it
+    finishes as `join` does, `call_id` that call's id; the call's record appended to
+    `out`. Whether to stop after this line, and the error of `join` if any."""
+    pending = parser.held_calls
+    key = (seg.call_id, seg.start_text)
+    if seg.more:  # held until its last record (`join`)
+        held = pending.pop(key, None) if pending else None
+        if held is None:
+            pending[key] = (received_at, [seg])
+        else:
+            held[1].append(seg)
+            pending[key] = held
+        if len(pending) > MAX_PENDING:
+            out += parser.evict(received_at)
+            return bool(parser.notes or parser.failed), None
+        return False, None
+    held = pending.pop(key, None)
+    if held is not None:  # the last record of a held call
+        segments = held[1]
+        segments.append(seg)
+        ctx = parser.ctx
+        record = None if ctx.roles.configured else _lane_call(
+            segments, call_id, ctx.config.name, latest, ctx.config.short_abandon_seconds
+        )  # fmt: skip
+        if record is not None:
+            out.append(record)
+            return False, None
+        pending[key] = held  # the long way reads it again
+        segments.pop()
+    try:
+        out += parser.join(seg, received_at)
+    except (BadLine, ArithmeticError, ValueError, LookupError) as err:
+        return True, err
+    return bool(parser.notes or parser.failed), None
+
+
 def _lane_call(
-    segments: list[Segment], name: str, latest: datetime, limit: float
+    segments: list[Segment], call_id: str, name: str, latest: datetime, limit: float
 ) -> CallRecord | None:
     """`call_values` and `record_of` of a complete call whose segments the batch lane
-    read (no device roles): one pass over the segments. None when the call is not
-    in its common shape (a bound crossed, a clock ahead): the long way says why."""
+    read (no device roles), `call_id` its id (`ipo-<Call ID>-<Call Start>`): one pass
+    over the segments. None when the call is not in its common shape (a bound
+    crossed, a clock ahead): the long way says why."""
     first = segments[0]
     ring = talk = other = 0.0
     no_trunk, machine = True, False
@@ -276,7 +343,7 @@ def _lane_call(
         p1, p2 = d1[:1], d2[:1]
         if p1 not in NO_TRUNK or p2 not in NO_TRUNK:
             no_trunk = False
-        if who is None and seg.connected > 0:
+        if who is None and seg.connected > 0.0:
             if p1 == "E":
                 who = d1[1:]
             elif p2 == "E":
@@ -290,30 +357,27 @@ def _lane_call(
         if p2 == "E":
             extensions.append(d2[1:])
     if first.internal or no_trunk:
-        way, outcome, who = Direction.INTERNAL, Outcome.ANSWERED, None
+        way, outcome, who = INTERNAL, ANSWERED, None
     elif not first.inbound:
-        way, outcome, who = Direction.OUTBOUND, Outcome.ANSWERED, None
+        way, outcome, who = OUTBOUND, ANSWERED, None
     else:
-        way = Direction.INBOUND
-        outcome = Outcome.ANSWERED if who is not None else (
-            Outcome.VOICEMAIL if machine else Outcome.MISSED)  # fmt: skip
-    if way is not Direction.INBOUND and talk <= 0:
-        outcome = Outcome.MISSED
+        way = INBOUND
+        outcome = ANSWERED if who is not None else VOICEMAIL if machine else MISSED
+    if way is not INBOUND and talk <= 0.0:
+        outcome = MISSED
     seconds = ring + talk + other
     if ring > MAX_CALL_SECONDS or talk > MAX_CALL_SECONDS or other > MAX_CALL_SECONDS:
         return None
     if seconds > MAX_CALL_SECONDS:
         return None
     started = first.started_at
-    ended = started + timedelta(seconds=seconds)
+    ended = started + to_span(seconds)
     if ended > latest:
         return None
-    if outcome is Outcome.MISSED and limit > 0 and ring < limit:
-        outcome = Outcome.SHORT_ABANDON
-    t = first.start_text  # YYYY/MM/DD HH:MM:SS -> YYYYMMDDTHHMMSS
-    stamp = t[0:4] + t[5:7] + t[8:10] + "T" + t[11:13] + t[14:16] + t[17:19]
+    if outcome is MISSED and limit > 0 and ring < limit:
+        outcome = SHORT_ABANDON
     return new_call_record(
-        name, f"ipo-{first.call_id}-{stamp}", started, ended, way, outcome, first.caller or "",
-        None, first.called or None, ring, talk, who,
+        name, call_id, started, ended, way, outcome, first.caller or "", None,
+        first.called or None, ring, talk, who,
         tuple(dict.fromkeys(extensions)) if len(extensions) > 1 else tuple(extensions),
     )  # fmt: skip

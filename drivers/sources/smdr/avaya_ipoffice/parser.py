@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import drivers.sources.smdr.avaya_ipoffice.records as tables
 from agent.model import CallRecord, Direction, Outcome, new_call_record
 from drivers.sources.smdr.avaya_ipoffice.calls import call_facts, call_values, one_segment_outcome
-from drivers.sources.smdr.avaya_ipoffice.lane import read_lines
+from drivers.sources.smdr.avaya_ipoffice.lane import Parties, read_lines
 from drivers.sources.smdr.avaya_ipoffice.records import (
     MAX_PENDING,
     MIN_FIELDS,
@@ -139,6 +139,7 @@ class IpOfficeParser(LineParser):
         self.held_calls: HeldCalls = OrderedDict()  # oldest first
         self.lane_hours: dict[str, tuple[datetime, str]] = {}  # see `read_lines`
         self.lane_talks: dict[str, float] = {}
+        self.lane_parties: dict[tuple[str, str], Parties] = {}
 
     def parse(self, line: str, received_at: datetime) -> ParsedLine:
         seg = read_segment(line, self.ctx)
