@@ -315,11 +315,12 @@ def hour_words(hour: int, language: str) -> str:
     return f"{hour} h" if language == "fr" else f"{hour:02d}:00"
 
 
-def singular(n: int, language: str = "en") -> bool:
-    """Whether a count of `n` takes the singular: French for 0 and 1 ("0 appel
-    manqué"), English for 1 only ("0 missed calls"). The one plural rule of every
-    count a person reads (report, alerts, the desk, the technician's commands)."""
-    return n <= 1 if language == "fr" else n == 1
+def singular(n: float, language: str = "en") -> bool:
+    """Whether `n` takes the singular: French under 2 ("0 appel manqué", "1,5
+    appel"), English for 1 only ("0 missed calls", "1.5 calls"). The one plural rule
+    of every count and amount a person reads (report, alerts, the desk, the
+    technician's commands)."""
+    return n < 2 if language == "fr" else n == 1
 
 
 def counted(n: int, one: str, many: str, language: str = "en") -> str:
@@ -335,10 +336,8 @@ def count_words(n: int, one: str, many: str, language: str) -> str:
 def amount_words(value: float, one: str, many: str, language: str) -> str:
     """A measured amount and its noun (TEXT keys), to one decimal: "1,5 appel",
     "2,5 appels" (French singular under 2) / "1.5 calls" (English singular for 1)."""
-    shown = number(value, language)
-    rounded = abs(float(shown.replace(",", ".")))  # 1.96 is said "2 appels"
-    single = rounded < 2 if language == "fr" else rounded == 1
-    return f"{shown} {word(one if single else many, language)}"
+    single = singular(abs(round(value, 1)), language)  # as shown: 1.96 is "2 appels"
+    return f"{number(value, language)} {word(one if single else many, language)}"
 
 
 def weeks_words(n: int, language: str) -> str:

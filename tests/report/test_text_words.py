@@ -11,6 +11,7 @@ from agent.report.alert_words import staffing_text
 from agent.report.alerts import Level
 from agent.report.text import rows, table, wrap
 from agent.report.words import (
+    amount_words,
     count_words,
     counted,
     day_month_year,
@@ -89,3 +90,20 @@ def test_a_french_colon_stays_on_its_line() -> None:
     """Wrapping never leaves « : » alone at the start of a line."""
     text = wrap("x" * 10 + " mot :", width=13)
     assert text == "xxxxxxxxxx\nmot\u00a0:"
+
+
+@pytest.mark.parametrize(
+    ("value", "fr", "en"),
+    [
+        (0.0, "0 appel", "0 calls"),
+        (1.0, "1 appel", "1 call"),
+        (1.5, "1,5 appel", "1.5 calls"),
+        (1.96, "2 appels", "2 calls"),  # said as shown, rounded to one decimal
+        (2.5, "2,5 appels", "2.5 calls"),
+    ],
+)
+def test_an_amount_takes_the_plural_rule_of_counts(value: float, fr: str, en: str) -> None:
+    """The staffing advice's calls a week follow `singular`, as shown: French singular
+    under 2, English for 1 only."""
+    assert amount_words(value, "call", "calls_n", "fr") == fr
+    assert amount_words(value, "call", "calls_n", "en") == en
