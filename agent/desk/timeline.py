@@ -138,11 +138,9 @@ def detail_words(action: str, detail: str, language: str) -> str:
 
 
 def _failed(why: str, language: str) -> str:
-    """`call failed: <kind> <the PBX's words>` (before the kinds: the PBX's words)."""
-    kind, said = _code_then_note(why)
-    if kind not in REFUSALS:
-        kind, said = "refused", why
-    return word("not_placed", language, why=refusal_words(kind, said, language))
+    """`call failed: <kind> <the PBX's words>` (stored before the kinds: the PBX's
+    words alone, which `refusal_words` says as a refusal)."""
+    return word("not_placed", language, why=refusal_words(*_code_then_note(why), language))
 
 
 def _attempt(detail: str, language: str) -> str:
