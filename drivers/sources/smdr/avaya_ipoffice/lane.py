@@ -114,10 +114,10 @@ def _lane_talk(talks: dict[str, float], conn: str) -> float | None:
 Parties = tuple[str, str, bool, str | None, Outcome, tuple[str, ...]]
 
 
-def _lane_parties(table: dict[tuple[str, str], Parties], raw1: str, raw2: str) -> Parties:
-    """The `Parties` of two device fields, computed once per pair (a site has a few
-    extensions and trunks) and kept in `table` (bounded)."""
-    d1, d2 = raw1.strip(), raw2.strip()
+def parties_of(d1: str, d2: str) -> Parties:
+    """The `Parties` of two stripped device fields: the one rule of who talked, which
+    extensions took part and what silence means, for a record and for each segment
+    of a longer call (`_lane_call`)."""
     p1, p2 = d1[:1], d2[:1]
     e1 = d1[1:] if p1 == "E" else None  # the extension of a party
     e2 = d2[1:] if p2 == "E" else None
@@ -128,11 +128,15 @@ def _lane_parties(table: dict[tuple[str, str], Parties], raw1: str, raw2: str) -
         talker = e2 if e2 is not None else d1 if p1 == "T" and p2 == "T" else None
         extensions = (e2,) if e2 is not None else ()
     silent = Outcome.VOICEMAIL if p1 == "V" or p2 == "V" else Outcome.MISSED
+    return d1, d2, p1 in NO_TRUNK and p2 in NO_TRUNK, talker, silent, extensions
+
+
+def _lane_parties(table: dict[tuple[str, str], Parties], raw1: str, raw2: str) -> Parties:
+    """`parties_of` two device fields as read, computed once per pair (a site has a
+    few extensions and trunks) and kept in `table` (bounded)."""
     if len(table) >= _LANE_MAX:
         table.clear()
-    entry = table[raw1, raw2] = (
-        d1, d2, p1 in NO_TRUNK and p2 in NO_TRUNK, talker, silent, extensions,
-    )  # fmt: skip
+    entry = table[raw1, raw2] = parties_of(raw1.strip(), raw2.strip())
     return entry
 
 
@@ -309,7 +313,8 @@ def _lane_segment(
         segments.append(seg)
         ctx = parser.ctx
         record = None if ctx.roles.configured else _lane_call(
-            segments, call_id, ctx.config.name, latest, ctx.config.short_abandon_seconds
+            segments, call_id, ctx.config.name, latest, ctx.config.short_abandon_seconds,
+            parser.lane_parties,
         )  # fmt: skip
         if record is not None:
             out.append(record)
@@ -324,12 +329,15 @@ def _lane_segment(
 
 
 def _lane_call(
-    segments: list[Segment], call_id: str, name: str, latest: datetime, limit: float
-) -> CallRecord | None:
+    segments: list[Segment], call_id: str, name: str, latest: datetime, limit: float,
+    parties: dict[tuple[str, str], Parties],
+) -> CallRecord | None:  # fmt: skip
     """`call_values` and `record_of` of a complete call whose segments the batch lane
     read (no device roles), `call_id` its id (`ipo-<Call ID>-<Call Start>`): one pass
-    over the segments. None when the call is not in its common shape (a bound
-    crossed, a clock ahead): the long way says why."""
+    over the segments, each segment's devices read through the lane's `parties`
+    table (their stripped fields are the keys of the common, unpadded ones). None
+    when the call is not in its common shape (a bound crossed, a clock ahead): the
+    long way says why."""
     first = segments[0]
     ring = talk = other = 0.0
     no_trunk, machine = True, False
@@ -340,22 +348,13 @@ def _lane_call(
         talk += seg.connected
         other += seg.hold_park
         (d1, _), (d2, _) = seg.parties
-        p1, p2 = d1[:1], d2[:1]
-        if p1 not in NO_TRUNK or p2 not in NO_TRUNK:
-            no_trunk = False
+        party = parties.get((d1, d2)) or _lane_parties(parties, d1, d2)
+        _, _, internal, talker, silent, taking_part = party
+        no_trunk = no_trunk and internal
         if who is None and seg.connected > 0.0:
-            if p1 == "E":
-                who = d1[1:]
-            elif p2 == "E":
-                who = d2[1:]
-            elif p1 == "T" and p2 == "T":
-                who = d1
-        if p1 == "V" or p2 == "V":
-            machine = True
-        if p1 == "E":
-            extensions.append(d1[1:])
-        if p2 == "E":
-            extensions.append(d2[1:])
+            who = talker
+        machine = machine or silent is VOICEMAIL
+        extensions += taking_part
     if first.internal or no_trunk:
         way, outcome, who = INTERNAL, ANSWERED, None
     elif not first.inbound:
