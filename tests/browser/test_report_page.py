@@ -72,6 +72,12 @@ def test_report_reads_at_desktop_and_phone_width(
             "e => e.scrollWidth > e.clientWidth + 1).length"
         )
         assert overflow == 0, "a table needs a sideways scroll"
+        wrapped = page.evaluate(
+            "[...document.querySelectorAll('table.heat th[scope=row]')].filter(e => "
+            "e.getClientRects().length > 0 && e.getBoundingClientRect().height > "
+            "1.9 * parseFloat(getComputedStyle(e).lineHeight)).map(e => e.innerText)"
+        )
+        assert not wrapped, f"an hour's label breaks over two lines: {wrapped}"
         closed = page.locator("#heat-service td.closed").count()
         assert closed > 0, "Sunday is closed: its cells are grey"
         footer = page.locator("footer").inner_text()
