@@ -207,7 +207,14 @@ class CloudHealth:
         self.counters.inc(_COUNTER_OF[verdict])
         if rule is not None:
             self.note_fact(rule.fact, rule.reason)
-        if verdict is Verdict.SENT or verdict is Verdict.REJECT or verdict is Verdict.OPT_OUT:
+        # the provider answered and the fault is the number's (refused, opted out, a
+        # handset off for now): the sending path works
+        if (
+            verdict is Verdict.SENT
+            or verdict is Verdict.REJECT
+            or verdict is Verdict.OPT_OUT
+            or (rule is not None and rule.fact is NumberFact.UNREACHABLE)
+        ):
             self._set("ok", now)
             self.alarm = None
             self.last_problem = None

@@ -307,3 +307,21 @@ async def test_opt_out_is_rejected_with_flag(
         result = await sender.send(TEXT)
         assert sender.health().state is HealthState.OK
     assert isinstance(result, Rejected) and result.opt_out
+
+
+@pytest.mark.parametrize(
+    ("code", "state"), [(30003, HealthState.OK), (30007, HealthState.DEGRADED)]
+)
+async def test_a_handset_off_leaves_the_sender_healthy(
+    twilio: FakeTwilio, make_twilio: TwilioFactory, code: int, state: HealthState
+) -> None:
+    """Pins 30003 (the handset is off for now) at create time: the text waits, the
+    number is `unreachable`, and the sender stays OK (Twilio answered; the fault is
+    the number's), where 30007 (our traffic filtered) degrades it."""
+    twilio.script(Step.error(400, code))
+    async with make_twilio() as sender:
+        result = await sender.send(TEXT)
+        health = sender.health()
+    assert isinstance(result, RetryLater) and str(code) in result.reason
+    assert health.state is state
+    assert health.details["state"] == ("ok" if state is HealthState.OK else "failing")
