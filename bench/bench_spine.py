@@ -3,7 +3,8 @@ the same settings (WAL, synchronous=FULL), measured in the same run (taking turn
 each on a fresh copy of the store's schema; the rows and settings are compared
 after, and the CPU per row and the trips to SQLite's thread printed); start-up (exec
 until the status API answers) and idle memory of the real daemon with the example
-configuration (bench/daemon.py). Median of three runs each.
+configuration (bench/daemon.py), printed beside the floor the card's own packages set
+for it, measured in the same run (bench/card_floor.py). Median of three runs each.
 
     .venv/bin/python -m bench.bench_spine
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 from contextlib import closing
@@ -201,6 +204,14 @@ def startup(tmp: Path) -> tuple[float, float, float]:
             return answering, cpu, current_rss_mb(daemon.pid)
 
 
+def card_floor() -> float:
+    """RSS in MB of a bare process holding the card's packages (bench/card_floor.py)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.card_floor"], capture_output=True, text=True, check=True
+    )
+    return float(done.stdout)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ringback-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -212,6 +223,7 @@ def main() -> None:
         trips = asyncio.run(trips_per_enqueue(tmp / "trips.db"))
         checked = same_work(sides[0])
         starts = [startup(tmp) for _ in range(RUNS)]
+        floors = Sample.of([card_floor() for _ in range(RUNS)])
     raw, ours, floor = (Sample.of([r.rate for r in runs[side]]) for side in ("raw", "ours", "trip"))
     print(f"raw SQLite single-row commits/s {raw.text(',.0f')}")
     print(f"durable outbox enqueues/s {ours.text(',.0f')}")
@@ -254,6 +266,11 @@ def main() -> None:
                 False,
             ),
         ]
+    )
+    print(
+        "  its floor, the card's packages alone in a bare process (asyncio, ssl, a "
+        "pydantic-settings model, an httpx client, aiosqlite, panoramisk, pyserial, "
+        f"tenacity), MB: {floors.text('.1f')}"
     )
 
 
