@@ -55,7 +55,7 @@ class LogSender:
         self._counters.inc("sent")
         log.info("dry run: would send message_id=%d driver=%s", text.message_id, self.name)
         if self._config.print:
-            print(f"  SMS to {text.to_e164}: {text.body}", file=sys.stdout, flush=True)
+            print(f"  text to {text.to_e164}: {text.body}", file=sys.stdout, flush=True)
         sent = Sent(f"log-{text.message_id}-{text.attempt}")
         if self._config.report != "none":
             await self._report(sent.provider_id)

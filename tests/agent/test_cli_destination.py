@@ -89,7 +89,7 @@ def test_send_test_refuses_before_opening_the_senders(tmp_path: Path) -> None:
     config = _config(tmp_path)
     sent = _ringback("send-test", "-c", str(config), "--to", "123", config_env=config)
     assert sent.returncode == 2
-    assert "SMS to" not in sent.stdout
+    assert "text to" not in sent.stdout
     assert sent.stderr.strip() == (
         "send-test: --to '123' is too short for a phone number "
         "(at least 7 digits, like +15145550100)"

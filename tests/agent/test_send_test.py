@@ -81,7 +81,7 @@ def test_cli_sends_through_the_configured_chain(tmp_path: Path) -> None:
     ]
     sent = subprocess.run(run, capture_output=True, text=True, timeout=60, check=False)
     assert sent.returncode == 0, sent.stderr
-    assert "SMS to +15145550199: Garage Test: ringback test" in sent.stdout
+    assert "text to +15145550199: Garage Test: ringback test" in sent.stdout
     assert "OK: sent by dry-run" in sent.stdout
     unknown = subprocess.run(
         [*run, "--sender", "modem"], capture_output=True, text=True, timeout=60, check=False

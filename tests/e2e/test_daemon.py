@@ -71,7 +71,7 @@ def test_daemon_sends_texts_and_serves_status(tmp_path: Path) -> None:
         assert daemon.wait_exit() == 0
         daemon.wait_notification("STOPPING=1", timeout=2)
     out = daemon.output()
-    assert out.count("SMS to +1") == 2
+    assert out.count("text to +1") == 2
     assert "Traceback" not in out
 
 

@@ -138,7 +138,7 @@ async def test_asterisk_call_through_the_fake_ami_server_is_texted(tmp_path: Pat
             await ami.play(_now(stream))
             doc = await _wait(daemon, lambda d: _sent_by(d) == 1)
             assert doc["pbx"]["pbx"]["state"] == "ok"
-        assert "SMS to +14695550123" in daemon.output()
+        assert "text to +14695550123" in daemon.output()
         assert json.dumps(doc).count("4695550123") == 0
 
 
@@ -182,7 +182,7 @@ async def test_ip_office_smdr_over_tcp_is_texted_and_old_records_are_not(tmp_pat
     with sqlite3.connect(tmp_path / "ringback.db") as db:
         decisions = sorted(r[0] for r in db.execute("SELECT decision FROM calls"))
     assert decisions == ["notify", "skip:too_old"]
-    assert daemon.output().count("SMS to +15145550133") == 1
+    assert daemon.output().count("text to +15145550133") == 1
 
 
 async def test_modem_report_after_a_daemon_restart_reaches_its_text(tmp_path: Path) -> None:

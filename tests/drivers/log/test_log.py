@@ -17,7 +17,7 @@ async def test_prints_the_text_and_answers_sent(
     async with LogSender(LogConfig(name="dry"), SenderContext(site)) as sender:
         result = await sender.send(OutgoingText(7, "+15145550111", "Bonjour", attempt=2))
     assert result == Sent("log-7-2")
-    assert "SMS to +15145550111: Bonjour" in capsys.readouterr().out
+    assert "text to +15145550111: Bonjour" in capsys.readouterr().out
 
 
 async def test_fail_every_drill(site: SiteContext) -> None:
