@@ -19,7 +19,7 @@ ACTIONS = {
     "joined": ("a ajouté un nouvel appel manqué", "added another missed call"),
     "claimed": ("s'en occupe", "took it"),
     "note": ("a noté", "noted"),
-    "attempt": ("rappel", "callback"),
+    "attempt": ("a rappelé", "called back"),  # a form below has its own (ATTEMPTS)
     "reached": ("a joint le client", "reached the caller"),
     "replied": ("a répondu", "replied"),
     "texted": ("a écrit", "texted"),
@@ -41,10 +41,6 @@ JOINS = {
 ACTORS = {
     "caller": ("le client", "the caller"),
     "pbx": ("le central", "the phone system"),
-}
-DIRECTIONS = {  # how the PBX saw the attempt: our call out says nothing more
-    "outbound": ("", ""),
-    "inbound": ("le client a rappelé", "the caller called again"),
 }
 RESULTS = {
     AttemptResult.REACHED.value: ("joint", "reached"),
@@ -68,6 +64,14 @@ REFUSALS = {
     "refused": ("le central a refusé l'appel", "the phone system refused the call"),
 }
 RESOLUTIONS = {r.value for r in Resolution}
+# What an attempt is, by the form of its detail: a call back the PBX saw, the
+# caller's own new call, one logged by hand, a click-to-call the PBX did not place.
+ATTEMPTS = {
+    "outbound": ("a rappelé le client", "called the caller back"),
+    "inbound": ("a reçu le nouvel appel du client", "took the caller's new call"),
+    "logged": ("a noté un rappel fait ailleurs", "logged a callback made elsewhere"),
+    "failed": ("a tenté d'appeler le client", "tried to call the caller"),
+}
 
 
 def _pick(pair: tuple[str, str], language: str) -> str:
@@ -94,6 +98,10 @@ def actor_words(actor: str, language: str) -> str:
 
 def line_words(action: str, detail: str, language: str) -> str:
     """What was done, with its detail, as one phrase after `actor_words`."""
+    if action == "attempt" and (known := attempt_words(detail, language)) is not None:
+        form, said = known
+        colon = "\u00a0: " if language == "fr" else ": "
+        return f"{_pick(ATTEMPTS[form], language)}{colon}{said}"
     what = _pick(ACTIONS[action], language) if action in ACTIONS else action
     said = detail_words(action, detail, language)
     if not said:
@@ -133,34 +141,32 @@ def detail_words(action: str, detail: str, language: str) -> str:
             return _with_note(word(code, language), note)
         return detail
     if action == "attempt":
-        return _attempt(detail, language)
+        known = attempt_words(detail, language)
+        return detail if known is None else known[1]
     return detail
 
 
-def _failed(why: str, language: str) -> str:
-    """`call failed: <kind> <the PBX's words>` (stored before the kinds: the PBX's
-    words alone, which `refusal_words` says as a refusal)."""
-    return word("not_placed", language, why=refusal_words(*_code_then_note(why), language))
-
-
-def _attempt(detail: str, language: str) -> str:
+def attempt_words(detail: str, language: str) -> tuple[str, str] | None:
+    """An attempt of a known form: what it was (ATTEMPTS) and how it went in words
+    (« pas de réponse, 0 s », « boîte vocale — the note », a refusal in the PBX's
+    words); None for a form this desk does not know."""
+    why = None
     if detail.startswith(CALL_FAILED):
-        return _failed(detail[len(CALL_FAILED) :], language)
-    if detail.startswith("logged "):
-        code, note = _code_then_note(detail[len("logged ") :])
+        why = detail[len(CALL_FAILED) :]
+    elif detail.startswith("logged "):
+        _, note = _code_then_note(detail[len("logged ") :])
         if note.startswith(CALL_FAILED):  # the desk logs a click-to-call the PBX refused
-            return _failed(note[len(CALL_FAILED) :], language)
-        if code in RESULTS:
-            said = ("noté\u00a0: " if language == "fr" else "logged: ") + _pick(
-                RESULTS[code], language
-            )
-            return _with_note(said, note)
-        return detail
-    parts = detail.split(" ")
-    if len(parts) == 3 and parts[0] in DIRECTIONS and parts[1] in RESULTS:
-        seconds = parts[2].removesuffix("s")
-        talk = f"{seconds} s" if seconds.isdigit() else parts[2]
-        how = _pick(DIRECTIONS[parts[0]], language)
-        said = f"{_pick(RESULTS[parts[1]], language)}, {talk}"
-        return f"({how}) {said}" if how else said
-    return detail
+            why = note[len(CALL_FAILED) :]
+    if why is not None:
+        return "failed", refusal_words(*_code_then_note(why), language)
+    form, _, rest = detail.partition(" ")
+    code, note = _code_then_note(rest)
+    if code not in RESULTS:
+        return None
+    result = _pick(RESULTS[code], language)
+    if form == "logged":
+        return form, _with_note(result, note)
+    seconds = note.removesuffix("s")  # the talk time, `45s`
+    if form in ("outbound", "inbound") and seconds.isdigit():
+        return form, f"{result}, {seconds} s"
+    return None

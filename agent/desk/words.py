@@ -143,7 +143,6 @@ TEXT = {
         "Votre poste {extension} sonne : décrochez, il appelle le client.",
         "Your phone {extension} is ringing: pick up, it calls the caller.",
     ),
-    "not_placed": ("non passé : {why}", "not placed: {why}"),
     "no_extension": (
         "Aucun poste n'est associé à votre compte (desk.users[].extension).",
         "No desk phone is set for your account (desk.users[].extension).",

@@ -117,12 +117,12 @@ def test_every_timeline_line_reads_in_french(tmp_path: Path) -> None:
     timeline = seen["timeline1400"]
     for line in (
         "ringback a ouvert le dossier",
-        "poste 201 rappel pas de réponse, 0 s",
-        "le central rappel trop court, 5 s",
+        "poste 201 a rappelé le client\u00a0: pas de réponse, 0 s",
+        "le central a rappelé le client\u00a0: trop court, 5 s",
         "poste 201 a joint le client",
         "ana a rouvert le dossier (le rappel n'a eu que la boîte vocale)",
         "le client a répondu",
-        "ana rappel non passé\u00a0: le central n'a pas répondu (TimeoutError)",
+        "ana a tenté d'appeler le client\u00a0: le central n'a pas répondu (TimeoutError)",
         "ana s'en occupe",
         "ana a noté\u00a0: veut un prix pour les pneus d'hiver",
     ):

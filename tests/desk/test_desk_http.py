@@ -224,7 +224,7 @@ def test_working_a_case_is_on_its_timeline(site: tuple[DaemonProcess, int, Path]
         for words in (
             "en occupe",
             "asked for the oil change price",
-            "noté\u00a0: pas de réponse — from my cell",  # the timeline in ana's words
+            "a noté un rappel fait ailleurs\u00a0: pas de réponse — from my cell",  # ana's words
             "on vous rappelle à 14 h?",
         ):
             assert words in page, words
