@@ -63,7 +63,7 @@ def load_or_report(path: Path | None, *, offline: bool = False) -> LoadedConfig 
 def cmd_check_config(args: argparse.Namespace) -> int:
     from agent.config.summary import summary
     from agent.ops.doctor import use_installed_credentials
-    from agent.report.words import counted
+    from agent.plural import counted
 
     if args.path and args.config and args.path != args.config:
         print("ringback check-config: give the file once (FILE or -c FILE)", file=sys.stderr)

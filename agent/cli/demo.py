@@ -28,7 +28,7 @@ from agent.decide.pipeline import Accepted
 from agent.desk.auth import passwords_path, set_password
 from agent.model import CallRecord, Defer, Direction, Notify, Skip, decision_label
 from agent.numbers import mask, normalize
-from agent.report.words import counted
+from agent.plural import counted
 from agent.status.paging import person_name
 from agent.store import parse_ts
 from drivers.base import DemoPeer

@@ -37,7 +37,7 @@ from agent.model import (
     record_to_json,
 )
 from agent.numbers import mask, mask_text, normalize
-from agent.report.words import counted
+from agent.plural import counted
 from agent.store import Store
 from drivers.base import DriverConfig, SiteContext
 from drivers.sources import SOURCES

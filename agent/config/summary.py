@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from agent.config.settings import Settings
 from agent.config.texts import template_text
+from agent.plural import counted
 from drivers.base import capability
 from drivers.senders import SENDERS
 
@@ -41,7 +42,7 @@ def _template_line(settings: Settings, department: str, template: str, language:
     encoding, segments = text_cost(rendered)
     limit = settings.sms.segment_warning
     warn = f"  WARNING: more than sms.segment_warning ({limit})" if segments > limit else ""
-    parts = "1 segment" if segments == 1 else f"{segments} segments"
+    parts = counted(segments, "segment", "segments")
     return [
         f"template {department}.{template}.{language}: {encoding}, {parts}, "
         f"{len(rendered)} characters{warn}"

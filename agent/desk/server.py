@@ -37,9 +37,9 @@ from agent.desk.today import today
 from agent.desk.words import word
 from agent.errors import ListenError
 from agent.model import STAFF_RESOLUTIONS, Counters
+from agent.plural import singular
 from agent.report.output import site_report
 from agent.report.weekly import to_date
-from agent.report.words import singular
 from agent.status.port_holder import cannot_listen
 from agent.status.server import server_tls
 from agent.status.view import StatusView

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.ops.outbox import as_owner
-from agent.report.words import counted
+from agent.plural import counted
 from agent.store.schema import MIGRATIONS
 
 Level = Literal["ok", "warn", "fail"]

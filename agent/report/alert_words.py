@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import date
 
 from agent.model import NumberFact
+from agent.plural import counted
 from agent.report.alerts import Level
-from agent.report.words import counted, long_date, number
+from agent.report.words import long_date, number
 
 # The French of the fixes the `twilio` driver gives (drivers/senders/twilio_codes.py),
 # by provider code; a test keeps both tables in step.

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date
 
+from agent.plural import counted, singular
+
 LANGUAGES = ("fr", "en")
 
 MONTHS = {
@@ -313,19 +315,6 @@ def day_month_year(day: date, language: str) -> str:
 def hour_words(hour: int, language: str) -> str:
     """The start of an hour as the site writes it: "8 h" / "08:00"."""
     return f"{hour} h" if language == "fr" else f"{hour:02d}:00"
-
-
-def singular(n: float, language: str = "en") -> bool:
-    """Whether `n` takes the singular: French under 2 ("0 appel manqué", "1,5
-    appel"), English for 1 only ("0 missed calls", "1.5 calls"). The one plural rule
-    of every count and amount a person reads (report, alerts, the desk, the
-    technician's commands)."""
-    return n < 2 if language == "fr" else n == 1
-
-
-def counted(n: int, one: str, many: str, language: str = "en") -> str:
-    """`n` and the noun that goes with it, `one` or `many` as written (`singular`)."""
-    return f"{n} {one if singular(n, language) else many}"
 
 
 def count_words(n: int, one: str, many: str, language: str) -> str:

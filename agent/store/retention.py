@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from agent.plural import counted
 from agent.store import Store, ts
 
 log = logging.getLogger(__name__)
@@ -72,9 +73,11 @@ class Anonymised:
 
     def __str__(self) -> str:
         return (
-            f"{self.calls} call(s), {self.messages} text(s), {self.replies} reply(ies) "
-            f"anonymised, {self.withdrawn} open text(s) withdrawn, "
-            f"{self.backups} old backup(s) deleted"
+            f"{counted(self.calls, 'call', 'calls')}, "
+            f"{counted(self.messages, 'text', 'texts')}, "
+            f"{counted(self.replies, 'reply', 'replies')} anonymised, "
+            f"{counted(self.withdrawn, 'open text', 'open texts')} withdrawn, "
+            f"{counted(self.backups, 'old backup', 'old backups')} deleted"
         )
 
 

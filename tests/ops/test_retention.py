@@ -167,3 +167,11 @@ async def test_purge_without_opt_out_records_one(store: Store) -> None:
     await purge_number(store, BOB, NOW)
     assert await store.is_opted_out(BOB)
     assert columns(store, "SELECT keyword, origin FROM opt_outs") == [("ERASE", "erasure request")]
+
+
+def test_the_summary_counts_in_words() -> None:
+    """What `purge` and the retention log print: each count with its noun, singular
+    for one (the one plural rule, agent/plural.py), never "call(s)"."""
+    assert str(Anonymised(1, 0, 2, 1, 1)) == (
+        "1 call, 0 texts, 2 replies anonymised, 1 open text withdrawn, 1 old backup deleted"
+    )

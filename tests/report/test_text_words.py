@@ -7,13 +7,13 @@ from datetime import date
 
 import pytest
 
+from agent.plural import counted
 from agent.report.alert_words import staffing_text
 from agent.report.alerts import Level
 from agent.report.text import rows, table, wrap
 from agent.report.words import (
     amount_words,
     count_words,
-    counted,
     day_month_year,
     duration,
     hour_words,
