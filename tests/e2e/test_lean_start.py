@@ -44,6 +44,8 @@ NOT_AT_START = (
     "aiohttp.client",  # the status API serves with aiohttp.web alone (agent/imports.py)
     "aiohttp.connector",
     "holidays.utils",  # holidays' own __init__ (agent/imports.py, agent/config/calendar.py)
+    "holidays.groups.islamic",  # the groups and calendars Canada does not use (by_name)
+    "holidays.calendars.hebrew",
     "xml.etree",  # the CRM's ADF leads (agent/cases/adf.py), at the first one
 )
 
