@@ -8,7 +8,10 @@ configured country.
 imports all ~250 country modules (about half a second and 8 MB). Here the package is
 registered without running that `__init__`, so importing one country's module
 imports that module alone; the rest of `holidays` works unchanged (its own lazy
-loaders import submodules the same way). `holidays` itself is imported on first use,
+loaders import submodules the same way). `holidays.groups` and `holidays.calendars`
+(each country's building blocks, and every other calendar: Hebrew, Islamic, Chinese,
+...) are deferred by name, so a country imports the groups it names and the
+calendars those need, not all seventeen of each. `holidays` itself is imported on first use,
 and its own `__init__` (every calendar helper, every country's name registered) only
 if something asks for a name of its top level (agent/imports.py).
 """
@@ -33,10 +36,16 @@ _PACKAGE = "holidays.countries"
 _lock = threading.Lock()
 
 
+def _defer_holidays() -> None:
+    defer_init("holidays")
+    defer_init("holidays.calendars", by_name=True)
+    defer_init("holidays.groups", by_name=True)
+
+
 @cache
 def _codes() -> dict[str, tuple[str, str]]:
     """Country code (and alias) -> (module, class name)."""
-    defer_init("holidays")
+    _defer_holidays()
     from holidays.registry import COUNTRIES
 
     return {code: (module, names[0]) for module, names in COUNTRIES.items() for code in names[1:]}
@@ -47,7 +56,7 @@ def _country_package() -> None:
     with _lock:
         if _PACKAGE in sys.modules:
             return
-        defer_init("holidays")
+        _defer_holidays()
         spec = importlib.util.find_spec(_PACKAGE)
         if spec is None or spec.submodule_search_locations is None:
             raise ImportError(f"{_PACKAGE} not found")

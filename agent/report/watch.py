@@ -7,6 +7,10 @@ rendered here) that the dispatcher sends through the sender chain, with its retr
 and quiet hours; a webhook gets one POST with a few quick retries, its outcome
 kept on the alert row. A failed check is logged and tried again next time: it never
 takes the daemon down.
+
+The weekly report e-mail (agent/report/weekly.py, which builds the report page) is
+imported at its first check, and only on a site where a manager gets it: the report
+builder stays out of a daemon that never sends it (tests/e2e/test_lean_start.py).
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ from agent.numbers import mask
 from agent.report.alert_words import digest_part, digest_text, sending_text, staffing_text
 from agent.report.alerts import Level, evaluate, same_windows
 from agent.report.query import _LOST
-from agent.report.weekly import weekly_reports_once
 from agent.store import Store, parse_ts, ts
 
 if TYPE_CHECKING:
@@ -37,6 +40,14 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_TIMEOUT_SECONDS = 10.0
 WEBHOOK_TRIES = 3
+
+
+def _weekly_wanted(settings: Settings) -> bool:
+    """Whether a manager gets the weekly report e-mail (`weekly_reports_once` sends
+    nothing otherwise)."""
+    return settings.smtp is not None and any(
+        m.weekly_report and m.email for m in settings.alerts.managers
+    )
 
 
 class AlertWatcher:
@@ -73,7 +84,10 @@ class AlertWatcher:
                 await self.check_once()
                 await self.sending_alerts_once()
                 await self.digests_once()
-                await weekly_reports_once(self.settings, self.store, self.clock())
+                if _weekly_wanted(self.settings):
+                    from agent.report.weekly import weekly_reports_once
+
+                    await weekly_reports_once(self.settings, self.store, self.clock())
             except Exception:
                 self.counters.inc("check_failures")
                 log.exception("alerts: the check failed; trying again at the next interval")

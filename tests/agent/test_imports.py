@@ -67,3 +67,51 @@ def test_holidays_top_level_after_a_deferred_init() -> None:
         "print(len(holidays.country_holidays('CA', subdiv='QC', years=2026)) > 5)\n"
     )
     assert _run(code) == ["False", "True"]
+
+
+def test_by_name_imports_the_one_submodule_of_a_name() -> None:
+    """With `by_name`, `from holidays.groups import ChristianHolidays` imports
+    `holidays.groups.christian` and not the sixteen other groups; the name is the
+    submodule's own, and a submodule of the package still imports alone."""
+    code = (
+        "import sys\n"
+        "from agent.imports import defer_init\n"
+        "defer_init('holidays')\n"
+        "defer_init('holidays.groups', by_name=True)\n"
+        "defer_init('holidays.calendars', by_name=True)\n"
+        "from holidays.groups import ChristianHolidays\n"
+        "import holidays.groups.christian as christian\n"
+        "print(ChristianHolidays is christian.ChristianHolidays)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('holidays.groups.')))\n"
+        "print('holidays.calendars.islamic' in sys.modules, 'holidays.utils' in sys.modules)\n"
+        "import holidays\n"
+        "print(holidays.groups is sys.modules['holidays.groups'])\n"
+    )
+    assert _run(code) == [
+        "True",
+        "['holidays.groups.christian']",
+        "False",
+        "False",
+        "True",
+    ]
+
+
+def test_by_name_runs_the_init_for_a_name_it_does_not_reexport() -> None:
+    """A name the `__init__` does not re-export (nor a submodule of that name) runs
+    the `__init__` in full, so a missing name is the AttributeError it always was
+    and every re-export is then bound as the library binds it."""
+    code = (
+        "import sys\n"
+        "from agent.imports import defer_init\n"
+        "defer_init('holidays')\n"
+        "defer_init('holidays.groups', by_name=True)\n"
+        "import holidays.groups as groups\n"
+        "try:\n"
+        "    groups.no_such_name\n"
+        "except AttributeError:\n"
+        "    print('AttributeError')\n"
+        "print('holidays.groups.islamic' in sys.modules)\n"
+        "from holidays.groups.islamic import IslamicHolidays\n"
+        "print(groups.IslamicHolidays is IslamicHolidays)\n"
+    )
+    assert _run(code) == ["AttributeError", "True", "True"]

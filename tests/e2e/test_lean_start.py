@@ -41,9 +41,15 @@ NOT_AT_START = (
     "click",
     "agent.desk",
     "agent.report.render",
+    "agent.report.weekly",  # the weekly report e-mail and its report builder, only with smtp:
+    "agent.report.build",
+    "drivers.sources.asterisk.cdr.catchup",  # the CDR catch-up, only with a catchup: section
+    "drivers.sources.asterisk.cdr.runner",
     "aiohttp.client",  # the status API serves with aiohttp.web alone (agent/imports.py)
     "aiohttp.connector",
     "holidays.utils",  # holidays' own __init__ (agent/imports.py, agent/config/calendar.py)
+    "holidays.groups.islamic",  # the groups and calendars Canada does not use (by_name)
+    "holidays.calendars.hebrew",
     "xml.etree",  # the CRM's ADF leads (agent/cases/adf.py), at the first one
 )
 

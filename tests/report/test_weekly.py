@@ -4,8 +4,9 @@ and a failed send is recorded with its reason and tried again."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import yaml
 
 from agent.config.settings import Settings, load_text
 from agent.report.history import HistorySpec, write_history_file
+from agent.report.watch import AlertWatcher
 from agent.report.weekly import period, weekly_reports_once
 from agent.report.words import long_date
 from agent.store import Store
@@ -123,3 +125,22 @@ def test_the_period_is_the_last_eight_full_weeks() -> None:
     since, until = period(MONDAY)
     assert until == MONDAY - timedelta(days=1) and until.weekday() == 6
     assert since == MONDAY - timedelta(weeks=8) and since.weekday() == 0
+
+
+async def test_the_alerts_loop_sends_it(tmp_path: Path) -> None:
+    """The alerts task (AlertWatcher.run), which imports agent/report/weekly.py only
+    on a site where a manager gets the report, sends it on Monday morning (one round:
+    its clock asks it to stop after this one)."""
+    write_history_file(str(tmp_path / "r.db"), HistorySpec(end=MONDAY, days=70, calls_per_day=60))
+
+    def monday_morning() -> datetime:
+        watcher.stop()
+        return local(f"{MONDAY} 08:00")
+
+    with SmtpPeer(tmp_path) as smtp:
+        config = settings(tmp_path, smtp)
+        async with Store(config.storage.path) as store:
+            watcher = AlertWatcher(config, store, monday_morning)
+            await asyncio.wait_for(watcher.run(), 60)
+    assert smtp.recipients == [["sm@garage.example"]]
+    assert watcher.counters.get("check_failures") == 0

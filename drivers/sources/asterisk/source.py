@@ -6,17 +6,18 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from agent.model import CallRecord, Counters, Health, HealthState
 from drivers.base import CallRefused, SiteContext
 from drivers.sources.asterisk.badinput import BadInput
-from drivers.sources.asterisk.cdr.catchup import COUNTERS as CATCHUP_COUNTERS
-from drivers.sources.asterisk.cdr.catchup import Catchup
-from drivers.sources.asterisk.cdr.runner import CatchupRunner
 from drivers.sources.asterisk.config import AsteriskConfig
 from drivers.sources.asterisk.connection import AmiConnection
 from drivers.sources.asterisk.frames import Frame
 from drivers.sources.asterisk.tracker import CallTracker, TrackerState
+
+if TYPE_CHECKING:
+    from drivers.sources.asterisk.cdr.runner import CatchupRunner
 
 COUNTERS = (
     "records",
@@ -53,7 +54,14 @@ class AsteriskSource:
         self._config = config
         self._site = site
         catchup = config.catchup
-        self._counters = Counters(*COUNTERS, *(CATCHUP_COUNTERS if catchup else ()))
+        self._counters = Counters(*COUNTERS)
+        if catchup is not None:
+            # the CDR catch-up's modules: imported only by a source that has one
+            from drivers.sources.asterisk.cdr.catchup import COUNTERS as CATCHUP_COUNTERS
+            from drivers.sources.asterisk.cdr.catchup import Catchup
+            from drivers.sources.asterisk.cdr.runner import CatchupRunner
+
+            self._counters = Counters(*COUNTERS, *CATCHUP_COUNTERS)
         report = BadInput(self._counters, config.name)
         self._tracker = CallTracker(config, self._counters, report)
         self._connection = AmiConnection(config, self, self._counters, report, self._now)
