@@ -24,6 +24,7 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agent.backoff import Backoff
+from agent.client_tls import client_tls
 from agent.config.alerts import AlertsConfig, ManagerConfig
 from agent.config.settings import Settings
 from agent.model import Counters, NumberFact
@@ -350,7 +351,7 @@ class AlertWatcher:
         assert manager.webhook_url is not None
         body = json.dumps(payload, ensure_ascii=False).encode()
         async with httpx.AsyncClient(
-            timeout=WEBHOOK_TIMEOUT_SECONDS, transport=self.transport
+            timeout=WEBHOOK_TIMEOUT_SECONDS, transport=self.transport, verify=client_tls()
         ) as client:
             problem = ""
             for attempt in range(WEBHOOK_TRIES):

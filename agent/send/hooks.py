@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from agent.client_tls import client_tls
 from agent.config.staff import WebhookChannel
 from agent.send.mail import Delivery
 
@@ -132,7 +133,9 @@ async def post_body(
     try:
         if client is None:
             timeout = httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_SECONDS)
-            async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as own:
+            async with httpx.AsyncClient(
+                timeout=timeout, follow_redirects=False, verify=client_tls()
+            ) as own:
                 response = await own.post(url, content=body, headers=headers)
         else:
             response = await client.post(url, content=body, headers=headers)

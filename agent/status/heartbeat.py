@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from agent.backoff import Backoff
+from agent.client_tls import client_tls
 from agent.status.document import iso, status_document
 from agent.status.view import StatusView
 
@@ -77,7 +78,9 @@ class Heartbeat:
         import httpx
 
         timeout = httpx.Timeout(REQUEST_SECONDS, connect=CONNECT_SECONDS)
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        async with httpx.AsyncClient(
+            timeout=timeout, follow_redirects=False, verify=client_tls()
+        ) as client:
             while True:
                 config = self.daemon.loaded.settings.status
                 if config.heartbeat_url is not None:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from tenacity import RetryCallState
 
 from agent.backoff import Backoff
+from agent.client_tls import client_tls
 from agent.model import (
     Counters,
     Health,
@@ -290,6 +291,7 @@ def make_client(
         timeout=timeout,
         follow_redirects=False,
         headers={"User-Agent": "ringback/0.1"},
+        verify=client_tls(),
     )
 
 
