@@ -40,9 +40,29 @@ PRAGMAS = (
 T = TypeVar("T")
 
 
+# The stored forms of UTC moments stored lately: a call's `now`, its start and end
+# are stored several times each (the call, its text, its case, the queries' bounds).
+_RECENT: dict[datetime, str] = {}
+_RECENT_MAX = 256
+
+
 def ts(moment: datetime) -> str:
-    """The stored form of a timestamp: UTC ISO 8601 with microseconds."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    """The stored form of a timestamp: UTC ISO 8601 with microseconds
+    (`YYYY-MM-DDTHH:MM:SS.ffffff+00:00`), `isoformat(timespec="microseconds")` of the
+    moment in UTC. Only moments in `UTC` itself are remembered: two moments of a zone
+    with a fold (fold 0 and 1) compare equal though they are an hour apart."""
+    if moment.tzinfo is UTC:
+        text = _RECENT.get(moment)
+        if text is not None:
+            return text
+        text = moment.isoformat()  # (no `timespec`: a keyword costs more than the fix below)
+        if not moment.microsecond:
+            text = f"{text[:19]}.000000+00:00"
+        if len(_RECENT) >= _RECENT_MAX:
+            _RECENT.clear()
+        _RECENT[moment] = text
+        return text
+    return ts(moment.astimezone(UTC))
 
 
 def parse_ts(text: str) -> datetime:
