@@ -201,8 +201,6 @@ class Pipeline:
         now = self.clock()
         country = self.settings.site.country
         e164, problem = normalize(record.remote_raw, country)
-        if record.direction is Direction.INBOUND and record.caller_e164 is None:
-            record = replace(record, caller_e164=e164)
         accepted = await self.store.atomic(
             partial(self._store_and_decide, record, e164, problem, now)
         )
@@ -222,7 +220,10 @@ class Pipeline:
         department, after_hours, decision = self._judge(record, facts, now)
         label = decision_label(decision)
         store = self.store
-        call_id, new = await store.insert_call(record, e164, now, (department, after_hours, label))
+        # an inbound call without the caller's E.164 is stored with it (`fill_caller`)
+        inbound = record.direction is Direction.INBOUND
+        decided = (department, after_hours, label)
+        call_id, new = await store.insert_call(record, e164, now, decided, inbound)
         if not new and await store.call_decision(call_id) is not None:
             self.counters.inc("calls_duplicate")
             return Accepted(call_id, False, None, None, None)

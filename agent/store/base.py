@@ -15,7 +15,7 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -40,9 +40,29 @@ PRAGMAS = (
 T = TypeVar("T")
 
 
+# The stored forms of UTC moments stored lately: a call's `now`, its start and end
+# are stored several times each (the call, its text, its case, the queries' bounds).
+_RECENT: dict[datetime, str] = {}
+_RECENT_MAX = 256
+
+
 def ts(moment: datetime) -> str:
-    """The stored form of a timestamp: UTC ISO 8601 with microseconds."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    """The stored form of a timestamp: UTC ISO 8601 with microseconds
+    (`YYYY-MM-DDTHH:MM:SS.ffffff+00:00`), `isoformat(timespec="microseconds")` of the
+    moment in UTC. Only moments in `UTC` itself are remembered: two moments of a zone
+    with a fold (fold 0 and 1) compare equal though they are an hour apart."""
+    if moment.tzinfo is UTC:
+        text = _RECENT.get(moment)
+        if text is not None:
+            return text
+        text = moment.isoformat()  # (no `timespec`: a keyword costs more than the fix below)
+        if not moment.microsecond:
+            text = f"{text[:19]}.000000+00:00"
+        if len(_RECENT) >= _RECENT_MAX:
+            _RECENT.clear()
+        _RECENT[moment] = text
+        return text
+    return ts(moment.astimezone(UTC))
 
 
 def parse_ts(text: str) -> datetime:
@@ -127,8 +147,7 @@ class StoreBase:
                 f"BEGIN IMMEDIATE; {MIGRATIONS[number]}; PRAGMA user_version={number + 1}; COMMIT;"
             )
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    def transaction(self) -> Transaction:
         """One write transaction, committed (durably) at the end of the block.
 
         Nested inside a transaction of the same task, it is part of the outer one:
@@ -136,15 +155,7 @@ class StoreBase:
         the same methods other callers use alone. Transactions of other tasks that
         arrive while one commits share the next commit, each in its own savepoint
         (all or nothing each, acknowledged once durable: agent/store/group.py)."""
-        if self._in_unit():
-            yield self.conn
-            return
-        task = asyncio.current_task()
-        if task is not None and self._owner is task:
-            yield self.conn
-            return
-        async with self.group.member() as conn:
-            yield conn
+        return Transaction(self)
 
     async def atomic(self, unit: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """`await unit()` as one write transaction of its own, durable when this
@@ -171,18 +182,10 @@ class StoreBase:
     def _set_owner(self, task: asyncio.Task[Any] | None) -> None:
         self._owner = task
 
-    @asynccontextmanager
-    async def savepoint(self, name: str) -> AsyncIterator[None]:
+    def savepoint(self, name: str) -> Savepoint:
         """Inside the task's open transaction, a part that can fail alone: an error in
         the block undoes the block's writes (and is raised), the rest stays."""
-        await self.conn.execute(f"SAVEPOINT {name}")
-        try:
-            yield
-        except BaseException:
-            await self.conn.execute(f"ROLLBACK TO {name}")
-            await self.conn.execute(f"RELEASE {name}")
-            raise
-        await self.conn.execute(f"RELEASE {name}")
+        return Savepoint(self, name)
 
     def note_write(self, err: BaseException | None) -> None:
         """Remember that the store is full or read-only (from a write's error), or
@@ -258,6 +261,56 @@ class StoreBase:
             "SELECT COALESCE(sender, '-'), result, COUNT(*) FROM attempts GROUP BY 1, 2"
         )
         return [(str(s), str(r), int(n)) for s, r, n in rows]
+
+
+class Transaction:
+    """`StoreBase.transaction()`: a plain object, not a generator (a unit of the
+    pipeline opens several per call, nested in its own, where it does nothing)."""
+
+    __slots__ = ("_member", "_store")
+
+    def __init__(self, store: StoreBase) -> None:
+        self._store = store
+        self._member: AbstractAsyncContextManager[aiosqlite.Connection] | None = None
+
+    async def __aenter__(self) -> aiosqlite.Connection:
+        store = self._store
+        if store._in_unit():
+            return store.conn
+        task = asyncio.current_task()
+        if task is not None and store._owner is task:
+            return store.conn
+        self._member = member = store.group.member()
+        return await member.__aenter__()
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        if self._member is None:  # nested: the outer transaction commits or not
+            return None
+        return await self._member.__aexit__(et, e, tb)
+
+
+class Savepoint:
+    """`StoreBase.savepoint(name)`: SAVEPOINT, then RELEASE, or ROLLBACK TO and
+    RELEASE when the block raised (the error goes on)."""
+
+    __slots__ = ("_name", "_store")
+
+    def __init__(self, store: StoreBase, name: str) -> None:
+        self._store = store
+        self._name = name
+
+    async def __aenter__(self) -> None:
+        await self._store.conn.execute(f"SAVEPOINT {self._name}")
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        store, name = self._store, self._name
+        if et is not None:
+            await store.conn.execute(f"ROLLBACK TO {name}")
+        await store.conn.execute(f"RELEASE {name}")
 
 
 _FEED_TABLES = frozenset({"calls", "messages", "replies", "cases"})

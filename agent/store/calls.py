@@ -20,12 +20,15 @@ class CallStore(StoreBase):
         remote_e164: str | None,
         received_at: datetime,
         decided: Decided | None = None,
+        fill_caller: bool = False,
     ) -> tuple[int, bool]:
         """Store a finished call, with its decision when it is known already (one
         statement, where a later `set_decision` would be a second one and a second
         change of the row); (row id, True) or (existing row id, False) if seen (the
-        row is then left as it was)."""
-        params = _call_params(record, remote_e164, received_at, decided)
+        row is then left as it was). With `fill_caller`, a record without a
+        `caller_e164` is stored with `remote_e164` as its caller's (the pipeline's
+        inbound calls: no copy of the record to fill it)."""
+        params = _call_params(record, remote_e164, received_at, decided, fill_caller)
         cursor = await self.write_one(_INSERT_CALL, params)
         if cursor.rowcount == 1 and cursor.lastrowid is not None:
             return cursor.lastrowid, True
@@ -90,9 +93,16 @@ _INSERT_CALL = (
 
 
 def _call_params(
-    record: CallRecord, remote_e164: str | None, received_at: datetime, decided: Decided | None
+    record: CallRecord,
+    remote_e164: str | None,
+    received_at: datetime,
+    decided: Decided | None,
+    fill_caller: bool = False,
 ) -> Row:
     department, after_hours, decision = decided or (None, False, None)
+    caller_e164 = record.caller_e164
+    if caller_e164 is None and fill_caller:
+        caller_e164 = remote_e164
     return (
         record.source,
         record.call_id,
@@ -102,7 +112,7 @@ def _call_params(
         record.direction.value,
         record.outcome.value,
         record.caller_raw,
-        record.caller_e164,
+        caller_e164,
         remote_e164,
         record.caller_name,
         record.dialed,

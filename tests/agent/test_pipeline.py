@@ -57,6 +57,30 @@ async def test_every_call_has_a_recorded_decision(settings: Settings, store: Sto
     assert rows[-1] == ("service", 0)
 
 
+async def test_an_inbound_callers_number_is_stored_in_e164(
+    settings: Settings, store: Store
+) -> None:
+    """An inbound call whose source gave no `caller_e164` is stored with the caller's
+    number normalised; one that came with it keeps the source's; an outbound or an
+    internal call has none. The record itself is left as the source made it."""
+    pipeline, _ = pipeline_at(settings, store, "2026-11-23 10:05")
+    bare = call("2026-11-23 10:00", caller="514 555 0111")
+    given = call("2026-11-23 10:01", caller="5145550122", caller_e164="+15145550199")
+    outbound = call("2026-11-23 10:02", direction=Direction.OUTBOUND, caller="201",
+                    dialed="5145550133")  # fmt: skip
+    internal = call("2026-11-23 10:03", direction=Direction.INTERNAL, caller="201")
+    for record in (bare, given, outbound, internal):
+        await pipeline.accept(record)
+    rows = await store.fetchall("SELECT caller_e164, remote_e164 FROM calls ORDER BY id")
+    assert rows == [
+        ("+15145550111", "+15145550111"),
+        ("+15145550199", "+15145550122"),
+        (None, "+15145550133"),
+        (None, None),
+    ]
+    assert bare.caller_e164 is None
+
+
 async def test_three_missed_calls_in_five_minutes_one_text(
     settings: Settings, store: Store
 ) -> None:
