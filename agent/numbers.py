@@ -18,7 +18,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    pass
+    from phonenumbers import PhoneNumber
 
 WITHHELD = frozenset(
     {
@@ -61,13 +61,29 @@ def normalize(raw: str | None, default_region: str) -> tuple[str | None, str]:
     if region is None or not phonenumbers.is_valid_number_for_region(parsed, region):
         return None, "invalid_number"
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    if len(_REGIONS) >= 8192:
-        _REGIONS.clear()
-    _REGIONS[e164] = region
+    if len(_PARSED) >= 1024:
+        _PARSED.clear()
+    _PARSED[e164] = parsed, region
     return e164, ""
 
 
-_REGIONS: dict[str, str | None] = {}  # E.164 -> region, of the numbers normalised
+# E.164 -> the number as phonenumbers parsed it and its region, of the numbers
+# normalised lately: the kind and the zones of a caller just normalised (every
+# textable call asks both) need no second and third parse of the same number
+_PARSED: dict[str, tuple[PhoneNumber, str | None]] = {}
+
+
+def _parsed(e164: str) -> PhoneNumber | None:
+    """The parsed number of an E.164 string (normalised lately, or parsed now)."""
+    known = _PARSED.get(e164)
+    if known is not None:
+        return known[0]
+    import phonenumbers
+
+    try:
+        return phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
 
 
 def refusal(raw: str, reason: str, default_region: str) -> str:
@@ -92,15 +108,15 @@ _EXAMPLE = "+15145550100"
 
 @functools.lru_cache(maxsize=8192)
 def region_of(e164: str) -> str | None:
-    known = _REGIONS.get(e164)
+    known = _PARSED.get(e164)
     if known is not None:
-        return known
+        return known[1]
+    parsed = _parsed(e164)
+    if parsed is None:
+        return None
     import phonenumbers
 
-    try:
-        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
-    except phonenumbers.NumberParseException:
-        return None
+    return phonenumbers.region_code_for_number(parsed)
 
 
 # phonenumbers' PhoneNumberType values by the names this project stores and shows.
@@ -125,12 +141,11 @@ def number_kind(e164: str) -> str:
     `fixed_line`, `fixed_line_or_mobile` (NANP: the plan does not tell them apart),
     `toll_free`, `premium_rate`, `shared_cost`, `voip`, `personal_number`, `pager`,
     `uan`, `voicemail`, or `unknown`."""
+    parsed = _parsed(e164)
+    if parsed is None:
+        return "unknown"
     import phonenumbers
 
-    try:
-        parsed = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return "unknown"
     return _KINDS.get(phonenumbers.number_type(parsed), "unknown")
 
 
@@ -144,13 +159,11 @@ def is_mobile_capable(e164: str) -> bool:
 def time_zones_of(e164: str) -> tuple[str, ...]:
     """The IANA zones phonenumbers gives for the number's area code (several when the
     code spans zones); () when it does not know (`Etc/Unknown`) or cannot parse."""
-    import phonenumbers
+    parsed = _parsed(e164)
+    if parsed is None:
+        return ()
     from phonenumbers import timezone
 
-    try:
-        parsed = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return ()
     zones = timezone.time_zones_for_number(parsed)
     return tuple(z for z in zones if z and z != "Etc/Unknown")
 
