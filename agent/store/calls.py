@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from agent.model import CallRecord
 from agent.store.base import Row, StoreBase, ts
+from agent.store.schema import NEXT_CHANGE
 
 # How far back an answered call or a reply marks earlier unanswered calls recovered.
 RECOVERY_LOOKBACK = timedelta(days=7)
@@ -87,8 +88,9 @@ _INSERT_CALL = (
     "INSERT OR IGNORE INTO calls (source, pbx_call_id, started_at, ended_at, received_at, "
     "direction, outcome, caller_raw, caller_e164, remote_e164, caller_name, dialed, queue, "
     "ivr_path, ring_seconds, ivr_seconds, queue_seconds, talk_seconds, answered_by, extensions, "
-    "evidence, department, after_hours, decision) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "evidence, department, after_hours, decision, change_seq) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    f"{NEXT_CHANGE})"
 )
 
 

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from agent.model import AttemptResult, Resolution
 from agent.store.base import StoreBase, ts
+from agent.store.schema import NEXT_CHANGE
 
 SYSTEM = "ringback"
 
@@ -28,8 +29,8 @@ SYSTEM = "ringback"
 # counts the call, appends its id and moves the last miss (never back) and the touch.
 _OPEN_OR_JOIN = (
     "INSERT INTO cases (caller_e164, caller_raw, department, state, callback_possible, "
-    "calls, call_ids, opened_at, last_miss_at, sla_due_at, touched_at, updated_at) "
-    "VALUES (?, ?, ?, 'open', ?, 1, ?, ?, ?, ?, ?, ?) "
+    "calls, call_ids, opened_at, last_miss_at, sla_due_at, touched_at, updated_at, change_seq) "
+    f"VALUES (?, ?, ?, 'open', ?, 1, ?, ?, ?, ?, ?, ?, {NEXT_CHANGE}) "
     "ON CONFLICT (caller_e164, department) WHERE state = 'open' DO UPDATE SET "
     "calls = calls + 1, call_ids = call_ids || ',' || excluded.call_ids, "
     "last_miss_at = MAX(last_miss_at, excluded.last_miss_at), "

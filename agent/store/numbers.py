@@ -10,6 +10,7 @@ from datetime import datetime
 
 from agent.model import NumberFact
 from agent.store.base import StoreBase, parse_ts, ts
+from agent.store.schema import NEXT_CHANGE
 
 # The faults of our own sending (filtered, misconfigured), one row per fact, sender and
 # code since a time: (fact, sender, code, the newest fix, how many numbers, newest at).
@@ -175,8 +176,8 @@ class NumberStore(StoreBase):
     ) -> int:
         async with self.transaction() as conn:
             cursor = await conn.execute(
-                "INSERT INTO replies (from_e164, body, received_at, sender, kind) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO replies (from_e164, body, received_at, sender, kind, change_seq) "
+                f"VALUES (?, ?, ?, ?, ?, {NEXT_CHANGE})",
                 (from_e164, body, ts(received_at), sender, kind),
             )
             return int(cursor.lastrowid or 0)

@@ -19,6 +19,7 @@ from typing import Protocol
 from agent.model import Message, MessageState
 from agent.store.base import Row, StoreBase, parse_ts, ts
 from agent.store.lend import Statements
+from agent.store.schema import NEXT_CHANGE
 
 
 class OutboxStore(StoreBase):
@@ -278,8 +279,8 @@ class OutboxStore(StoreBase):
 
 _ENQUEUE = (
     "INSERT OR IGNORE INTO messages (call_id, to_e164, department, template, language, "
-    "dedup_key, state, not_before, expires_at, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"
+    "dedup_key, state, not_before, expires_at, created_at, updated_at, change_seq) "
+    f"VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, {NEXT_CHANGE})"
 )
 
 

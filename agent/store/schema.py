@@ -4,6 +4,11 @@ Never edit a released migration: append a new one. Timestamps are UTC ISO 8601 t
 (`2026-11-26T12:00:00.000000+00:00`), so they sort and compare as strings.
 """
 
+# What a one-row INSERT into a feed table (calls, messages, replies, cases) gives
+# `change_seq`: the next value of the feed counter, which the row's trigger then moves
+# to (schema 14). Not for an INSERT of several rows (they would share one value).
+NEXT_CHANGE = "(SELECT n + 1 FROM feed_seq)"
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: calls, outbox, attempts, opt-outs, replies
     """
@@ -367,5 +372,49 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX messages_counted ON messages (created_at)
         WHERE state NOT IN ('suppressed','failed')
         AND template NOT IN ('alert','digest','staff_notice');
+    """,
+    # 14: a new feed row stamped by its own INSERT (issue 20). The triggers of 5 and 6
+    # bumped `feed_seq`, then rewrote the row just inserted (and its `change_seq`
+    # index entry) to stamp it. An insert may now give `change_seq` itself, as
+    # `(SELECT n + 1 FROM feed_seq)` in a one-row INSERT: its trigger then only bumps
+    # the counter, after the row went in, so the counter moves exactly when a row is
+    # inserted (an INSERT OR IGNORE that ignores, or an upsert that updates, fires no
+    # INSERT trigger; the update is stamped by the `*_changed` trigger as before) and
+    # ends at the value the row got. An insert without it is stamped as before.
+    """
+    DROP TRIGGER calls_new;
+    DROP TRIGGER messages_new;
+    DROP TRIGGER replies_new;
+    DROP TRIGGER cases_new;
+    CREATE TRIGGER calls_new AFTER INSERT ON calls WHEN NEW.change_seq IS NULL BEGIN
+        UPDATE feed_seq SET n = n + 1;
+        UPDATE calls SET change_seq = (SELECT n FROM feed_seq) WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER calls_stamped AFTER INSERT ON calls WHEN NEW.change_seq IS NOT NULL BEGIN
+        UPDATE feed_seq SET n = n + 1;
+    END;
+    CREATE TRIGGER messages_new AFTER INSERT ON messages WHEN NEW.change_seq IS NULL BEGIN
+        UPDATE feed_seq SET n = n + 1;
+        UPDATE messages SET change_seq = (SELECT n FROM feed_seq) WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER messages_stamped AFTER INSERT ON messages
+    WHEN NEW.change_seq IS NOT NULL BEGIN
+        UPDATE feed_seq SET n = n + 1;
+    END;
+    CREATE TRIGGER replies_new AFTER INSERT ON replies WHEN NEW.change_seq IS NULL BEGIN
+        UPDATE feed_seq SET n = n + 1;
+        UPDATE replies SET change_seq = (SELECT n FROM feed_seq) WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER replies_stamped AFTER INSERT ON replies
+    WHEN NEW.change_seq IS NOT NULL BEGIN
+        UPDATE feed_seq SET n = n + 1;
+    END;
+    CREATE TRIGGER cases_new AFTER INSERT ON cases WHEN NEW.change_seq IS NULL BEGIN
+        UPDATE feed_seq SET n = n + 1;
+        UPDATE cases SET change_seq = (SELECT n FROM feed_seq) WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER cases_stamped AFTER INSERT ON cases WHEN NEW.change_seq IS NOT NULL BEGIN
+        UPDATE feed_seq SET n = n + 1;
+    END;
     """,
 )
