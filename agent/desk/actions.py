@@ -145,7 +145,9 @@ async def _call(daemon: StatusView, user: DeskUser, case: dict[str, object], lan
     if refusal is not None:
         # stored as the kind then the PBX's words, said in each reader's language
         note = call_failed(refusal.kind, refusal.said)
-        await store.log_staff_attempt(case_id, user.name, AttemptResult.NOT_ANSWERED, note, now)
+        await store.log_staff_attempt(
+            case_id, user.name, AttemptResult.NOT_ANSWERED, note, now, refused=True
+        )
         said = refusal_words(refusal.kind, refusal.said, language)
         raise ActionRefused(f"{said[:1].upper()}{said[1:]}.")
     await store.case_event(case_id, user.name, "call", f"{user.extension} → {caller}", now)

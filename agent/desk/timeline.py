@@ -150,14 +150,8 @@ def attempt_words(detail: str, language: str) -> tuple[str, str] | None:
     """An attempt of a known form: what it was (ATTEMPTS) and how it went in words
     (« pas de réponse, 0 s », « boîte vocale — the note », a refusal in the PBX's
     words); None for a form this desk does not know."""
-    why = None
-    if detail.startswith(CALL_FAILED):
+    if detail.startswith(CALL_FAILED):  # a click-to-call the PBX did not place
         why = detail[len(CALL_FAILED) :]
-    elif detail.startswith("logged "):
-        _, note = _code_then_note(detail[len("logged ") :])
-        if note.startswith(CALL_FAILED):  # the desk logs a click-to-call the PBX refused
-            why = note[len(CALL_FAILED) :]
-    if why is not None:
         return "failed", refusal_words(*_code_then_note(why), language)
     form, _, rest = detail.partition(" ")
     code, note = _code_then_note(rest)

@@ -303,11 +303,21 @@ class CaseStore(StoreBase):
     # --- parts -------------------------------------------------------------------------
 
     async def log_staff_attempt(
-        self, case_id: int, actor: str, result: AttemptResult, note: str, now: datetime
+        self,
+        case_id: int,
+        actor: str,
+        result: AttemptResult,
+        note: str,
+        now: datetime,
+        *,
+        refused: bool = False,
     ) -> None:
         """A call back made where the PBX cannot show it (another phone system, a cell
         phone), logged by hand: an attempt, never proof; `reached` closes the case as
-        `reached_elsewhere` with the staff's word for it."""
+        `reached_elsewhere` with the staff's word for it. `refused`: a click-to-call
+        the PBX did not place, whose `note` is its `call failed: …` form (the desk's
+        `call_failed`), stored as the action's detail alone so that no typed note
+        reads as one."""
         async with self.transaction() as conn:
             await self._state_of(case_id, "open")
             at = ts(now)
@@ -322,7 +332,8 @@ class CaseStore(StoreBase):
                 "touched_at = ?, updated_at = ? WHERE id = ?",
                 (at, at, at, at, case_id),
             )
-            await self._act(case_id, now, actor, "attempt", f"logged {result.value} {note}".strip())
+            detail = note if refused else f"logged {result.value} {note}".strip()
+            await self._act(case_id, now, actor, "attempt", detail)
             if result is AttemptResult.REACHED:
                 await conn.execute(
                     "UPDATE cases SET state = 'closed', resolution = ?, closed_at = ?, "

@@ -417,4 +417,12 @@ MIGRATIONS: tuple[str, ...] = (
         UPDATE feed_seq SET n = n + 1;
     END;
     """,
+    # 15: a click-to-call the PBX did not place is an attempt whose detail is its own
+    # form, `call failed: <kind> <the PBX's words>`; the desk stored it as a logged
+    # callback whose note was that form (`logged not_answered call failed: …`), which a
+    # note typed by an advisor could not be told from. Those rows take the new form.
+    """
+    UPDATE case_actions SET detail = substr(detail, length('logged not_answered ') + 1)
+    WHERE action = 'attempt' AND detail GLOB 'logged not_answered call failed: *';
+    """,
 )

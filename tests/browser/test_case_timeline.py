@@ -61,7 +61,9 @@ async def _caller_and_phone_system(db: Path, case_id: int) -> None:
         reply = await store.add_reply(E164, "Oui, rappelez-moi après 16 h", now, "dry-run", "reply")
         await store.mark_replied(E164, reply, now, "service", now)
         note = call_failed("no_answer", "TimeoutError")
-        await store.log_staff_attempt(case_id, "ana", AttemptResult.NOT_ANSWERED, note, now)
+        await store.log_staff_attempt(
+            case_id, "ana", AttemptResult.NOT_ANSWERED, note, now, refused=True
+        )
 
 
 def _case_id(db: Path) -> int:

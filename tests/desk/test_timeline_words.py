@@ -39,29 +39,29 @@ from agent.desk.timeline import ACTIONS, actor_words, detail_words, line_words
             "le central a refusé l'appel (Channel busy)",
             "the phone system refused the call (Channel busy)",
         ),
-        # what the desk logs for a click-to-call the PBX did not place: a kind said
-        # in words, then the PBX's own words; before the kinds, all its words
+        # a click-to-call the PBX did not place: a kind said in words, then the PBX's
+        # own words; before the kinds, all its words
         (
             "attempt",
-            "logged not_answered call failed: no_answer TimeoutError",
+            "call failed: no_answer TimeoutError",
             "le central n'a pas répondu (TimeoutError)",
             "the phone system did not answer (TimeoutError)",
         ),
         (
             "attempt",
-            "logged not_answered call failed: no_link",
+            "call failed: no_link",
             "le central est injoignable (lien coupé)",
             "the phone system is not connected",
         ),
         (
             "attempt",
-            "logged not_answered call failed: refused Permission denied",
+            "call failed: refused Permission denied",
             "le central a refusé l'appel (Permission denied)",
             "the phone system refused the call (Permission denied)",
         ),
         (
             "attempt",
-            "logged not_answered call failed: Asterisk refused the call",
+            "call failed: Asterisk refused the call",
             "le central a refusé l'appel (Asterisk refused the call)",
             "the phone system refused the call (Asterisk refused the call)",
         ),
@@ -151,9 +151,15 @@ def test_who_in_words(actor: str, fr: str, en: str) -> None:
         ),
         (
             "attempt",
-            "logged not_answered call failed: no_answer TimeoutError",
+            "call failed: no_answer TimeoutError",
             "a tenté d'appeler le client\u00a0: le central n'a pas répondu (TimeoutError)",
             "tried to call the caller: the phone system did not answer (TimeoutError)",
+        ),
+        (  # an advisor's note that reads like a refusal is the advisor's note
+            "attempt",
+            "logged not_answered call failed: my cell died",
+            "a noté un rappel fait ailleurs\u00a0: pas de réponse — call failed: my cell died",
+            "logged a callback made elsewhere: no answer — call failed: my cell died",
         ),
         (
             "attempt",
