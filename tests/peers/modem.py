@@ -386,24 +386,29 @@ class FakeModem:
             self._answer([], f"+CMS ERROR: {outcome}")
         else:
             self.received.append(Submitted(length, pdu))
+            reports = self._reports_of(self._mr, pdu)
+            self.reports.extend(reports)
+            if self.behaviour.hold_reports:  # held before the answer: once the sender
+                self.held_reports.extend(reports)  # has it, release_reports() sees them
+                reports = []
             self._answer([f"+CMGS: {self._mr}"], "OK")
-            self._report(self._mr, pdu)
+            for report in reports:  # the network's report comes after the answer
+                self._hand_report(report)
             self._mr = (self._mr + 1) % 256
 
-    def _report(self, reference: int, submit: str) -> None:
+    def _reports_of(self, reference: int, submit: str) -> list[str]:
+        """The status reports the network sends for a submitted PDU (none unless it
+        asked for one: TP-SRR)."""
         wants, recipient = _submit_report_request(submit)
         if not wants:
-            return
+            return []
         behaviour = self.behaviour
         written = behaviour.report_recipient or recipient
-        for status in behaviour.report_statuses.get(recipient, [0x00]):
-            pdu = status_report_pdu(reference, written, status)
-            for _ in range(behaviour.report_copies):
-                self.reports.append(pdu)
-                if behaviour.hold_reports:
-                    self.held_reports.append(pdu)
-                else:
-                    self._hand_report(pdu)
+        return [
+            status_report_pdu(reference, written, status)
+            for status in behaviour.report_statuses.get(recipient, [0x00])
+            for _ in range(behaviour.report_copies)
+        ]
 
 
 # --- an independent SMS-DELIVER / STATUS-REPORT builder (TS 23.040) ---------------------
