@@ -2,9 +2,11 @@
 
 The house, bottom to top; a folder imports only the ones above it in this list:
 
-- `model`, `errors`, `numbers`, `backoff`: the vocabulary (calls, outcomes,
-  decisions, send results, counters; the exception tree; phone numbers and their
-  mask; the one backoff of in-process retries). Imports nothing of ours; nor does
+- `model`, `errors`, `numbers`, `backoff`, `plural`, `client_tls`: the vocabulary
+  (calls, outcomes, decisions, send results, counters; the exception tree; phone
+  numbers and their mask; the one backoff of in-process retries; the one plural
+  rule of what people read; the one TLS context of HTTPS clients). Imports nothing
+  of ours; nor does
   `imports`, the third-party packages whose `__init__` is deferred (config, status
   and desk use it).
 - `config/`: the YAML, typed and validated once; departments, hours, templates.
