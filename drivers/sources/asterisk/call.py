@@ -28,10 +28,10 @@ from agent.model import Direction
 
 @dataclass(slots=True)
 class Leg:
-    """One channel of the call."""
+    """One channel of the call. Its name is not kept (a string per channel, the
+    largest part of a ringing call): each event and snapshot entry carries it."""
 
     uniqueid: str
-    channel: str
     local: bool
     label: str
     bridge: str | None = None

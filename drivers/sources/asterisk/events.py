@@ -336,7 +336,7 @@ def _origin_snapshot(dp: Dialplan, frame: Frame, call: Call, at: float) -> None:
 def _ringing_snapshot(dp: Dialplan, frame: Frame, call: Call, leg: Leg, at: float) -> None:
     if frame.get("ChannelStateDesc") not in RINGING_STATES or leg.uniqueid in call.dialed_legs:
         return
-    if dp.trunk_channel(leg.channel):
+    if dp.trunk_channel(frame.get("Channel", "")):
         if call.direction is Direction.INTERNAL:
             call.direction = Direction.OUTBOUND
     elif leg.label.isdigit() and not dp.external_number(leg.label):
