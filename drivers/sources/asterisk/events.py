@@ -14,7 +14,7 @@ from functools import partial
 from typing import Protocol
 
 from agent.model import Direction
-from drivers.sources.asterisk.call import Call, Leg
+from drivers.sources.asterisk.call import Call, Leg, extended
 from drivers.sources.asterisk.dialplan import (
     Dialplan,
     clean_id,
@@ -101,7 +101,7 @@ def _newexten(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: floa
     if dp.ivr_context(context):
         call.ivr.open(at)
         if frame.get("Priority") == "1" and _KEYS_RE.match(exten):
-            call.ivr_keys += (exten,)
+            call.ivr_keys = extended(call.ivr_keys, exten)
     else:
         call.ivr.close(at)
     call.queue_left = False
@@ -240,7 +240,7 @@ def _dtmfend(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: float
         and frame.get("Direction") == "Received"
         and call.ivr.since is not None
     ):
-        call.dtmf += (frame.get("Digit", "")[:1],)
+        call.dtmf = extended(call.dtmf, frame.get("Digit", "")[:1])
 
 
 _HANDLERS = {
