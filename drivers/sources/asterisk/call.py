@@ -22,16 +22,24 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from agent.model import Direction
 
 
+@lru_cache(maxsize=1024)
+def extended(items: tuple[str, ...], item: str) -> tuple[str, ...]:
+    """`items + (item,)`, the one tuple object for every call that builds the same one
+    in the same order (the extensions of a ring group, the keys of a menu path)."""
+    return (*items, item)
+
+
 @dataclass(slots=True)
 class Leg:
-    """One channel of the call."""
+    """One channel of the call. Its name is not kept (a string per channel, the
+    largest part of a ringing call): each event and snapshot entry carries it."""
 
     uniqueid: str
-    channel: str
     local: bool
     label: str
     bridge: str | None = None
@@ -68,7 +76,8 @@ class Call:
     dialed: str | None = None
     legs: dict[str, Leg] = field(default_factory=dict)
     # Uniqueids of the phones ringing now, of every phone dialed, of those busy: a few
-    # each, in tuples (an empty one costs nothing, a set 216 bytes even empty)
+    # each, in tuples (an empty one costs nothing, a set 216 bytes even empty); the
+    # tuples of extensions and keys are shared between calls (`extended`)
     ringing: tuple[str, ...] = ()
     dialed_legs: tuple[str, ...] = ()
     busy_legs: tuple[str, ...] = ()
@@ -97,14 +106,16 @@ class Call:
 
     def add_extension(self, extension: str) -> None:
         if extension and extension not in self.extensions:
-            self.extensions += (sys.intern(extension),)  # the same few, call after call
+            self.extensions = extended(self.extensions, sys.intern(extension))
 
     def dial(self, uid: str) -> None:
         """A phone of the call rings."""
         if uid not in self.ringing:
             self.ringing += (uid,)
         if uid not in self.dialed_legs:
-            self.dialed_legs += (uid,)
+            dialed = (*self.dialed_legs, uid)
+            # while every phone dialed still rings, the two are one tuple
+            self.dialed_legs = self.ringing if dialed == self.ringing else dialed
 
     def stop_ringing(self, uid: str) -> bool:
         """That phone no longer rings; True when it was the last one ringing."""

@@ -14,7 +14,7 @@ from functools import partial
 from typing import Protocol
 
 from agent.model import Direction
-from drivers.sources.asterisk.call import Call, Leg
+from drivers.sources.asterisk.call import Call, Leg, extended
 from drivers.sources.asterisk.dialplan import (
     Dialplan,
     clean_id,
@@ -101,7 +101,7 @@ def _newexten(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: floa
     if dp.ivr_context(context):
         call.ivr.open(at)
         if frame.get("Priority") == "1" and _KEYS_RE.match(exten):
-            call.ivr_keys += (exten,)
+            call.ivr_keys = extended(call.ivr_keys, exten)
     else:
         call.ivr.close(at)
     call.queue_left = False
@@ -240,7 +240,7 @@ def _dtmfend(tracker: CallTracker, frame: Frame, call: Call, leg: Leg, at: float
         and frame.get("Direction") == "Received"
         and call.ivr.since is not None
     ):
-        call.dtmf += (frame.get("Digit", "")[:1],)
+        call.dtmf = extended(call.dtmf, frame.get("Digit", "")[:1])
 
 
 _HANDLERS = {
@@ -336,7 +336,7 @@ def _origin_snapshot(dp: Dialplan, frame: Frame, call: Call, at: float) -> None:
 def _ringing_snapshot(dp: Dialplan, frame: Frame, call: Call, leg: Leg, at: float) -> None:
     if frame.get("ChannelStateDesc") not in RINGING_STATES or leg.uniqueid in call.dialed_legs:
         return
-    if dp.trunk_channel(leg.channel):
+    if dp.trunk_channel(frame.get("Channel", "")):
         if call.direction is Direction.INTERNAL:
             call.direction = Direction.OUTBOUND
     elif leg.label.isdigit() and not dp.external_number(leg.label):

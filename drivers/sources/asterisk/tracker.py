@@ -150,7 +150,7 @@ class CallTracker:
                 call.gap = True
                 self.report("unknown_linkedid", "Newchannel joins a call never announced")
         label = sys.intern(extension_of(channel))
-        self._attach(call, Leg(uid, channel, is_local(channel), label))
+        self._attach(call, Leg(uid, is_local(channel), label))
         if uid == lid:
             self.set_origin(call, frame, at)
 
@@ -322,7 +322,7 @@ class CallTracker:
         if call is None:
             call = self._open(lid, started_at, received_at)
             call.partial = call.adopted = True
-        leg = Leg(uid, channel, is_local(channel), extension_of(channel))
+        leg = Leg(uid, is_local(channel), extension_of(channel))
         self._attach(call, leg)
         if uid == lid:
             call.started_at = min(call.started_at, started_at)

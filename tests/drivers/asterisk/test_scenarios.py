@@ -4,7 +4,9 @@ to the pure tracker (no event loop)."""
 from __future__ import annotations
 
 from agent.model import CallRecord, Counters, Direction, Evidence, Outcome
+from drivers.sources.asterisk.badinput import BadInput
 from drivers.sources.asterisk.tracker import CallTracker
+from tests.drivers.asterisk.conftest import make_config
 from tests.drivers.asterisk.pbx import Chan, Pbx
 
 CALLER = "5145550100"
@@ -345,3 +347,63 @@ def test_link_loss_ends_vanished_calls_as_unknown(tracker: CallTracker) -> None:
     (late,) = run(tracker, pbx)
     assert (late.outcome, late.evidence) == (Outcome.MISSED, Evidence.PARTIAL)
     assert record.evidence is Evidence.PARTIAL
+
+
+def test_calls_ringing_the_same_group_share_their_tuples(tracker: CallTracker) -> None:
+    """Pins the memory of calls in progress: two calls ringing 101 and 102 hold one
+    extensions tuple between them, and each call's phones dialed are its phones
+    ringing (one tuple) until one stops; the records still list the group and both extensions."""
+    pbx = Pbx()
+    first, second = pbx.inbound(CALLER, DID), pbx.inbound("5145550199", DID)
+    legs = [ring_group(pbx, caller, "101", "102") for caller in (first, second)]
+    run(tracker, pbx)
+    one, two = tracker.calls[first.linkedid], tracker.calls[second.linkedid]
+    assert one.extensions == ("600", "101", "102")
+    assert one.extensions is two.extensions
+    assert one.dialed_legs is one.ringing
+    assert one.ringing == (legs[0][0].uid, legs[0][1].uid)
+    pbx.frames.clear()
+    pbx.tick(5)
+    pbx.dial_end(first, legs[0][0], "BUSY")
+    run(tracker, pbx)
+    assert list(one.ringing) == [legs[0][1].uid]  # (a list: mypy narrowed the tuple)
+    assert one.dialed_legs == (legs[0][0].uid, legs[0][1].uid)
+    pbx.frames.clear()
+    for caller, (a, b) in zip((first, second), legs, strict=True):
+        pbx.hangup(caller, request=True)
+        pbx.hangup(a)
+        pbx.hangup(b)
+    records = run(tracker, pbx)
+    missed = (Outcome.MISSED, ("600", "101", "102"))
+    assert [(r.outcome, r.extensions) for r in records] == [missed, missed]
+
+
+def test_trunk_channel_ringing_in_a_snapshot_makes_the_call_outbound(counters: Counters) -> None:
+    """Pins the trunk test of a channel first seen ringing in a snapshot (its DialBegin
+    lost with the link): a phone's call whose trunk channel rings is outbound, read
+    from the snapshot entry's `Channel` (the tracker keeps no channel names)."""
+    tracker = CallTracker(make_config(trunks=["pstn"]), counters, BadInput(counters, "pbx"))
+    pbx = Pbx()
+    phone = pbx.channel("PJSIP/101", num="101")
+    trunk = pbx.channel("PJSIP/pstn", linked=phone)
+    run(tracker, pbx)
+    assert tracker.calls[phone.linkedid].direction is Direction.INTERNAL
+    tracker.connection_lost()
+    entries = [
+        {
+            "Event": "CoreShowChannel",
+            "Channel": chan.name,
+            "Uniqueid": chan.uid,
+            "Linkedid": chan.linkedid,
+            "ChannelStateDesc": state,
+            "Context": "from-internal",
+            "Exten": "s",
+            "Application": app,
+        }
+        for chan, state, app in ((phone, "Up", "Dial"), (trunk, "Ringing", "AppDial"))
+    ]
+    assert tracker.resync(entries, pbx.t) == []
+    call = tracker.calls[phone.linkedid]
+    assert call.direction is Direction.OUTBOUND
+    assert call.dialed_legs == (trunk.uid,)
+    assert call.extensions == ()
