@@ -54,20 +54,22 @@ class AsteriskSource:
         self._config = config
         self._site = site
         catchup = config.catchup
-        self._counters = Counters(*COUNTERS)
+        catchup_counters: tuple[str, ...] = ()
         if catchup is not None:
             # the CDR catch-up's modules: imported only by a source that has one
             from drivers.sources.asterisk.cdr.catchup import COUNTERS as CATCHUP_COUNTERS
-            from drivers.sources.asterisk.cdr.catchup import Catchup
-            from drivers.sources.asterisk.cdr.runner import CatchupRunner
 
-            self._counters = Counters(*COUNTERS, *CATCHUP_COUNTERS)
+            catchup_counters = CATCHUP_COUNTERS
+        self._counters = Counters(*COUNTERS, *catchup_counters)
         report = BadInput(self._counters, config.name)
         self._tracker = CallTracker(config, self._counters, report)
         self._connection = AmiConnection(config, self, self._counters, report, self._now)
         self._queue: asyncio.Queue[CallRecord] = asyncio.Queue()
         self._catchup: CatchupRunner | None = None
         if catchup is not None:
+            from drivers.sources.asterisk.cdr.catchup import Catchup
+            from drivers.sources.asterisk.cdr.runner import CatchupRunner
+
             reader = Catchup(
                 catchup,
                 config.name,
