@@ -22,6 +22,7 @@ from agent.store import calls as calls_module
 from agent.store.cases import Miss
 from agent.store.schema import MIGRATIONS, NEXT_CHANGE
 from tests.agent.conftest import call
+from tests.agent.test_store import queue
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 CALLER = "+15145550123"
@@ -69,20 +70,6 @@ def _miss(call_id: int, caller: str | None, minute: int) -> Miss:
     return Miss(call_id, caller, caller or "", "service", at, at + timedelta(hours=1), at)
 
 
-async def _enqueue(store: Store, key: str, call_id: int | None = None) -> int | None:
-    return await store.enqueue(
-        call_id=call_id,
-        to_e164=CALLER,
-        department="service",
-        template="open",
-        language="fr",
-        dedup_key=key,
-        not_before=NOW,
-        expires_at=NOW + timedelta(hours=4),
-        now=NOW,
-    )
-
-
 async def _new_call(store: Store, call_id: str, remote: str | None = CALLER) -> list[Key]:
     row_id, stored = await store.insert_call(call("2026-11-23 10:00", call_id=call_id), remote, NOW)
     return [("calls", row_id)] if stored else []
@@ -101,7 +88,7 @@ async def _decide(store: Store) -> list[Key]:
 
 
 async def _queue(store: Store) -> list[Key]:
-    message_id = await _enqueue(store, "k1")
+    message_id = await queue(store, "k1")
     return [("messages", message_id)] if message_id else []
 
 
@@ -155,7 +142,7 @@ async def _rolled_back(store: Store) -> list[Key]:
     with pytest.raises(Boom):
         async with store.transaction():
             await _new_call(store, "undone")
-            await _enqueue(store, "undone")
+            await queue(store, "undone")
             raise Boom
     return []
 
@@ -164,7 +151,7 @@ async def _call_and_text(store: Store) -> list[Key]:
     """The pipeline's shape: a call and its text in one transaction."""
     async with store.transaction():
         (call_key,) = await _new_call(store, "with-text")
-        message_id = await _enqueue(store, "k2", call_key[1])
+        message_id = await queue(store, "k2", CALLER, call_key[1])
     return [call_key, ("messages", message_id or 0)]
 
 
@@ -182,7 +169,7 @@ async def _burst(store: Store) -> set[Key]:
     async def member(call_id: str) -> list[Key]:
         async with store.transaction():
             found = await _new_call(store, call_id)
-            message_id = await _enqueue(store, f"burst-{call_id}")
+            message_id = await queue(store, f"burst-{call_id}")
         return [*found, ("messages", message_id or 0)]
 
     results = await asyncio.gather(
@@ -198,7 +185,7 @@ async def _burst(store: Store) -> set[Key]:
 
 
 async def _ignored_text(store: Store) -> list[Key]:
-    assert await _enqueue(store, "burst-b2") is None
+    assert await queue(store, "burst-b2") is None
     return []
 
 

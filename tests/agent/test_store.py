@@ -21,9 +21,14 @@ from tests.agent.conftest import call
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 
-async def queue(store: Store, key: str = "+15145550123:1", to: str = "+15145550123") -> int | None:
+async def queue(
+    store: Store,
+    key: str = "+15145550123:1",
+    to: str = "+15145550123",
+    call_id: int | None = None,
+) -> int | None:
     return await store.enqueue(
-        call_id=None,
+        call_id=call_id,
         to_e164=to,
         department="service",
         template="open",
